@@ -1,0 +1,136 @@
+//! Stage 1: raw request bytes -> prost_types descriptors (for prost-build) plus a prost-reflect
+//! `DescriptorPool` decoded from the same raw bytes, so that extension options such as
+//! `google.api.http` survive. prost_types drops unknown fields: never re-encode it and expect
+//! options to be there.
+
+use prost::Message;
+use prost_reflect::DescriptorPool;
+use prost_types::compiler::CodeGeneratorRequest;
+use prost_types::FileDescriptorProto;
+
+/// A decoded CodeGeneratorRequest.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The files to generate code for, as protoc names them (`acme/shop/v1/shop.proto`).
+    pub files_to_generate: Vec<String>,
+    /// The raw parameter string (`--rs-svc_opt`).
+    pub parameter: String,
+    /// Every file of the request in topological order, as prost-build wants them.
+    pub proto_files: Vec<FileDescriptorProto>,
+    /// The same files with options and extensions intact.
+    pub pool: DescriptorPool,
+}
+
+/// Stdin did not hold a CodeGeneratorRequest.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DecodeError(String);
+
+/// A CodeGeneratorRequest whose proto files stay raw bytes, so nothing in them is lost.
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct RawRequest {
+    #[prost(string, repeated, tag = "1")]
+    pub file_to_generate: Vec<String>,
+    #[prost(string, optional, tag = "2")]
+    pub parameter: Option<String>,
+    #[prost(bytes = "vec", repeated, tag = "15")]
+    pub proto_file: Vec<Vec<u8>>,
+}
+
+/// A FileDescriptorSet whose files stay raw bytes.
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct RawFileSet {
+    #[prost(bytes = "vec", repeated, tag = "1")]
+    pub file: Vec<Vec<u8>>,
+}
+
+const NOT_A_REQUEST: &str = "protoc-gen-rs-svc is a protoc plugin: run it through protoc \
+     (--rs-svc_out) or buf, or use `protoc-gen-rs-svc generate` to compile .proto files directly";
+
+/// Decodes and checks a CodeGeneratorRequest.
+pub fn decode(bytes: &[u8]) -> Result<Request, DecodeError> {
+    if bytes.is_empty() {
+        return Err(DecodeError(format!(
+            "stdin is empty, expected a CodeGeneratorRequest; {NOT_A_REQUEST}"
+        )));
+    }
+    let request = CodeGeneratorRequest::decode(bytes).map_err(|e| {
+        DecodeError(format!(
+            "stdin is not a CodeGeneratorRequest ({e}); {NOT_A_REQUEST}"
+        ))
+    })?;
+    // Random bytes sometimes decode; a request always names files it also carries.
+    if request.file_to_generate.is_empty() {
+        return Err(DecodeError(format!(
+            "the CodeGeneratorRequest on stdin names no file to generate; {NOT_A_REQUEST}"
+        )));
+    }
+    for name in &request.file_to_generate {
+        if !request.proto_file.iter().any(|f| f.name() == name) {
+            return Err(DecodeError(format!(
+                "the CodeGeneratorRequest on stdin asks for `{name}` but does not carry it; {NOT_A_REQUEST}"
+            )));
+        }
+    }
+    let raw = RawRequest::decode(bytes).map_err(|e| DecodeError(e.to_string()))?;
+    let set = RawFileSet {
+        file: raw.proto_file,
+    };
+    let pool = DescriptorPool::decode(set.encode_to_vec().as_slice()).map_err(|e| {
+        DecodeError(format!(
+            "the descriptors in the CodeGeneratorRequest are inconsistent: {e}"
+        ))
+    })?;
+    Ok(Request {
+        files_to_generate: request.file_to_generate,
+        parameter: request.parameter.unwrap_or_default(),
+        proto_files: request.proto_file,
+        pool,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_input_is_rejected() {
+        let err = decode(b"").unwrap_err().to_string();
+        assert!(err.starts_with("stdin is empty"), "{err}");
+    }
+
+    #[test]
+    fn text_is_rejected_with_one_line() {
+        let err = decode(b"hello, this is not protobuf\n").unwrap_err().to_string();
+        assert!(!err.contains('\n'), "{err}");
+        assert!(err.contains("protoc plugin"), "{err}");
+    }
+
+    #[test]
+    fn request_naming_a_missing_file_is_rejected() {
+        let request = CodeGeneratorRequest {
+            file_to_generate: vec!["a.proto".into()],
+            ..Default::default()
+        };
+        let err = decode(&request.encode_to_vec()).unwrap_err().to_string();
+        assert!(err.contains("asks for `a.proto`"), "{err}");
+    }
+
+    #[test]
+    fn minimal_request_decodes() {
+        let request = CodeGeneratorRequest {
+            file_to_generate: vec!["a.proto".into()],
+            parameter: Some("no_server".into()),
+            proto_file: vec![FileDescriptorProto {
+                name: Some("a.proto".into()),
+                package: Some("a".into()),
+                syntax: Some("proto3".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let decoded = decode(&request.encode_to_vec()).unwrap();
+        assert_eq!(decoded.parameter, "no_server");
+        assert!(decoded.pool.get_file_by_name("a.proto").is_some());
+    }
+}

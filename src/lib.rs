@@ -1,0 +1,108 @@
+//! `protoc-gen-rs-svc`: a protoc/buf plugin that turns a protobuf API into what a Rust service
+//! needs. The pipeline has hard seams (shared/DESIGN.md section 2):
+//!
+//! 1. [`decode`]: request bytes -> descriptors, extension options intact;
+//! 2. [`model`]: descriptors -> a validated model of packages, services, methods and routes;
+//! 3. [`emit`]: model -> files.
+//!
+//! [`generate`] runs all three on a CodeGeneratorRequest; [`standalone`] builds that request
+//! from .proto files in-process.
+
+pub mod cli;
+pub mod decode;
+pub mod diag;
+pub mod emit;
+pub mod model;
+pub mod naming;
+pub mod params;
+pub mod source;
+pub mod standalone;
+
+use prost_types::compiler::code_generator_response::{Feature, File};
+use prost_types::compiler::CodeGeneratorResponse;
+
+pub use decode::{decode, DecodeError, Request};
+pub use diag::Diagnostic;
+pub use emit::GeneratedFile;
+pub use params::Params;
+
+/// Why a request produced no files.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The input was not a CodeGeneratorRequest.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// Mistakes in the parameters or the .proto files, all of them, one per entry.
+    #[error("{}", .0.join("\n"))]
+    Invalid(Vec<String>),
+    /// Emitting failed.
+    #[error(transparent)]
+    Emit(#[from] emit::EmitError),
+}
+
+/// What a successful run produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    pub files: Vec<GeneratedFile>,
+    /// Problems worth telling the user that do not stop generation (printed on stderr).
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Runs the pipeline on a decoded request.
+pub fn run(request: &Request) -> Result<Output, Error> {
+    let mut errors = Vec::new();
+    // Bad parameters are reported together with problems in the files, so build the model with
+    // defaults rather than stopping at the first mistake.
+    let params = Params::parse(&request.parameter).unwrap_or_else(|e| {
+        errors.extend(e.to_string().lines().map(str::to_owned));
+        Params::default()
+    });
+    let (model, diags) = model::build(request, &params);
+    errors.extend(diags.errors.iter().map(ToString::to_string));
+    if !errors.is_empty() {
+        return Err(Error::Invalid(errors));
+    }
+    // Sorted by name so protoc and protox, which may order independent files differently,
+    // give byte-identical output.
+    let mut files: Vec<_> = request
+        .proto_files
+        .iter()
+        .filter(|f| request.files_to_generate.iter().any(|n| n == f.name()))
+        .collect();
+    files.sort_by(|a, b| a.name().cmp(b.name()));
+    let files = emit::all(&model, &files, &params)?;
+    Ok(Output {
+        files,
+        warnings: diags.warnings,
+    })
+}
+
+/// The library entry point: a CodeGeneratorRequest's bytes in, a CodeGeneratorResponse out.
+/// Every failure is the response's `error`; warnings are dropped (use [`run`] to see them).
+pub fn generate(request: &[u8]) -> CodeGeneratorResponse {
+    response(decode(request).map_err(Error::from).and_then(|r| run(&r)))
+}
+
+/// Packs a run's result into a CodeGeneratorResponse. Supported features are declared on
+/// errors too, so protoc reports our error rather than complaining about proto3 optional.
+pub fn response(result: Result<Output, Error>) -> CodeGeneratorResponse {
+    let mut response = CodeGeneratorResponse {
+        supported_features: Some(Feature::Proto3Optional as u64),
+        ..Default::default()
+    };
+    match result {
+        Ok(output) => {
+            response.file = output
+                .files
+                .into_iter()
+                .map(|f| File {
+                    name: Some(f.name),
+                    content: Some(f.content),
+                    ..Default::default()
+                })
+                .collect();
+        }
+        Err(e) => response.error = Some(e.to_string()),
+    }
+    response
+}

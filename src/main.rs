@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    protoc_gen_rs_svc::cli::main()
+}

@@ -1,0 +1,429 @@
+//! `google.api.http` rules -> validated [`Binding`]s, and the request-wide route checks.
+//!
+//! Every check of DESIGN section 4 lives here or in the template parser. Errors name the rule's
+//! place in the .proto file and say how to fix it.
+
+use std::collections::BTreeMap;
+
+use prost_reflect::DynamicMessage;
+
+use super::{
+    Binding, Body, Cardinality, FieldPath, FieldType, HttpMethod, Message, Method, Model,
+    PathTemplate, SCALAR_WELL_KNOWN_TYPES,
+};
+use crate::diag::Diagnostics;
+use crate::params::Params;
+use crate::source::{Location, SourceIndex};
+
+/// `google.api.HttpRule`, decoded from the option's raw bytes.
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct HttpRule {
+    #[prost(string, tag = "1")]
+    pub selector: String,
+    #[prost(oneof = "Pattern", tags = "2, 3, 4, 5, 6, 8")]
+    pub pattern: Option<Pattern>,
+    #[prost(string, tag = "7")]
+    pub body: String,
+    #[prost(string, tag = "12")]
+    pub response_body: String,
+    #[prost(message, repeated, tag = "11")]
+    pub additional_bindings: Vec<HttpRule>,
+}
+
+#[derive(Clone, PartialEq, prost::Oneof)]
+pub(crate) enum Pattern {
+    #[prost(string, tag = "2")]
+    Get(String),
+    #[prost(string, tag = "3")]
+    Put(String),
+    #[prost(string, tag = "4")]
+    Post(String),
+    #[prost(string, tag = "5")]
+    Delete(String),
+    #[prost(string, tag = "6")]
+    Patch(String),
+    #[prost(message, tag = "8")]
+    Custom(CustomHttpPattern),
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub(crate) struct CustomHttpPattern {
+    #[prost(string, tag = "1")]
+    pub kind: String,
+    #[prost(string, tag = "2")]
+    pub path: String,
+}
+
+/// Field numbers inside `HttpRule`, for locating errors.
+const BODY: i32 = 7;
+const ADDITIONAL_BINDINGS: i32 = 11;
+const RESPONSE_BODY: i32 = 12;
+const CUSTOM: i32 = 8;
+const CUSTOM_KIND: i32 = 1;
+const CUSTOM_PATH: i32 = 2;
+/// `MethodDescriptorProto.options` and the `google.api.http` extension number.
+const METHOD_OPTIONS: i32 = 4;
+const HTTP_EXTENSION: i32 = 72295728;
+
+/// Where a method's rule sits in its file.
+pub(crate) struct RuleSite<'a> {
+    pub index: &'a SourceIndex,
+    pub file: &'a str,
+    /// Source-info path of the method.
+    pub method_path: &'a [i32],
+}
+
+impl RuleSite<'_> {
+    /// The location of a field inside the rule (`rule_path` relative to the HttpRule).
+    fn location(&self, rule_path: &[i32]) -> Location {
+        let mut path = self.method_path.to_vec();
+        path.extend([METHOD_OPTIONS, HTTP_EXTENSION]);
+        path.extend_from_slice(rule_path);
+        self.index.location(self.file, &path)
+    }
+}
+
+/// Turns a method's `google.api.http` option into bindings, recording every problem.
+/// Bindings with errors are left out.
+pub(crate) fn bindings(
+    method: &Method,
+    rule: &DynamicMessage,
+    site: &RuleSite<'_>,
+    model: &Model,
+    params: &Params,
+    diags: &mut Diagnostics,
+) -> Vec<Binding> {
+    let rule: HttpRule = match rule.transcode_to() {
+        Ok(rule) => rule,
+        Err(e) => {
+            diags.error(
+                &site.location(&[]),
+                &method.full_name,
+                format!("the google.api.http option cannot be read ({e}); check that it is a google.api.HttpRule"),
+            );
+            return Vec::new();
+        }
+    };
+    let checker = Checker {
+        method,
+        site,
+        model,
+        params,
+    };
+    let mut out = Vec::new();
+    out.extend(checker.binding(&rule, 0, &[], diags));
+    for (i, extra) in rule.additional_bindings.iter().enumerate() {
+        let rule_path = [ADDITIONAL_BINDINGS, i as i32];
+        if !extra.additional_bindings.is_empty() {
+            diags.error(
+                &site.location(&[ADDITIONAL_BINDINGS, i as i32, ADDITIONAL_BINDINGS]),
+                &method.full_name,
+                "additional_bindings inside additional_bindings are not allowed; \
+                 list every extra route in the rule's own additional_bindings",
+            );
+        }
+        out.extend(checker.binding(extra, i + 1, &rule_path, diags));
+    }
+    out
+}
+
+struct Checker<'a> {
+    method: &'a Method,
+    site: &'a RuleSite<'a>,
+    model: &'a Model,
+    params: &'a Params,
+}
+
+impl Checker<'_> {
+    fn binding(
+        &self,
+        rule: &HttpRule,
+        index: usize,
+        rule_path: &[i32],
+        diags: &mut Diagnostics,
+    ) -> Option<Binding> {
+        let errors_before = diags.errors.len();
+        let at = |field: &[i32]| {
+            let mut path = rule_path.to_vec();
+            path.extend_from_slice(field);
+            self.site.location(&path)
+        };
+        let element = self.method.full_name.as_str();
+
+        let (http_method, path, path_field): (HttpMethod, &str, Vec<i32>) = match &rule.pattern {
+            None => {
+                diags.error(
+                    &at(&[]),
+                    element,
+                    "the HTTP rule sets no method and path; set one of get, put, post, delete, patch or custom",
+                );
+                return None;
+            }
+            Some(Pattern::Get(p)) => (HttpMethod::Get, p, vec![2]),
+            Some(Pattern::Put(p)) => (HttpMethod::Put, p, vec![3]),
+            Some(Pattern::Post(p)) => (HttpMethod::Post, p, vec![4]),
+            Some(Pattern::Delete(p)) => (HttpMethod::Delete, p, vec![5]),
+            Some(Pattern::Patch(p)) => (HttpMethod::Patch, p, vec![6]),
+            Some(Pattern::Custom(c)) => {
+                if !is_method_token(&c.kind) {
+                    diags.error(
+                        &at(&[CUSTOM, CUSTOM_KIND]),
+                        element,
+                        format!(
+                            "custom kind {:?} is not an HTTP method; use a method name such as \"HEAD\" or \"OPTIONS\", or \"*\" for every method",
+                            c.kind
+                        ),
+                    );
+                }
+                (
+                    HttpMethod::Custom(c.kind.clone()),
+                    &c.path,
+                    vec![CUSTOM, CUSTOM_PATH],
+                )
+            }
+        };
+
+        let template = match PathTemplate::parse(path) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                diags.error(
+                    &at(&path_field),
+                    element,
+                    format!(
+                        "path template {path:?}: {} (at character {}); {}",
+                        e.message,
+                        e.offset + 1,
+                        e.fix
+                    ),
+                );
+                None
+            }
+        };
+
+        let input = self.model.messages.get(&self.method.input)?;
+        let output = self.model.messages.get(&self.method.output)?;
+
+        if let Some(template) = &template {
+            if self.method.kind.client_streaming() && !template.variables.is_empty() {
+                diags.error(
+                    &at(&path_field),
+                    element,
+                    format!(
+                        "path template {path:?} binds fields, but a client-streaming method takes every message from the body; remove the variables"
+                    ),
+                );
+            }
+            for var in &template.variables {
+                if let Err(problem) = self.check_path_field(input, &var.field_path) {
+                    diags.error(
+                        &at(&path_field),
+                        element,
+                        format!("path template {path:?}: {problem}"),
+                    );
+                }
+            }
+        }
+
+        let body = match rule.body.as_str() {
+            "" => Body::None,
+            "*" => Body::All,
+            name => Body::Field(name.to_owned()),
+        };
+        if let Body::Field(name) = &body {
+            let problem = match FieldPath::parse(name) {
+                None => Some(format!("body {name:?} is not a field name; use \"*\", a top-level field of {}, or leave it empty", input.full_name)),
+                Some(fp) if fp.0.len() > 1 => Some(format!(
+                    "body {name:?} names a nested field; the body must be \"*\" or a top-level field of {}, e.g. {:?}",
+                    input.full_name, fp.0[0]
+                )),
+                Some(_) if input.field(name).is_none() => Some(format!(
+                    "body {name:?}: {} has no field `{name}`; {}",
+                    input.full_name,
+                    field_hint(input)
+                )),
+                Some(_) => template.as_ref().and_then(|t| {
+                    t.variables
+                        .iter()
+                        .find(|v| v.field_path.0[0] == *name)
+                        .map(|v| format!(
+                            "body {name:?} is also bound by path variable `{}`; a field comes from the path or the body, not both: bind another field in the path or choose another body field",
+                            v.field_path
+                        ))
+                }),
+            };
+            if let Some(problem) = problem {
+                diags.error(&at(&[BODY]), element, problem);
+            }
+        }
+        if self.method.kind.client_streaming() && body != Body::All {
+            diags.error(
+                &at(&[BODY]),
+                element,
+                "a client-streaming method reads a stream of whole messages from the body; set body: \"*\"",
+            );
+        }
+        if http_method == HttpMethod::Get && body != Body::None {
+            let message = "a GET request has no body, so body is never read; remove it, or use POST";
+            if self.params.deny_get_body {
+                diags.error(&at(&[BODY]), element, message);
+            } else {
+                diags.warning(&at(&[BODY]), element, message);
+            }
+        }
+
+        let response_body = match rule.response_body.as_str() {
+            "" => None,
+            name => {
+                if output.field(name).is_none() {
+                    let nested = name.contains('.');
+                    diags.error(
+                        &at(&[RESPONSE_BODY]),
+                        element,
+                        if nested {
+                            format!("response_body {name:?} names a nested field; it must be a top-level field of {}", output.full_name)
+                        } else {
+                            format!(
+                                "response_body {name:?}: {} has no field `{name}`; {}",
+                                output.full_name,
+                                field_hint(output)
+                            )
+                        },
+                    );
+                }
+                Some(name.to_owned())
+            }
+        };
+
+        (diags.errors.len() == errors_before).then(|| Binding {
+            method: http_method,
+            template: template.expect("no error means the template parsed"),
+            body,
+            response_body,
+            index,
+            location: at(&path_field),
+        })
+    }
+
+    /// A path variable must reach, through singular message fields, one singular scalar, enum
+    /// or string-form well-known type.
+    fn check_path_field(&self, input: &Message, path: &FieldPath) -> Result<(), String> {
+        let mut message = input;
+        for (i, part) in path.0.iter().enumerate() {
+            let last = i + 1 == path.0.len();
+            let Some(field) = message.field(part) else {
+                return Err(format!(
+                    "variable `{path}`: {} has no field `{part}`; {}",
+                    message.full_name,
+                    field_hint(message)
+                ));
+            };
+            match field.cardinality {
+                Cardinality::Repeated => {
+                    return Err(format!(
+                        "variable `{path}` binds repeated field `{part}`; a path segment holds one value, so bind a singular field (repeated values go in the query or body)"
+                    ))
+                }
+                Cardinality::Map { .. } => {
+                    return Err(format!(
+                        "variable `{path}` binds map field `{part}`; bind a singular field (maps go in the query or body)"
+                    ))
+                }
+                _ => {}
+            }
+            match (&field.ty, last) {
+                (FieldType::Message(name), false) => {
+                    message = self
+                        .model
+                        .messages
+                        .get(name)
+                        .ok_or_else(|| format!("variable `{path}`: message {name} is missing from the request"))?;
+                }
+                (_, false) => {
+                    return Err(format!(
+                        "variable `{path}`: `{part}` is not a message, so the path cannot go deeper; end the variable at `{part}`"
+                    ))
+                }
+                (FieldType::Message(name), true)
+                    if !SCALAR_WELL_KNOWN_TYPES.contains(&name.as_str()) =>
+                {
+                    return Err(format!(
+                        "variable `{path}` binds `{part}`, a {name} message; a path segment holds one value: bind one of its scalar fields (`{path}.<field>`), or use a well-known type written as a string (Timestamp, Duration, FieldMask, a wrapper)"
+                    ))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// "its fields are a, b, c" (or that it has none), to help fix a misspelt name.
+fn field_hint(message: &Message) -> String {
+    if message.fields.is_empty() {
+        return format!("{} has no fields", message.full_name);
+    }
+    let names: Vec<&str> = message.fields.iter().map(|f| f.name.as_str()).collect();
+    format!("its fields are {}", names.join(", "))
+}
+
+/// An HTTP method name is an RFC 9110 token; `*` stands for every method.
+fn is_method_token(kind: &str) -> bool {
+    kind == "*"
+        || (!kind.is_empty()
+            && kind
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'+-.^_`|~".contains(&b)))
+}
+
+/// Request-wide checks: two routes with the same method and template, and routes that can never
+/// be reached because another one matches exactly the same requests.
+///
+/// With precedence literal > `*` > `**` decided segment by segment, a route can only lose every
+/// time to a route of the same method with the same shape (same literals, wildcards and verb):
+/// any other difference leaves some path where it is the better match.
+pub(crate) fn check_routes(model: &Model, diags: &mut Diagnostics) {
+    let mut seen: BTreeMap<(HttpMethod, String), (&Method, &Binding)> = BTreeMap::new();
+    for method in model.services().flat_map(|s| &s.methods) {
+        for binding in &method.bindings {
+            let key = (binding.method.clone(), binding.template.shape());
+            match seen.get(&key) {
+                None => {
+                    seen.insert(key, (method, binding));
+                }
+                Some((first, first_binding)) => {
+                    let route = format!("{} {}", binding.method, binding.template);
+                    let message = if first_binding.template == binding.template {
+                        format!(
+                            "route `{route}` is declared twice: {} at {} has the same method and path; change the path or the method of one of them",
+                            first.full_name, first_binding.location
+                        )
+                    } else {
+                        format!(
+                            "route `{route}` can never be reached: `{} {}` of {} at {} matches exactly the same requests and is registered first; change the literal parts of one path",
+                            first_binding.method,
+                            first_binding.template,
+                            first.full_name,
+                            first_binding.location
+                        )
+                    };
+                    diags.error(&binding.location, &method.full_name, message);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn method_tokens() {
+        for ok in ["HEAD", "OPTIONS", "*", "PROPFIND", "x-custom"] {
+            assert!(is_method_token(ok), "{ok}");
+        }
+        for bad in ["", "GET POST", "a/b", "**x{"] {
+            assert!(!is_method_token(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,368 @@
+//! Plugin parameters, in protoc's form: `--rs-svc_opt=k,k=v,k=path=value`.
+//!
+//! protoc joins every `--rs-svc_opt` with `,`, so a comma inside a value is written `\,`
+//! (and a backslash `\\`). A bare flag means `true`. Names follow protoc-gen-prost where the
+//! meaning is the same, so a `buf.gen.yaml` moves over unchanged.
+
+use std::fmt;
+
+/// Every parameter the plugin understands, with the form it takes. The list is also what an
+/// unknown parameter's error shows.
+const KNOWN: &[(&str, &str)] = &[
+    ("extern_path", "extern_path=<proto path>=<rust path>"),
+    ("compile_well_known_types", "compile_well_known_types[=<bool>]"),
+    ("default_package_filename", "default_package_filename=<name>"),
+    ("flat_output_dir", "flat_output_dir[=<bool>]"),
+    ("include_file", "include_file=<file name>"),
+    ("no_include_file", "no_include_file[=<bool>]"),
+    ("btree_map", "btree_map=<proto path>"),
+    ("bytes", "bytes=<proto path>"),
+    ("boxed", "boxed=<proto path>"),
+    ("disable_comments", "disable_comments=<proto path>"),
+    ("skip_debug", "skip_debug=<proto path>"),
+    ("type_attribute", "type_attribute=<proto path>=<attribute>"),
+    ("message_attribute", "message_attribute=<proto path>=<attribute>"),
+    ("enum_attribute", "enum_attribute=<proto path>=<attribute>"),
+    ("field_attribute", "field_attribute=<proto path>=<attribute>"),
+    ("retain_enum_prefix", "retain_enum_prefix[=<bool>]"),
+    ("enable_type_names", "enable_type_names[=<bool>]"),
+    ("no_server", "no_server[=<bool>]"),
+    ("no_client", "no_client[=<bool>]"),
+    ("deny_get_body", "deny_get_body[=<bool>]"),
+];
+
+/// The typed plugin parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Params {
+    /// `extern_path=.pkg.Type=::crate::Type`: use an existing Rust type instead of generating one.
+    pub extern_paths: Vec<(String, String)>,
+    /// Generate `google.protobuf` types instead of using `prost-types`.
+    pub compile_well_known_types: bool,
+    /// File stem for files without a package (default `_`, giving `_.rs`).
+    pub default_package_filename: String,
+    /// Write `acme.shop.v1.rs` at the output root (default). `flat_output_dir=false` writes
+    /// it under the package's directory, `acme/shop/v1/acme.shop.v1.rs`.
+    pub flat_output_dir: bool,
+    /// The include file that nests packages as modules; `None` when `no_include_file` is set.
+    pub include_file: Option<String>,
+    /// prost-build's `btree_map`: map fields as `BTreeMap`.
+    pub btree_map: Vec<String>,
+    /// prost-build's `bytes`: bytes fields as `bytes::Bytes`.
+    pub bytes: Vec<String>,
+    /// prost-build's `boxed`.
+    pub boxed: Vec<String>,
+    /// prost-build's `disable_comments`.
+    pub disable_comments: Vec<String>,
+    /// prost-build's `skip_debug`.
+    pub skip_debug: Vec<String>,
+    /// prost-build's `type_attribute` (path, attribute).
+    pub type_attributes: Vec<(String, String)>,
+    /// prost-build's `message_attribute` (path, attribute).
+    pub message_attributes: Vec<(String, String)>,
+    /// prost-build's `enum_attribute` (path, attribute).
+    pub enum_attributes: Vec<(String, String)>,
+    /// prost-build's `field_attribute` (path, attribute).
+    pub field_attributes: Vec<(String, String)>,
+    /// prost-build's `retain_enum_prefix`.
+    pub retain_enum_prefix: bool,
+    /// prost-build's `enable_type_names`.
+    pub enable_type_names: bool,
+    /// Skip gRPC servers.
+    pub no_server: bool,
+    /// Skip gRPC clients.
+    pub no_client: bool,
+    /// A `body` on a GET (or DELETE) rule is an error instead of a warning.
+    pub deny_get_body: bool,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            extern_paths: Vec::new(),
+            compile_well_known_types: false,
+            default_package_filename: "_".to_owned(),
+            flat_output_dir: true,
+            include_file: Some("mod.rs".to_owned()),
+            btree_map: Vec::new(),
+            bytes: Vec::new(),
+            boxed: Vec::new(),
+            disable_comments: Vec::new(),
+            skip_debug: Vec::new(),
+            type_attributes: Vec::new(),
+            message_attributes: Vec::new(),
+            enum_attributes: Vec::new(),
+            field_attributes: Vec::new(),
+            retain_enum_prefix: false,
+            enable_type_names: false,
+            no_server: false,
+            no_client: false,
+            deny_get_body: false,
+        }
+    }
+}
+
+/// A parameter string that could not be understood.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamError(String);
+
+impl fmt::Display for ParamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ParamError {}
+
+/// One `k`, `k=v` or `k=path=value` item, unescaped.
+#[derive(Debug, PartialEq, Eq)]
+struct Item {
+    key: String,
+    value: Option<String>,
+}
+
+/// Splits on unescaped commas, then unescapes `\,` and `\\`. Empty items (`a,,b`) are skipped,
+/// as protoc produces them when an option is empty.
+fn split_items(s: &str) -> Vec<Item> {
+    let mut items = Vec::new();
+    let mut current = String::new();
+    let mut chars = s.chars();
+    let mut push = |current: &mut String| {
+        let text = std::mem::take(current);
+        let text = text.trim();
+        if text.is_empty() {
+            return;
+        }
+        let (key, value) = match text.split_once('=') {
+            Some((k, v)) => (k.trim().to_owned(), Some(v.to_owned())),
+            None => (text.to_owned(), None),
+        };
+        items.push(Item { key, value });
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(next @ (',' | '\\')) => current.push(next),
+                Some(other) => {
+                    current.push('\\');
+                    current.push(other);
+                }
+                None => current.push('\\'),
+            },
+            ',' => push(&mut current),
+            c => current.push(c),
+        }
+    }
+    push(&mut current);
+    items
+}
+
+fn parse_bool(key: &str, value: Option<&str>) -> Result<bool, String> {
+    match value {
+        None | Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(other) => Err(format!(
+            "parameter `{key}` takes true or false, not `{other}` (a bare `{key}` means true)"
+        )),
+    }
+}
+
+fn required<'a>(key: &str, value: Option<&'a str>) -> Result<&'a str, String> {
+    match value {
+        Some(v) if !v.is_empty() => Ok(v),
+        _ => Err(format!("parameter `{key}` needs a value: {}", usage(key))),
+    }
+}
+
+fn pair(key: &str, value: Option<&str>) -> Result<(String, String), String> {
+    let value = required(key, value)?;
+    match value.split_once('=') {
+        Some((path, rest)) if !path.is_empty() && !rest.is_empty() => {
+            Ok((path.to_owned(), rest.to_owned()))
+        }
+        _ => Err(format!(
+            "parameter `{key}` needs a path and a value: {}",
+            usage(key)
+        )),
+    }
+}
+
+fn usage(key: &str) -> &'static str {
+    KNOWN
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, u)| *u)
+        .unwrap_or("")
+}
+
+impl Params {
+    /// Parses the `parameter` field of a CodeGeneratorRequest. Every problem is reported, one
+    /// per line.
+    pub fn parse(s: &str) -> Result<Params, ParamError> {
+        let mut params = Params::default();
+        let mut errors = Vec::new();
+        for Item { key, value } in split_items(s) {
+            if let Err(e) = params.set(&key, value.as_deref()) {
+                errors.push(e);
+            }
+        }
+        if errors.is_empty() {
+            Ok(params)
+        } else {
+            Err(ParamError(errors.join("\n")))
+        }
+    }
+
+    fn set(&mut self, key: &str, value: Option<&str>) -> Result<(), String> {
+        let list = |v: Option<&str>, target: &mut Vec<String>| -> Result<(), String> {
+            target.push(required(key, v)?.to_owned());
+            Ok(())
+        };
+        match key {
+            "extern_path" => self.extern_paths.push(pair(key, value)?),
+            "compile_well_known_types" => self.compile_well_known_types = parse_bool(key, value)?,
+            "default_package_filename" => {
+                self.default_package_filename = required(key, value)?.to_owned()
+            }
+            "flat_output_dir" => self.flat_output_dir = parse_bool(key, value)?,
+            "include_file" => self.include_file = Some(required(key, value)?.to_owned()),
+            "no_include_file" => {
+                if parse_bool(key, value)? {
+                    self.include_file = None;
+                }
+            }
+            "btree_map" => list(value, &mut self.btree_map)?,
+            "bytes" => list(value, &mut self.bytes)?,
+            "boxed" => list(value, &mut self.boxed)?,
+            "disable_comments" => list(value, &mut self.disable_comments)?,
+            "skip_debug" => list(value, &mut self.skip_debug)?,
+            "type_attribute" => self.type_attributes.push(pair(key, value)?),
+            "message_attribute" => self.message_attributes.push(pair(key, value)?),
+            "enum_attribute" => self.enum_attributes.push(pair(key, value)?),
+            "field_attribute" => self.field_attributes.push(pair(key, value)?),
+            "retain_enum_prefix" => self.retain_enum_prefix = parse_bool(key, value)?,
+            "enable_type_names" => self.enable_type_names = parse_bool(key, value)?,
+            "no_server" => self.no_server = parse_bool(key, value)?,
+            "no_client" => self.no_client = parse_bool(key, value)?,
+            "deny_get_body" => self.deny_get_body = parse_bool(key, value)?,
+            _ => {
+                let valid: Vec<&str> = KNOWN.iter().map(|(_, u)| *u).collect();
+                return Err(format!(
+                    "unknown parameter `{key}`; valid parameters are: {}",
+                    valid.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_string_gives_defaults() {
+        assert_eq!(Params::parse("").unwrap(), Params::default());
+        assert_eq!(Params::default().include_file.as_deref(), Some("mod.rs"));
+        assert_eq!(Params::default().default_package_filename, "_");
+    }
+
+    #[test]
+    fn bare_flag_means_true_and_explicit_bools_parse() {
+        let p = Params::parse("no_server,no_client=true,compile_well_known_types=false").unwrap();
+        assert!(p.no_server);
+        assert!(p.no_client);
+        assert!(!p.compile_well_known_types);
+    }
+
+    #[test]
+    fn key_path_value_form_keeps_the_rest_of_the_value() {
+        let p = Params::parse("extern_path=.google.protobuf=::pbjson_types").unwrap();
+        assert_eq!(
+            p.extern_paths,
+            vec![(".google.protobuf".into(), "::pbjson_types".into())]
+        );
+        // A value may itself contain '=': only the first one after the path splits.
+        let p = Params::parse(r#"type_attribute=.a.B=#[serde(rename = "b")]"#).unwrap();
+        assert_eq!(
+            p.type_attributes,
+            vec![(".a.B".into(), r#"#[serde(rename = "b")]"#.into())]
+        );
+    }
+
+    #[test]
+    fn escaped_comma_stays_in_the_value() {
+        let p = Params::parse(r"type_attribute=.a.B=#[derive(Eq\, Hash)],no_server").unwrap();
+        assert_eq!(
+            p.type_attributes,
+            vec![(".a.B".into(), "#[derive(Eq, Hash)]".into())]
+        );
+        assert!(p.no_server);
+    }
+
+    #[test]
+    fn escaped_backslash_unescapes_once() {
+        let items = split_items(r"a=x\\,b");
+        assert_eq!(
+            items,
+            vec![
+                Item {
+                    key: "a".into(),
+                    value: Some(r"x\".into())
+                },
+                Item {
+                    key: "b".into(),
+                    value: None
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn repeated_list_parameters_accumulate() {
+        let p = Params::parse("bytes=.a,bytes=.b,btree_map=.").unwrap();
+        assert_eq!(p.bytes, vec![".a", ".b"]);
+        assert_eq!(p.btree_map, vec!["."]);
+    }
+
+    #[test]
+    fn include_file_can_be_renamed_or_turned_off() {
+        let p = Params::parse("include_file=lib.rs").unwrap();
+        assert_eq!(p.include_file.as_deref(), Some("lib.rs"));
+        let p = Params::parse("no_include_file").unwrap();
+        assert_eq!(p.include_file, None);
+    }
+
+    #[test]
+    fn empty_items_are_skipped() {
+        let p = Params::parse(",no_server,,").unwrap();
+        assert!(p.no_server);
+    }
+
+    #[test]
+    fn unknown_parameter_lists_the_valid_ones() {
+        let err = Params::parse("no_sever").unwrap_err().to_string();
+        assert!(err.contains("unknown parameter `no_sever`"), "{err}");
+        for (key, _) in KNOWN {
+            assert!(err.contains(key), "{key} missing from: {err}");
+        }
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let err = Params::parse("nope,no_server=maybe,extern_path=.a")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err.lines().count(), 3, "{err}");
+        assert!(err.contains("`no_server` takes true or false, not `maybe`"));
+        assert!(err.contains("`extern_path` needs a path and a value"));
+    }
+
+    #[test]
+    fn value_parameters_require_a_value() {
+        for key in ["include_file", "bytes", "default_package_filename"] {
+            let err = Params::parse(key).unwrap_err().to_string();
+            assert!(err.contains("needs a value"), "{key}: {err}");
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! Source positions and comments, from `SourceCodeInfo`.
+//!
+//! Locations are sorted by path once per file and then binary-searched, as protoc does not
+//! promise any order.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use prost_reflect::DescriptorPool;
+use prost_types::source_code_info::Location as RawLocation;
+
+/// A place in a .proto file. `line` and `col` are 1-based; 0 means unknown.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Location {
+    pub file: String,
+    pub line: u32,
+    pub col: u32,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}", self.file)
+        } else {
+            write!(f, "{}:{}:{}", self.file, self.line, self.col)
+        }
+    }
+}
+
+/// The comments attached to an element.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Comments {
+    pub leading_detached: Vec<String>,
+    pub leading: String,
+    pub trailing: String,
+}
+
+impl Comments {
+    /// Leading comment, else trailing, trimmed of the one leading space protoc keeps per line.
+    pub fn doc(&self) -> String {
+        let text = if self.leading.trim().is_empty() {
+            &self.trailing
+        } else {
+            &self.leading
+        };
+        text.lines()
+            .map(|l| l.strip_prefix(' ').unwrap_or(l).trim_end())
+            .collect::<Vec<_>>()
+            .join("\n")
+            .trim_matches('\n')
+            .to_owned()
+    }
+}
+
+/// Sorted source locations of every file in a pool.
+#[derive(Debug, Default)]
+pub struct SourceIndex {
+    files: HashMap<String, Vec<RawLocation>>,
+}
+
+impl SourceIndex {
+    pub fn new(pool: &DescriptorPool) -> Self {
+        let files = pool
+            .files()
+            .map(|file| {
+                let mut locations = file
+                    .file_descriptor_proto()
+                    .source_code_info
+                    .as_ref()
+                    .map(|info| info.location.clone())
+                    .unwrap_or_default();
+                // Stable: for a repeated option protoc emits one location per occurrence and
+                // the first is the one we want.
+                locations.sort_by(|a, b| a.path.cmp(&b.path));
+                (file.name().to_owned(), locations)
+            })
+            .collect();
+        SourceIndex { files }
+    }
+
+    fn exact(&self, file: &str, path: &[i32]) -> Option<&RawLocation> {
+        let locations = self.files.get(file)?;
+        let i = locations.partition_point(|l| l.path.as_slice() < path);
+        locations.get(i).filter(|l| l.path == path)
+    }
+
+    /// The location of `path`, or of its closest ancestor that has one.
+    pub fn location(&self, file: &str, path: &[i32]) -> Location {
+        (0..=path.len())
+            .rev()
+            .find_map(|len| self.exact(file, &path[..len]))
+            .filter(|l| l.span.len() >= 2)
+            .map(|l| Location {
+                file: file.to_owned(),
+                line: l.span[0] as u32 + 1,
+                col: l.span[1] as u32 + 1,
+            })
+            .unwrap_or_else(|| Location {
+                file: file.to_owned(),
+                line: 0,
+                col: 0,
+            })
+    }
+
+    /// The comments of the element at exactly `path`.
+    pub fn comments(&self, file: &str, path: &[i32]) -> Comments {
+        self.exact(file, path)
+            .map(|l| Comments {
+                leading_detached: l.leading_detached_comments.clone(),
+                leading: l.leading_comments.clone().unwrap_or_default(),
+                trailing: l.trailing_comments.clone().unwrap_or_default(),
+            })
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doc_prefers_leading_and_strips_one_space() {
+        let c = Comments {
+            leading: " First line.\n   indented\n".into(),
+            trailing: " trailing\n".into(),
+            ..Default::default()
+        };
+        assert_eq!(c.doc(), "First line.\n  indented");
+        let c = Comments {
+            trailing: " only trailing\n".into(),
+            ..Default::default()
+        };
+        assert_eq!(c.doc(), "only trailing");
+    }
+
+    #[test]
+    fn location_display_omits_unknown_position() {
+        let l = Location {
+            file: "a.proto".into(),
+            line: 0,
+            col: 0,
+        };
+        assert_eq!(l.to_string(), "a.proto");
+        let l = Location {
+            file: "a.proto".into(),
+            line: 3,
+            col: 5,
+        };
+        assert_eq!(l.to_string(), "a.proto:3:5");
+    }
+}

@@ -1,0 +1,131 @@
+//! Standalone mode: compile .proto files in-process with protox and build the same
+//! CodeGeneratorRequest protoc would send, so one pipeline serves both.
+//!
+//! The google/api annotation protos and google/rpc/status.proto ship inside the binary, so
+//! `import "google/api/annotations.proto"` resolves with no `-I`. Include paths given by the
+//! user come first and win over the bundled copies.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use miette::Diagnostic as _;
+use prost::Message;
+use protox::file::{ChainFileResolver, File, FileResolver, GoogleFileResolver, IncludeFileResolver};
+
+use crate::decode::{RawFileSet, RawRequest};
+
+/// The bundled protos: name as imported, and source.
+pub const BUNDLED: &[(&str, &str)] = &[
+    (
+        "google/api/annotations.proto",
+        include_str!("../proto/google/api/annotations.proto"),
+    ),
+    (
+        "google/api/client.proto",
+        include_str!("../proto/google/api/client.proto"),
+    ),
+    (
+        "google/api/field_behavior.proto",
+        include_str!("../proto/google/api/field_behavior.proto"),
+    ),
+    (
+        "google/api/http.proto",
+        include_str!("../proto/google/api/http.proto"),
+    ),
+    (
+        "google/api/httpbody.proto",
+        include_str!("../proto/google/api/httpbody.proto"),
+    ),
+    (
+        "google/rpc/status.proto",
+        include_str!("../proto/google/rpc/status.proto"),
+    ),
+];
+
+struct Bundled;
+
+impl FileResolver for Bundled {
+    fn open_file(&self, name: &str) -> Result<File, protox::Error> {
+        match BUNDLED.iter().find(|(n, _)| *n == name) {
+            Some((name, source)) => File::from_source(name, source),
+            None => Err(protox::Error::file_not_found(name)),
+        }
+    }
+}
+
+/// A .proto compile failure, rendered with file, line, column and the offending source line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct CompileError(String);
+
+/// Compiles `files` (paths on disk, or names relative to an include path) and returns the
+/// encoded CodeGeneratorRequest.
+pub fn request(
+    includes: &[PathBuf],
+    files: &[PathBuf],
+    parameter: &str,
+) -> Result<Vec<u8>, CompileError> {
+    let mut resolver = ChainFileResolver::new();
+    for include in includes {
+        resolver.add(IncludeFileResolver::new(include.clone()));
+    }
+    resolver.add(Bundled);
+    resolver.add(GoogleFileResolver::new());
+    let mut compiler = protox::Compiler::with_file_resolver(resolver);
+    compiler.include_imports(true).include_source_info(true);
+    for file in files {
+        compiler.open_file(file).map_err(|e| render(&e, file))?;
+    }
+    let file_to_generate = compiler
+        .files()
+        .filter(|f| !f.is_import())
+        .map(|f| f.name().to_owned())
+        .collect();
+    let set = RawFileSet::decode(compiler.encode_file_descriptor_set().as_slice())
+        .map_err(|e| CompileError(format!("internal error re-reading compiled files: {e}")))?;
+    let request = RawRequest {
+        file_to_generate,
+        parameter: (!parameter.is_empty()).then(|| parameter.to_owned()),
+        proto_file: set.file,
+    };
+    Ok(request.encode_to_vec())
+}
+
+/// `file:line:col: message`, then the source line with a caret under the problem.
+fn render(error: &protox::Error, opened: &Path) -> CompileError {
+    let mut out = String::new();
+    let file = error
+        .file()
+        .map(str::to_owned)
+        .unwrap_or_else(|| opened.display().to_string());
+    let label = error.labels().and_then(|mut labels| labels.next());
+    let snippet = error
+        .source_code()
+        .zip(label.as_ref())
+        .and_then(|(source, label)| {
+            let span = source.read_span(label.inner(), 0, 0).ok()?;
+            let text = String::from_utf8_lossy(span.data()).into_owned();
+            Some((span.line() + 1, span.column() + 1, text, label.len().max(1), label.label().map(str::to_owned)))
+        });
+    match snippet {
+        Some((line, col, text, len, label)) => {
+            let _ = writeln!(out, "{file}:{line}:{col}: {error}");
+            let first = text.lines().next().unwrap_or_default();
+            let gutter = line.to_string().len();
+            let _ = writeln!(out, "{:gutter$} |", "");
+            let _ = writeln!(out, "{line} | {first}");
+            let width = len.min(first.len().saturating_sub(col - 1).max(1));
+            let _ = write!(out, "{:gutter$} | {}{}", "", " ".repeat(col - 1), "^".repeat(width));
+            if let Some(label) = label {
+                let _ = write!(out, " {label}");
+            }
+        }
+        None => {
+            let _ = write!(out, "{file}: {error}");
+        }
+    }
+    if let Some(help) = error.help() {
+        let _ = write!(out, "\n  help: {help}");
+    }
+    CompileError(out)
+}

@@ -1,0 +1,173 @@
+//! Every generation-time check of DESIGN section 4: located, named, with a fix, and all
+//! reported together.
+
+mod common;
+
+use protoc_gen_rs_svc::Error;
+
+const FILE: &str = "invalid/bad_rules.proto";
+
+fn errors(parameter: &str) -> Vec<String> {
+    match common::generate(&[FILE], parameter) {
+        Err(Error::Invalid(errors)) => errors,
+        other => panic!("expected errors, got {other:?}"),
+    }
+}
+
+/// The 1-based line range of `rpc <method>(` up to the next rpc in the fixture.
+fn method_lines(method: &str) -> std::ops::Range<u32> {
+    let text = std::fs::read_to_string(common::testdata().join(FILE)).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with(&format!("rpc {method}(")))
+        .unwrap_or_else(|| panic!("no rpc {method}"));
+    let end = lines[start + 1..]
+        .iter()
+        .position(|l| l.trim_start().starts_with("rpc ") || l.starts_with('}'))
+        .map_or(lines.len(), |p| start + 1 + p);
+    (start as u32 + 1)..(end as u32 + 1)
+}
+
+/// (method, words its error must contain)
+const CASES: &[(&str, &[&str])] = &[
+    ("Unclosed", &["\"/v1/{name\"", "not closed"]),
+    ("TrailingSlash", &["\"/v1/books/\"", "trailing"]),
+    ("Nested", &["\"/v1/{name={id}}\"", "nest"]),
+    ("DoubleStarNotLast", &["\"/v1/**/tail\"", "**"]),
+    ("BadLiteral", &["\"/v1/a b\""]),
+    ("EmptySegment", &["\"/v1//x\"", "empty"]),
+    ("NoLeadingSlash", &["\"v1/books\"", "/"]),
+    (
+        "UnknownPathField",
+        &["`nme`", "invalid.v1.Req has no field", "its fields are name, id"],
+    ),
+    ("UnknownBodyField", &["body \"payload\"", "no field `payload`"]),
+    ("NestedBodyField", &["body \"inner.id\"", "top-level field"]),
+    ("UnknownResponseBody", &["response_body \"result\"", "no field `result`"]),
+    ("RepeatedInPath", &["repeated field `tags`"]),
+    ("MapInPath", &["map field `labels`"]),
+    ("MessageInPath", &["`inner`, a invalid.v1.Inner message", "`inner.<field>`"]),
+    ("ScalarHasNoFields", &["`name` is not a message"]),
+    ("NestedAdditional", &["additional_bindings inside additional_bindings"]),
+    ("Duplicate", &["`GET /v1/things/{name}` is declared twice", "invalid.v1.Broken.First at invalid/bad_rules.proto:"]),
+    ("Shadowed", &["`GET /v1/things/{id}` can never be reached", "`GET /v1/things/{name}` of invalid.v1.Broken.First"]),
+    ("StreamWithPath", &["client-streaming", "remove the variables"]),
+    ("StreamWithoutBody", &["client-streaming", "body: \"*\""]),
+    ("NoPattern", &["sets no method and path", "get, put, post, delete, patch or custom"]),
+    ("BadCustomKind", &["custom kind \"GET POST\""]),
+];
+
+#[test]
+fn every_rule_mistake_is_reported_with_location_element_and_fix() {
+    let errors = errors("");
+    for (method, words) in CASES {
+        let element = format!(": invalid.v1.Broken.{method}: ");
+        let found: Vec<&String> = errors.iter().filter(|e| e.contains(&element)).collect();
+        assert!(!found.is_empty(), "no error for {method} in:\n{}", errors.join("\n"));
+        let error = found[0];
+        for word in *words {
+            assert!(error.contains(word), "{method}: {word:?} missing from {error}");
+        }
+        // file:line:col, with the line inside the method's declaration
+        let location = error.split(": ").next().unwrap();
+        let mut parts = location.rsplitn(3, ':');
+        let col: u32 = parts.next().unwrap().parse().unwrap_or_else(|_| panic!("{error}"));
+        let line: u32 = parts.next().unwrap().parse().unwrap_or_else(|_| panic!("{error}"));
+        assert_eq!(parts.next(), Some(FILE), "{error}");
+        assert!(col >= 1, "{error}");
+        assert!(method_lines(method).contains(&line), "{method}: line {line} in {error}");
+    }
+}
+
+#[test]
+fn all_errors_are_reported_together_and_valid_rules_are_not_blamed() {
+    let errors = errors("");
+    let blamed = |m: &str| errors.iter().any(|e| e.contains(&format!("Broken.{m}: ")));
+    for (method, _) in CASES {
+        assert!(blamed(method), "{method}");
+    }
+    for fine in ["First", "TimestampInPathIsFine", "BodyOnGet"] {
+        assert!(!blamed(fine), "{fine} wrongly reported: {errors:#?}");
+    }
+}
+
+#[test]
+fn body_on_get_is_a_warning_or_an_error_with_deny_get_body() {
+    // Without the flag it is a warning: check it on its own, in a valid file.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("get_body.proto"),
+        r#"syntax = "proto3";
+package w;
+import "google/api/annotations.proto";
+service S {
+  rpc M(R) returns (R) { option (google.api.http) = {get: "/v1/m" body: "*"}; }
+}
+message R { string a = 1; }
+"#,
+    )
+    .unwrap();
+    let bytes = protoc_gen_rs_svc::standalone::request(
+        &[dir.path().to_owned()],
+        &["get_body.proto".into()],
+        "",
+    )
+    .unwrap();
+    let request = protoc_gen_rs_svc::decode(&bytes).unwrap();
+    let output = protoc_gen_rs_svc::run(&request).unwrap();
+    assert_eq!(output.warnings.len(), 1, "{:?}", output.warnings);
+    let warning = output.warnings[0].to_string();
+    assert!(warning.starts_with("get_body.proto:5:"), "{warning}");
+    assert!(warning.contains("w.S.M: a GET request has no body"), "{warning}");
+
+    let errors = errors("deny_get_body");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("Broken.BodyOnGet: a GET request has no body")),
+        "{errors:#?}"
+    );
+}
+
+#[test]
+fn parameter_errors_are_reported_with_the_rule_errors() {
+    let errors = errors("no_sever");
+    assert!(errors[0].contains("unknown parameter `no_sever`"), "{}", errors[0]);
+    assert!(errors.len() > CASES.len());
+}
+
+#[test]
+fn error_text_snapshot() {
+    insta::assert_snapshot!(errors("").join("\n"));
+}
+
+#[test]
+fn response_carries_the_error_and_still_declares_proto3_optional() {
+    let bytes = protoc_gen_rs_svc::standalone::request(&[common::testdata()], &[FILE.into()], "")
+        .unwrap();
+    let response = protoc_gen_rs_svc::generate(&bytes);
+    assert!(response.file.is_empty());
+    assert_eq!(response.supported_features, Some(1));
+    assert!(response.error.unwrap().contains("Broken.Unclosed"));
+}
+
+#[test]
+fn compile_errors_show_file_line_column_and_source() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("broken.proto"),
+        "syntax = \"proto3\";\npackage b;\nmessage M {\n  strin name = 1;\n}\n",
+    )
+    .unwrap();
+    let err = protoc_gen_rs_svc::standalone::request(
+        &[dir.path().to_owned()],
+        &["broken.proto".into()],
+        "",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.starts_with("broken.proto:4:3: "), "{err}");
+    assert!(err.contains("4 |   strin name = 1;"), "{err}");
+    assert!(err.contains("^"), "{err}");
+}
