@@ -104,7 +104,12 @@ fn prost_build_alone(bytes: &[u8]) -> usize {
         .proto_file
         .into_iter()
         .filter(|f| request.file_to_generate.iter().any(|n| n == f.name()))
-        .map(|f| (prost_build::Module::from_protobuf_package_name(f.package()), f))
+        .map(|f| {
+            (
+                prost_build::Module::from_protobuf_package_name(f.package()),
+                f,
+            )
+        })
         .collect();
     let modules = prost_build::Config::new().generate(requests).unwrap();
     modules.len()

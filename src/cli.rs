@@ -110,19 +110,16 @@ fn generate(
     let request = decode(&bytes)?;
     let output = match run(&request) {
         Ok(output) => output,
-        Err(Error::Invalid(errors)) => anyhow::bail!(
-            "{} error(s):\n{}",
-            errors.len(),
-            errors.join("\n")
-        ),
+        Err(Error::Invalid(errors)) => {
+            anyhow::bail!("{} error(s):\n{}", errors.len(), errors.join("\n"))
+        }
         Err(e) => return Err(e.into()),
     };
     print_warnings(&output.warnings);
     for file in &output.files {
         let path = out.join(&file.name);
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("creating {}", dir.display()))?;
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
         std::fs::write(&path, &file.content)
             .with_context(|| format!("writing {}", path.display()))?;

@@ -101,7 +101,9 @@ mod tests {
 
     #[test]
     fn text_is_rejected_with_one_line() {
-        let err = decode(b"hello, this is not protobuf\n").unwrap_err().to_string();
+        let err = decode(b"hello, this is not protobuf\n")
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains('\n'), "{err}");
         assert!(err.contains("protoc plugin"), "{err}");
     }

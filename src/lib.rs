@@ -57,18 +57,16 @@ pub fn run(request: &Request) -> Result<Output, Error> {
         errors.extend(e.to_string().lines().map(str::to_owned));
         Params::default()
     });
-    let (model, diags) = model::build(request, &params);
+    let (model, mut diags) = model::build(request, &params);
+    // In file order, so a long list reads top to bottom alongside the .proto file.
+    diags.errors.sort_by(|a, b| a.location.cmp(&b.location));
     errors.extend(diags.errors.iter().map(ToString::to_string));
     if !errors.is_empty() {
         return Err(Error::Invalid(errors));
     }
     // Sorted by name so protoc and protox, which may order independent files differently,
     // give byte-identical output.
-    let mut files: Vec<_> = request
-        .proto_files
-        .iter()
-        .filter(|f| request.files_to_generate.iter().any(|n| n == f.name()))
-        .collect();
+    let mut files: Vec<_> = request.proto_files.iter().collect();
     files.sort_by(|a, b| a.name().cmp(b.name()));
     let files = emit::all(&model, &files, &params)?;
     Ok(Output {

@@ -88,7 +88,10 @@ mod tests {
         }
         assert_eq!(type_name("order_service"), "OrderService");
         assert_eq!(type_name("Self"), "Self_");
-        assert_eq!(service_module("OrderService", "server"), "order_service_server");
+        assert_eq!(
+            service_module("OrderService", "server"),
+            "order_service_server"
+        );
         assert_eq!(method_name("GetOrder"), "get_order");
         assert_eq!(method_name("Move"), "r#move");
         assert_eq!(address_env_var("OrderService"), "ORDER_SERVICE_ADDR");

@@ -10,8 +10,14 @@ use std::fmt;
 /// unknown parameter's error shows.
 const KNOWN: &[(&str, &str)] = &[
     ("extern_path", "extern_path=<proto path>=<rust path>"),
-    ("compile_well_known_types", "compile_well_known_types[=<bool>]"),
-    ("default_package_filename", "default_package_filename=<name>"),
+    (
+        "compile_well_known_types",
+        "compile_well_known_types[=<bool>]",
+    ),
+    (
+        "default_package_filename",
+        "default_package_filename=<name>",
+    ),
     ("flat_output_dir", "flat_output_dir[=<bool>]"),
     ("include_file", "include_file=<file name>"),
     ("no_include_file", "no_include_file[=<bool>]"),
@@ -21,9 +27,15 @@ const KNOWN: &[(&str, &str)] = &[
     ("disable_comments", "disable_comments=<proto path>"),
     ("skip_debug", "skip_debug=<proto path>"),
     ("type_attribute", "type_attribute=<proto path>=<attribute>"),
-    ("message_attribute", "message_attribute=<proto path>=<attribute>"),
+    (
+        "message_attribute",
+        "message_attribute=<proto path>=<attribute>",
+    ),
     ("enum_attribute", "enum_attribute=<proto path>=<attribute>"),
-    ("field_attribute", "field_attribute=<proto path>=<attribute>"),
+    (
+        "field_attribute",
+        "field_attribute=<proto path>=<attribute>",
+    ),
     ("retain_enum_prefix", "retain_enum_prefix[=<bool>]"),
     ("enable_type_names", "enable_type_names[=<bool>]"),
     ("no_server", "no_server[=<bool>]"),

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 use miette::Diagnostic as _;
 use prost::Message;
-use protox::file::{ChainFileResolver, File, FileResolver, GoogleFileResolver, IncludeFileResolver};
+use protox::file::{
+    ChainFileResolver, File, FileResolver, GoogleFileResolver, IncludeFileResolver,
+};
 
 use crate::decode::{RawFileSet, RawRequest};
 
@@ -103,9 +105,23 @@ fn render(error: &protox::Error, opened: &Path) -> CompileError {
         .source_code()
         .zip(label.as_ref())
         .and_then(|(source, label)| {
-            let span = source.read_span(label.inner(), 0, 0).ok()?;
-            let text = String::from_utf8_lossy(span.data()).into_owned();
-            Some((span.line() + 1, span.column() + 1, text, label.len().max(1), label.label().map(str::to_owned)))
+            // The label's position, then its whole line: with one line of context on each
+            // side miette returns whole lines, and the label's is the one at its line.
+            let at = source.read_span(label.inner(), 0, 0).ok()?;
+            let around = source.read_span(label.inner(), 1, 1).ok()?;
+            let text = String::from_utf8_lossy(around.data()).into_owned();
+            let line_text = text
+                .lines()
+                .nth(at.line() - around.line())
+                .unwrap_or_default()
+                .to_owned();
+            Some((
+                at.line() + 1,
+                at.column() + 1,
+                line_text,
+                label.len().max(1),
+                label.label().map(str::to_owned),
+            ))
         });
     match snippet {
         Some((line, col, text, len, label)) => {
@@ -115,7 +131,13 @@ fn render(error: &protox::Error, opened: &Path) -> CompileError {
             let _ = writeln!(out, "{:gutter$} |", "");
             let _ = writeln!(out, "{line} | {first}");
             let width = len.min(first.len().saturating_sub(col - 1).max(1));
-            let _ = write!(out, "{:gutter$} | {}{}", "", " ".repeat(col - 1), "^".repeat(width));
+            let _ = write!(
+                out,
+                "{:gutter$} | {}{}",
+                "",
+                " ".repeat(col - 1),
+                "^".repeat(width)
+            );
             if let Some(label) = label {
                 let _ = write!(out, " {label}");
             }

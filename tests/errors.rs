@@ -40,22 +40,66 @@ const CASES: &[(&str, &[&str])] = &[
     ("NoLeadingSlash", &["\"v1/books\"", "/"]),
     (
         "UnknownPathField",
-        &["`nme`", "invalid.v1.Req has no field", "its fields are name, id"],
+        &[
+            "`nme`",
+            "invalid.v1.Req has no field",
+            "its fields are name, id",
+        ],
     ),
-    ("UnknownBodyField", &["body \"payload\"", "no field `payload`"]),
+    (
+        "UnknownBodyField",
+        &["body \"payload\"", "no field `payload`"],
+    ),
     ("NestedBodyField", &["body \"inner.id\"", "top-level field"]),
-    ("UnknownResponseBody", &["response_body \"result\"", "no field `result`"]),
+    (
+        "UnknownResponseBody",
+        &["response_body \"result\"", "no field `result`"],
+    ),
     ("RepeatedInPath", &["repeated field `tags`"]),
     ("MapInPath", &["map field `labels`"]),
-    ("MessageInPath", &["`inner`, a invalid.v1.Inner message", "`inner.<field>`"]),
+    (
+        "MessageInPath",
+        &[
+            "`inner`, of message type invalid.v1.Inner",
+            "`inner.<field>`",
+        ],
+    ),
     ("ScalarHasNoFields", &["`name` is not a message"]),
-    ("NestedAdditional", &["additional_bindings inside additional_bindings"]),
-    ("Duplicate", &["`GET /v1/things/{name}` is declared twice", "invalid.v1.Broken.First at invalid/bad_rules.proto:"]),
-    ("Shadowed", &["`GET /v1/things/{id}` can never be reached", "`GET /v1/things/{name}` of invalid.v1.Broken.First"]),
-    ("StreamWithPath", &["client-streaming", "remove the variables"]),
+    (
+        "NestedAdditional",
+        &["additional_bindings inside additional_bindings"],
+    ),
+    (
+        "Duplicate",
+        &[
+            "`GET /v1/things/{name}` is declared twice",
+            "invalid.v1.Broken.First at invalid/bad_rules.proto:",
+        ],
+    ),
+    (
+        "Shadowed",
+        &[
+            "`GET /v1/things/{id}` can never be reached",
+            "`GET /v1/things/{name}` of invalid.v1.Broken.First",
+        ],
+    ),
+    (
+        "StreamWithPath",
+        &["client-streaming", "remove the variables"],
+    ),
     ("StreamWithoutBody", &["client-streaming", "body: \"*\""]),
-    ("NoPattern", &["sets no method and path", "get, put, post, delete, patch or custom"]),
+    (
+        "NoPattern",
+        &[
+            "sets no method and path",
+            "get, put, post, delete, patch or custom",
+        ],
+    ),
     ("BadCustomKind", &["custom kind \"GET POST\""]),
+    (
+        "BodyAlsoInPath",
+        &["body \"name\" is also bound by path variable `name`"],
+    ),
 ];
 
 #[test]
@@ -64,19 +108,37 @@ fn every_rule_mistake_is_reported_with_location_element_and_fix() {
     for (method, words) in CASES {
         let element = format!(": invalid.v1.Broken.{method}: ");
         let found: Vec<&String> = errors.iter().filter(|e| e.contains(&element)).collect();
-        assert!(!found.is_empty(), "no error for {method} in:\n{}", errors.join("\n"));
+        assert!(
+            !found.is_empty(),
+            "no error for {method} in:\n{}",
+            errors.join("\n")
+        );
         let error = found[0];
         for word in *words {
-            assert!(error.contains(word), "{method}: {word:?} missing from {error}");
+            assert!(
+                error.contains(word),
+                "{method}: {word:?} missing from {error}"
+            );
         }
         // file:line:col, with the line inside the method's declaration
         let location = error.split(": ").next().unwrap();
         let mut parts = location.rsplitn(3, ':');
-        let col: u32 = parts.next().unwrap().parse().unwrap_or_else(|_| panic!("{error}"));
-        let line: u32 = parts.next().unwrap().parse().unwrap_or_else(|_| panic!("{error}"));
+        let col: u32 = parts
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap_or_else(|_| panic!("{error}"));
+        let line: u32 = parts
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap_or_else(|_| panic!("{error}"));
         assert_eq!(parts.next(), Some(FILE), "{error}");
         assert!(col >= 1, "{error}");
-        assert!(method_lines(method).contains(&line), "{method}: line {line} in {error}");
+        assert!(
+            method_lines(method).contains(&line),
+            "{method}: line {line} in {error}"
+        );
     }
 }
 
@@ -119,7 +181,10 @@ message R { string a = 1; }
     assert_eq!(output.warnings.len(), 1, "{:?}", output.warnings);
     let warning = output.warnings[0].to_string();
     assert!(warning.starts_with("get_body.proto:5:"), "{warning}");
-    assert!(warning.contains("w.S.M: a GET request has no body"), "{warning}");
+    assert!(
+        warning.contains("w.S.M: a GET request has no body"),
+        "{warning}"
+    );
 
     let errors = errors("deny_get_body");
     assert!(
@@ -133,7 +198,11 @@ message R { string a = 1; }
 #[test]
 fn parameter_errors_are_reported_with_the_rule_errors() {
     let errors = errors("no_sever");
-    assert!(errors[0].contains("unknown parameter `no_sever`"), "{}", errors[0]);
+    assert!(
+        errors[0].contains("unknown parameter `no_sever`"),
+        "{}",
+        errors[0]
+    );
     assert!(errors.len() > CASES.len());
 }
 
@@ -144,8 +213,8 @@ fn error_text_snapshot() {
 
 #[test]
 fn response_carries_the_error_and_still_declares_proto3_optional() {
-    let bytes = protoc_gen_rs_svc::standalone::request(&[common::testdata()], &[FILE.into()], "")
-        .unwrap();
+    let bytes =
+        protoc_gen_rs_svc::standalone::request(&[common::testdata()], &[FILE.into()], "").unwrap();
     let response = protoc_gen_rs_svc::generate(&bytes);
     assert!(response.file.is_empty());
     assert_eq!(response.supported_features, Some(1));

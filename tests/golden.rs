@@ -97,6 +97,9 @@ fn package_with_only_services_still_gets_a_file() {
 fn proto_comments_become_rustdoc() {
     let output = common::generate(&["acme/shop/v1/shop.proto"], "").unwrap();
     let shop = &output.files[0].content;
-    assert!(shop.contains("/// An order placed by a customer."), "{shop}");
+    assert!(
+        shop.contains("/// An order placed by a customer."),
+        "{shop}"
+    );
     assert!(shop.contains("/// Stock keeping unit."), "{shop}");
 }

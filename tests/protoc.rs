@@ -76,7 +76,11 @@ fn run_with_stdin(args: &[&str], stdin: &[u8]) -> Output {
 
 #[test]
 fn garbage_on_stdin_is_one_line_on_stderr_and_exit_1() {
-    for input in [&b""[..], b"this is not a protobuf message\n", &[0xff, 0xff, 0xff]] {
+    for input in [
+        &b""[..],
+        b"this is not a protobuf message\n",
+        &[0xff, 0xff, 0xff],
+    ] {
         let out = run_with_stdin(&[], input);
         assert_eq!(out.status.code(), Some(1), "{input:?}");
         assert!(out.stdout.is_empty());
@@ -106,11 +110,21 @@ fn standalone_command_writes_and_lists_files() {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(PLUGIN)
         .current_dir(common::root())
-        .args(["generate", "-I", "testdata", "testdata/acme/shop/v1/shop.proto", "-o"])
+        .args([
+            "generate",
+            "-I",
+            "testdata",
+            "testdata/acme/shop/v1/shop.proto",
+            "-o",
+        ])
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let listed: Vec<&str> = stdout.lines().collect();
     assert_eq!(listed.len(), 2, "{stdout}");
@@ -124,7 +138,13 @@ fn standalone_command_reports_rule_errors_and_fails() {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(PLUGIN)
         .current_dir(common::root())
-        .args(["generate", "-I", "testdata", "invalid/bad_rules.proto", "-o"])
+        .args([
+            "generate",
+            "-I",
+            "testdata",
+            "invalid/bad_rules.proto",
+            "-o",
+        ])
         .arg(dir.path())
         .output()
         .unwrap();

@@ -40,7 +40,9 @@ pub fn include_file(model: &Model, params: &Params) -> Result<Option<GeneratedFi
     for package in &model.packages {
         let node = naming::package_modules(&package.name)
             .into_iter()
-            .fold(&mut root, |node, part| node.children.entry(part).or_default());
+            .fold(&mut root, |node, part| {
+                node.children.entry(part).or_default()
+            });
         node.file = Some(format!("{up}{}", package_path(&package.name, params)));
     }
     let code = format_rust(&root.render().to_string(), "the include file")?;

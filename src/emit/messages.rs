@@ -88,6 +88,11 @@ pub(crate) fn package_path(package: &str, params: &Params) -> String {
 
 /// One `<package>.rs` per package with files to generate, including packages that hold only
 /// services (their file starts empty; services are added to it).
+///
+/// `files` is every file of the request: prost-build resolves field types (to decide which
+/// traits a message can derive) only among the files it is given, so imports go in too and
+/// their output is dropped. As with protoc-gen-prost, a package's file holds the messages of all
+/// its .proto files, so types of one package always live in one module.
 pub fn messages(
     model: &Model,
     files: &[&FileDescriptorProto],

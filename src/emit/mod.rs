@@ -41,7 +41,8 @@ pub(crate) fn format_rust(source: &str, what: &str) -> Result<String, EmitError>
     Ok(prettyplease::unparse(&file))
 }
 
-/// Every output file of the request, in a stable order.
+/// Every output file of the request, in a stable order. `files` is every file of the request,
+/// imports included.
 pub fn all(
     model: &Model,
     files: &[&FileDescriptorProto],

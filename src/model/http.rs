@@ -244,7 +244,10 @@ impl Checker<'_> {
                 Some(_) => template.as_ref().and_then(|t| {
                     t.variables
                         .iter()
-                        .find(|v| v.field_path.0[0] == *name)
+                        // `{book.name}` with body "book" is the usual update shape: the
+                        // path fills in one field of the body. Binding the body field
+                        // itself leaves nothing for the body to carry.
+                        .find(|v| v.field_path.0 == [name.as_str()])
                         .map(|v| format!(
                             "body {name:?} is also bound by path variable `{}`; a field comes from the path or the body, not both: bind another field in the path or choose another body field",
                             v.field_path
@@ -263,7 +266,8 @@ impl Checker<'_> {
             );
         }
         if http_method == HttpMethod::Get && body != Body::None {
-            let message = "a GET request has no body, so body is never read; remove it, or use POST";
+            let message =
+                "a GET request has no body, so body is never read; remove it, or use POST";
             if self.params.deny_get_body {
                 diags.error(&at(&[BODY]), element, message);
             } else {
@@ -347,7 +351,7 @@ impl Checker<'_> {
                     if !SCALAR_WELL_KNOWN_TYPES.contains(&name.as_str()) =>
                 {
                     return Err(format!(
-                        "variable `{path}` binds `{part}`, a {name} message; a path segment holds one value: bind one of its scalar fields (`{path}.<field>`), or use a well-known type written as a string (Timestamp, Duration, FieldMask, a wrapper)"
+                        "variable `{path}` binds `{part}`, of message type {name}; a path segment holds one value: bind one of its scalar fields (`{path}.<field>`), or use a well-known type written as a string (Timestamp, Duration, FieldMask, a wrapper)"
                     ))
                 }
                 _ => {}

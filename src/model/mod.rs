@@ -84,11 +84,17 @@ impl MethodKind {
     }
 
     pub fn client_streaming(self) -> bool {
-        matches!(self, MethodKind::ClientStreaming | MethodKind::BidiStreaming)
+        matches!(
+            self,
+            MethodKind::ClientStreaming | MethodKind::BidiStreaming
+        )
     }
 
     pub fn server_streaming(self) -> bool {
-        matches!(self, MethodKind::ServerStreaming | MethodKind::BidiStreaming)
+        matches!(
+            self,
+            MethodKind::ServerStreaming | MethodKind::BidiStreaming
+        )
     }
 }
 
@@ -244,7 +250,9 @@ pub enum Cardinality {
     Optional,
     Repeated,
     /// `map<key, value>`; `FieldType` of the field is the value type.
-    Map { key: Scalar },
+    Map {
+        key: Scalar,
+    },
 }
 
 /// `google.api.field_behavior` values.
