@@ -35,13 +35,13 @@ fn synthetic_sources() -> Vec<(String, String)> {
                 writeln!(src, "// Service {s} of package {p}.\nservice Svc{s} {{").unwrap();
                 for m in 0..METHODS_PER_SERVICE {
                     let rule = match m % 4 {
-                        0 => format!("get: \"/v1/s{s}/{{name=things/*/m{m}/*}}\""),
-                        1 => format!("post: \"/v1/s{s}/m{m}\" body: \"*\""),
+                        0 => format!("get: \"/v1/p{p}/s{s}/{{name=things/*/m{m}/*}}\""),
+                        1 => format!("post: \"/v1/p{p}/s{s}/m{m}\" body: \"*\""),
                         2 => format!(
-                            "patch: \"/v1/s{s}/{{item.id}}/m{m}\" body: \"item\" \
-                             additional_bindings {{ put: \"/v2/s{s}/{{item.id}}/m{m}\" body: \"item\" }}"
+                            "patch: \"/v1/p{p}/s{s}/{{item.id}}/m{m}\" body: \"item\" \
+                             additional_bindings {{ put: \"/v2/p{p}/s{s}/{{item.id}}/m{m}\" body: \"item\" }}"
                         ),
-                        _ => format!("delete: \"/v1/s{s}/{{name=**}}:m{m}\""),
+                        _ => format!("delete: \"/v1/p{p}/s{s}/{{name=**}}:m{m}\""),
                     };
                     writeln!(
                         src,

@@ -240,3 +240,54 @@ fn compile_errors_show_file_line_column_and_source() {
     assert!(err.contains("4 |   strin name = 1;"), "{err}");
     assert!(err.contains("^"), "{err}");
 }
+
+/// Compiles one inline .proto file and runs the pipeline on it.
+fn run_inline(source: &str) -> Result<protoc_gen_rs_svc::Output, Error> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("inline.proto"), source).unwrap();
+    let bytes = protoc_gen_rs_svc::standalone::request(
+        &[dir.path().to_owned()],
+        &["inline.proto".into()],
+        "",
+    )
+    .unwrap();
+    protoc_gen_rs_svc::run(&protoc_gen_rs_svc::decode(&bytes).unwrap())
+}
+
+#[test]
+fn identical_routes_collide_only_among_services_of_one_default_host() {
+    let source = |host_a: &str, host_b: &str| {
+        format!(
+            r#"syntax = "proto3";
+package hosts;
+import "google/api/annotations.proto";
+import "google/api/client.proto";
+service A {{
+  option (google.api.default_host) = "{host_a}";
+  rpc Get(R) returns (R) {{ option (google.api.http) = {{get: "/v1/{{name=things/*}}"}}; }}
+}}
+service B {{
+  option (google.api.default_host) = "{host_b}";
+  rpc Get(R) returns (R) {{ option (google.api.http) = {{get: "/v1/{{name=things/*}}"}}; }}
+}}
+message R {{ string name = 1; }}
+"#
+        )
+    };
+    // Different hosts are different servers: the same route in each is fine.
+    assert!(run_inline(&source("a.example.com", "b.example.com")).is_ok());
+    // The same host serves both: the second route can never be reached.
+    match run_inline(&source("a.example.com", "a.example.com")) {
+        Err(Error::Invalid(errors)) => {
+            assert_eq!(errors.len(), 1, "{errors:#?}");
+            assert!(
+                errors[0].contains(
+                    "hosts.B.Get: route `GET /v1/{name=things/*}` is declared twice: hosts.A.Get"
+                ),
+                "{}",
+                errors[0]
+            );
+        }
+        other => panic!("expected a duplicate-route error, got {other:?}"),
+    }
+}

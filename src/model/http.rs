@@ -385,33 +385,42 @@ fn is_method_token(kind: &str) -> bool {
 /// With precedence literal > `*` > `**` decided segment by segment, a route can only lose every
 /// time to a route of the same method with the same shape (same literals, wildcards and verb):
 /// any other difference leaves some path where it is the better match.
+///
+/// Routes can only collide when they are served together. Services with different
+/// `google.api.default_host`s are different servers (google/cloud alone has over a thousand
+/// identical routes across services, each on its own host), so routes are compared among
+/// services of the same default host, services without one forming one group.
 pub(crate) fn check_routes(model: &Model, diags: &mut Diagnostics) {
-    let mut seen: BTreeMap<(HttpMethod, String), (&Method, &Binding)> = BTreeMap::new();
-    for method in model.services().flat_map(|s| &s.methods) {
-        for binding in &method.bindings {
-            let key = (binding.method.clone(), binding.template.shape());
-            match seen.get(&key) {
-                None => {
+    type Key<'a> = (Option<&'a str>, HttpMethod, String);
+    let mut seen: BTreeMap<Key<'_>, (&Method, &Binding)> = BTreeMap::new();
+    for service in model.services() {
+        for method in &service.methods {
+            for binding in &method.bindings {
+                let key = (
+                    service.default_host.as_deref(),
+                    binding.method.clone(),
+                    binding.template.shape(),
+                );
+                let Some((first, first_binding)) = seen.get(&key) else {
                     seen.insert(key, (method, binding));
-                }
-                Some((first, first_binding)) => {
-                    let route = format!("{} {}", binding.method, binding.template);
-                    let message = if first_binding.template == binding.template {
-                        format!(
-                            "route `{route}` is declared twice: {} at {} has the same method and path; change the path or the method of one of them",
-                            first.full_name, first_binding.location
-                        )
-                    } else {
-                        format!(
-                            "route `{route}` can never be reached: `{} {}` of {} at {} matches exactly the same requests and is registered first; change the literal parts of one path",
-                            first_binding.method,
-                            first_binding.template,
-                            first.full_name,
-                            first_binding.location
-                        )
-                    };
-                    diags.error(&binding.location, &method.full_name, message);
-                }
+                    continue;
+                };
+                let route = format!("{} {}", binding.method, binding.template);
+                let message = if first_binding.template == binding.template {
+                    format!(
+                        "route `{route}` is declared twice: {} at {} has the same method and path; change the path or the method of one of them",
+                        first.full_name, first_binding.location
+                    )
+                } else {
+                    format!(
+                        "route `{route}` can never be reached: `{} {}` of {} at {} matches exactly the same requests and is registered first; change the literal parts of one path",
+                        first_binding.method,
+                        first_binding.template,
+                        first.full_name,
+                        first_binding.location
+                    )
+                };
+                diags.error(&binding.location, &method.full_name, message);
             }
         }
     }
