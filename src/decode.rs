@@ -1,11 +1,10 @@
-//! Stage 1: raw request bytes -> prost_types descriptors (for prost-build) plus a prost-reflect
-//! `DescriptorPool` decoded from the same raw bytes, so that extension options such as
-//! `google.api.http` survive. prost_types drops unknown fields: never re-encode it and expect
-//! options to be there.
+//! Stage 1: raw request bytes -> a prost-reflect `DescriptorPool` decoded from the raw file
+//! bytes, so that extension options such as `google.api.http` survive. The pool also keeps each
+//! file as a prost_types `FileDescriptorProto` for prost-build; prost_types drops unknown
+//! fields, so never re-encode those and expect options to be there.
 
 use prost::Message;
 use prost_reflect::DescriptorPool;
-use prost_types::compiler::CodeGeneratorRequest;
 use prost_types::FileDescriptorProto;
 
 /// A decoded CodeGeneratorRequest.
@@ -15,10 +14,16 @@ pub struct Request {
     pub files_to_generate: Vec<String>,
     /// The raw parameter string (`--rs-svc_opt`).
     pub parameter: String,
-    /// Every file of the request in topological order, as prost-build wants them.
-    pub proto_files: Vec<FileDescriptorProto>,
-    /// The same files with options and extensions intact.
+    /// Every file of the request, options and extensions intact.
     pub pool: DescriptorPool,
+}
+
+impl Request {
+    /// Every file of the request as prost_types descriptors (what prost-build takes), in
+    /// topological order.
+    pub fn proto_files(&self) -> impl Iterator<Item = &FileDescriptorProto> {
+        self.pool.file_descriptor_protos()
+    }
 }
 
 /// Stdin did not hold a CodeGeneratorRequest.
@@ -54,7 +59,8 @@ pub fn decode(bytes: &[u8]) -> Result<Request, DecodeError> {
             "stdin is empty, expected a CodeGeneratorRequest; {NOT_A_REQUEST}"
         )));
     }
-    let request = CodeGeneratorRequest::decode(bytes).map_err(|e| {
+    // The files stay raw bytes here; the pool decodes them once, keeping every option.
+    let request = RawRequest::decode(bytes).map_err(|e| {
         DecodeError(format!(
             "stdin is not a CodeGeneratorRequest ({e}); {NOT_A_REQUEST}"
         ))
@@ -65,26 +71,26 @@ pub fn decode(bytes: &[u8]) -> Result<Request, DecodeError> {
             "the CodeGeneratorRequest on stdin names no file to generate; {NOT_A_REQUEST}"
         )));
     }
-    for name in &request.file_to_generate {
-        if !request.proto_file.iter().any(|f| f.name() == name) {
-            return Err(DecodeError(format!(
-                "the CodeGeneratorRequest on stdin asks for `{name}` but does not carry it; {NOT_A_REQUEST}"
-            )));
-        }
-    }
-    let raw = RawRequest::decode(bytes).map_err(|e| DecodeError(e.to_string()))?;
     let set = RawFileSet {
-        file: raw.proto_file,
+        file: request.proto_file,
     };
     let pool = DescriptorPool::decode(set.encode_to_vec().as_slice()).map_err(|e| {
         DecodeError(format!(
             "the descriptors in the CodeGeneratorRequest are inconsistent: {e}"
         ))
     })?;
+    if let Some(name) = request
+        .file_to_generate
+        .iter()
+        .find(|name| pool.get_file_by_name(name).is_none())
+    {
+        return Err(DecodeError(format!(
+            "the CodeGeneratorRequest on stdin asks for `{name}` but does not carry it; {NOT_A_REQUEST}"
+        )));
+    }
     Ok(Request {
         files_to_generate: request.file_to_generate,
         parameter: request.parameter.unwrap_or_default(),
-        proto_files: request.proto_file,
         pool,
     })
 }
@@ -92,6 +98,7 @@ pub fn decode(bytes: &[u8]) -> Result<Request, DecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use prost_types::compiler::CodeGeneratorRequest;
 
     #[test]
     fn empty_input_is_rejected() {

@@ -66,7 +66,7 @@ pub fn run(request: &Request) -> Result<Output, Error> {
     }
     // Sorted by name so protoc and protox, which may order independent files differently,
     // give byte-identical output.
-    let mut files: Vec<_> = request.proto_files.iter().collect();
+    let mut files: Vec<_> = request.proto_files().collect();
     files.sort_by(|a, b| a.name().cmp(b.name()));
     let files = emit::all(&model, &files, &params)?;
     Ok(Output {

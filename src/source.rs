@@ -52,36 +52,37 @@ impl Comments {
     }
 }
 
-/// Sorted source locations of every file in a pool.
+/// Source locations of every file in a pool, sorted by path. Borrows the pool's own
+/// descriptors: a large request is mostly source info, and copying it costs more than the
+/// lookups.
 #[derive(Debug, Default)]
-pub struct SourceIndex {
-    files: HashMap<String, Vec<RawLocation>>,
+pub struct SourceIndex<'a> {
+    files: HashMap<&'a str, Vec<&'a RawLocation>>,
 }
 
-impl SourceIndex {
-    pub fn new(pool: &DescriptorPool) -> Self {
+impl<'a> SourceIndex<'a> {
+    pub fn new(pool: &'a DescriptorPool) -> Self {
         let files = pool
-            .files()
+            .file_descriptor_protos()
             .map(|file| {
-                let mut locations = file
-                    .file_descriptor_proto()
+                let mut locations: Vec<&RawLocation> = file
                     .source_code_info
-                    .as_ref()
-                    .map(|info| info.location.clone())
-                    .unwrap_or_default();
+                    .iter()
+                    .flat_map(|info| &info.location)
+                    .collect();
                 // Stable: for a repeated option protoc emits one location per occurrence and
                 // the first is the one we want.
                 locations.sort_by(|a, b| a.path.cmp(&b.path));
-                (file.name().to_owned(), locations)
+                (file.name(), locations)
             })
             .collect();
         SourceIndex { files }
     }
 
-    fn exact(&self, file: &str, path: &[i32]) -> Option<&RawLocation> {
+    fn exact(&self, file: &str, path: &[i32]) -> Option<&'a RawLocation> {
         let locations = self.files.get(file)?;
         let i = locations.partition_point(|l| l.path.as_slice() < path);
-        locations.get(i).filter(|l| l.path == path)
+        locations.get(i).copied().filter(|l| l.path == path)
     }
 
     /// The location of `path`, or of its closest ancestor that has one.

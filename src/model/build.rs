@@ -98,7 +98,7 @@ pub fn build(request: &Request, params: &Params) -> (Model, Diagnostics) {
 
 fn service(
     service: &ServiceDescriptor,
-    index: &SourceIndex,
+    index: &SourceIndex<'_>,
     ext: &Extensions,
     model: &Model,
     params: &Params,
@@ -139,7 +139,7 @@ fn service(
 
 fn method(
     descriptor: &MethodDescriptor,
-    index: &SourceIndex,
+    index: &SourceIndex<'_>,
     ext: &Extensions,
     model: &Model,
     params: &Params,
@@ -196,7 +196,7 @@ fn method(
     method
 }
 
-fn message(m: &MessageDescriptor, index: &SourceIndex, ext: &Extensions) -> Message {
+fn message(m: &MessageDescriptor, index: &SourceIndex<'_>, ext: &Extensions) -> Message {
     let file = m.parent_file().name().to_owned();
     Message {
         full_name: m.full_name().to_owned(),
@@ -247,7 +247,7 @@ fn field_type(kind: &Kind) -> FieldType {
     }
 }
 
-fn field(f: &FieldDescriptor, index: &SourceIndex, ext: &Extensions) -> Field {
+fn field(f: &FieldDescriptor, index: &SourceIndex<'_>, ext: &Extensions) -> Field {
     let file = f.parent_file().name().to_owned();
     let (ty, cardinality) = match f.kind() {
         Kind::Message(entry) if f.is_map() => {
@@ -269,7 +269,13 @@ fn field(f: &FieldDescriptor, index: &SourceIndex, ext: &Extensions) -> Field {
             (field_type(&kind), cardinality)
         }
     };
-    let behaviors = match extension(&f.options(), &ext.field_behavior) {
+    // Building the options as a dynamic message is the costly part of reading a field, and
+    // most fields have no options at all.
+    let has_options = f.field_descriptor_proto().options.is_some();
+    let behaviors = match has_options
+        .then(|| extension(&f.options(), &ext.field_behavior))
+        .flatten()
+    {
         Some(Value::List(values)) => values
             .iter()
             .filter_map(|v| v.as_enum_number())
@@ -330,5 +336,156 @@ fn enumeration(e: &EnumDescriptor, index: &SourceIndex) -> Enum {
             })
             .collect(),
         file,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Body, HttpMethod};
+
+    const SOURCE: &str = r#"syntax = "proto3";
+package demo.v1;
+import "google/api/annotations.proto";
+import "google/api/client.proto";
+import "google/api/field_behavior.proto";
+
+// Detached comment.
+
+// The demo service.
+service Demo {
+  option (google.api.default_host) = "demo.example.com:443";
+  option (google.api.oauth_scopes) = "https://a.example/x, https://a.example/y";
+
+  // Unary.
+  rpc Get(Req) returns (Res) {
+    option idempotency_level = NO_SIDE_EFFECTS;
+    option (google.api.http) = {
+      get: "/v1/{name=items/*}"
+      additional_bindings { post: "/v1/{name=items/*}:get" body: "*" }
+    };
+    option (google.api.method_signature) = "name,filter";
+  }
+  rpc Down(Req) returns (stream Res) {
+    option deprecated = true;
+  }
+  rpc Up(stream Req) returns (Res);
+  rpc Both(stream Req) returns (stream Res); // Trailing.
+}
+
+message Req {
+  string name = 1 [(google.api.field_behavior) = REQUIRED, (google.api.field_behavior) = IMMUTABLE];
+  string filter_text = 2 [json_name = "q"];
+  optional int32 limit = 3;
+  repeated string tags = 4;
+  map<int64, Res> by_id = 5;
+  oneof pick { string a = 6; Res b = 7; }
+  Res res = 8 [(google.api.field_behavior) = OUTPUT_ONLY];
+}
+message Res { string value = 1; }
+"#;
+
+    fn model() -> Model {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("demo.proto"), SOURCE).unwrap();
+        let bytes =
+            crate::standalone::request(&[dir.path().to_owned()], &["demo.proto".into()], "")
+                .unwrap();
+        let request = crate::decode(&bytes).unwrap();
+        let (model, diags) = build(&request, &Params::default());
+        assert_eq!(diags, Diagnostics::default());
+        model
+    }
+
+    #[test]
+    fn services_carry_options_comments_and_methods() {
+        let model = model();
+        assert_eq!(model.packages.len(), 1);
+        let package = &model.packages[0];
+        assert_eq!(package.name, "demo.v1");
+        assert_eq!(package.files, ["demo.proto"]);
+        assert_eq!(package.messages, ["demo.v1.Req", "demo.v1.Res"]);
+        let service = &package.services[0];
+        assert_eq!(service.full_name, "demo.v1.Demo");
+        assert_eq!(
+            service.default_host.as_deref(),
+            Some("demo.example.com:443")
+        );
+        assert_eq!(
+            service.oauth_scopes,
+            ["https://a.example/x", "https://a.example/y"]
+        );
+        assert_eq!(service.comments.doc(), "The demo service.");
+        assert_eq!(service.comments.leading_detached, [" Detached comment.\n"]);
+        assert_eq!(service.location.to_string(), "demo.proto:10:1");
+        let kinds: Vec<MethodKind> = service.methods.iter().map(|m| m.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                MethodKind::Unary,
+                MethodKind::ServerStreaming,
+                MethodKind::ClientStreaming,
+                MethodKind::BidiStreaming
+            ]
+        );
+        assert_eq!(service.methods[3].comments.trailing, " Trailing.\n");
+        assert!(service.methods[1].deprecated);
+        assert!(!service.methods[0].deprecated);
+    }
+
+    #[test]
+    fn methods_carry_bindings_signatures_and_idempotency() {
+        let model = model();
+        let get = &model.packages[0].services[0].methods[0];
+        assert_eq!(get.full_name, "demo.v1.Demo.Get");
+        assert_eq!(get.input, "demo.v1.Req");
+        assert_eq!(get.output, "demo.v1.Res");
+        assert_eq!(get.idempotency, Idempotency::NoSideEffects);
+        assert_eq!(
+            get.signatures,
+            [vec!["name".to_owned(), "filter".to_owned()]]
+        );
+        assert_eq!(get.bindings.len(), 2);
+        let (primary, extra) = (&get.bindings[0], &get.bindings[1]);
+        assert_eq!(primary.method, HttpMethod::Get);
+        assert_eq!(primary.template.to_string(), "/v1/{name=items/*}");
+        assert_eq!(primary.body, Body::None);
+        assert_eq!(primary.index, 0);
+        assert_eq!(extra.method, HttpMethod::Post);
+        assert_eq!(extra.template.verb.as_deref(), Some("get"));
+        assert_eq!(extra.body, Body::All);
+        assert_eq!(extra.index, 1);
+        assert!(model.packages[0].services[0].methods[1].bindings.is_empty());
+    }
+
+    #[test]
+    fn fields_carry_json_names_cardinality_oneofs_and_behaviors() {
+        let model = model();
+        let req = &model.messages["demo.v1.Req"];
+        let field = |name: &str| req.field(name).unwrap();
+        assert_eq!(field("name").json_name, "name");
+        assert_eq!(field("filter_text").json_name, "q");
+        assert_eq!(
+            field("name").behaviors,
+            [FieldBehavior::Required, FieldBehavior::Immutable]
+        );
+        assert_eq!(field("res").behaviors, [FieldBehavior::OutputOnly]);
+        assert_eq!(field("name").cardinality, Cardinality::Singular);
+        assert_eq!(field("limit").cardinality, Cardinality::Optional);
+        assert_eq!(
+            field("limit").oneof,
+            None,
+            "proto3 optional is not a real oneof"
+        );
+        assert_eq!(field("tags").cardinality, Cardinality::Repeated);
+        assert_eq!(
+            field("by_id").cardinality,
+            Cardinality::Map { key: Scalar::Int64 }
+        );
+        assert_eq!(field("by_id").ty, FieldType::Message("demo.v1.Res".into()));
+        assert_eq!(field("a").oneof.as_deref(), Some("pick"));
+        assert_eq!(field("b").oneof.as_deref(), Some("pick"));
+        assert_eq!(req.oneofs, ["pick"]);
+        assert!(model.messages["demo.v1.Req.ByIdEntry"].map_entry);
     }
 }

@@ -67,7 +67,7 @@ const HTTP_EXTENSION: i32 = 72295728;
 
 /// Where a method's rule sits in its file.
 pub(crate) struct RuleSite<'a> {
-    pub index: &'a SourceIndex,
+    pub index: &'a SourceIndex<'a>,
     pub file: &'a str,
     /// Source-info path of the method.
     pub method_path: &'a [i32],
