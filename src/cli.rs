@@ -33,8 +33,8 @@ struct Cli {
 enum Command {
     /// Compile .proto files in-process and write the generated files to a directory.
     Generate {
-        /// Directory to search for imports (repeatable). The google/api annotation protos and
-        /// the well-known types are always available.
+        /// Directory to search for imports (repeatable; default: the current directory). The
+        /// google/api annotation protos and the well-known types are always available.
         #[arg(short = 'I', long = "include", value_name = "DIR")]
         includes: Vec<PathBuf>,
         /// Output directory (created if missing).
@@ -106,6 +106,13 @@ fn generate(
     parameter: &str,
     out: &std::path::Path,
 ) -> anyhow::Result<()> {
+    // Like protoc: without -I, the current directory is the include path.
+    let current = [PathBuf::from(".")];
+    let includes = if includes.is_empty() {
+        &current[..]
+    } else {
+        includes
+    };
     let bytes = standalone::request(includes, files, parameter)?;
     let request = decode(&bytes)?;
     let output = match run(&request) {

@@ -154,3 +154,16 @@ fn standalone_command_reports_rule_errors_and_fails() {
     assert!(stderr.contains("invalid/bad_rules.proto:12:"), "{stderr}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn standalone_command_defaults_to_the_current_directory_like_protoc() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(PLUGIN)
+        .current_dir(common::testdata())
+        .args(["generate", "library/v1/library.proto", "-o"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(dir.path().join("library.v1.rs").is_file());
+}
