@@ -164,6 +164,10 @@ fn standalone_command_defaults_to_the_current_directory_like_protoc() {
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(dir.path().join("library.v1.rs").is_file());
 }
