@@ -96,6 +96,15 @@ pub fn build(request: &Request, params: &Params) -> (Model, Diagnostics) {
     (model, diags)
 }
 
+/// `"a, b,c"` -> `["a", "b", "c"]`, the form of `oauth_scopes` and `method_signature`.
+fn comma_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 fn service(
     service: &ServiceDescriptor,
     index: &SourceIndex<'_>,
@@ -108,13 +117,7 @@ fn service(
     let options = service.options();
     let string = |v: Option<Value>| v.and_then(|v| v.as_str().map(str::to_owned));
     let oauth_scopes = string(extension(&options, &ext.oauth_scopes))
-        .map(|s| {
-            s.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect()
-        })
+        .map(|s| comma_list(&s))
         .unwrap_or_default();
     Service {
         full_name: service.full_name().to_owned(),
@@ -152,13 +155,7 @@ fn method(
         Some(Value::List(list)) => list
             .iter()
             .filter_map(|v| v.as_str())
-            .map(|s| {
-                s.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            })
+            .map(comma_list)
             .collect(),
         _ => Vec::new(),
     };
