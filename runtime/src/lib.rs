@@ -6,6 +6,9 @@
 //! `.google.api.HttpBody` and `.google.rpc.Status` here unless the request generates those
 //! packages itself.
 
+pub mod json;
+pub mod wkt;
+
 pub mod google {
     //! Types from the `google` proto packages.
 

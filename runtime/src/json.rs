@@ -1,0 +1,843 @@
+//! The proto3 JSON mapping, as generated code uses it.
+//!
+//! Generated `Serialize`/`Deserialize` impls stay thin: for every field they name a codec, a
+//! zero-sized marker such as [`codec::Int64`] or [`codec::Enum`], that knows how that proto kind
+//! is written and read. The rules live here, tested once:
+//! 64-bit integers as strings, bytes as base64, floats with `"NaN"`/`"Infinity"`, enums by name,
+//! map keys as strings, range checks on every integer.
+//!
+//! Use [`to_string`] and [`from_str`] (or serde_json directly): [`from_str`] reports errors with
+//! the JSON path of the bad value, e.g. `items[3].price: expected a number`.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, Deserialize, Deserializer};
+use serde::ser::{Serialize, Serializer};
+
+/// A proto enum, as generated code describes it for JSON.
+pub trait ProtoEnum {
+    /// The value's name, or `None` for a number without a name.
+    fn name_of(number: i32) -> Option<&'static str>;
+    /// The number of a value name.
+    fn number_of(name: &str) -> Option<i32>;
+}
+
+/// How one proto field kind is written to and read from JSON.
+pub trait Codec<T> {
+    fn serialize<S: Serializer>(value: &T, serializer: S) -> Result<S::Ok, S::Error>;
+    fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<T, D::Error>;
+    /// Whether `value` is the proto3 default, which `json_omit_defaults` leaves out.
+    fn is_default(value: &T) -> bool;
+}
+
+/// Serializes `value` with codec `C`: `map.serialize_entry("id", &With::<Int64, _>::new(&self.id))`.
+pub struct With<'a, C, T: ?Sized>(&'a T, PhantomData<C>);
+
+impl<'a, C, T: ?Sized> With<'a, C, T> {
+    pub fn new(value: &'a T) -> Self {
+        With(value, PhantomData)
+    }
+}
+
+impl<C: Codec<T>, T> Serialize for With<'_, C, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        C::serialize(self.0, serializer)
+    }
+}
+
+/// Deserializes a value with codec `C`: `map.next_value::<Option<De<Int64, i64>>>()`.
+pub struct De<C, T>(pub T, PhantomData<C>);
+
+impl<'de, C: Codec<T>, T> Deserialize<'de> for De<C, T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        C::deserialize(deserializer).map(|v| De(v, PhantomData))
+    }
+}
+
+impl<C, T: fmt::Debug> fmt::Debug for De<C, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A JSON object key, borrowed from the input when it has no escapes.
+pub struct Key<'de>(pub Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(V)
+    }
+}
+
+/// Marks field `json_name` as read; a second time is an error (`{"a":1,"a":2}`, or a field given
+/// under both its JSON and its proto name).
+pub fn first_time<E: de::Error>(seen: &mut bool, json_name: &str) -> Result<(), E> {
+    if std::mem::replace(seen, true) {
+        Err(E::custom(format_args!("duplicate field `{json_name}`")))
+    } else {
+        Ok(())
+    }
+}
+
+/// Records that member `json_name` of oneof `oneof` is set; a second member is an error that
+/// names both.
+pub fn oneof_member<E: de::Error>(
+    set: &mut Option<&'static str>,
+    oneof: &str,
+    json_name: &'static str,
+) -> Result<(), E> {
+    match set.replace(json_name) {
+        Some(previous) => Err(E::custom(format_args!(
+            "oneof `{oneof}` has both `{previous}` and `{json_name}` set; send at most one"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The error for a field this message does not have, under `json_reject_unknown`.
+pub fn unknown_field<E: de::Error>(key: &str, message: &str) -> E {
+    E::custom(format_args!("unknown field `{key}` in {message}"))
+}
+
+/// Serializes `value` as proto3 JSON.
+pub fn to_string<T: Serialize + ?Sized>(value: &T) -> Result<String, serde_json::Error> {
+    serde_json::to_string(value)
+}
+
+/// An error reading JSON, with the path of the bad value.
+#[derive(Debug)]
+pub struct Error {
+    path: String,
+    inner: serde_json::Error,
+}
+
+impl Error {
+    /// Where in the document the error is, e.g. `items[3].price` (empty at the top level).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() || self.path == "." {
+            write!(f, "{}", self.inner)
+        } else {
+            write!(f, "{}: {}", self.path, self.inner)
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.inner)
+    }
+}
+
+/// Parses proto3 JSON. Errors name the JSON path; nesting is bounded by serde_json's recursion
+/// limit, so hostile input is an error, never a stack overflow.
+pub fn from_str<'de, T: Deserialize<'de>>(json: &'de str) -> Result<T, Error> {
+    let mut deserializer = serde_json::Deserializer::from_str(json);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| Error {
+        path: e.path().to_string(),
+        inner: e.into_inner(),
+    })?;
+    deserializer.end().map_err(|inner| Error {
+        path: String::new(),
+        inner,
+    })?;
+    Ok(value)
+}
+
+/// Parses proto3 JSON from bytes (see [`from_str`]).
+pub fn from_slice<'de, T: Deserialize<'de>>(json: &'de [u8]) -> Result<T, Error> {
+    let mut deserializer = serde_json::Deserializer::from_slice(json);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| Error {
+        path: e.path().to_string(),
+        inner: e.into_inner(),
+    })?;
+    deserializer.end().map_err(|inner| Error {
+        path: String::new(),
+        inner,
+    })?;
+    Ok(value)
+}
+
+pub mod codec {
+    //! One marker per proto field kind. Generated code names them; users rarely need to.
+
+    use std::collections::{BTreeMap, HashMap};
+    use std::fmt;
+    use std::hash::Hash;
+    use std::marker::PhantomData;
+
+    use base64::Engine as _;
+    use serde::de::{self, Deserialize, Deserializer, Visitor};
+    use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+
+    use super::{Codec, De, ProtoEnum, With};
+
+    /// `int32`, `sint32`, `sfixed32`: a JSON number; numeric strings and integral floats in.
+    pub struct Int32;
+    /// `uint32`, `fixed32`.
+    pub struct Uint32;
+    /// `int64`, `sint64`, `sfixed64`: a JSON string out; strings or numbers in.
+    pub struct Int64;
+    /// `uint64`, `fixed64`.
+    pub struct Uint64;
+    /// `float`: a number, or `"NaN"`, `"Infinity"`, `"-Infinity"`.
+    pub struct Float;
+    /// `double`.
+    pub struct Double;
+    /// `bool`.
+    pub struct Bool;
+    /// `string`.
+    pub struct Str;
+    /// `bytes`: standard base64 with padding out; standard or URL-safe, padded or not, in.
+    pub struct Bytes;
+    /// An enum field (stored as `i32`): the value name out, or the number when it has none;
+    /// name or number in.
+    pub struct Enum<E>(PhantomData<E>);
+    /// An enum field written as its number (`json_enum_numbers`).
+    pub struct EnumNumber<E>(PhantomData<E>);
+    /// A message field: the message's own Serialize/Deserialize.
+    pub struct Message;
+    /// A repeated field of codec `C`.
+    pub struct Repeated<C>(PhantomData<C>);
+    /// A map field with key codec `K` and value codec `V`.
+    pub struct Map<K, V>(PhantomData<(K, V)>);
+
+    fn custom<E: de::Error>(args: fmt::Arguments<'_>) -> E {
+        E::custom(args)
+    }
+
+    /// Visits a JSON integer given as a number or a string, checked against `[min, max]`.
+    struct IntVisitor {
+        what: &'static str,
+        min: i128,
+        max: i128,
+    }
+
+    impl IntVisitor {
+        fn check<E: de::Error>(&self, v: i128) -> Result<i128, E> {
+            if v < self.min || v > self.max {
+                Err(custom(format_args!(
+                    "{v} is out of range for {}",
+                    self.what
+                )))
+            } else {
+                Ok(v)
+            }
+        }
+
+        fn from_f64<E: de::Error>(&self, v: f64) -> Result<i128, E> {
+            // 2^64 bounds the exact range; integral floats like 1e3 are integers in JSON.
+            if !v.is_finite() || v.fract() != 0.0 || v.abs() > 1.9e19 {
+                return Err(custom(format_args!(
+                    "expected an integer for {}, found {v}",
+                    self.what
+                )));
+            }
+            self.check(v as i128)
+        }
+    }
+
+    impl<'de> Visitor<'de> for IntVisitor {
+        type Value = i128;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            write!(f, "an integer ({})", self.what)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<i128, E> {
+            self.check(v.into())
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<i128, E> {
+            self.check(v.into())
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<i128, E> {
+            self.from_f64(v)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<i128, E> {
+            if v.trim() != v || v.is_empty() {
+                return Err(custom(format_args!("invalid {} `{v}`", self.what)));
+            }
+            match v.parse::<i128>() {
+                Ok(n) => self.check(n),
+                // "1e3" and "1.0" are integral too
+                Err(_) => match v.parse::<f64>() {
+                    Ok(f) => self.from_f64(f),
+                    Err(_) => Err(custom(format_args!("invalid {} `{v}`", self.what))),
+                },
+            }
+        }
+    }
+
+    macro_rules! integer {
+        ($marker:ty, $t:ty, $what:literal, $as_string:literal) => {
+            impl Codec<$t> for $marker {
+                fn serialize<S: Serializer>(v: &$t, s: S) -> Result<S::Ok, S::Error> {
+                    if $as_string {
+                        s.collect_str(v)
+                    } else {
+                        v.serialize(s)
+                    }
+                }
+                fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<$t, D::Error> {
+                    let v = d.deserialize_any(IntVisitor {
+                        what: $what,
+                        min: <$t>::MIN as i128,
+                        max: <$t>::MAX as i128,
+                    })?;
+                    Ok(v as $t)
+                }
+                fn is_default(v: &$t) -> bool {
+                    *v == 0
+                }
+            }
+        };
+    }
+    integer!(Int32, i32, "int32", false);
+    integer!(Uint32, u32, "uint32", false);
+    integer!(Int64, i64, "int64", true);
+    integer!(Uint64, u64, "uint64", true);
+
+    struct FloatVisitor(&'static str);
+
+    impl<'de> Visitor<'de> for FloatVisitor {
+        type Value = f64;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            write!(
+                f,
+                "a number ({}), or \"NaN\", \"Infinity\" or \"-Infinity\"",
+                self.0
+            )
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<f64, E> {
+            Ok(v)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<f64, E> {
+            Ok(v as f64)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<f64, E> {
+            Ok(v as f64)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<f64, E> {
+            match v {
+                "NaN" => Ok(f64::NAN),
+                "Infinity" => Ok(f64::INFINITY),
+                "-Infinity" => Ok(f64::NEG_INFINITY),
+                // Rust also parses "inf" and "nan"; proto3 JSON does not allow them.
+                _ if v.trim() != v || v.is_empty() || v.contains(['i', 'I', 'n', 'N']) => {
+                    Err(custom(format_args!("invalid {} `{v}`", self.0)))
+                }
+                _ => v
+                    .parse::<f64>()
+                    .map_err(|_| custom(format_args!("invalid {} `{v}`", self.0))),
+            }
+        }
+    }
+
+    fn special<S: Serializer>(v: f64, s: S) -> Option<Result<S::Ok, S::Error>> {
+        if v.is_nan() {
+            Some(s.serialize_str("NaN"))
+        } else if v == f64::INFINITY {
+            Some(s.serialize_str("Infinity"))
+        } else if v == f64::NEG_INFINITY {
+            Some(s.serialize_str("-Infinity"))
+        } else {
+            None
+        }
+    }
+
+    impl Codec<f64> for Double {
+        fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+            if v.is_finite() {
+                s.serialize_f64(*v)
+            } else {
+                special(*v, s).expect("non-finite")
+            }
+        }
+        fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+            d.deserialize_any(FloatVisitor("double"))
+        }
+        fn is_default(v: &f64) -> bool {
+            *v == 0.0 && v.is_sign_positive()
+        }
+    }
+
+    impl Codec<f32> for Float {
+        fn serialize<S: Serializer>(v: &f32, s: S) -> Result<S::Ok, S::Error> {
+            if v.is_finite() {
+                s.serialize_f32(*v)
+            } else {
+                special(f64::from(*v), s).expect("non-finite")
+            }
+        }
+        fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f32, D::Error> {
+            let v = d.deserialize_any(FloatVisitor("float"))?;
+            if v.is_finite() && (v > f64::from(f32::MAX) || v < f64::from(f32::MIN)) {
+                return Err(custom(format_args!("{v} is out of range for float")));
+            }
+            Ok(v as f32)
+        }
+        fn is_default(v: &f32) -> bool {
+            *v == 0.0 && v.is_sign_positive()
+        }
+    }
+
+    impl Codec<bool> for Bool {
+        fn serialize<S: Serializer>(v: &bool, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_bool(*v)
+        }
+        fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+            bool::deserialize(d)
+        }
+        fn is_default(v: &bool) -> bool {
+            !*v
+        }
+    }
+
+    impl Codec<String> for Str {
+        fn serialize<S: Serializer>(v: &String, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(v)
+        }
+        fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+            String::deserialize(d)
+        }
+        fn is_default(v: &String) -> bool {
+            v.is_empty()
+        }
+    }
+
+    /// Decodes base64 in any of the four forms proto3 JSON allows.
+    pub fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
+        use base64::engine::general_purpose::{
+            STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD,
+        };
+        let url_safe = text.contains(['-', '_']);
+        let padded = text.ends_with('=');
+        let engine = match (url_safe, padded) {
+            (false, true) => &STANDARD,
+            (false, false) => &STANDARD_NO_PAD,
+            (true, true) => &URL_SAFE,
+            (true, false) => &URL_SAFE_NO_PAD,
+        };
+        engine
+            .decode(text)
+            .map_err(|e| format!("invalid base64: {e}"))
+    }
+
+    struct BytesVisitor;
+
+    impl<'de> Visitor<'de> for BytesVisitor {
+        type Value = Vec<u8>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a base64 string")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<u8>, E> {
+            decode_base64(v).map_err(E::custom)
+        }
+    }
+
+    impl<B> Codec<B> for Bytes
+    where
+        B: AsRef<[u8]> + From<Vec<u8>>,
+    {
+        fn serialize<S: Serializer>(v: &B, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(v.as_ref()))
+        }
+        fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<B, D::Error> {
+            d.deserialize_str(BytesVisitor).map(B::from)
+        }
+        fn is_default(v: &B) -> bool {
+            v.as_ref().is_empty()
+        }
+    }
+
+    struct EnumVisitor<E>(PhantomData<E>);
+
+    impl<'de, E: ProtoEnum> Visitor<'de> for EnumVisitor<E> {
+        type Value = i32;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an enum value name or number")
+        }
+        fn visit_str<Er: de::Error>(self, v: &str) -> Result<i32, Er> {
+            E::number_of(v).ok_or_else(|| custom(format_args!("unknown enum value `{v}`")))
+        }
+        fn visit_i64<Er: de::Error>(self, v: i64) -> Result<i32, Er> {
+            i32::try_from(v).map_err(|_| custom(format_args!("enum number {v} is out of range")))
+        }
+        fn visit_u64<Er: de::Error>(self, v: u64) -> Result<i32, Er> {
+            i32::try_from(v).map_err(|_| custom(format_args!("enum number {v} is out of range")))
+        }
+    }
+
+    impl<E: ProtoEnum> Codec<i32> for Enum<E> {
+        fn serialize<S: Serializer>(v: &i32, s: S) -> Result<S::Ok, S::Error> {
+            match E::name_of(*v) {
+                Some(name) => s.serialize_str(name),
+                None => s.serialize_i32(*v),
+            }
+        }
+        fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+            d.deserialize_any(EnumVisitor::<E>(PhantomData))
+        }
+        fn is_default(v: &i32) -> bool {
+            *v == 0
+        }
+    }
+
+    impl<E: ProtoEnum> Codec<i32> for EnumNumber<E> {
+        fn serialize<S: Serializer>(v: &i32, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_i32(*v)
+        }
+        fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+            d.deserialize_any(EnumVisitor::<E>(PhantomData))
+        }
+        fn is_default(v: &i32) -> bool {
+            *v == 0
+        }
+    }
+
+    // Also covers `Box<M>` (prost boxes recursive fields): serde, Default and PartialEq all
+    // see through the box.
+    impl<M> Codec<M> for Message
+    where
+        M: Serialize + for<'de> Deserialize<'de> + Default + PartialEq,
+    {
+        fn serialize<S: Serializer>(v: &M, s: S) -> Result<S::Ok, S::Error> {
+            v.serialize(s)
+        }
+        fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<M, D::Error> {
+            M::deserialize(d)
+        }
+        fn is_default(v: &M) -> bool {
+            *v == M::default()
+        }
+    }
+
+    impl<C: Codec<T>, T> Codec<Vec<T>> for Repeated<C> {
+        fn serialize<S: Serializer>(v: &Vec<T>, s: S) -> Result<S::Ok, S::Error> {
+            let mut seq = s.serialize_seq(Some(v.len()))?;
+            for item in v {
+                seq.serialize_element(&With::<C, T>::new(item))?;
+            }
+            seq.end()
+        }
+        fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+            struct V<C, T>(PhantomData<(C, T)>);
+            impl<'de, C: Codec<T>, T> Visitor<'de> for V<C, T> {
+                type Value = Vec<T>;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a JSON array")
+                }
+                fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+                    let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+                    while let Some(item) = seq.next_element::<De<C, T>>()? {
+                        out.push(item.0);
+                    }
+                    Ok(out)
+                }
+            }
+            d.deserialize_seq(V::<C, T>(PhantomData))
+        }
+        fn is_default(v: &Vec<T>) -> bool {
+            v.is_empty()
+        }
+    }
+
+    /// A map key: written as a JSON object key (a string) and parsed back from one.
+    pub trait MapKey<K> {
+        fn write(key: &K) -> String;
+        fn read(key: &str) -> Result<K, String>;
+    }
+
+    impl MapKey<String> for Str {
+        fn write(key: &String) -> String {
+            key.clone()
+        }
+        fn read(key: &str) -> Result<String, String> {
+            Ok(key.to_owned())
+        }
+    }
+
+    impl MapKey<bool> for Bool {
+        fn write(key: &bool) -> String {
+            key.to_string()
+        }
+        fn read(key: &str) -> Result<bool, String> {
+            match key {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                _ => Err(format!("invalid bool map key `{key}`")),
+            }
+        }
+    }
+
+    macro_rules! int_key {
+        ($marker:ty, $t:ty, $what:literal) => {
+            impl MapKey<$t> for $marker {
+                fn write(key: &$t) -> String {
+                    key.to_string()
+                }
+                fn read(key: &str) -> Result<$t, String> {
+                    key.parse()
+                        .map_err(|_| format!("invalid {} map key `{key}`", $what))
+                }
+            }
+        };
+    }
+    int_key!(Int32, i32, "int32");
+    int_key!(Uint32, u32, "uint32");
+    int_key!(Int64, i64, "int64");
+    int_key!(Uint64, u64, "uint64");
+
+    /// The map types prost generates (`HashMap` by default, `BTreeMap` with `btree_map`).
+    pub trait ProtoMap: Default {
+        type Key;
+        type Value;
+        /// Entries in key order, so the same map always writes the same JSON.
+        fn entries(&self) -> Vec<(&Self::Key, &Self::Value)>;
+        /// Inserts; false if the key was already there.
+        fn put(&mut self, key: Self::Key, value: Self::Value) -> bool;
+        fn count(&self) -> usize;
+    }
+
+    impl<K: Ord + Hash + Eq, V, St: std::hash::BuildHasher + Default> ProtoMap for HashMap<K, V, St> {
+        type Key = K;
+        type Value = V;
+        fn entries(&self) -> Vec<(&K, &V)> {
+            let mut entries: Vec<_> = self.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            entries
+        }
+        fn put(&mut self, key: K, value: V) -> bool {
+            self.insert(key, value).is_none()
+        }
+        fn count(&self) -> usize {
+            self.len()
+        }
+    }
+
+    impl<K: Ord, V> ProtoMap for BTreeMap<K, V> {
+        type Key = K;
+        type Value = V;
+        fn entries(&self) -> Vec<(&K, &V)> {
+            self.iter().collect()
+        }
+        fn put(&mut self, key: K, value: V) -> bool {
+            self.insert(key, value).is_none()
+        }
+        fn count(&self) -> usize {
+            self.len()
+        }
+    }
+
+    impl<KC, VC, M> Codec<M> for Map<KC, VC>
+    where
+        M: ProtoMap,
+        KC: MapKey<M::Key>,
+        VC: Codec<M::Value>,
+    {
+        fn serialize<S: Serializer>(v: &M, s: S) -> Result<S::Ok, S::Error> {
+            let mut map = s.serialize_map(Some(v.count()))?;
+            for (key, value) in v.entries() {
+                map.serialize_entry(&KC::write(key), &With::<VC, M::Value>::new(value))?;
+            }
+            map.end()
+        }
+        fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<M, D::Error> {
+            struct Vis<KC, VC, M>(PhantomData<(KC, VC, M)>);
+            impl<'de, KC, VC, M> Visitor<'de> for Vis<KC, VC, M>
+            where
+                M: ProtoMap,
+                KC: MapKey<M::Key>,
+                VC: Codec<M::Value>,
+            {
+                type Value = M;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a JSON object")
+                }
+                fn visit_map<A: de::MapAccess<'de>>(self, mut access: A) -> Result<M, A::Error> {
+                    let mut out = M::default();
+                    while let Some(key) = access.next_key::<super::Key<'de>>()? {
+                        let parsed = KC::read(&key.0).map_err(de::Error::custom)?;
+                        let value = access.next_value::<De<VC, M::Value>>()?.0;
+                        if !out.put(parsed, value) {
+                            return Err(custom(format_args!("duplicate map key `{}`", key.0)));
+                        }
+                    }
+                    Ok(out)
+                }
+            }
+            d.deserialize_map(Vis::<KC, VC, M>(PhantomData))
+        }
+        fn is_default(v: &M) -> bool {
+            v.count() == 0
+        }
+    }
+
+    /// Serializes an enum type on its own (`impl Serialize for MyEnum`).
+    pub fn serialize_enum<E: ProtoEnum, S: Serializer>(v: i32, s: S) -> Result<S::Ok, S::Error> {
+        <Enum<E> as Codec<i32>>::serialize(&v, s)
+    }
+
+    /// Deserializes an enum type on its own, by name or number.
+    pub fn deserialize_enum<'de, E: ProtoEnum, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<i32, D::Error> {
+        <Enum<E> as Codec<i32>>::deserialize(d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::codec::*;
+    use super::*;
+    use std::collections::{BTreeMap, HashMap};
+
+    fn out<C: Codec<T>, T>(v: T) -> String {
+        serde_json::to_string(&With::<C, T>::new(&v)).unwrap()
+    }
+
+    fn inp<C: Codec<T>, T>(json: &str) -> Result<T, String> {
+        serde_json::from_str::<De<C, T>>(json)
+            .map(|d| d.0)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn sixty_four_bit_integers_are_strings_out_and_either_in() {
+        assert_eq!(out::<Int64, _>(i64::MIN), "\"-9223372036854775808\"");
+        assert_eq!(out::<Uint64, _>(u64::MAX), "\"18446744073709551615\"");
+        assert_eq!(inp::<Int64, i64>("\"-12\""), Ok(-12));
+        assert_eq!(inp::<Int64, i64>("-12"), Ok(-12));
+        assert_eq!(inp::<Int64, i64>("\"1e3\""), Ok(1000));
+        assert_eq!(inp::<Uint64, u64>("\"18446744073709551615\""), Ok(u64::MAX));
+        assert!(inp::<Uint64, u64>("-1")
+            .unwrap_err()
+            .contains("out of range"));
+        assert!(inp::<Int64, i64>("\"9223372036854775808\"").is_err());
+        assert!(inp::<Int64, i64>("1.5").is_err());
+        assert!(inp::<Int64, i64>("\" 1\"").is_err());
+    }
+
+    #[test]
+    fn thirty_two_bit_integers_are_numbers_and_range_checked() {
+        assert_eq!(out::<Int32, _>(-5i32), "-5");
+        assert_eq!(inp::<Int32, i32>("\"7\""), Ok(7));
+        assert_eq!(inp::<Int32, i32>("1.0"), Ok(1));
+        assert!(inp::<Int32, i32>("2147483648").is_err());
+        assert!(inp::<Uint32, u32>("-1").is_err());
+        assert!(inp::<Int32, i32>("true").is_err());
+    }
+
+    #[test]
+    fn floats_write_special_values_as_strings() {
+        assert_eq!(out::<Double, _>(f64::NAN), "\"NaN\"");
+        assert_eq!(out::<Double, _>(f64::NEG_INFINITY), "\"-Infinity\"");
+        assert_eq!(out::<Float, _>(1.1f32), "1.1");
+        assert_eq!(out::<Double, _>(0.5f64), "0.5");
+        assert!(inp::<Double, f64>("\"NaN\"").unwrap().is_nan());
+        assert_eq!(inp::<Double, f64>("\"Infinity\""), Ok(f64::INFINITY));
+        assert_eq!(inp::<Double, f64>("\"2.5\""), Ok(2.5));
+        assert!(inp::<Double, f64>("\"inf\"").is_err());
+        assert!(inp::<Float, f32>("1e39")
+            .unwrap_err()
+            .contains("out of range"));
+    }
+
+    #[test]
+    fn bytes_are_base64_in_every_form() {
+        assert_eq!(out::<Bytes, _>(vec![0xfbu8, 0xff]), "\"+/8=\"");
+        for form in ["\"+/8=\"", "\"+/8\"", "\"-_8=\"", "\"-_8\""] {
+            assert_eq!(inp::<Bytes, Vec<u8>>(form), Ok(vec![0xfb, 0xff]), "{form}");
+        }
+        assert!(inp::<Bytes, Vec<u8>>("\"!!\"").is_err());
+    }
+
+    struct Color;
+    impl ProtoEnum for Color {
+        fn name_of(n: i32) -> Option<&'static str> {
+            ["COLOR_UNSPECIFIED", "RED"].get(n as usize).copied()
+        }
+        fn number_of(name: &str) -> Option<i32> {
+            ["COLOR_UNSPECIFIED", "RED"]
+                .iter()
+                .position(|n| *n == name)
+                .map(|p| p as i32)
+        }
+    }
+
+    #[test]
+    fn enums_by_name_or_number() {
+        assert_eq!(out::<Enum<Color>, _>(1), "\"RED\"");
+        assert_eq!(out::<Enum<Color>, _>(7), "7");
+        assert_eq!(out::<EnumNumber<Color>, _>(1), "1");
+        assert_eq!(inp::<Enum<Color>, i32>("\"RED\""), Ok(1));
+        assert_eq!(inp::<Enum<Color>, i32>("9"), Ok(9));
+        assert!(inp::<Enum<Color>, i32>("\"BLUE\"")
+            .unwrap_err()
+            .contains("unknown enum value `BLUE`"));
+    }
+
+    #[test]
+    fn maps_use_string_keys_sorted() {
+        let m: HashMap<i32, i64> = [(10, 1), (2, 2)].into();
+        assert_eq!(out::<Map<Int32, Int64>, _>(m), r#"{"2":"2","10":"1"}"#);
+        let m: BTreeMap<bool, String> = [(true, "y".to_owned())].into();
+        assert_eq!(out::<Map<Bool, Str>, _>(m.clone()), r#"{"true":"y"}"#);
+        assert_eq!(
+            inp::<Map<Bool, Str>, BTreeMap<bool, String>>(r#"{"true":"y"}"#),
+            Ok(m)
+        );
+        assert!(inp::<Map<Int32, Int64>, HashMap<i32, i64>>(r#"{"x":"1"}"#).is_err());
+        assert!(
+            inp::<Map<Int32, Int64>, HashMap<i32, i64>>(r#"{"1":"1","1":"2"}"#)
+                .unwrap_err()
+                .contains("duplicate map key")
+        );
+    }
+
+    #[test]
+    fn repeated_fields_are_arrays() {
+        assert_eq!(out::<Repeated<Int64>, _>(vec![1i64, 2]), r#"["1","2"]"#);
+        assert_eq!(
+            inp::<Repeated<Int64>, Vec<i64>>(r#"[1,"2"]"#),
+            Ok(vec![1, 2])
+        );
+    }
+
+    #[test]
+    fn errors_name_the_json_path() {
+        let err = from_str::<Vec<De<Int32, i32>>>("[1, 2, \"x\"]").unwrap_err();
+        assert_eq!(err.path(), "[2]");
+        assert!(
+            err.to_string().starts_with("[2]: invalid int32 `x`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let deep = "[".repeat(100_000);
+        assert!(from_str::<serde_json::Value>(&deep).is_err());
+    }
+}
