@@ -62,6 +62,16 @@ pub fn service_module(service: &str, suffix: &str) -> String {
     sanitize(&format!("{}_{suffix}", service.to_snake_case()))
 }
 
+/// Rust field name, as prost-build writes it: `display_name` -> `display_name`, `type` -> `r#type`.
+pub fn field_name(proto_name: &str) -> String {
+    sanitize(&proto_name.to_snake_case())
+}
+
+/// Rust module that holds a message's nested types and oneofs: `OrderItem` -> `order_item`.
+pub fn nested_module(message: &str) -> String {
+    sanitize(&message.to_snake_case())
+}
+
 /// Rust method name of an RPC: `GetOrder` -> `get_order`.
 pub fn method_name(rpc: &str) -> String {
     sanitize(&rpc.to_snake_case())

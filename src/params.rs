@@ -41,6 +41,10 @@ const KNOWN: &[(&str, &str)] = &[
     ("no_server", "no_server[=<bool>]"),
     ("no_client", "no_client[=<bool>]"),
     ("deny_get_body", "deny_get_body[=<bool>]"),
+    ("json_omit_defaults", "json_omit_defaults[=<bool>]"),
+    ("json_proto_names", "json_proto_names[=<bool>]"),
+    ("json_enum_numbers", "json_enum_numbers[=<bool>]"),
+    ("json_reject_unknown", "json_reject_unknown[=<bool>]"),
 ];
 
 /// The typed plugin parameters.
@@ -83,8 +87,17 @@ pub struct Params {
     pub no_server: bool,
     /// Skip gRPC clients.
     pub no_client: bool,
-    /// A `body` on a GET (or DELETE) rule is an error instead of a warning.
+    /// A `body` on a GET rule is an error instead of a warning.
     pub deny_get_body: bool,
+    /// JSON: leave out fields with default values (canonical proto3 JSON). By default they are
+    /// written, as grpc-gateway does.
+    pub json_omit_defaults: bool,
+    /// JSON: write proto field names instead of lowerCamel json names (both are read).
+    pub json_proto_names: bool,
+    /// JSON: write enums as numbers instead of names (both are read).
+    pub json_enum_numbers: bool,
+    /// JSON: an unknown field in input is an error naming it, instead of being ignored.
+    pub json_reject_unknown: bool,
 }
 
 impl Default for Params {
@@ -109,6 +122,10 @@ impl Default for Params {
             no_server: false,
             no_client: false,
             deny_get_body: false,
+            json_omit_defaults: false,
+            json_proto_names: false,
+            json_enum_numbers: false,
+            json_reject_unknown: false,
         }
     }
 }
@@ -256,6 +273,10 @@ impl Params {
             "no_server" => self.no_server = parse_bool(key, value)?,
             "no_client" => self.no_client = parse_bool(key, value)?,
             "deny_get_body" => self.deny_get_body = parse_bool(key, value)?,
+            "json_omit_defaults" => self.json_omit_defaults = parse_bool(key, value)?,
+            "json_proto_names" => self.json_proto_names = parse_bool(key, value)?,
+            "json_enum_numbers" => self.json_enum_numbers = parse_bool(key, value)?,
+            "json_reject_unknown" => self.json_reject_unknown = parse_bool(key, value)?,
             _ => {
                 let valid: Vec<&str> = KNOWN.iter().map(|(_, u)| *u).collect();
                 return Err(format!(

@@ -67,6 +67,28 @@ pub fn request(
     files: &[PathBuf],
     parameter: &str,
 ) -> Result<Vec<u8>, CompileError> {
+    let (file_to_generate, set) = compile(includes, files)?;
+    let set = RawFileSet::decode(set.as_slice())
+        .map_err(|e| CompileError(format!("internal error re-reading compiled files: {e}")))?;
+    let request = RawRequest {
+        file_to_generate,
+        parameter: (!parameter.is_empty()).then(|| parameter.to_owned()),
+        proto_file: set.file,
+    };
+    Ok(request.encode_to_vec())
+}
+
+/// Compiles `files` and returns the encoded FileDescriptorSet of them and every import, with
+/// source info and options (what `protoc --include_imports --include_source_info` writes).
+pub fn descriptor_set(includes: &[PathBuf], files: &[PathBuf]) -> Result<Vec<u8>, CompileError> {
+    compile(includes, files).map(|(_, set)| set)
+}
+
+/// The names of the files compiled and the encoded descriptor set.
+fn compile(
+    includes: &[PathBuf],
+    files: &[PathBuf],
+) -> Result<(Vec<String>, Vec<u8>), CompileError> {
     let mut resolver = ChainFileResolver::new();
     for include in includes {
         resolver.add(IncludeFileResolver::new(include.clone()));
@@ -78,19 +100,12 @@ pub fn request(
     for file in files {
         compiler.open_file(file).map_err(|e| render(&e, file))?;
     }
-    let file_to_generate = compiler
+    let names = compiler
         .files()
         .filter(|f| !f.is_import())
         .map(|f| f.name().to_owned())
         .collect();
-    let set = RawFileSet::decode(compiler.encode_file_descriptor_set().as_slice())
-        .map_err(|e| CompileError(format!("internal error re-reading compiled files: {e}")))?;
-    let request = RawRequest {
-        file_to_generate,
-        parameter: (!parameter.is_empty()).then(|| parameter.to_owned()),
-        proto_file: set.file,
-    };
-    Ok(request.encode_to_vec())
+    Ok((names, compiler.encode_file_descriptor_set()))
 }
 
 /// `file:line:col: message`, then the source line with a caret under the problem.

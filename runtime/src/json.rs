@@ -30,6 +30,13 @@ pub trait Codec<T> {
     fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<T, D::Error>;
     /// Whether `value` is the proto3 default, which `json_omit_defaults` leaves out.
     fn is_default(value: &T) -> bool;
+    /// Reads a value that may be skipped: `None` means "as if absent" (an unknown enum name
+    /// when unknown input is ignored, as protobuf's `ignore_unknown_fields` specifies).
+    fn deserialize_lenient<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<T>, D::Error> {
+        Self::deserialize(deserializer).map(Some)
+    }
 }
 
 /// Serializes `value` with codec `C`: `map.serialize_entry("id", &With::<Int64, _>::new(&self.id))`.
@@ -60,6 +67,33 @@ impl<C, T: fmt::Debug> fmt::Debug for De<C, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
     }
+}
+
+/// Reads a field value with codec `C`, `None` when it is to be skipped (see
+/// [`Codec::deserialize_lenient`]): `map.next_value::<Option<Field<Int64, i64>>>()`.
+pub struct Field<C, T>(pub Option<T>, PhantomData<C>);
+
+impl<'de, C: Codec<T>, T> Deserialize<'de> for Field<C, T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        C::deserialize_lenient(deserializer).map(|v| Field(v, PhantomData))
+    }
+}
+
+impl<C, T> Field<C, T> {
+    /// The value, `None` for JSON `null` or a skipped value.
+    pub fn value(field: Option<Self>) -> Option<T> {
+        field.and_then(|f| f.0)
+    }
+}
+
+/// Reads the value of the current map entry with codec `C`: `None` for JSON `null` or a skipped
+/// value, so the field keeps its default.
+pub fn next_field<'de, C, T, A>(map: &mut A) -> Result<Option<T>, A::Error>
+where
+    C: Codec<T>,
+    A: de::MapAccess<'de>,
+{
+    map.next_value::<Option<Field<C, T>>>().map(Field::value)
 }
 
 /// A JSON object key, borrowed from the input when it has no escapes.
@@ -193,7 +227,7 @@ pub mod codec {
     use serde::de::{self, Deserialize, Deserializer, Visitor};
     use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
-    use super::{Codec, De, ProtoEnum, With};
+    use super::{Codec, ProtoEnum, With};
 
     /// `int32`, `sint32`, `sfixed32`: a JSON number; numeric strings and integral floats in.
     pub struct Int32;
@@ -213,13 +247,21 @@ pub mod codec {
     pub struct Str;
     /// `bytes`: standard base64 with padding out; standard or URL-safe, padded or not, in.
     pub struct Bytes;
-    /// An enum field (stored as `i32`): the value name out, or the number when it has none;
-    /// name or number in.
-    pub struct Enum<E>(PhantomData<E>);
-    /// An enum field written as its number (`json_enum_numbers`).
-    pub struct EnumNumber<E>(PhantomData<E>);
+    /// An enum field (stored as `i32`), written as `NUMBERS` says and read by name or number.
+    /// Unless `STRICT`, an unknown name reads as "absent" (unknown input is ignored).
+    pub struct EnumCodec<E, const NUMBERS: bool, const STRICT: bool>(PhantomData<E>);
+    /// Enum by name; unknown names ignored on input (the default).
+    pub type Enum<E> = EnumCodec<E, false, false>;
+    /// Enum by number (`json_enum_numbers`); unknown names ignored on input.
+    pub type EnumNumber<E> = EnumCodec<E, true, false>;
+    /// Enum by name; unknown names are errors (`json_reject_unknown`).
+    pub type EnumStrict<E> = EnumCodec<E, false, true>;
+    /// Enum by number; unknown names are errors.
+    pub type EnumNumberStrict<E> = EnumCodec<E, true, true>;
     /// A message field: the message's own Serialize/Deserialize.
     pub struct Message;
+    /// `google.protobuf.Empty`, which prost-build stores as `()`: `{}`.
+    pub struct Empty;
     /// A repeated field of codec `C`.
     pub struct Repeated<C>(PhantomData<C>);
     /// A map field with key codec `K` and value codec `V`.
@@ -248,7 +290,7 @@ pub mod codec {
             }
         }
 
-        fn from_f64<E: de::Error>(&self, v: f64) -> Result<i128, E> {
+        fn check_f64<E: de::Error>(&self, v: f64) -> Result<i128, E> {
             // 2^64 bounds the exact range; integral floats like 1e3 are integers in JSON.
             if !v.is_finite() || v.fract() != 0.0 || v.abs() > 1.9e19 {
                 return Err(custom(format_args!(
@@ -272,17 +314,18 @@ pub mod codec {
             self.check(v.into())
         }
         fn visit_f64<E: de::Error>(self, v: f64) -> Result<i128, E> {
-            self.from_f64(v)
+            self.check_f64(v)
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<i128, E> {
-            if v.trim() != v || v.is_empty() {
+            // Rust's parsers take a leading `+`; JSON numbers do not.
+            if v.trim() != v || v.is_empty() || v.starts_with('+') {
                 return Err(custom(format_args!("invalid {} `{v}`", self.what)));
             }
             match v.parse::<i128>() {
                 Ok(n) => self.check(n),
                 // "1e3" and "1.0" are integral too
                 Err(_) => match v.parse::<f64>() {
-                    Ok(f) => self.from_f64(f),
+                    Ok(f) => self.check_f64(f),
                     Err(_) => Err(custom(format_args!("invalid {} `{v}`", self.what))),
                 },
             }
@@ -344,7 +387,11 @@ pub mod codec {
                 "Infinity" => Ok(f64::INFINITY),
                 "-Infinity" => Ok(f64::NEG_INFINITY),
                 // Rust also parses "inf" and "nan"; proto3 JSON does not allow them.
-                _ if v.trim() != v || v.is_empty() || v.contains(['i', 'I', 'n', 'N']) => {
+                _ if v.trim() != v
+                    || v.is_empty()
+                    || v.starts_with('+')
+                    || v.contains(['i', 'I', 'n', 'N']) =>
+                {
                     Err(custom(format_args!("invalid {} `{v}`", self.0)))
                 }
                 _ => v
@@ -392,10 +439,12 @@ pub mod codec {
         }
         fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f32, D::Error> {
             let v = d.deserialize_any(FloatVisitor("float"))?;
-            if v.is_finite() && (v > f64::from(f32::MAX) || v < f64::from(f32::MIN)) {
+            // Round first: `3.4028235e38` (f32::MAX as printed) is a little above it as f64.
+            let rounded = v as f32;
+            if v.is_finite() && rounded.is_infinite() {
                 return Err(custom(format_args!("{v} is out of range for float")));
             }
-            Ok(v as f32)
+            Ok(rounded)
         }
         fn is_default(v: &f32) -> bool {
             *v == 0.0 && v.is_sign_positive()
@@ -471,45 +520,52 @@ pub mod codec {
         }
     }
 
+    /// Reads an enum value: `Some(number)`, or `None` for a name `E` does not have.
     struct EnumVisitor<E>(PhantomData<E>);
 
     impl<'de, E: ProtoEnum> Visitor<'de> for EnumVisitor<E> {
-        type Value = i32;
+        type Value = Result<i32, String>;
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
             f.write_str("an enum value name or number")
         }
-        fn visit_str<Er: de::Error>(self, v: &str) -> Result<i32, Er> {
-            E::number_of(v).ok_or_else(|| custom(format_args!("unknown enum value `{v}`")))
+        fn visit_str<Er: de::Error>(self, v: &str) -> Result<Self::Value, Er> {
+            Ok(E::number_of(v).ok_or_else(|| v.to_owned()))
         }
-        fn visit_i64<Er: de::Error>(self, v: i64) -> Result<i32, Er> {
-            i32::try_from(v).map_err(|_| custom(format_args!("enum number {v} is out of range")))
+        fn visit_i64<Er: de::Error>(self, v: i64) -> Result<Self::Value, Er> {
+            i32::try_from(v)
+                .map(Ok)
+                .map_err(|_| custom(format_args!("enum number {v} is out of range")))
         }
-        fn visit_u64<Er: de::Error>(self, v: u64) -> Result<i32, Er> {
-            i32::try_from(v).map_err(|_| custom(format_args!("enum number {v} is out of range")))
+        fn visit_u64<Er: de::Error>(self, v: u64) -> Result<Self::Value, Er> {
+            i32::try_from(v)
+                .map(Ok)
+                .map_err(|_| custom(format_args!("enum number {v} is out of range")))
         }
     }
 
-    impl<E: ProtoEnum> Codec<i32> for Enum<E> {
+    fn unknown_enum<E: de::Error>(name: &str) -> E {
+        custom(format_args!("unknown enum value `{name}`"))
+    }
+
+    impl<E: ProtoEnum, const NUMBERS: bool, const STRICT: bool> Codec<i32>
+        for EnumCodec<E, NUMBERS, STRICT>
+    {
         fn serialize<S: Serializer>(v: &i32, s: S) -> Result<S::Ok, S::Error> {
             match E::name_of(*v) {
-                Some(name) => s.serialize_str(name),
-                None => s.serialize_i32(*v),
+                Some(name) if !NUMBERS => s.serialize_str(name),
+                _ => s.serialize_i32(*v),
             }
         }
         fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
-            d.deserialize_any(EnumVisitor::<E>(PhantomData))
+            d.deserialize_any(EnumVisitor::<E>(PhantomData))?
+                .map_err(|name| unknown_enum(&name))
         }
-        fn is_default(v: &i32) -> bool {
-            *v == 0
-        }
-    }
-
-    impl<E: ProtoEnum> Codec<i32> for EnumNumber<E> {
-        fn serialize<S: Serializer>(v: &i32, s: S) -> Result<S::Ok, S::Error> {
-            s.serialize_i32(*v)
-        }
-        fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
-            d.deserialize_any(EnumVisitor::<E>(PhantomData))
+        fn deserialize_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i32>, D::Error> {
+            match d.deserialize_any(EnumVisitor::<E>(PhantomData))? {
+                Ok(n) => Ok(Some(n)),
+                Err(_) if !STRICT => Ok(None),
+                Err(name) => Err(unknown_enum(&name)),
+            }
         }
         fn is_default(v: &i32) -> bool {
             *v == 0
@@ -533,6 +589,33 @@ pub mod codec {
         }
     }
 
+    impl Codec<()> for Empty {
+        fn serialize<S: Serializer>(_: &(), s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_map(Some(0))?.end()
+        }
+        fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<(), D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = ();
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("an empty JSON object")
+                }
+                fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+                    // Like any message, unknown fields are skipped.
+                    while map
+                        .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+                        .is_some()
+                    {}
+                    Ok(())
+                }
+            }
+            d.deserialize_map(V)
+        }
+        fn is_default(_: &()) -> bool {
+            true
+        }
+    }
+
     impl<C: Codec<T>, T> Codec<Vec<T>> for Repeated<C> {
         fn serialize<S: Serializer>(v: &Vec<T>, s: S) -> Result<S::Ok, S::Error> {
             let mut seq = s.serialize_seq(Some(v.len()))?;
@@ -550,8 +633,9 @@ pub mod codec {
                 }
                 fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
                     let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-                    while let Some(item) = seq.next_element::<De<C, T>>()? {
-                        out.push(item.0);
+                    // Skipped values (unknown enum names) are dropped, as protobuf does.
+                    while let Some(item) = seq.next_element::<super::Field<C, T>>()? {
+                        out.extend(item.0);
                     }
                     Ok(out)
                 }
@@ -679,7 +763,10 @@ pub mod codec {
                     let mut out = M::default();
                     while let Some(key) = access.next_key::<super::Key<'de>>()? {
                         let parsed = KC::read(&key.0).map_err(de::Error::custom)?;
-                        let value = access.next_value::<De<VC, M::Value>>()?.0;
+                        let Some(value) = access.next_value::<super::Field<VC, M::Value>>()?.0
+                        else {
+                            continue; // a skipped value drops its entry
+                        };
                         if !out.put(parsed, value) {
                             return Err(custom(format_args!("duplicate map key `{}`", key.0)));
                         }
@@ -796,6 +883,16 @@ mod tests {
         assert!(inp::<Enum<Color>, i32>("\"BLUE\"")
             .unwrap_err()
             .contains("unknown enum value `BLUE`"));
+        let lenient =
+            |json: &str| serde_json::from_str::<Field<Enum<Color>, i32>>(json).map(|f| f.0);
+        assert_eq!(lenient("\"BLUE\"").unwrap(), None);
+        assert_eq!(lenient("\"RED\"").unwrap(), Some(1));
+        let strict = serde_json::from_str::<Field<EnumStrict<Color>, i32>>("\"BLUE\"");
+        assert!(strict.is_err());
+        assert_eq!(
+            inp::<Repeated<Enum<Color>>, Vec<i32>>(r#"["RED","BLUE",0]"#),
+            Ok(vec![1, 0])
+        );
     }
 
     #[test]

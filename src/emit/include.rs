@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::messages::package_path;
-use super::{format_rust, header, EmitError, GeneratedFile};
+use super::{format_rust, header, package_path, EmitError, GeneratedFile};
 use crate::model::Model;
 use crate::naming;
 use crate::params::Params;

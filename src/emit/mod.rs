@@ -1,7 +1,9 @@
 //! Stage 3: model -> files. One module per artefact.
 
 mod include;
+mod json;
 mod messages;
+pub mod paths;
 
 use prost_types::FileDescriptorProto;
 
@@ -9,7 +11,6 @@ use crate::model::Model;
 use crate::params::Params;
 
 pub use include::include_file;
-pub use messages::messages;
 
 /// One output file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,9 +49,37 @@ pub fn all(
     files: &[&FileDescriptorProto],
     params: &Params,
 ) -> Result<Vec<GeneratedFile>, EmitError> {
-    let mut out = messages(model, files, params)?;
+    let mut prost = messages::messages(model, files, params)?;
+    let mut out = Vec::new();
+    for package in &model.packages {
+        let mut code = prost.remove(&package.name).unwrap_or_default();
+        code.push_str(&json::impls(model, &package.name, params).to_string());
+        let mut content = header();
+        for file in &package.files {
+            content.push_str(&format!("// source: {file}\n"));
+        }
+        let body = format_rust(&code, &format!("package `{}`", package.name))?;
+        if !body.is_empty() {
+            content.push('\n');
+            content.push_str(&body);
+        }
+        out.push(GeneratedFile {
+            name: package_path(&package.name, params),
+            content,
+        });
+    }
     if let Some(include) = include_file(model, params)? {
         out.push(include);
     }
     Ok(out)
+}
+
+/// The output path of a package's Rust file.
+pub(crate) fn package_path(package: &str, params: &Params) -> String {
+    let file = crate::naming::package_file(package, &params.default_package_filename);
+    if params.flat_output_dir || package.is_empty() {
+        file
+    } else {
+        format!("{}/{file}", package.replace('.', "/"))
+    }
 }

@@ -198,6 +198,7 @@ fn message(m: &MessageDescriptor, index: &SourceIndex<'_>, ext: &Extensions) -> 
     Message {
         full_name: m.full_name().to_owned(),
         name: m.name().to_owned(),
+        package: m.package_name().to_owned(),
         comments: index.comments(&file, m.path()),
         deprecated: m
             .descriptor_proto()
@@ -318,6 +319,7 @@ fn enumeration(e: &EnumDescriptor, index: &SourceIndex) -> Enum {
     let file = e.parent_file().name().to_owned();
     Enum {
         full_name: e.full_name().to_owned(),
+        package: e.package_name().to_owned(),
         comments: index.comments(&file, e.path()),
         values: e
             .values()

@@ -181,6 +181,8 @@ pub struct Binding {
 pub struct Message {
     pub full_name: String,
     pub name: String,
+    /// The proto package, so nested names can be told from package names.
+    pub package: String,
     pub file: String,
     pub comments: Comments,
     pub deprecated: bool,
@@ -200,6 +202,7 @@ impl Message {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Enum {
     pub full_name: String,
+    pub package: String,
     pub file: String,
     pub comments: Comments,
     pub values: Vec<EnumValue>,

@@ -22,14 +22,33 @@ fn main() {
     let mut files = Vec::new();
     protos(&testdata, &testdata, &mut files);
     files.sort();
-    let bytes = protoc_gen_rs_svc::standalone::request(&[testdata], &files, "")
-        .unwrap_or_else(|e| panic!("{e}"));
-    let request = protoc_gen_rs_svc::decode(&bytes).unwrap();
-    let output = protoc_gen_rs_svc::run(&request).unwrap_or_else(|e| panic!("{e}"));
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
-    for file in output.files {
-        let path = out_dir.join(&file.name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, file.content).unwrap();
+    // The JSON differential tests read the same files through prost-reflect.
+    let set =
+        protoc_gen_rs_svc::standalone::descriptor_set(std::slice::from_ref(&testdata), &files)
+            .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(out_dir.join("descriptor_set.bin"), set).unwrap();
+    // Defaults at the root; each JSON option set in its own module tree.
+    for (dir, parameter) in [
+        ("", ""),
+        ("canonical", "json_omit_defaults"),
+        (
+            "alt",
+            "json_proto_names,json_enum_numbers,json_reject_unknown",
+        ),
+    ] {
+        let bytes = protoc_gen_rs_svc::standalone::request(
+            std::slice::from_ref(&testdata),
+            &files,
+            parameter,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let request = protoc_gen_rs_svc::decode(&bytes).unwrap();
+        let output = protoc_gen_rs_svc::run(&request).unwrap_or_else(|e| panic!("{e}"));
+        for file in output.files {
+            let path = out_dir.join(dir).join(&file.name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, file.content).unwrap();
+        }
     }
 }

@@ -3,6 +3,19 @@
 
 include!(concat!(env!("OUT_DIR"), "/mod.rs"));
 
+/// The same code generated with `json_omit_defaults` (canonical proto3 JSON).
+pub mod canonical {
+    include!(concat!(env!("OUT_DIR"), "/canonical/mod.rs"));
+}
+
+/// The same code generated with `json_proto_names,json_enum_numbers,json_reject_unknown`.
+pub mod alt {
+    include!(concat!(env!("OUT_DIR"), "/alt/mod.rs"));
+}
+
+/// The fixtures' FileDescriptorSet (imports included), for tests that need reflection.
+pub const DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptor_set.bin"));
+
 #[cfg(test)]
 mod tests {
     use super::acme::shop::v1::{order, LineItem, Order};

@@ -1,0 +1,392 @@
+//! proto3 JSON for every message and enum of a package: `serde::Serialize` and
+//! `serde::Deserialize` impls that name, for each field, a codec of `rs_svc::json::codec`. The
+//! rules themselves (64-bit strings, base64, NaN, enum names, ...) live in the runtime.
+//!
+//! Options are decided at generation time: `json_omit_defaults`, `json_proto_names`,
+//! `json_enum_numbers`, `json_reject_unknown` (shared/DESIGN.md section 5).
+
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+
+use super::paths;
+use crate::model::{Cardinality, Field, FieldType, Message, Model, Scalar};
+use crate::naming;
+use crate::params::Params;
+
+/// Rust path parsed into tokens (paths come from `paths::rust_path`, always valid).
+fn path_tokens(path: &str) -> TokenStream {
+    path.parse().expect("generated Rust paths parse")
+}
+
+struct Ctx<'a> {
+    model: &'a Model,
+    package: &'a str,
+    params: &'a Params,
+    externs: Vec<(String, String)>,
+}
+
+impl Ctx<'_> {
+    fn path(&self, full_name: &str) -> TokenStream {
+        path_tokens(&paths::rust_path(
+            self.model,
+            self.package,
+            full_name,
+            &self.externs,
+        ))
+    }
+
+    /// The codec of one value of `ty` (not counting repeated or map).
+    fn value_codec(&self, ty: &FieldType) -> TokenStream {
+        match ty {
+            FieldType::Scalar(s) => scalar_codec(*s),
+            FieldType::Enum(e) => {
+                let path = self.path(e);
+                match (
+                    self.params.json_enum_numbers,
+                    self.params.json_reject_unknown,
+                ) {
+                    (false, false) => quote!(c::Enum<#path>),
+                    (true, false) => quote!(c::EnumNumber<#path>),
+                    (false, true) => quote!(c::EnumStrict<#path>),
+                    (true, true) => quote!(c::EnumNumberStrict<#path>),
+                }
+            }
+            FieldType::Message(m) => match m.as_str() {
+                // prost-build stores wrappers as `Option<primitive>` and Empty as `()`.
+                "google.protobuf.DoubleValue" => quote!(c::Double),
+                "google.protobuf.FloatValue" => quote!(c::Float),
+                "google.protobuf.Int64Value" => quote!(c::Int64),
+                "google.protobuf.UInt64Value" => quote!(c::Uint64),
+                "google.protobuf.Int32Value" => quote!(c::Int32),
+                "google.protobuf.UInt32Value" => quote!(c::Uint32),
+                "google.protobuf.BoolValue" => quote!(c::Bool),
+                "google.protobuf.StringValue" => quote!(c::Str),
+                "google.protobuf.BytesValue" => quote!(c::Bytes),
+                "google.protobuf.Empty" => quote!(c::Empty),
+                _ => quote!(c::Message),
+            },
+        }
+    }
+
+    fn codec(&self, field: &Field) -> TokenStream {
+        let value = self.value_codec(&field.ty);
+        match &field.cardinality {
+            Cardinality::Repeated => quote!(c::Repeated<#value>),
+            Cardinality::Map { key } => {
+                let key = scalar_codec(*key);
+                quote!(c::Map<#key, #value>)
+            }
+            Cardinality::Singular | Cardinality::Optional => value,
+        }
+    }
+
+    fn json_key(&self, field: &Field) -> String {
+        if self.params.json_proto_names {
+            field.name.clone()
+        } else {
+            field.json_name.clone()
+        }
+    }
+}
+
+fn scalar_codec(s: Scalar) -> TokenStream {
+    match s {
+        Scalar::Int32 | Scalar::Sint32 | Scalar::Sfixed32 => quote!(c::Int32),
+        Scalar::Uint32 | Scalar::Fixed32 => quote!(c::Uint32),
+        Scalar::Int64 | Scalar::Sint64 | Scalar::Sfixed64 => quote!(c::Int64),
+        Scalar::Uint64 | Scalar::Fixed64 => quote!(c::Uint64),
+        Scalar::Float => quote!(c::Float),
+        Scalar::Double => quote!(c::Double),
+        Scalar::Bool => quote!(c::Bool),
+        Scalar::String => quote!(c::Str),
+        Scalar::Bytes => quote!(c::Bytes),
+    }
+}
+
+/// `google.protobuf.Value` reads JSON `null` as a value, not as "unset".
+fn is_value(field: &Field) -> bool {
+    matches!(&field.ty, FieldType::Message(m) if m == "google.protobuf.Value")
+}
+
+/// Is the field stored as `Option<T>` by prost (message fields and explicit presence)?
+fn is_option(field: &Field) -> bool {
+    field.oneof.is_none()
+        && matches!(
+            field.cardinality,
+            Cardinality::Singular | Cardinality::Optional
+        )
+        && (matches!(field.ty, FieldType::Message(_)) || field.cardinality == Cardinality::Optional)
+}
+
+/// The oneof enum's path and a member's variant, as prost-build names them.
+fn oneof_path(message_path: &str, oneof: &str) -> TokenStream {
+    let module = match message_path.rsplit_once("::") {
+        Some((parent, name)) => format!("{parent}::{}", naming::nested_module(name)),
+        None => naming::nested_module(message_path),
+    };
+    path_tokens(&format!("{module}::{}", naming::type_name(oneof)))
+}
+
+fn serialize_impl(ctx: &Ctx<'_>, message: &Message, rust_path: &str) -> TokenStream {
+    let ty = path_tokens(rust_path);
+    let omit = ctx.params.json_omit_defaults;
+    let mut entries = Vec::new();
+    for field in message.fields.iter().filter(|f| f.oneof.is_none()) {
+        let ident = naming::ident(&naming::field_name(&field.name));
+        let key = ctx.json_key(field);
+        let codec = ctx.codec(field);
+        entries.push(if is_option(field) {
+            // Unset message fields are `null` when unpopulated fields are emitted (as
+            // protojson's EmitUnpopulated does); unset proto3 optionals are left out.
+            let none = if !omit && field.cardinality != Cardinality::Optional {
+                quote!(else { map.serialize_entry(#key, &())?; })
+            } else {
+                quote!()
+            };
+            quote! {
+                if let ::core::option::Option::Some(v) = &self.#ident {
+                    map.serialize_entry(#key, &With::<#codec, _>::new(v))?;
+                } #none
+            }
+        } else if omit {
+            quote! {
+                if !<#codec as Codec<_>>::is_default(&self.#ident) {
+                    map.serialize_entry(#key, &With::<#codec, _>::new(&self.#ident))?;
+                }
+            }
+        } else {
+            quote!(map.serialize_entry(#key, &With::<#codec, _>::new(&self.#ident))?;)
+        });
+    }
+    for oneof in &message.oneofs {
+        let ident = naming::ident(&naming::field_name(oneof));
+        let enum_path = oneof_path(rust_path, oneof);
+        let arms = message
+            .fields
+            .iter()
+            .filter(|f| f.oneof.as_deref() == Some(oneof))
+            .map(|field| {
+                let variant = naming::ident(&naming::type_name(&field.name));
+                let key = ctx.json_key(field);
+                let codec = ctx.codec(field);
+                quote! {
+                    ::core::option::Option::Some(#enum_path::#variant(v)) => {
+                        map.serialize_entry(#key, &With::<#codec, _>::new(v))?;
+                    }
+                }
+            });
+        entries.push(quote! {
+            match &self.#ident {
+                #(#arms)*
+                ::core::option::Option::None => {}
+            }
+        });
+    }
+    let uses = if message.fields.is_empty() {
+        quote!()
+    } else {
+        quote!(
+            #[allow(unused_imports)]
+            use ::rs_svc::json::{codec as c, Codec, With};
+        )
+    };
+    quote! {
+        impl ::serde::Serialize for #ty {
+            #[allow(deprecated)]
+            fn serialize<S: ::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::core::result::Result<S::Ok, S::Error> {
+                use ::serde::ser::SerializeMap as _;
+                #uses
+                let mut map = serializer.serialize_map(::core::option::Option::None)?;
+                #(#entries)*
+                map.end()
+            }
+        }
+    }
+}
+
+fn deserialize_impl(ctx: &Ctx<'_>, message: &Message, rust_path: &str) -> TokenStream {
+    let ty = path_tokens(rust_path);
+    let full_name = &message.full_name;
+    let expecting = format!("a JSON object ({full_name})");
+    let mut arms = Vec::new();
+    for (i, field) in message.fields.iter().enumerate() {
+        let ident = naming::ident(&naming::field_name(&field.name));
+        let codec = ctx.codec(field);
+        let json = field.json_name.as_str();
+        // Both names are accepted, whichever option writes them.
+        let patterns = if field.json_name == field.name {
+            quote!(#json)
+        } else {
+            let proto = field.name.as_str();
+            quote!(#json | #proto)
+        };
+        let index = Literal::usize_unsuffixed(i);
+        let read = if let Some(oneof) = &field.oneof {
+            let enum_path = oneof_path(rust_path, oneof);
+            let variant = naming::ident(&naming::type_name(&field.name));
+            let set = naming::ident(&format!(
+                "oneof_{}",
+                naming::field_name(oneof).trim_start_matches("r#")
+            ));
+            let oneof_ident = naming::ident(&naming::field_name(oneof));
+            quote! {
+                if let ::core::option::Option::Some(v) =
+                    ::rs_svc::json::next_field::<#codec, _, _>(&mut map)?
+                {
+                    ::rs_svc::json::oneof_member(&mut #set, #oneof, #json)?;
+                    message.#oneof_ident = ::core::option::Option::Some(#enum_path::#variant(v));
+                }
+            }
+        } else if is_value(field) && field.cardinality == Cardinality::Singular {
+            quote!(message.#ident = map.next_value::<::rs_svc::json::Field<#codec, _>>()?.0;)
+        } else if is_option(field) {
+            quote! {
+                message.#ident =
+                    ::rs_svc::json::next_field::<#codec, _, _>(&mut map)?;
+            }
+        } else {
+            quote! {
+                if let ::core::option::Option::Some(v) =
+                    ::rs_svc::json::next_field::<#codec, _, _>(&mut map)?
+                {
+                    message.#ident = v;
+                }
+            }
+        };
+        arms.push(quote! {
+            #patterns => {
+                ::rs_svc::json::first_time(&mut seen[#index], #json)?;
+                #read
+            }
+        });
+    }
+    let unknown = if ctx.params.json_reject_unknown {
+        quote!(return ::core::result::Result::Err(::rs_svc::json::unknown_field(&key.0, #full_name));)
+    } else {
+        quote!(map.next_value::<::serde::de::IgnoredAny>()?;)
+    };
+    let oneof_state = message.oneofs.iter().map(|o| {
+        let set = naming::ident(&format!(
+            "oneof_{}",
+            naming::field_name(o).trim_start_matches("r#")
+        ));
+        quote!(let mut #set: ::core::option::Option<&'static str> = ::core::option::Option::None;)
+    });
+    let field_count = Literal::usize_unsuffixed(message.fields.len());
+    let (state, uses) = if message.fields.is_empty() {
+        (quote!(), quote!())
+    } else {
+        (
+            quote! {
+                let mut seen = [false; #field_count];
+                #(#oneof_state)*
+            },
+            quote!(
+                use ::rs_svc::json::codec as c;
+            ),
+        )
+    };
+    let binding = if message.fields.is_empty() {
+        quote!(let message = #ty::default();)
+    } else {
+        quote!(let mut message = #ty::default();)
+    };
+    quote! {
+        impl<'de> ::serde::Deserialize<'de> for #ty {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                struct Visitor;
+                impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                    type Value = #ty;
+                    fn expecting(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                        f.write_str(#expecting)
+                    }
+                    #[allow(deprecated)]
+                    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> ::core::result::Result<#ty, A::Error> {
+                        #uses
+                        #binding
+                        #state
+                        while let ::core::option::Option::Some(key) =
+                            map.next_key::<::rs_svc::json::Key<'de>>()?
+                        {
+                            match &*key.0 {
+                                #(#arms)*
+                                _ => { #unknown }
+                            }
+                        }
+                        ::core::result::Result::Ok(message)
+                    }
+                }
+                deserializer.deserialize_map(Visitor)
+            }
+        }
+    }
+}
+
+fn enum_impls(rust_path: &str) -> TokenStream {
+    let ty = path_tokens(rust_path);
+    quote! {
+        impl ::rs_svc::json::ProtoEnum for #ty {
+            fn name_of(number: i32) -> ::core::option::Option<&'static str> {
+                Self::try_from(number).ok().map(|v| v.as_str_name())
+            }
+            fn number_of(name: &str) -> ::core::option::Option<i32> {
+                Self::from_str_name(name).map(|v| v as i32)
+            }
+        }
+        impl ::serde::Serialize for #ty {
+            fn serialize<S: ::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::core::result::Result<S::Ok, S::Error> {
+                ::rs_svc::json::codec::serialize_enum::<Self, S>(*self as i32, serializer)
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for #ty {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                let number = ::rs_svc::json::codec::deserialize_enum::<Self, D>(deserializer)?;
+                Self::try_from(number).map_err(|_| {
+                    <D::Error as ::serde::de::Error>::custom(::core::format_args!(
+                        "enum value {number} has no name, so it cannot be held by this type"
+                    ))
+                })
+            }
+        }
+    }
+}
+
+/// The JSON impls for every message and enum of `package` (all its files, as its Rust module
+/// holds them all).
+pub fn impls(model: &Model, package: &str, params: &Params) -> TokenStream {
+    let ctx = Ctx {
+        model,
+        package,
+        params,
+        externs: paths::extern_paths(model, params),
+    };
+    let messages = model
+        .messages
+        .values()
+        .filter(|m| m.package == package && !m.map_entry)
+        .map(|m| {
+            let path = paths::rust_path(model, package, &m.full_name, &[]);
+            let ser = serialize_impl(&ctx, m, &path);
+            let de = deserialize_impl(&ctx, m, &path);
+            quote!(#ser #de)
+        });
+    let enums = model
+        .enums
+        .values()
+        .filter(|e| e.package == package)
+        .map(|e| enum_impls(&paths::rust_path(model, package, &e.full_name, &[])));
+    quote!(#(#messages)* #(#enums)*)
+}
