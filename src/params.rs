@@ -81,7 +81,9 @@ pub struct Params {
     pub field_attributes: Vec<(String, String)>,
     /// prost-build's `retain_enum_prefix`.
     pub retain_enum_prefix: bool,
-    /// prost-build's `enable_type_names`.
+    /// prost-build's `enable_type_names`, on by default: `prost::Name` impls are what lets
+    /// `google.protobuf.Any` JSON find generated types (`register_json_types()`).
+    /// `enable_type_names=false` turns both off.
     pub enable_type_names: bool,
     /// Skip gRPC servers.
     pub no_server: bool,
@@ -118,7 +120,7 @@ impl Default for Params {
             enum_attributes: Vec::new(),
             field_attributes: Vec::new(),
             retain_enum_prefix: false,
-            enable_type_names: false,
+            enable_type_names: true,
             no_server: false,
             no_client: false,
             deny_get_body: false,

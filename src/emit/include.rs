@@ -44,7 +44,26 @@ pub fn include_file(model: &Model, params: &Params) -> Result<Option<GeneratedFi
             });
         node.file = Some(format!("{up}{}", package_path(&package.name, params)));
     }
-    let code = format_rust(&root.render().to_string(), "the include file")?;
+    let mut tokens = root.render();
+    if params.enable_type_names {
+        let calls = model.packages.iter().map(|p| {
+            let mut path: Vec<_> = naming::package_modules(&p.name)
+                .iter()
+                .map(|m| naming::ident(m))
+                .collect();
+            path.push(naming::ident("register_json_types"));
+            quote!(#(#path)::*();)
+        });
+        tokens.extend(quote! {
+            /// Registers the messages of every package with `rs_svc::wkt::register`, so
+            /// `google.protobuf.Any` values holding them can be written and read as JSON. Call
+            /// it once at start-up.
+            pub fn register_json_types() {
+                #(#calls)*
+            }
+        });
+    }
+    let code = format_rust(&tokens.to_string(), "the include file")?;
     Ok(Some(GeneratedFile {
         name: name.clone(),
         content: format!("{}\n{code}", header()),

@@ -388,5 +388,19 @@ pub fn impls(model: &Model, package: &str, params: &Params) -> TokenStream {
         .values()
         .filter(|e| e.package == package)
         .map(|e| enum_impls(&paths::rust_path(model, package, &e.full_name, &[])));
-    quote!(#(#messages)* #(#enums)*)
+    let register = params.enable_type_names.then(|| {
+        let types = model
+            .messages
+            .values()
+            .filter(|m| m.package == package && !m.map_entry)
+            .map(|m| path_tokens(&paths::rust_path(model, package, &m.full_name, &[])));
+        quote! {
+            /// Registers every message of this package with `rs_svc::wkt::register`, so
+            /// `google.protobuf.Any` values holding them can be written and read as JSON.
+            pub fn register_json_types() {
+                #(::rs_svc::wkt::register::<#types>();)*
+            }
+        }
+    });
+    quote!(#(#messages)* #(#enums)* #register)
 }

@@ -46,6 +46,7 @@ fn config(model: &Model, params: &Params) -> prost_build::Config {
     }
     if params.enable_type_names {
         config.enable_type_names();
+        config.type_name_domain(["."], "type.googleapis.com");
     }
     config
 }
