@@ -337,7 +337,7 @@ pub mod codec {
             impl Codec<$t> for $marker {
                 fn serialize<S: Serializer>(v: &$t, s: S) -> Result<S::Ok, S::Error> {
                     if $as_string {
-                        s.collect_str(v)
+                        s.serialize_str(itoa::Buffer::new().format(*v))
                     } else {
                         v.serialize(s)
                     }
@@ -649,13 +649,22 @@ pub mod codec {
 
     /// A map key: written as a JSON object key (a string) and parsed back from one.
     pub trait MapKey<K> {
-        fn write(key: &K) -> String;
+        fn write<S: Serializer>(key: &K, s: S) -> Result<S::Ok, S::Error>;
         fn read(key: &str) -> Result<K, String>;
     }
 
+    /// Serializes a map key with `KC`, without allocating.
+    struct KeyOut<'a, KC, K>(&'a K, PhantomData<KC>);
+
+    impl<KC: MapKey<K>, K> Serialize for KeyOut<'_, KC, K> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            KC::write(self.0, s)
+        }
+    }
+
     impl MapKey<String> for Str {
-        fn write(key: &String) -> String {
-            key.clone()
+        fn write<S: Serializer>(key: &String, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(key)
         }
         fn read(key: &str) -> Result<String, String> {
             Ok(key.to_owned())
@@ -663,8 +672,8 @@ pub mod codec {
     }
 
     impl MapKey<bool> for Bool {
-        fn write(key: &bool) -> String {
-            key.to_string()
+        fn write<S: Serializer>(key: &bool, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(if *key { "true" } else { "false" })
         }
         fn read(key: &str) -> Result<bool, String> {
             match key {
@@ -678,10 +687,13 @@ pub mod codec {
     macro_rules! int_key {
         ($marker:ty, $t:ty, $what:literal) => {
             impl MapKey<$t> for $marker {
-                fn write(key: &$t) -> String {
-                    key.to_string()
+                fn write<S: Serializer>(key: &$t, s: S) -> Result<S::Ok, S::Error> {
+                    s.serialize_str(itoa::Buffer::new().format(*key))
                 }
                 fn read(key: &str) -> Result<$t, String> {
+                    if key.starts_with('+') {
+                        return Err(format!("invalid {} map key `{key}`", $what));
+                    }
                     key.parse()
                         .map_err(|_| format!("invalid {} map key `{key}`", $what))
                 }
@@ -743,7 +755,10 @@ pub mod codec {
         fn serialize<S: Serializer>(v: &M, s: S) -> Result<S::Ok, S::Error> {
             let mut map = s.serialize_map(Some(v.count()))?;
             for (key, value) in v.entries() {
-                map.serialize_entry(&KC::write(key), &With::<VC, M::Value>::new(value))?;
+                map.serialize_entry(
+                    &KeyOut::<KC, M::Key>(key, PhantomData),
+                    &With::<VC, M::Value>::new(value),
+                )?;
             }
             map.end()
         }

@@ -393,16 +393,56 @@ fn digits(text: &[u8]) -> Option<i64> {
     Some(text.iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0')))
 }
 
-/// Fractional seconds with 0, 3, 6 or 9 digits: the fewest that show `nanos` exactly.
-fn fraction(nanos: u32) -> String {
-    if nanos == 0 {
-        String::new()
-    } else if nanos % 1_000_000 == 0 {
-        format!(".{:03}", nanos / 1_000_000)
-    } else if nanos % 1_000 == 0 {
-        format!(".{:06}", nanos / 1_000)
-    } else {
-        format!(".{nanos:09}")
+/// A short ASCII text built on the stack: timestamps and durations are written on every
+/// response, and allocating for each showed up against pbjson in the benchmark.
+struct Text {
+    bytes: [u8; 40],
+    len: usize,
+}
+
+impl Text {
+    fn new() -> Self {
+        Text {
+            bytes: [0; 40],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, b: u8) {
+        self.bytes[self.len] = b;
+        self.len += 1;
+    }
+
+    fn push_str(&mut self, text: &str) {
+        for b in text.bytes() {
+            self.push(b);
+        }
+    }
+
+    /// `value` as exactly `width` digits, zero-padded.
+    fn digits(&mut self, mut value: u64, width: usize) {
+        for i in (0..width).rev() {
+            self.bytes[self.len + i] = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+        self.len += width;
+    }
+
+    /// Fractional seconds with 0, 3, 6 or 9 digits: the fewest that show `nanos` exactly.
+    fn fraction(&mut self, nanos: u32) {
+        let nanos = u64::from(nanos);
+        let (value, width) = match nanos {
+            0 => return,
+            n if n % 1_000_000 == 0 => (n / 1_000_000, 3),
+            n if n % 1_000 == 0 => (n / 1_000, 6),
+            n => (n, 9),
+        };
+        self.push(b'.');
+        self.digits(value, width);
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).expect("only ASCII is pushed")
     }
 }
 
@@ -632,7 +672,7 @@ fn days_in_month(year: i64, month: i64) -> i64 {
     }
 }
 
-fn format_timestamp(t: &Timestamp) -> Result<String, String> {
+fn format_timestamp(t: &Timestamp) -> Result<Text, String> {
     if !(0..=999_999_999).contains(&t.nanos) {
         return Err(format!(
             "nanos {} is outside 0 to 999999999 (seconds {})",
@@ -646,14 +686,22 @@ fn format_timestamp(t: &Timestamp) -> Result<String, String> {
         ));
     }
     let (year, month, day) = civil_from_days(t.seconds.div_euclid(86_400));
-    let second_of_day = t.seconds.rem_euclid(86_400);
-    Ok(format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}{}Z",
-        second_of_day / 3600,
-        second_of_day / 60 % 60,
-        second_of_day % 60,
-        fraction(t.nanos as u32),
-    ))
+    let second_of_day = t.seconds.rem_euclid(86_400) as u64;
+    let mut text = Text::new();
+    text.digits(year as u64, 4);
+    text.push(b'-');
+    text.digits(month as u64, 2);
+    text.push(b'-');
+    text.digits(day as u64, 2);
+    text.push(b'T');
+    text.digits(second_of_day / 3600, 2);
+    text.push(b':');
+    text.digits(second_of_day / 60 % 60, 2);
+    text.push(b':');
+    text.digits(second_of_day % 60, 2);
+    text.fraction(t.nanos as u32);
+    text.push(b'Z');
+    Ok(text)
 }
 
 fn parse_timestamp(text: &str) -> Result<Timestamp, String> {
@@ -730,7 +778,7 @@ impl Serialize for Timestamp {
                 "cannot write google.protobuf.Timestamp as JSON: {e}"
             ))
         })?;
-        s.serialize_str(&text)
+        s.serialize_str(text.as_str())
     }
 }
 
@@ -750,7 +798,7 @@ impl<'de> Deserialize<'de> for Timestamp {
 /// 10,000 years of 365.25 days.
 const MAX_DURATION_SECONDS: i64 = 315_576_000_000;
 
-fn format_duration(d: &Duration) -> Result<String, String> {
+fn format_duration(d: &Duration) -> Result<Text, String> {
     if d.seconds.unsigned_abs() > MAX_DURATION_SECONDS as u64 {
         return Err(format!(
             "seconds {} is outside ±{MAX_DURATION_SECONDS}",
@@ -774,11 +822,12 @@ fn format_duration(d: &Duration) -> Result<String, String> {
     } else {
         ""
     };
-    Ok(format!(
-        "{sign}{}{}s",
-        d.seconds.unsigned_abs(),
-        fraction(d.nanos.unsigned_abs())
-    ))
+    let mut text = Text::new();
+    text.push_str(sign);
+    text.push_str(itoa::Buffer::new().format(d.seconds.unsigned_abs()));
+    text.fraction(d.nanos.unsigned_abs());
+    text.push(b's');
+    Ok(text)
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -823,7 +872,7 @@ impl Serialize for Duration {
                 "cannot write google.protobuf.Duration as JSON: {e}"
             ))
         })?;
-        s.serialize_str(&text)
+        s.serialize_str(text.as_str())
     }
 }
 

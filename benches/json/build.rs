@@ -1,0 +1,40 @@
+//! Generates the shop fixture three ways: rs-svc (canonical JSON, to compare like with like),
+//! prost-build + pbjson-build, and a descriptor set for prost-reflect.
+
+use std::path::{Path, PathBuf};
+
+fn main() {
+    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
+    println!("cargo:rerun-if-changed={}", testdata.display());
+    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    let files = [PathBuf::from("acme/shop/v1/shop.proto")];
+    let includes = [testdata];
+
+    let set = protoc_gen_rs_svc::standalone::descriptor_set(&includes, &files).unwrap();
+    std::fs::write(out.join("descriptor_set.bin"), &set).unwrap();
+
+    let request =
+        protoc_gen_rs_svc::standalone::request(&includes, &files, "json_omit_defaults").unwrap();
+    let output = protoc_gen_rs_svc::run(&protoc_gen_rs_svc::decode(&request).unwrap()).unwrap();
+    for file in output.files {
+        let path = out.join("ours").join(&file.name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, file.content).unwrap();
+    }
+
+    let pbjson_dir = out.join("pbjson");
+    std::fs::create_dir_all(&pbjson_dir).unwrap();
+    let fds = <prost_types::FileDescriptorSet as prost::Message>::decode(set.as_slice()).unwrap();
+    prost_build::Config::new()
+        .out_dir(&pbjson_dir)
+        .compile_well_known_types()
+        .extern_path(".google.protobuf", "::pbjson_types")
+        .compile_fds(fds)
+        .unwrap();
+    pbjson_build::Builder::new()
+        .register_descriptors(&set)
+        .unwrap()
+        .out_dir(&pbjson_dir)
+        .build(&[".acme"])
+        .unwrap();
+}
