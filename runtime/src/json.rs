@@ -188,31 +188,40 @@ impl std::error::Error for Error {
 
 /// Parses proto3 JSON. Errors name the JSON path; nesting is bounded by serde_json's recursion
 /// limit, so hostile input is an error, never a stack overflow.
+///
+/// The path is only needed when parsing fails, so the document is read at full speed first and
+/// read again with path tracking only to explain an error.
 pub fn from_str<'de, T: Deserialize<'de>>(json: &'de str) -> Result<T, Error> {
-    let mut deserializer = serde_json::Deserializer::from_str(json);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| Error {
-        path: e.path().to_string(),
-        inner: e.into_inner(),
-    })?;
-    deserializer.end().map_err(|inner| Error {
-        path: String::new(),
-        inner,
-    })?;
-    Ok(value)
+    serde_json::from_str(json)
+        .map_err(|fast| explain::<T, _>(serde_json::Deserializer::from_str(json), fast))
 }
 
 /// Parses proto3 JSON from bytes (see [`from_str`]).
 pub fn from_slice<'de, T: Deserialize<'de>>(json: &'de [u8]) -> Result<T, Error> {
-    let mut deserializer = serde_json::Deserializer::from_slice(json);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| Error {
-        path: e.path().to_string(),
-        inner: e.into_inner(),
-    })?;
-    deserializer.end().map_err(|inner| Error {
-        path: String::new(),
-        inner,
-    })?;
-    Ok(value)
+    serde_json::from_slice(json)
+        .map_err(|fast| explain::<T, _>(serde_json::Deserializer::from_slice(json), fast))
+}
+
+/// Re-reads a document that failed, tracking the path of the error.
+fn explain<'de, T, R>(
+    mut deserializer: serde_json::Deserializer<R>,
+    fast: serde_json::Error,
+) -> Error
+where
+    T: Deserialize<'de>,
+    R: serde_json::de::Read<'de>,
+{
+    match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
+        Err(e) => Error {
+            path: e.path().to_string(),
+            inner: e.into_inner(),
+        },
+        // The error is after the value (trailing characters): no path to give.
+        Ok(_) => Error {
+            path: String::new(),
+            inner: deserializer.end().err().unwrap_or(fast),
+        },
+    }
 }
 
 pub mod codec {

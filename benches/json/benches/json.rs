@@ -131,7 +131,7 @@ where
     group.bench_function(BenchmarkId::new("decode", "rs-svc"), |b| {
         b.iter(|| serde_json::from_str::<O>(&json).unwrap())
     });
-    group.bench_function(BenchmarkId::new("decode", "rs-svc+paths"), |b| {
+    group.bench_function(BenchmarkId::new("decode", "rs-svc json::from_str"), |b| {
         b.iter(|| rs_svc::json::from_str::<O>(&json).unwrap())
     });
     group.bench_function(BenchmarkId::new("decode", "pbjson"), |b| {
