@@ -300,10 +300,17 @@ pub mod codec {
         }
 
         fn check_f64<E: de::Error>(&self, v: f64) -> Result<i128, E> {
-            // 2^64 bounds the exact range; integral floats like 1e3 are integers in JSON.
-            if !v.is_finite() || v.fract() != 0.0 || v.abs() > 1.9e19 {
+            // Integral floats like 1e3 are integers in JSON.
+            if !v.is_finite() || v.fract() != 0.0 {
                 return Err(custom(format_args!(
                     "expected an integer for {}, found {v}",
+                    self.what
+                )));
+            }
+            // Far outside every integer type; keeps the cast to i128 exact.
+            if v.abs() > 1e30 {
+                return Err(custom(format_args!(
+                    "{v} is out of range for {}",
                     self.what
                 )));
             }
@@ -333,6 +340,10 @@ pub mod codec {
             match v.parse::<i128>() {
                 Ok(n) => self.check(n),
                 // "1e3" and "1.0" are integral too
+                // Rust's float parser also takes "inf" and "nan"; JSON numbers do not.
+                Err(_) if v.contains(|c: char| c.is_ascii_alphabetic() && c != 'e' && c != 'E') => {
+                    Err(custom(format_args!("invalid {} `{v}`", self.what)))
+                }
                 Err(_) => match v.parse::<f64>() {
                     Ok(f) => self.check_f64(f),
                     Err(_) => Err(custom(format_args!("invalid {} `{v}`", self.what))),
@@ -422,10 +433,24 @@ pub mod codec {
         }
     }
 
+    /// Writes a finite number. Integral values below 2^53 are written as integers (`3`, not
+    /// `3.0`), as protobuf's C++ and Go implementations (and so grpc-gateway) write them; both
+    /// forms are exact there.
+    pub(crate) fn write_number<S: Serializer>(v: f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.fract() == 0.0
+            && v.abs() < 9_007_199_254_740_992.0
+            && !(v == 0.0 && v.is_sign_negative())
+        {
+            s.serialize_i64(v as i64)
+        } else {
+            s.serialize_f64(v)
+        }
+    }
+
     impl Codec<f64> for Double {
         fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
             if v.is_finite() {
-                s.serialize_f64(*v)
+                write_number(*v, s)
             } else {
                 special(*v, s).expect("non-finite")
             }
@@ -440,7 +465,10 @@ pub mod codec {
 
     impl Codec<f32> for Float {
         fn serialize<S: Serializer>(v: &f32, s: S) -> Result<S::Ok, S::Error> {
-            if v.is_finite() {
+            if v.is_finite() && v.fract() == 0.0 {
+                write_number(f64::from(*v), s)
+            } else if v.is_finite() {
+                // The shortest digits of the f32 (`1.1`, not `1.100000023841858`).
                 s.serialize_f32(*v)
             } else {
                 special(f64::from(*v), s).expect("non-finite")
@@ -484,22 +512,27 @@ pub mod codec {
         }
     }
 
-    /// Decodes base64 in any of the four forms proto3 JSON allows.
+    /// Decodes base64 in any of the forms proto3 JSON allows: standard or URL-safe alphabet, with
+    /// or without padding.
     pub fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
-        use base64::engine::general_purpose::{
-            STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD,
-        };
-        let url_safe = text.contains(['-', '_']);
-        let padded = text.ends_with('=');
-        let engine = match (url_safe, padded) {
-            (false, true) => &STANDARD,
-            (false, false) => &STANDARD_NO_PAD,
-            (true, true) => &URL_SAFE,
-            (true, false) => &URL_SAFE_NO_PAD,
+        use base64::alphabet;
+        use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+
+        // Other implementations do not insist that unused trailing bits are zero; neither do we.
+        const CONFIG: GeneralPurposeConfig = GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true);
+        const STANDARD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, CONFIG);
+        const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, CONFIG);
+
+        let engine = if text.contains(['-', '_']) {
+            &URL_SAFE
+        } else {
+            &STANDARD
         };
         engine
             .decode(text)
-            .map_err(|e| format!("invalid base64: {e}"))
+            .map_err(|e| format!("invalid base64 `{text}`: {e}"))
     }
 
     struct BytesVisitor;
@@ -866,6 +899,10 @@ mod tests {
         assert_eq!(out::<Double, _>(f64::NEG_INFINITY), "\"-Infinity\"");
         assert_eq!(out::<Float, _>(1.1f32), "1.1");
         assert_eq!(out::<Double, _>(0.5f64), "0.5");
+        assert_eq!(out::<Double, _>(3.0f64), "3");
+        assert_eq!(out::<Double, _>(-0.0f64), "-0.0");
+        assert_eq!(out::<Double, _>(1e300), "1e+300");
+        assert_eq!(out::<Float, _>(2.0f32), "2");
         assert!(inp::<Double, f64>("\"NaN\"").unwrap().is_nan());
         assert_eq!(inp::<Double, f64>("\"Infinity\""), Ok(f64::INFINITY));
         assert_eq!(inp::<Double, f64>("\"2.5\""), Ok(2.5));

@@ -24,10 +24,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::{OnceLock, PoisonError, RwLock};
 
-use base64::Engine as _;
 use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{self, SerializeMap, SerializeSeq, SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
+
+use crate::json::{codec, Codec};
 
 const PACKAGE: &str = "google.protobuf";
 
@@ -452,175 +453,6 @@ fn parse_fraction(text: &[u8]) -> i32 {
     (value * 10i64.pow(9 - text.len() as u32)) as i32
 }
 
-/// Writes a finite double; integral values as integers (`3`, not `3.0`) like other protobuf
-/// JSON implementations. Up to 2^53 every integer is exact in both forms.
-fn write_f64<S: Serializer>(v: f64, s: S) -> Result<S::Ok, S::Error> {
-    if v.fract() == 0.0 && v.abs() < 9_007_199_254_740_992.0 && !(v == 0.0 && v.is_sign_negative())
-    {
-        s.serialize_i64(v as i64)
-    } else {
-        s.serialize_f64(v)
-    }
-}
-
-/// Writes a double, with the proto3 strings for NaN and the infinities.
-fn write_special_f64<S: Serializer>(v: f64, s: S) -> Result<S::Ok, S::Error> {
-    if v.is_nan() {
-        s.serialize_str("NaN")
-    } else if v == f64::INFINITY {
-        s.serialize_str("Infinity")
-    } else if v == f64::NEG_INFINITY {
-        s.serialize_str("-Infinity")
-    } else {
-        write_f64(v, s)
-    }
-}
-
-/// Reads a JSON integer given as a number or a string, checked against `[min, max]`.
-struct IntVisitor {
-    what: &'static str,
-    min: i128,
-    max: i128,
-}
-
-impl IntVisitor {
-    fn check<E: de::Error>(&self, v: i128) -> Result<i128, E> {
-        if (self.min..=self.max).contains(&v) {
-            Ok(v)
-        } else {
-            Err(E::custom(format_args!(
-                "{v} is out of range for {}",
-                self.what
-            )))
-        }
-    }
-
-    fn integral<E: de::Error>(&self, v: f64) -> Result<i128, E> {
-        // JSON has no separate integer type: 1e3 and 1.0 are integers, 1.5 is not.
-        if !v.is_finite() || v.fract() != 0.0 {
-            return Err(E::custom(format_args!(
-                "expected an integer for {}, found {v}",
-                self.what
-            )));
-        }
-        // `as` saturates, and saturated values are outside every range checked here.
-        let n = v as i128;
-        if (self.min..=self.max).contains(&n) {
-            Ok(n)
-        } else {
-            Err(E::custom(format_args!(
-                "{v} is out of range for {}",
-                self.what
-            )))
-        }
-    }
-}
-
-impl Visitor<'_> for IntVisitor {
-    type Value = i128;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "an integer ({}) as a number or string", self.what)
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<i128, E> {
-        self.check(v.into())
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<i128, E> {
-        self.check(v.into())
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<i128, E> {
-        self.integral(v)
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<i128, E> {
-        let invalid = || E::custom(format_args!("invalid {} `{v}`", self.what));
-        // Rust's parsers accept a leading `+` (and f64 "inf"); JSON numbers do not.
-        if v.is_empty() || v.trim() != v || v.starts_with('+') {
-            return Err(invalid());
-        }
-        match v.parse::<i128>() {
-            Ok(n) => self.check(n),
-            Err(_) => match v.parse::<f64>() {
-                Ok(f) if !v.contains(['i', 'I', 'n', 'N']) => self.integral(f),
-                _ => Err(invalid()),
-            },
-        }
-    }
-}
-
-/// Reads a JSON number, or one of the strings `"NaN"`, `"Infinity"`, `"-Infinity"`, or a
-/// number in a string.
-struct FloatVisitor(&'static str);
-
-impl Visitor<'_> for FloatVisitor {
-    type Value = f64;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(
-            f,
-            "a number ({}), or \"NaN\", \"Infinity\" or \"-Infinity\"",
-            self.0
-        )
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<f64, E> {
-        Ok(v)
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<f64, E> {
-        Ok(v as f64)
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<f64, E> {
-        Ok(v as f64)
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<f64, E> {
-        match v {
-            "NaN" => Ok(f64::NAN),
-            "Infinity" => Ok(f64::INFINITY),
-            "-Infinity" => Ok(f64::NEG_INFINITY),
-            // Rust also parses "inf", "nan" and "+1"; proto3 JSON does not allow them.
-            _ if v.is_empty()
-                || v.trim() != v
-                || v.starts_with('+')
-                || v.contains(['i', 'I', 'n', 'N']) =>
-            {
-                Err(E::custom(format_args!("invalid {} `{v}`", self.0)))
-            }
-            _ => v
-                .parse::<f64>()
-                .map_err(|_| E::custom(format_args!("invalid {} `{v}`", self.0))),
-        }
-    }
-}
-
-/// Decodes base64 in any of the forms proto3 JSON allows: standard or URL-safe alphabet, with
-/// or without padding.
-fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
-    use base64::alphabet;
-    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-
-    // Other implementations do not insist that unused trailing bits are zero; neither do we.
-    const CONFIG: GeneralPurposeConfig = GeneralPurposeConfig::new()
-        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
-        .with_decode_allow_trailing_bits(true);
-    const STANDARD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, CONFIG);
-    const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, CONFIG);
-
-    let engine = if text.contains(['-', '_']) {
-        &URL_SAFE
-    } else {
-        &STANDARD
-    };
-    engine
-        .decode(text)
-        .map_err(|e| format!("invalid base64 `{text}`: {e}"))
-}
-
 // ---------------------------------------------------------------------------------------------
 // Timestamp
 // ---------------------------------------------------------------------------------------------
@@ -1023,7 +855,7 @@ impl Serialize for Value {
                 "cannot write google.protobuf.Value as JSON: no kind is set",
             )),
             Some(Kind::NullValue(_)) => s.serialize_unit(),
-            Some(Kind::NumberValue(n)) if n.is_finite() => write_f64(*n, s),
+            Some(Kind::NumberValue(n)) if n.is_finite() => codec::write_number(*n, s),
             Some(Kind::NumberValue(n)) => Err(ser::Error::custom(format_args!(
                 "cannot write google.protobuf.Value as JSON: {n} is not a JSON number"
             ))),
@@ -1204,120 +1036,33 @@ impl<'de> Deserialize<'de> for NullValue {
 // Wrappers and Empty
 // ---------------------------------------------------------------------------------------------
 
-macro_rules! integer_wrapper {
-    ($ty:ident, $inner:ty, $what:literal, $as_string:literal) => {
+/// Wrappers are their wrapped value in the proto3 JSON form of its kind: the same codecs as
+/// generated fields, so the rules live in one place (`crate::json::codec`).
+macro_rules! wrapper {
+    ($ty:ident, $codec:ty) => {
         impl Serialize for $ty {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                // 64-bit integers are strings: JavaScript numbers lose precision past 2^53.
-                if $as_string {
-                    s.collect_str(&self.value)
-                } else {
-                    self.value.serialize(s)
-                }
+                <$codec as Codec<_>>::serialize(&self.value, s)
             }
         }
 
         impl<'de> Deserialize<'de> for $ty {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let value = d.deserialize_any(IntVisitor {
-                    what: $what,
-                    min: <$inner>::MIN as i128,
-                    max: <$inner>::MAX as i128,
-                })?;
-                // In range, checked by the visitor.
-                Ok($ty {
-                    value: value as $inner,
-                })
+                <$codec as Codec<_>>::deserialize(d).map(|value| $ty { value })
             }
         }
     };
 }
 
-integer_wrapper!(Int64Value, i64, "int64", true);
-integer_wrapper!(UInt64Value, u64, "uint64", true);
-integer_wrapper!(Int32Value, i32, "int32", false);
-integer_wrapper!(UInt32Value, u32, "uint32", false);
-
-impl Serialize for DoubleValue {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        write_special_f64(self.value, s)
-    }
-}
-
-impl<'de> Deserialize<'de> for DoubleValue {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let value = d.deserialize_any(FloatVisitor("double"))?;
-        Ok(DoubleValue { value })
-    }
-}
-
-impl Serialize for FloatValue {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let v = self.value;
-        if !v.is_finite() || v.fract() == 0.0 {
-            write_special_f64(f64::from(v), s)
-        } else {
-            // serialize_f32 writes the shortest digits for the f32 (`1.1`, not
-            // `1.100000023841858`).
-            s.serialize_f32(v)
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for FloatValue {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let wide = d.deserialize_any(FloatVisitor("float"))?;
-        // Rounding to f32 overflows to infinity exactly when the number is out of range (so
-        // "3.4028235e38", f32::MAX as printed, is fine).
-        let value = wide as f32;
-        if wide.is_finite() && value.is_infinite() {
-            return Err(de::Error::custom(format_args!(
-                "{wide} is out of range for float"
-            )));
-        }
-        Ok(FloatValue { value })
-    }
-}
-
-impl Serialize for BoolValue {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bool(self.value)
-    }
-}
-
-impl<'de> Deserialize<'de> for BoolValue {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        bool::deserialize(d).map(|value| BoolValue { value })
-    }
-}
-
-impl Serialize for StringValue {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.value)
-    }
-}
-
-impl<'de> Deserialize<'de> for StringValue {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(|value| StringValue { value })
-    }
-}
-
-impl Serialize for BytesValue {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(&self.value))
-    }
-}
-
-impl<'de> Deserialize<'de> for BytesValue {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let value = d.deserialize_str(StrVisitor {
-            expecting: "a base64 string",
-            parse: decode_base64,
-        })?;
-        Ok(BytesValue { value })
-    }
-}
+wrapper!(Int64Value, codec::Int64);
+wrapper!(UInt64Value, codec::Uint64);
+wrapper!(Int32Value, codec::Int32);
+wrapper!(UInt32Value, codec::Uint32);
+wrapper!(DoubleValue, codec::Double);
+wrapper!(FloatValue, codec::Float);
+wrapper!(BoolValue, codec::Bool);
+wrapper!(StringValue, codec::Str);
+wrapper!(BytesValue, codec::Bytes);
 
 impl Serialize for Empty {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
