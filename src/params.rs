@@ -40,6 +40,7 @@ const KNOWN: &[(&str, &str)] = &[
     ("enable_type_names", "enable_type_names[=<bool>]"),
     ("no_server", "no_server[=<bool>]"),
     ("no_client", "no_client[=<bool>]"),
+    ("generate_default_stubs", "generate_default_stubs[=<bool>]"),
     ("deny_get_body", "deny_get_body[=<bool>]"),
     ("json_omit_defaults", "json_omit_defaults[=<bool>]"),
     ("json_proto_names", "json_proto_names[=<bool>]"),
@@ -89,6 +90,8 @@ pub struct Params {
     pub no_server: bool,
     /// Skip gRPC clients.
     pub no_client: bool,
+    /// Server trait methods get default bodies that answer UNIMPLEMENTED.
+    pub generate_default_stubs: bool,
     /// A `body` on a GET rule is an error instead of a warning.
     pub deny_get_body: bool,
     /// JSON: leave out fields with default values (canonical proto3 JSON). By default they are
@@ -123,6 +126,7 @@ impl Default for Params {
             enable_type_names: true,
             no_server: false,
             no_client: false,
+            generate_default_stubs: false,
             deny_get_body: false,
             json_omit_defaults: false,
             json_proto_names: false,
@@ -274,6 +278,7 @@ impl Params {
             "enable_type_names" => self.enable_type_names = parse_bool(key, value)?,
             "no_server" => self.no_server = parse_bool(key, value)?,
             "no_client" => self.no_client = parse_bool(key, value)?,
+            "generate_default_stubs" => self.generate_default_stubs = parse_bool(key, value)?,
             "deny_get_body" => self.deny_get_body = parse_bool(key, value)?,
             "json_omit_defaults" => self.json_omit_defaults = parse_bool(key, value)?,
             "json_proto_names" => self.json_proto_names = parse_bool(key, value)?,

@@ -13,8 +13,12 @@ fn main() {
     let set = protoc_gen_rs_svc::standalone::descriptor_set(&includes, &files).unwrap();
     std::fs::write(out.join("descriptor_set.bin"), &set).unwrap();
 
-    let request =
-        protoc_gen_rs_svc::standalone::request(&includes, &files, "json_omit_defaults").unwrap();
+    let request = protoc_gen_rs_svc::standalone::request(
+        &includes,
+        &files,
+        "json_omit_defaults,no_server,no_client",
+    )
+    .unwrap();
     let output = protoc_gen_rs_svc::run(&protoc_gen_rs_svc::decode(&request).unwrap()).unwrap();
     for file in output.files {
         let path = out.join("ours").join(&file.name);

@@ -371,7 +371,7 @@ pub fn impls(model: &Model, package: &str, params: &Params) -> TokenStream {
         model,
         package,
         params,
-        externs: paths::extern_paths(model, params),
+        externs: paths::resolution_paths(model, params),
     };
     let messages = model
         .messages

@@ -1,5 +1,6 @@
 //! Stage 3: model -> files. One module per artefact.
 
+mod grpc;
 mod include;
 mod json;
 mod messages;
@@ -54,6 +55,7 @@ pub fn all(
     for package in &model.packages {
         let mut code = prost.remove(&package.name).unwrap_or_default();
         code.push_str(&json::impls(model, &package.name, params).to_string());
+        code.push_str(&grpc::services(model, &package.name, params).to_string());
         let mut content = header();
         for file in &package.files {
             content.push_str(&format!("// source: {file}\n"));

@@ -91,6 +91,42 @@ pub fn extern_paths(model: &Model, params: &Params) -> Vec<(String, String)> {
     paths
 }
 
+/// prost-build's own mappings, which it adds itself (so they are not given to it again): the
+/// wrappers as primitives, `Empty` as `()`, and the rest of `google.protobuf` from prost-types.
+const PROST_BUILTIN: &[(&str, &str)] = &[
+    (".google.protobuf.BoolValue", "bool"),
+    (
+        ".google.protobuf.BytesValue",
+        "::prost::alloc::vec::Vec<u8>",
+    ),
+    (".google.protobuf.DoubleValue", "f64"),
+    (".google.protobuf.Empty", "()"),
+    (".google.protobuf.FloatValue", "f32"),
+    (".google.protobuf.Int32Value", "i32"),
+    (".google.protobuf.Int64Value", "i64"),
+    (
+        ".google.protobuf.StringValue",
+        "::prost::alloc::string::String",
+    ),
+    (".google.protobuf.UInt32Value", "u32"),
+    (".google.protobuf.UInt64Value", "u64"),
+    (".google.protobuf", "::prost_types"),
+];
+
+/// Every mapping in force for resolving Rust paths: ours (see [`extern_paths`]) and
+/// prost-build's built-in ones.
+pub fn resolution_paths(model: &Model, params: &Params) -> Vec<(String, String)> {
+    let mut paths = extern_paths(model, params);
+    if !params.compile_well_known_types {
+        paths.extend(
+            PROST_BUILTIN
+                .iter()
+                .map(|(p, r)| ((*p).to_owned(), (*r).to_owned())),
+        );
+    }
+    paths
+}
+
 /// The Rust path of proto type `full_name` (no leading dot) from the top of `package`'s file.
 pub fn rust_path(
     model: &Model,

@@ -34,7 +34,7 @@ fn main() {
         ("canonical", "json_omit_defaults"),
         (
             "alt",
-            "json_proto_names,json_enum_numbers,json_reject_unknown",
+            "json_proto_names,json_enum_numbers,json_reject_unknown,generate_default_stubs",
         ),
     ] {
         let bytes = protoc_gen_rs_svc::standalone::request(

@@ -8,7 +8,8 @@ pub mod canonical {
     include!(concat!(env!("OUT_DIR"), "/canonical/mod.rs"));
 }
 
-/// The same code generated with `json_proto_names,json_enum_numbers,json_reject_unknown`.
+/// The same code generated with `json_proto_names,json_enum_numbers,json_reject_unknown` and
+/// `generate_default_stubs`.
 pub mod alt {
     include!(concat!(env!("OUT_DIR"), "/alt/mod.rs"));
 }
