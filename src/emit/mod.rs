@@ -53,14 +53,26 @@ pub fn all(
     let mut prost = messages::messages(model, files, params)?;
     let mut out = Vec::new();
     for package in &model.packages {
-        let mut code = prost.remove(&package.name).unwrap_or_default();
-        code.push_str(&json::impls(model, &package.name, params).to_string());
-        code.push_str(&grpc::services(model, &package.name, params).to_string());
+        let what = format!("package `{}`", package.name);
+        // prost-build gives text; our parts are tokens, parsed directly (printing them to text
+        // and parsing that again was a large share of generation time).
+        let prost_code = prost.remove(&package.name).unwrap_or_default();
+        let mut file = syn::parse_file(&prost_code)
+            .map_err(|e| EmitError(format!("the generated Rust for {what} does not parse: {e}")))?;
+        for tokens in [
+            json::impls(model, &package.name, params),
+            grpc::services(model, &package.name, params),
+        ] {
+            let part: syn::File = syn::parse2(tokens).map_err(|e| {
+                EmitError(format!("the generated Rust for {what} does not parse: {e}"))
+            })?;
+            file.items.extend(part.items);
+        }
         let mut content = header();
         for file in &package.files {
             content.push_str(&format!("// source: {file}\n"));
         }
-        let body = format_rust(&code, &format!("package `{}`", package.name))?;
+        let body = prettyplease::unparse(&file);
         if !body.is_empty() {
             content.push('\n');
             content.push_str(&body);
