@@ -110,9 +110,8 @@ fn type_path(
 fn method(model: &Model, package: &str, m: &Method, externs: &[(String, String)]) -> GrpcMethod {
     GrpcMethod {
         proto_name: m.name.clone(),
-        rust_name: naming::method_name(&m.name)
-            .trim_start_matches("r#")
-            .to_owned(),
+        // Keywords stay raw (`r#move`): tonic-build's `format_ident!` takes them as they are.
+        rust_name: naming::method_name(&m.name),
         client_streaming: m.kind.client_streaming(),
         server_streaming: m.kind.server_streaming(),
         deprecated: m.deprecated,
