@@ -105,26 +105,35 @@ fn version_and_help() {
     assert!(help.contains("generate"), "{help}");
 }
 
-#[test]
-fn standalone_command_writes_and_lists_files() {
+/// Runs `protoc-gen-rs-svc generate ARGS -o <temp dir>` in `cwd`.
+fn standalone(cwd: &Path, args: &[&str]) -> (Output, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(PLUGIN)
-        .current_dir(common::root())
-        .args([
-            "generate",
-            "-I",
-            "testdata",
-            "testdata/acme/shop/v1/shop.proto",
-            "-o",
-        ])
+        .current_dir(cwd)
+        .arg("generate")
+        .args(args)
+        .arg("-o")
         .arg(dir.path())
         .output()
         .unwrap();
+    (out, dir)
+}
+
+fn assert_success(out: &Output) {
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn standalone_command_writes_and_lists_files() {
+    let (out, _dir) = standalone(
+        &common::root(),
+        &["-I", "testdata", "testdata/acme/shop/v1/shop.proto"],
+    );
+    assert_success(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let listed: Vec<&str> = stdout.lines().collect();
     assert_eq!(listed.len(), 2, "{stdout}");
@@ -135,19 +144,10 @@ fn standalone_command_writes_and_lists_files() {
 
 #[test]
 fn standalone_command_reports_rule_errors_and_fails() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(PLUGIN)
-        .current_dir(common::root())
-        .args([
-            "generate",
-            "-I",
-            "testdata",
-            "invalid/bad_rules.proto",
-            "-o",
-        ])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let (out, dir) = standalone(
+        &common::root(),
+        &["-I", "testdata", "invalid/bad_rules.proto"],
+    );
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("error(s):"), "{stderr}");
@@ -157,17 +157,7 @@ fn standalone_command_reports_rule_errors_and_fails() {
 
 #[test]
 fn standalone_command_defaults_to_the_current_directory_like_protoc() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(PLUGIN)
-        .current_dir(common::testdata())
-        .args(["generate", "library/v1/library.proto", "-o"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (out, dir) = standalone(&common::testdata(), &["library/v1/library.proto"]);
+    assert_success(&out);
     assert!(dir.path().join("library.v1.rs").is_file());
 }
