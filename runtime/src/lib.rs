@@ -58,7 +58,7 @@ mod google_json {
     use std::fmt;
 
     use crate::google::{api::HttpBody, rpc::Status};
-    use crate::json::{codec as c, first_time, De, Key, With};
+    use crate::json::{codec as c, first_time, next_field, Key, With};
 
     impl Serialize for HttpBody {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -95,14 +95,14 @@ mod google_json {
                         match &*key.0 {
                             "contentType" | "content_type" => {
                                 first_time(&mut seen[0], "contentType")?;
-                                if let Some(v) = map.next_value::<Option<De<c::Str, _>>>()? {
-                                    out.content_type = v.0;
+                                if let Some(v) = next_field::<c::Str, _, _>(&mut map)? {
+                                    out.content_type = v;
                                 }
                             }
                             "data" => {
                                 first_time(&mut seen[1], "data")?;
-                                if let Some(v) = map.next_value::<Option<De<c::Bytes, _>>>()? {
-                                    out.data = v.0;
+                                if let Some(v) = next_field::<c::Bytes, _, _>(&mut map)? {
+                                    out.data = v;
                                 }
                             }
                             "extensions" => {
@@ -138,14 +138,14 @@ mod google_json {
                         match &*key.0 {
                             "code" => {
                                 first_time(&mut seen[0], "code")?;
-                                if let Some(v) = map.next_value::<Option<De<c::Int32, _>>>()? {
-                                    out.code = v.0;
+                                if let Some(v) = next_field::<c::Int32, _, _>(&mut map)? {
+                                    out.code = v;
                                 }
                             }
                             "message" => {
                                 first_time(&mut seen[1], "message")?;
-                                if let Some(v) = map.next_value::<Option<De<c::Str, _>>>()? {
-                                    out.message = v.0;
+                                if let Some(v) = next_field::<c::Str, _, _>(&mut map)? {
+                                    out.message = v;
                                 }
                             }
                             "details" => {
