@@ -46,6 +46,8 @@ const KNOWN: &[(&str, &str)] = &[
     ("json_proto_names", "json_proto_names[=<bool>]"),
     ("json_enum_numbers", "json_enum_numbers[=<bool>]"),
     ("json_reject_unknown", "json_reject_unknown[=<bool>]"),
+    ("dial_port", "dial_port=<port>"),
+    ("file_descriptor_set", "file_descriptor_set[=<bool>]"),
 ];
 
 /// The typed plugin parameters.
@@ -103,6 +105,11 @@ pub struct Params {
     pub json_enum_numbers: bool,
     /// JSON: an unknown field in input is an error naming it, instead of being ignored.
     pub json_reject_unknown: bool,
+    /// Port `dial()` uses when `google.api.default_host` names none (default 9090).
+    pub dial_port: u16,
+    /// Embed the request's FileDescriptorSet (imports included) in the include file as
+    /// `FILE_DESCRIPTOR_SET`, for gRPC server reflection.
+    pub file_descriptor_set: bool,
 }
 
 impl Default for Params {
@@ -132,6 +139,8 @@ impl Default for Params {
             json_proto_names: false,
             json_enum_numbers: false,
             json_reject_unknown: false,
+            dial_port: 9090,
+            file_descriptor_set: false,
         }
     }
 }
@@ -284,6 +293,13 @@ impl Params {
             "json_proto_names" => self.json_proto_names = parse_bool(key, value)?,
             "json_enum_numbers" => self.json_enum_numbers = parse_bool(key, value)?,
             "json_reject_unknown" => self.json_reject_unknown = parse_bool(key, value)?,
+            "dial_port" => {
+                let v = required(key, value)?;
+                self.dial_port = v.parse().ok().filter(|p| *p != 0).ok_or_else(|| {
+                    format!("parameter `dial_port` takes a port from 1 to 65535, not `{v}`")
+                })?;
+            }
+            "file_descriptor_set" => self.file_descriptor_set = parse_bool(key, value)?,
             _ => {
                 let valid: Vec<&str> = KNOWN.iter().map(|(_, u)| *u).collect();
                 return Err(format!(
@@ -403,6 +419,16 @@ mod tests {
         for key in ["include_file", "bytes", "default_package_filename"] {
             let err = Params::parse(key).unwrap_err().to_string();
             assert!(err.contains("needs a value"), "{key}: {err}");
+        }
+    }
+
+    #[test]
+    fn dial_port_is_a_nonzero_port() {
+        assert_eq!(Params::parse("").unwrap().dial_port, 9090);
+        assert_eq!(Params::parse("dial_port=50051").unwrap().dial_port, 50051);
+        for bad in ["dial_port=0", "dial_port=65536", "dial_port=http"] {
+            let err = Params::parse(bad).unwrap_err().to_string();
+            assert!(err.contains("takes a port from 1 to 65535"), "{bad}: {err}");
         }
     }
 }

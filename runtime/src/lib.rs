@@ -8,6 +8,7 @@
 //!   messages. The plugin points `.google.api.HttpBody` and `.google.rpc.Status` here unless the
 //!   request generates those packages itself.
 
+pub mod dial;
 pub mod json;
 pub mod wkt;
 

@@ -3,9 +3,10 @@
 //! know: `<svc>_server::{Svc, SvcServer}` and `<svc>_client::SvcClient`.
 
 use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
 
 use super::paths;
-use crate::model::{Method, Model, Service};
+use crate::model::{Idempotency, Method, MethodKind, Model, Service};
 use crate::naming;
 use crate::params::Params;
 
@@ -137,7 +138,8 @@ pub fn services(model: &Model, package: &str, params: &Params) -> TokenStream {
     for service in &pkg.services {
         let grpc = grpc_service(model, service, &externs);
         if !params.no_client {
-            out.extend(builder.generate_client(&grpc, ""));
+            let client = builder.generate_client(&grpc, "");
+            out.extend(with_dial_helpers(client, service, params));
         }
         if !params.no_server {
             out.extend(builder.generate_server(&grpc, ""));
@@ -157,4 +159,107 @@ fn grpc_service(model: &Model, service: &Service, externs: &[(String, String)]) 
             .map(|m| method(model, &service.package, m, externs))
             .collect(),
     }
+}
+
+/// Adds the dial helpers of DESIGN section 7 to tonic-build's `<svc>_client` module:
+/// `DEFAULT_HOST` and `OAUTH_SCOPES` when the proto sets them, the `SERVICE` description,
+/// `dial_with(options)`, and `dial()` when there is a default host.
+fn with_dial_helpers(client: TokenStream, service: &Service, params: &Params) -> TokenStream {
+    let mut module: syn::ItemMod =
+        syn::parse2(client).expect("tonic-build emits one client module");
+    let client = format_ident!("{}Client", service.name);
+    let full_name = &service.full_name;
+    let address_env = naming::address_env_var(&service.name);
+    let dial_port = proc_macro2::Literal::u16_unsuffixed(params.dial_port);
+    let methods = service.methods.iter().map(|m| {
+        let path = format!("/{}/{}", service.full_name, m.name);
+        let kind = format_ident!(
+            "{}",
+            match m.kind {
+                MethodKind::Unary => "Unary",
+                MethodKind::ServerStreaming => "ServerStreaming",
+                MethodKind::ClientStreaming => "ClientStreaming",
+                MethodKind::BidiStreaming => "BidiStreaming",
+            }
+        );
+        let idempotent = m.idempotency != Idempotency::Unknown;
+        quote! {
+            ::rs_svc::dial::Method {
+                path: #path,
+                kind: ::rs_svc::dial::MethodKind::#kind,
+                idempotent: #idempotent,
+            }
+        }
+    });
+    let mut items = TokenStream::new();
+    let default_host = match &service.default_host {
+        Some(host) => {
+            let doc =
+                format!(" `google.api.default_host` of `{full_name}`, as written in the proto.");
+            items.extend(quote! {
+                #[doc = #doc]
+                pub const DEFAULT_HOST: &str = #host;
+            });
+            quote!(::core::option::Option::Some(DEFAULT_HOST))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    if !service.oauth_scopes.is_empty() {
+        let scopes = &service.oauth_scopes;
+        let doc = format!(
+            " `google.api.oauth_scopes` of `{full_name}`: the OAuth scopes a caller needs."
+        );
+        items.extend(quote! {
+            #[doc = #doc]
+            pub const OAUTH_SCOPES: &[&str] = &[#(#scopes),*];
+        });
+    }
+    let service_doc = format!(" How `dial_with` finds and calls `{full_name}`.");
+    items.extend(quote! {
+        #[doc = #service_doc]
+        pub const SERVICE: ::rs_svc::dial::Service = ::rs_svc::dial::Service {
+            name: #full_name,
+            default_host: #default_host,
+            address_env: #address_env,
+            default_port: #dial_port,
+            methods: &[#(#methods),*],
+        };
+    });
+    if service.default_host.is_some() {
+        let doc = format!(
+            " Connects to `{full_name}` at `${address_env}` if set, else at [`DEFAULT_HOST`], \
+             with the production defaults of [`rs_svc::dial`]."
+        );
+        items.extend(quote! {
+            #[doc = #doc]
+            pub async fn dial() -> ::core::result::Result<#client<::rs_svc::dial::Channel>, ::rs_svc::dial::Error> {
+                dial_with(::rs_svc::dial::Options::default()).await
+            }
+        });
+    }
+    let target = if service.default_host.is_some() {
+        format!("`${address_env}`, else [`DEFAULT_HOST`]")
+    } else {
+        format!("`${address_env}`")
+    };
+    let doc = format!(
+        " Connects to `{full_name}` as `options` say: their target if set, else {target}. \
+         See [`rs_svc::dial`] for what the channel does."
+    );
+    items.extend(quote! {
+        #[doc = #doc]
+        pub async fn dial_with(
+            options: ::rs_svc::dial::Options,
+        ) -> ::core::result::Result<#client<::rs_svc::dial::Channel>, ::rs_svc::dial::Error> {
+            ::rs_svc::dial::connect(&SERVICE, options).await.map(#client::new)
+        }
+    });
+    let file: syn::File = syn::parse2(items).expect("dial helpers parse");
+    module
+        .content
+        .as_mut()
+        .expect("an inline module")
+        .1
+        .extend(file.items);
+    quote!(#module)
 }

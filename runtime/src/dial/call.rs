@@ -1,0 +1,450 @@
+//! What happens to each call on a dialed [`Channel`]: a default deadline, retries with backoff
+//! for idempotent methods, and the circuit breaker with its fallback responses.
+//!
+//! The policy works on HTTP requests under tonic's generated client, so it knows gRPC only as
+//! the protocol spells it: the `:path`, the `grpc-timeout` header and a trailers-only response
+//! carrying `grpc-status`.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use http::{HeaderMap, HeaderValue};
+use http_body_util::{BodyExt, Full};
+use tokio::time::Instant;
+use tonic::body::Body;
+use tonic::Code;
+use tower::{Service, ServiceExt};
+
+use super::{Backoff, MethodKind};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A connection to a dialed service: tonic's balanced channel under the call policy of
+/// [`Options`](super::Options). Generated clients take it as their transport.
+#[derive(Clone)]
+pub struct Channel {
+    inner: tonic::transport::Channel,
+    policy: Arc<Policy>,
+}
+
+impl std::fmt::Debug for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Channel")
+            .field("target", &self.policy.target)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Channel {
+    pub(crate) fn new(inner: tonic::transport::Channel, policy: Policy) -> Self {
+        Channel {
+            inner,
+            policy: Arc::new(policy),
+        }
+    }
+}
+
+/// How calls of one method are treated.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MethodPolicy {
+    pub kind: MethodKind,
+    pub retry: bool,
+}
+
+/// The circuit breaker's settings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CircuitConfig {
+    pub failures: u32,
+    pub open_for: Duration,
+}
+
+pub(crate) struct Policy {
+    pub target: String,
+    /// By `/package.Service/Method`.
+    pub methods: HashMap<String, MethodPolicy>,
+    pub timeout: Option<Duration>,
+    pub backoff: Backoff,
+    pub circuit: Option<(CircuitConfig, Mutex<Circuit>)>,
+    /// Encoded response messages by method path.
+    pub fallbacks: HashMap<String, Bytes>,
+}
+
+impl Service<http::Request<Body>> for Channel {
+    type Response = http::Response<Body>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        // Each attempt waits for the (buffered, cheaply cloned) inner channel itself.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        Box::pin(self.policy.clone().call(self.inner.clone(), request))
+    }
+}
+
+/// Why a call did not get through, for retry and the circuit breaker.
+fn unavailable(result: &Result<http::Response<Body>, BoxError>) -> bool {
+    match result {
+        Err(_) => true,
+        Ok(response) => grpc_status(response.headers()) == Some(Code::Unavailable),
+    }
+}
+
+/// The `grpc-status` of a trailers-only response; `None` when the response carries messages.
+fn grpc_status(headers: &HeaderMap) -> Option<Code> {
+    let value = headers.get("grpc-status")?;
+    Some(Code::from_bytes(value.as_bytes()))
+}
+
+impl Policy {
+    async fn call(
+        self: Arc<Self>,
+        inner: tonic::transport::Channel,
+        mut request: http::Request<Body>,
+    ) -> Result<http::Response<Body>, BoxError> {
+        let path = request.uri().path().to_owned();
+        let method = self.methods.get(&path).copied();
+        let unary = method.is_some_and(|m| m.kind == MethodKind::Unary);
+
+        // The deadline: the caller's `grpc-timeout`, else the default for unary calls, which is
+        // then sent so the server knows it too.
+        let timeout = match grpc_timeout(request.headers()) {
+            Some(t) => Some(t),
+            None if unary => self.timeout,
+            None => None,
+        };
+        let deadline = timeout.map(|t| Instant::now() + t);
+
+        if let Some((config, circuit)) = &self.circuit {
+            if !circuit
+                .lock()
+                .expect("circuit lock")
+                .allow(Instant::now(), config)
+            {
+                return Ok(self.open_circuit_response(&path));
+            }
+        }
+
+        let result = if method.is_some_and(|m| m.retry) {
+            self.call_with_retries(inner, request, deadline).await
+        } else {
+            set_grpc_timeout(request.headers_mut(), deadline);
+            attempt(inner, request, deadline).await
+        };
+
+        if let Some((config, circuit)) = &self.circuit {
+            let failed = unavailable(&result)
+                || matches!(&result, Ok(r) if grpc_status(r.headers()) == Some(Code::DeadlineExceeded));
+            circuit
+                .lock()
+                .expect("circuit lock")
+                .record(!failed, Instant::now(), config);
+        }
+        result
+    }
+
+    /// Sends the request until it gets through, the attempts run out, or the deadline nears. The
+    /// body is a single message (unary or server streaming), buffered so it can be sent again.
+    async fn call_with_retries(
+        &self,
+        inner: tonic::transport::Channel,
+        request: http::Request<Body>,
+        deadline: Option<Instant>,
+    ) -> Result<http::Response<Body>, BoxError> {
+        let (parts, body) = request.into_parts();
+        let body = body.collect().await?.to_bytes();
+        let mut attempts = 1;
+        loop {
+            let mut request =
+                http::Request::from_parts(parts.clone(), Body::new(Full::new(body.clone())));
+            set_grpc_timeout(request.headers_mut(), deadline);
+            let result = attempt(inner.clone(), request, deadline).await;
+            if attempts >= self.backoff.max_attempts || !unavailable(&result) {
+                return result;
+            }
+            let delay = match &result {
+                // The server may ask for a delay, or ask us not to retry at all (negative).
+                Ok(response) => match pushback(response.headers()) {
+                    Some(Some(delay)) => delay,
+                    Some(None) => return result,
+                    None => self.backoff.delay(attempts),
+                },
+                Err(_) => self.backoff.delay(attempts),
+            };
+            if deadline.is_some_and(|d| Instant::now() + delay >= d) {
+                return result;
+            }
+            tokio::time::sleep(delay).await;
+            attempts += 1;
+        }
+    }
+
+    fn open_circuit_response(&self, path: &str) -> http::Response<Body> {
+        match self.fallbacks.get(path) {
+            Some(message) => message_response(message.clone()),
+            None => tonic::Status::unavailable(format!(
+                "circuit open for {}: recent calls failed; not calling until it half-opens",
+                self.target
+            ))
+            .into_http(),
+        }
+    }
+}
+
+/// One attempt, bounded by the deadline.
+async fn attempt(
+    inner: tonic::transport::Channel,
+    request: http::Request<Body>,
+    deadline: Option<Instant>,
+) -> Result<http::Response<Body>, BoxError> {
+    let exceeded = || {
+        tonic::Status::deadline_exceeded("deadline exceeded before the server answered").into_http()
+    };
+    let call = async move {
+        match inner.oneshot(request).await {
+            Ok(response) => Ok(response),
+            // tonic's channel enforces `grpc-timeout` too, and calls it CANCELLED; the gRPC
+            // status for a passed deadline is DEADLINE_EXCEEDED.
+            Err(e) if timed_out(&e) => Ok(exceeded()),
+            Err(e) => Err(e.into()),
+        }
+    };
+    match deadline {
+        None => call.await,
+        Some(deadline) => tokio::time::timeout_at(deadline, call)
+            .await
+            .unwrap_or_else(|_| Ok(exceeded())),
+    }
+}
+
+fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(error);
+    while let Some(e) = source {
+        if e.is::<tonic::TimeoutExpired>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+/// A successful unary response holding one encoded message, as a server would send it.
+fn message_response(message: Bytes) -> http::Response<Body> {
+    let mut framed = BytesMut::with_capacity(5 + message.len());
+    framed.put_u8(0);
+    framed.put_u32(u32::try_from(message.len()).expect("fallback message under 4 GiB"));
+    framed.put(message);
+    let mut trailers = HeaderMap::new();
+    trailers.insert("grpc-status", HeaderValue::from_static("0"));
+    let body = Full::new(framed.freeze()).with_trailers(async move { Some(Ok(trailers)) });
+    http::Response::builder()
+        .header(http::header::CONTENT_TYPE, "application/grpc")
+        .body(Body::new(body))
+        .expect("static response parts are valid")
+}
+
+/// `grpc-timeout`: up to 8 digits and a unit (H, M, S, m, u, n).
+pub(crate) fn grpc_timeout(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get("grpc-timeout")?.to_str().ok()?;
+    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+    if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n * 3600),
+        "M" => Duration::from_secs(n * 60),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+/// Writes the time left until `deadline` as `grpc-timeout`, so the server sees the deadline.
+fn set_grpc_timeout(headers: &mut HeaderMap, deadline: Option<Instant>) {
+    let Some(deadline) = deadline else { return };
+    let left = deadline.saturating_duration_since(Instant::now());
+    headers.insert(
+        "grpc-timeout",
+        HeaderValue::from_str(&encode_grpc_timeout(left)).expect("digits and a unit"),
+    );
+}
+
+pub(crate) fn encode_grpc_timeout(d: Duration) -> String {
+    const MAX: u128 = 99_999_999;
+    let micros = d.as_micros();
+    if micros <= MAX {
+        format!("{micros}u")
+    } else if d.as_millis() <= MAX {
+        format!("{}m", d.as_millis())
+    } else if u128::from(d.as_secs()) <= MAX {
+        format!("{}S", d.as_secs())
+    } else {
+        format!("{}H", (d.as_secs() / 3600).min(MAX as u64))
+    }
+}
+
+/// `grpc-retry-pushback-ms`: `Some(Some(delay))` to wait as asked, `Some(None)` when the server
+/// says not to retry (a negative or malformed value), `None` when absent.
+fn pushback(headers: &HeaderMap) -> Option<Option<Duration>> {
+    let value = headers.get("grpc-retry-pushback-ms")?;
+    Some(
+        value
+            .to_str()
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(Duration::from_millis),
+    )
+}
+
+/// Consecutive failures close to open: after `failures` in a row the circuit opens for
+/// `open_for`; then one probe call may pass (half-open), and its outcome closes or reopens it.
+#[derive(Debug, Default)]
+pub(crate) struct Circuit {
+    failures: u32,
+    open_until: Option<Instant>,
+    probe_started: Option<Instant>,
+}
+
+impl Circuit {
+    fn allow(&mut self, now: Instant, config: &CircuitConfig) -> bool {
+        let Some(until) = self.open_until else {
+            return true;
+        };
+        if now < until {
+            return false;
+        }
+        // Half-open: one probe at a time. A probe that never reports (its caller went away)
+        // stops blocking others once another open period has passed.
+        match self.probe_started {
+            Some(started) if now < started + config.open_for => false,
+            _ => {
+                self.probe_started = Some(now);
+                true
+            }
+        }
+    }
+
+    fn record(&mut self, ok: bool, now: Instant, config: &CircuitConfig) {
+        if ok {
+            *self = Circuit::default();
+            return;
+        }
+        self.failures += 1;
+        let half_open = self.open_until.is_some_and(|until| now >= until);
+        if half_open || self.failures >= config.failures {
+            self.open_until = Some(now + config.open_for);
+            self.probe_started = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(name: &'static str, value: &'static str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(name, HeaderValue::from_static(value));
+        h
+    }
+
+    #[test]
+    fn grpc_timeout_reads_every_unit_and_rejects_malformed_values() {
+        let cases = [
+            ("1H", Some(Duration::from_secs(3600))),
+            ("2M", Some(Duration::from_secs(120))),
+            ("3S", Some(Duration::from_secs(3))),
+            ("250m", Some(Duration::from_millis(250))),
+            ("7u", Some(Duration::from_micros(7))),
+            ("9n", Some(Duration::from_nanos(9))),
+            ("123456789m", None),
+            ("m", None),
+            ("10x", None),
+            ("-1S", None),
+            ("", None),
+        ];
+        for (value, want) in cases {
+            assert_eq!(
+                grpc_timeout(&headers("grpc-timeout", value)),
+                want,
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn encoded_grpc_timeout_round_trips_within_its_unit() {
+        for d in [
+            Duration::from_micros(1500),
+            Duration::from_secs(30),
+            Duration::from_secs(200),
+            Duration::from_secs(86_400 * 365),
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert("grpc-timeout", encode_grpc_timeout(d).parse().unwrap());
+            let back = grpc_timeout(&h).unwrap();
+            assert!(
+                back <= d && d - back < Duration::from_secs(1),
+                "{d:?} -> {back:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn pushback_is_a_delay_or_a_refusal() {
+        assert_eq!(pushback(&HeaderMap::new()), None);
+        assert_eq!(
+            pushback(&headers("grpc-retry-pushback-ms", "250")),
+            Some(Some(Duration::from_millis(250)))
+        );
+        assert_eq!(
+            pushback(&headers("grpc-retry-pushback-ms", "-1")),
+            Some(None)
+        );
+    }
+
+    #[test]
+    fn circuit_opens_after_consecutive_failures_and_half_opens_for_one_probe() {
+        let config = CircuitConfig {
+            failures: 3,
+            open_for: Duration::from_secs(10),
+        };
+        let t0 = Instant::now();
+        let mut c = Circuit::default();
+        for _ in 0..2 {
+            assert!(c.allow(t0, &config));
+            c.record(false, t0, &config);
+        }
+        c.record(true, t0, &config);
+        for _ in 0..3 {
+            assert!(c.allow(t0, &config));
+            c.record(false, t0, &config);
+        }
+        assert!(!c.allow(t0 + Duration::from_secs(9), &config), "open");
+        let t1 = t0 + Duration::from_secs(10);
+        assert!(c.allow(t1, &config), "half-open lets one probe through");
+        assert!(!c.allow(t1, &config), "but only one");
+        c.record(false, t1, &config);
+        assert!(
+            !c.allow(t1 + Duration::from_secs(1), &config),
+            "a failed probe reopens"
+        );
+        let t2 = t1 + Duration::from_secs(10);
+        assert!(c.allow(t2, &config));
+        c.record(true, t2, &config);
+        assert!(
+            c.allow(t2, &config) && c.allow(t2, &config),
+            "a good probe closes"
+        );
+    }
+}

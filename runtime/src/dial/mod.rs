@@ -1,0 +1,564 @@
+//! Connecting generated clients to their service with the defaults production wants.
+//!
+//! Every generated `<service>_client` module has `dial_with(Options)`, and `dial()` when the
+//! service declares `google.api.default_host`. They call [`connect`] with the service's
+//! [`Service`] description and wrap the [`Channel`] in the tonic client:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), rs_svc::dial::Error> {
+//! # const SERVICE: rs_svc::dial::Service = rs_svc::dial::Service {
+//! #     name: "acme.shop.v1.OrderService", default_host: Some("shop.acme.example"),
+//! #     address_env: "ORDER_SERVICE_ADDR", default_port: 9090, methods: &[],
+//! # };
+//! use std::time::Duration;
+//! use rs_svc::dial::{connect, Options};
+//!
+//! // What `order_service_client::dial_with(options)` does:
+//! let options = Options::new()
+//!     .timeout(Duration::from_secs(5))
+//!     .retry_method("CreateOrder");
+//! let channel = connect(&SERVICE, options).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! What a dialed channel does:
+//! - **Target:** [`Options::target`], else the environment variable `<SERVICE>_ADDR` (for
+//!   `OrderService`, `ORDER_SERVICE_ADDR`), else the default host. A host without a port gets the
+//!   plugin's `dial_port` (9090 unless set). TLS (webpki roots) for `https://` or port 443.
+//! - **Balancing:** the host is resolved to every address it has, each gets its own HTTP/2
+//!   connection, and calls are spread over them (power of two choices). The name is resolved
+//!   again every [`Options::resolve_interval`], so new backends join and gone ones leave. A
+//!   layer-4 balancer would pin one HTTP/2 connection, and so all calls, to one backend.
+//! - **Liveness:** connect timeout, HTTP/2 keepalive pings every 10 s that must be answered
+//!   within 5 s, also on idle connections.
+//! - **Deadlines:** unary calls without their own deadline get [`Options::timeout`], sent to the
+//!   server as `grpc-timeout` and enforced here (`DEADLINE_EXCEEDED`).
+//! - **Retries:** a call to an idempotent method (`idempotency_level` `NO_SIDE_EFFECTS` or
+//!   `IDEMPOTENT`, or named in [`Options::retry_method`]) that fails with `UNAVAILABLE` before
+//!   the server sent a response is sent again, after an exponential backoff with full jitter,
+//!   within the deadline. `grpc-retry-pushback-ms` from the server is honoured.
+//! - **Circuit breaker (opt-in):** after [`Options::circuit_breaker`] consecutive failures
+//!   (`UNAVAILABLE`, `DEADLINE_EXCEEDED`, or no connection), calls fail fast for a while, or
+//!   answer the [`Options::fallback`] registered for their method; then one probe call decides
+//!   whether the circuit closes.
+
+mod call;
+mod target;
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tonic::transport::channel::Change;
+use tonic::transport::{ClientTlsConfig, Endpoint};
+
+pub use call::Channel;
+use call::{Circuit, CircuitConfig, MethodPolicy, Policy};
+use target::Target;
+
+/// What a generated client knows about its service. Generated code writes it as a constant,
+/// `<service>_client::SERVICE`.
+#[derive(Debug, Clone, Copy)]
+pub struct Service {
+    /// Full proto name, `acme.shop.v1.OrderService`.
+    pub name: &'static str,
+    /// `google.api.default_host`, as written in the proto.
+    pub default_host: Option<&'static str>,
+    /// The environment variable that overrides the address, `ORDER_SERVICE_ADDR`.
+    pub address_env: &'static str,
+    /// Port used when the host names none (the plugin's `dial_port` parameter).
+    pub default_port: u16,
+    /// Every method of the service.
+    pub methods: &'static [Method],
+}
+
+/// One method of a [`Service`].
+#[derive(Debug, Clone, Copy)]
+pub struct Method {
+    /// The gRPC path, `/acme.shop.v1.OrderService/GetOrder`.
+    pub path: &'static str,
+    pub kind: MethodKind,
+    /// `idempotency_level` is `NO_SIDE_EFFECTS` or `IDEMPOTENT`: safe to send again.
+    pub idempotent: bool,
+}
+
+/// Which sides of a method stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MethodKind {
+    Unary,
+    ServerStreaming,
+    ClientStreaming,
+    BidiStreaming,
+}
+
+impl MethodKind {
+    /// The request is one message, so it can be buffered and sent again.
+    fn single_request(self) -> bool {
+        matches!(self, MethodKind::Unary | MethodKind::ServerStreaming)
+    }
+}
+
+/// Exponential backoff with full jitter between attempts of a retried call.
+///
+/// The n-th retry waits a random time between zero and
+/// `min(initial * multiplier^(n-1), max)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Backoff {
+    /// Attempts in total, the first included. 1 disables retries.
+    pub max_attempts: u32,
+    pub initial: Duration,
+    pub max: Duration,
+    pub multiplier: f64,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            max_attempts: 4,
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(5),
+            multiplier: 2.0,
+        }
+    }
+}
+
+impl Backoff {
+    /// The delay before attempt `attempt + 1`.
+    fn delay(&self, attempt: u32) -> Duration {
+        let exp = self.multiplier.powi(attempt.saturating_sub(1) as i32);
+        let ceiling = self.initial.mul_f64(exp.min(1e6)).min(self.max);
+        ceiling.mul_f64(fastrand::f64())
+    }
+}
+
+/// Resolves a host name to the addresses to balance over.
+pub type Resolver = Arc<
+    dyn Fn(String, u16) -> Pin<Box<dyn Future<Output = std::io::Result<Vec<SocketAddr>>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// Settings for [`connect`]; every one has a production default.
+#[derive(Clone)]
+pub struct Options {
+    target: Option<String>,
+    connect_timeout: Duration,
+    timeout: Option<Duration>,
+    keepalive_interval: Duration,
+    keepalive_timeout: Duration,
+    resolve_interval: Duration,
+    backoff: Backoff,
+    retry_methods: Vec<String>,
+    circuit: Option<CircuitConfig>,
+    fallbacks: Vec<(String, Bytes)>,
+    tls: Option<ClientTlsConfig>,
+    resolver: Option<Resolver>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            target: None,
+            connect_timeout: Duration::from_secs(5),
+            timeout: Some(Duration::from_secs(30)),
+            keepalive_interval: Duration::from_secs(10),
+            keepalive_timeout: Duration::from_secs(5),
+            resolve_interval: Duration::from_secs(30),
+            backoff: Backoff::default(),
+            retry_methods: Vec::new(),
+            circuit: None,
+            fallbacks: Vec::new(),
+            tls: None,
+            resolver: None,
+        }
+    }
+}
+
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("target", &self.target)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("keepalive_interval", &self.keepalive_interval)
+            .field("keepalive_timeout", &self.keepalive_timeout)
+            .field("resolve_interval", &self.resolve_interval)
+            .field("backoff", &self.backoff)
+            .field("retry_methods", &self.retry_methods)
+            .field("circuit", &self.circuit)
+            .field(
+                "fallbacks",
+                &self.fallbacks.iter().map(|(m, _)| m).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl Options {
+    /// The defaults: 5 s connect timeout, 30 s deadline for unary calls, keepalive 10 s / 5 s,
+    /// re-resolution every 30 s, 4 attempts for idempotent methods, no circuit breaker.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Where to connect, overriding the environment variable and the default host:
+    /// `http://host:port`, `https://host`, `host:port` or `host`.
+    pub fn target(mut self, target: impl Into<String>) -> Self {
+        self.target = Some(target.into());
+        self
+    }
+
+    /// Time allowed to open a TCP connection.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Deadline of unary calls that do not set their own (`Request::set_timeout`).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// No default deadline: unary calls wait as long as their own deadline, if any.
+    pub fn without_timeout(mut self) -> Self {
+        self.timeout = None;
+        self
+    }
+
+    /// HTTP/2 keepalive: a PING every `interval`, and the connection is closed when one is not
+    /// answered within `timeout`.
+    pub fn keepalive(mut self, interval: Duration, timeout: Duration) -> Self {
+        self.keepalive_interval = interval;
+        self.keepalive_timeout = timeout;
+        self
+    }
+
+    /// How often the host name is resolved again to follow backends coming and going.
+    pub fn resolve_interval(mut self, interval: Duration) -> Self {
+        self.resolve_interval = interval;
+        self
+    }
+
+    /// Attempts and delays for retried calls.
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// Also retry this method on `UNAVAILABLE`, though the proto does not mark it idempotent.
+    /// Takes the method name (`CreateOrder`) or its path (`/acme.shop.v1.OrderService/CreateOrder`).
+    /// Streaming requests cannot be sent twice, so client- and bidi-streaming methods are
+    /// rejected by [`connect`].
+    pub fn retry_method(mut self, method: impl Into<String>) -> Self {
+        self.retry_methods.push(method.into());
+        self
+    }
+
+    /// Opens the circuit after `failures` consecutive failed calls: for `open_for`, calls do
+    /// not reach the network and fail with `UNAVAILABLE`, or answer their [`fallback`].
+    ///
+    /// [`fallback`]: Options::fallback
+    pub fn circuit_breaker(mut self, failures: u32, open_for: Duration) -> Self {
+        self.circuit = Some(CircuitConfig {
+            failures: failures.max(1),
+            open_for,
+        });
+        self
+    }
+
+    /// The response a unary method answers while the circuit is open (say, an empty list or a
+    /// cached value). Turns the circuit breaker on (5 failures, 30 s) unless it was configured.
+    /// `response` must be the method's response type; [`connect`] checks the method exists.
+    pub fn fallback(mut self, method: impl Into<String>, response: impl prost::Message) -> Self {
+        self.fallbacks
+            .push((method.into(), Bytes::from(response.encode_to_vec())));
+        if self.circuit.is_none() {
+            self = self.circuit_breaker(5, Duration::from_secs(30));
+        }
+        self
+    }
+
+    /// TLS settings for `https` targets (default: webpki roots, server name from the target).
+    pub fn tls(mut self, tls: ClientTlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Resolves host names another way than the system resolver (a service registry, tests).
+    pub fn resolver<F, Fut>(mut self, resolve: F) -> Self
+    where
+        F: Fn(String, u16) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = std::io::Result<Vec<SocketAddr>>> + Send + 'static,
+    {
+        self.resolver = Some(Arc::new(move |host, port| Box::pin(resolve(host, port))));
+        self
+    }
+}
+
+/// Why [`connect`] could not set up a channel. Failures of the calls themselves are gRPC
+/// statuses on the calls.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// No target option, no environment variable and no default host.
+    NoTarget {
+        service: &'static str,
+        address_env: &'static str,
+    },
+    /// A target that cannot be dialed.
+    BadTarget {
+        origin: String,
+        value: String,
+        reason: String,
+    },
+    /// The host name did not resolve, or resolved to no address.
+    Resolve { host: String, error: std::io::Error },
+    /// A method named in the options that the service does not have, or cannot retry.
+    Method { method: String, reason: String },
+    /// The TLS configuration was refused.
+    Tls(tonic::transport::Error),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::NoTarget {
+                service,
+                address_env,
+            } => write!(
+                f,
+                "no address for {service}: it has no google.api.default_host; set {address_env} \
+                 (e.g. http://127.0.0.1:9090) or dial::Options::target"
+            ),
+            Error::BadTarget {
+                origin,
+                value,
+                reason,
+            } => write!(f, "bad target `{value}` from {origin}: {reason}"),
+            Error::Resolve { host, error } => write!(f, "cannot resolve `{host}`: {error}"),
+            Error::Method { method, reason } => write!(f, "method `{method}`: {reason}"),
+            Error::Tls(e) => write!(f, "TLS configuration: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Resolve { error, .. } => Some(error),
+            Error::Tls(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Sets up a [`Channel`] to `service` as `options` say (see the [module docs](self)).
+///
+/// The host is resolved once here, so a name that does not resolve is an error now rather than
+/// on every call; connections are opened on first use. Must run inside a Tokio runtime, which
+/// also runs the re-resolution task for as long as the channel lives.
+pub async fn connect(service: &Service, options: Options) -> Result<Channel, Error> {
+    let target = target::select(service, options.target.as_deref(), |var| {
+        std::env::var(var).ok()
+    })?;
+    let policy = policy(service, &target, &options)?;
+    let dialer = Dialer::new(&target, &options);
+
+    let resolver = options.resolver.clone().unwrap_or_else(system_resolver);
+    let addrs = resolve(&resolver, &target).await?;
+    let (channel, changes) = tonic::transport::Channel::balance_channel::<SocketAddr>(64);
+    for &addr in &addrs {
+        let endpoint = dialer.endpoint(addr)?;
+        // The receiver lives in `channel`, held here: the send cannot fail.
+        let _ = changes.send(Change::Insert(addr, endpoint)).await;
+    }
+    if target.ip().is_none() {
+        tokio::spawn(follow_dns(
+            resolver,
+            dialer,
+            options.resolve_interval,
+            addrs,
+            changes,
+        ));
+    }
+    Ok(Channel::new(channel, policy))
+}
+
+fn policy(service: &Service, target: &Target, options: &Options) -> Result<Policy, Error> {
+    let find = |name: &str| -> Result<&Method, Error> {
+        service
+            .methods
+            .iter()
+            .find(|m| m.path == name || m.path.rsplit('/').next() == Some(name))
+            .ok_or_else(|| Error::Method {
+                method: name.to_owned(),
+                reason: format!("{} has no such method", service.name),
+            })
+    };
+    let mut opted_in = HashSet::new();
+    for name in &options.retry_methods {
+        let method = find(name)?;
+        if !method.kind.single_request() {
+            return Err(Error::Method {
+                method: name.clone(),
+                reason: "a streaming request cannot be sent again, so it cannot be retried".into(),
+            });
+        }
+        opted_in.insert(method.path);
+    }
+    let mut fallbacks = HashMap::new();
+    for (name, message) in &options.fallbacks {
+        let method = find(name)?;
+        if method.kind != MethodKind::Unary {
+            return Err(Error::Method {
+                method: name.clone(),
+                reason: "fallback responses are for unary methods".into(),
+            });
+        }
+        fallbacks.insert(method.path.to_owned(), message.clone());
+    }
+    let methods = service
+        .methods
+        .iter()
+        .map(|m| {
+            let retry = m.kind.single_request() && (m.idempotent || opted_in.contains(m.path));
+            let retry = retry && options.backoff.max_attempts > 1;
+            (
+                m.path.to_owned(),
+                MethodPolicy {
+                    kind: m.kind,
+                    retry,
+                },
+            )
+        })
+        .collect();
+    Ok(Policy {
+        target: target.origin_uri().to_string(),
+        methods,
+        timeout: options.timeout,
+        backoff: options.backoff,
+        circuit: options
+            .circuit
+            .map(|config| (config, Mutex::new(Circuit::default()))),
+        fallbacks,
+    })
+}
+
+/// Builds the endpoint of each resolved address: its own connection, but `:authority` and
+/// the TLS server name still name the host.
+#[derive(Clone)]
+struct Dialer {
+    target: Target,
+    connect_timeout: Duration,
+    keepalive_interval: Duration,
+    keepalive_timeout: Duration,
+    tls: Option<ClientTlsConfig>,
+}
+
+impl Dialer {
+    fn new(target: &Target, options: &Options) -> Self {
+        let tls = target.tls.then(|| {
+            options.tls.clone().unwrap_or_else(|| {
+                ClientTlsConfig::new()
+                    .with_webpki_roots()
+                    .domain_name(target.host.clone())
+            })
+        });
+        Dialer {
+            target: target.clone(),
+            connect_timeout: options.connect_timeout,
+            keepalive_interval: options.keepalive_interval,
+            keepalive_timeout: options.keepalive_timeout,
+            tls,
+        }
+    }
+
+    fn endpoint(&self, addr: SocketAddr) -> Result<Endpoint, Error> {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let uri: http::Uri = format!("{scheme}://{addr}")
+            .parse()
+            .expect("a socket address forms a URI");
+        let endpoint = Endpoint::from(uri)
+            .origin(self.target.origin_uri())
+            .connect_timeout(self.connect_timeout)
+            .http2_keep_alive_interval(self.keepalive_interval)
+            .keep_alive_timeout(self.keepalive_timeout)
+            .keep_alive_while_idle(true)
+            .tcp_nodelay(true);
+        match &self.tls {
+            Some(tls) => endpoint.tls_config(tls.clone()).map_err(Error::Tls),
+            None => Ok(endpoint),
+        }
+    }
+}
+
+fn system_resolver() -> Resolver {
+    Arc::new(|host: String, port: u16| {
+        Box::pin(async move { Ok(tokio::net::lookup_host((host, port)).await?.collect()) })
+    })
+}
+
+async fn resolve(resolver: &Resolver, target: &Target) -> Result<Vec<SocketAddr>, Error> {
+    if let Some(ip) = target.ip() {
+        return Ok(vec![SocketAddr::new(ip, target.port)]);
+    }
+    let error = |error| Error::Resolve {
+        host: target.host.clone(),
+        error,
+    };
+    let mut addrs = resolver(target.host.clone(), target.port)
+        .await
+        .map_err(error)?;
+    addrs.sort();
+    addrs.dedup();
+    if addrs.is_empty() {
+        return Err(error(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no addresses",
+        )));
+    }
+    Ok(addrs)
+}
+
+/// Resolves the host every `interval` and tells the balancer which addresses came and went.
+/// A failed or empty answer keeps the current set. Ends when the channel is dropped.
+async fn follow_dns(
+    resolver: Resolver,
+    dialer: Dialer,
+    interval: Duration,
+    mut current: Vec<SocketAddr>,
+    changes: tokio::sync::mpsc::Sender<Change<SocketAddr, Endpoint>>,
+) {
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if changes.is_closed() {
+            return;
+        }
+        let Ok(next) = resolve(&resolver, &dialer.target).await else {
+            continue;
+        };
+        for gone in current.iter().filter(|a| !next.contains(a)) {
+            if changes.send(Change::Remove(*gone)).await.is_err() {
+                return;
+            }
+        }
+        for &new in next.iter().filter(|a| !current.contains(a)) {
+            // The settings were checked when the first addresses were dialed.
+            let Ok(endpoint) = dialer.endpoint(new) else {
+                continue;
+            };
+            if changes.send(Change::Insert(new, endpoint)).await.is_err() {
+                return;
+            }
+        }
+        current = next;
+    }
+}
