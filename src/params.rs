@@ -249,6 +249,13 @@ impl Params {
                 errors.push(e);
             }
         }
+        if params.file_descriptor_set && params.include_file.is_none() {
+            errors.push(
+                "parameter `file_descriptor_set` writes FILE_DESCRIPTOR_SET into the include file, \
+                 so it cannot be combined with `no_include_file`"
+                    .to_owned(),
+            );
+        }
         if errors.is_empty() {
             Ok(params)
         } else {
@@ -430,5 +437,14 @@ mod tests {
             let err = Params::parse(bad).unwrap_err().to_string();
             assert!(err.contains("takes a port from 1 to 65535"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn file_descriptor_set_needs_the_include_file() {
+        assert!(Params::parse("file_descriptor_set").unwrap().file_descriptor_set);
+        let err = Params::parse("file_descriptor_set,no_include_file")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cannot be combined with `no_include_file`"), "{err}");
     }
 }

@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use proc_macro2::TokenStream;
+use prost::Message;
+use prost_types::{FileDescriptorProto, FileDescriptorSet};
+use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use super::{format_rust, header, package_path, EmitError, GeneratedFile};
@@ -29,7 +31,12 @@ impl Node {
 }
 
 /// The include file, or `None` when `no_include_file` is set.
-pub fn include_file(model: &Model, params: &Params) -> Result<Option<GeneratedFile>, EmitError> {
+/// `files` is every file of the request, imports included, for `FILE_DESCRIPTOR_SET`.
+pub fn include_file(
+    model: &Model,
+    files: &[&FileDescriptorProto],
+    params: &Params,
+) -> Result<Option<GeneratedFile>, EmitError> {
     let Some(name) = &params.include_file else {
         return Ok(None);
     };
@@ -63,9 +70,32 @@ pub fn include_file(model: &Model, params: &Params) -> Result<Option<GeneratedFi
             }
         });
     }
+    if params.file_descriptor_set {
+        tokens.extend(descriptor_set(files));
+    }
     let code = format_rust(&tokens.to_string(), "the include file")?;
     Ok(Some(GeneratedFile {
         name: name.clone(),
         content: format!("{}\n{code}", header()),
     }))
+}
+
+/// `FILE_DESCRIPTOR_SET`: every file of the request, imports included, without source info
+/// (reflection clients need the types, not the comments' positions).
+fn descriptor_set(files: &[&FileDescriptorProto]) -> TokenStream {
+    let set = FileDescriptorSet {
+        file: files
+            .iter()
+            .map(|f| FileDescriptorProto {
+                source_code_info: None,
+                ..(*f).clone()
+            })
+            .collect(),
+    };
+    let bytes = Literal::byte_string(&set.encode_to_vec());
+    quote! {
+        /// The encoded `google.protobuf.FileDescriptorSet` of these packages and everything they
+        /// import, for gRPC server reflection (`rs_svc::serve`).
+        pub const FILE_DESCRIPTOR_SET: &[u8] = #bytes;
+    }
 }

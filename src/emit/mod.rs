@@ -82,7 +82,7 @@ pub fn all(
             content,
         });
     }
-    if let Some(include) = include_file(model, params)? {
+    if let Some(include) = include_file(model, files, params)? {
         out.push(include);
     }
     Ok(out)

@@ -28,9 +28,10 @@ fn main() {
         protoc_gen_rs_svc::standalone::descriptor_set(std::slice::from_ref(&testdata), &files)
             .unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(out_dir.join("descriptor_set.bin"), set).unwrap();
-    // Defaults at the root; each JSON option set in its own module tree.
+    // Defaults (plus the embedded descriptor set) at the root; each JSON option set in its own
+    // module tree.
     for (dir, parameter) in [
-        ("", ""),
+        ("", "file_descriptor_set"),
         ("canonical", "json_omit_defaults"),
         (
             "alt",

@@ -24,6 +24,19 @@ mod tests {
     use prost::Message;
 
     #[test]
+    fn embedded_descriptor_set_holds_the_services_and_their_imports() {
+        let pool = prost_reflect::DescriptorPool::decode(super::FILE_DESCRIPTOR_SET).unwrap();
+        let shop = pool
+            .get_service_by_name("acme.shop.v1.OrderService")
+            .expect("the service");
+        assert_eq!(shop.methods().count(), 9);
+        assert!(pool.get_file_by_name("google/api/annotations.proto").is_some());
+        assert!(pool.get_file_by_name("google/protobuf/timestamp.proto").is_some());
+        // Source info is left out: reflection needs types, not comment positions.
+        assert!(pool.file_descriptor_protos().all(|f| f.source_code_info.is_none()));
+    }
+
+    #[test]
     fn generated_messages_round_trip_through_the_wire_format() {
         let order = Order {
             name: "orders/1".into(),
