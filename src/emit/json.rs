@@ -182,6 +182,12 @@ fn serialize_impl(ctx: &Ctx<'_>, message: &Message, rust_path: &str) -> TokenStr
             }
         });
     }
+    // `mut` only when there is an entry to write (clippy: unused_mut).
+    let map = if entries.is_empty() {
+        quote!(map)
+    } else {
+        quote!(mut map)
+    };
     let uses = if message.fields.is_empty() {
         quote!()
     } else {
@@ -199,7 +205,7 @@ fn serialize_impl(ctx: &Ctx<'_>, message: &Message, rust_path: &str) -> TokenStr
             ) -> ::core::result::Result<S::Ok, S::Error> {
                 use ::serde::ser::SerializeMap as _;
                 #uses
-                let mut map = serializer.serialize_map(::core::option::Option::None)?;
+                let #map = serializer.serialize_map(::core::option::Option::None)?;
                 #(#entries)*
                 map.end()
             }
