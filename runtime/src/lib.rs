@@ -4,12 +4,15 @@
 //! logic it shares:
 //! - [`json`]: the proto3 JSON mapping the generated serde impls use;
 //! - [`wkt`]: the well-known types (`Timestamp`, `Any`, ...) with their JSON forms;
+//! - [`serve`]: serving the generated gRPC services and HTTP routes, on one port or two, with
+//!   health, reflection and graceful shutdown;
 //! - [`google::api::HttpBody`] and [`google::rpc::Status`], which service APIs use in their own
 //!   messages. The plugin points `.google.api.HttpBody` and `.google.rpc.Status` here unless the
 //!   request generates those packages itself.
 
 pub mod dial;
 pub mod json;
+pub mod serve;
 pub mod wkt;
 
 pub mod google {

@@ -1,0 +1,548 @@
+//! Serving gRPC and HTTP/JSON from one process.
+//!
+//! [`Server::builder`] collects tonic services (for example the generated
+//! `OrderServiceServer::new(impl)`) and axum routes (for example the generated
+//! `order_service_http::router(..)`), then serves them
+//! - on two ports, gRPC and HTTP (the default: `0.0.0.0:9090` and `0.0.0.0:8080`), or
+//! - on one port, sending requests whose `content-type` starts with `application/grpc` to the
+//!   gRPC services and all others to the HTTP routes.
+//!
+//! Every server also answers the standard gRPC health service (`grpc.health.v1.Health`) and,
+//! given the API's encoded `FileDescriptorSet`, server reflection (`grpc.reflection.v1` and
+//! `v1alpha`, so that grpcurl and grpcui work without `.proto` files).
+//!
+//! Shutdown, on SIGTERM or SIGINT (or a future of your own), goes:
+//! 1. health turns `NOT_SERVING` for the server (`""`) and every service;
+//! 2. after [`Builder::shutdown_delay`] (default zero) of still accepting, so that load balancers
+//!    notice, the listeners close: new connections are refused;
+//! 3. open connections are asked to finish (HTTP/2 GOAWAY) and in-flight calls run to their end,
+//!    up to [`Builder::shutdown_timeout`] (default 30 s);
+//! 4. whatever still runs then is cut, and serving returns.
+
+mod conn;
+
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tonic::body::Body;
+use tonic::server::NamedService;
+use tonic::service::RoutesBuilder;
+use tower::Service;
+
+use conn::{Connections, Routing};
+
+pub use tonic_health::server::HealthReporter;
+pub use tonic_health::ServingStatus;
+
+/// The gRPC port used when none is given: `0.0.0.0:9090`.
+pub const DEFAULT_GRPC_ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 9090);
+/// The HTTP port used when none is given: `0.0.0.0:8080`.
+pub const DEFAULT_HTTP_ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8080);
+/// How long in-flight calls may run after shutdown begins, unless set otherwise: 30 s.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+
+const HEALTH_SERVICE: &str = "grpc.health.v1.Health";
+const REFLECTION_V1: &str = "grpc.reflection.v1.ServerReflection";
+const REFLECTION_V1ALPHA: &str = "grpc.reflection.v1alpha.ServerReflection";
+
+/// Configures a [`Server`].
+///
+/// ```no_run
+/// # use std::{convert::Infallible, time::Duration};
+/// # async fn example<S>(order_service: S) -> Result<(), rs_svc::serve::Error>
+/// # where
+/// #     S: tower::Service<http::Request<tonic::body::Body>, Error = Infallible,
+/// #             Response = http::Response<tonic::body::Body>>
+/// #         + tonic::server::NamedService + Clone + Send + Sync + 'static,
+/// #     S::Future: Send + 'static,
+/// # {
+/// # const FILE_DESCRIPTOR_SET: &[u8] = &[];
+/// use rs_svc::serve::Server;
+///
+/// // `order_service` is for example `OrderServiceServer::new(MyOrders)`.
+/// let routes = axum::Router::new().route("/hello", axum::routing::get(|| async { "hello" }));
+/// Server::builder()
+///     .grpc(order_service)
+///     .http(routes)
+///     .file_descriptor_set(FILE_DESCRIPTOR_SET)
+///     .single_port(([0, 0, 0, 0], 8080))
+///     .shutdown_timeout(Duration::from_secs(10))
+///     .build()?
+///     .serve() // until SIGTERM or SIGINT
+///     .await
+/// # }
+/// ```
+pub struct Builder {
+    grpc: RoutesBuilder,
+    services: Vec<&'static str>,
+    http: Option<Router>,
+    descriptor_sets: Vec<&'static [u8]>,
+    grpc_addr: SocketAddr,
+    http_addr: SocketAddr,
+    single_port: Option<SocketAddr>,
+    shutdown_timeout: Duration,
+    shutdown_delay: Duration,
+    error: Option<Error>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            grpc: RoutesBuilder::default(),
+            services: Vec::new(),
+            http: None,
+            descriptor_sets: Vec::new(),
+            grpc_addr: DEFAULT_GRPC_ADDR,
+            http_addr: DEFAULT_HTTP_ADDR,
+            single_port: None,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            shutdown_delay: Duration::ZERO,
+            error: None,
+        }
+    }
+}
+
+impl Builder {
+    /// Serves a tonic service, such as a generated `OrderServiceServer::new(impl)` (wrapped in
+    /// interceptors or layers as you like), and reports it `SERVING` under its
+    /// [`NamedService::NAME`] in the health service.
+    ///
+    /// Registering two services with the same name is an error from [`Builder::build`].
+    pub fn grpc<S>(mut self, service: S) -> Self
+    where
+        S: Service<http::Request<Body>, Error = Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Response: axum::response::IntoResponse,
+        S::Future: Send + 'static,
+    {
+        let reserved = [HEALTH_SERVICE, REFLECTION_V1, REFLECTION_V1ALPHA];
+        if self.services.contains(&S::NAME) || reserved.contains(&S::NAME) {
+            self.error.get_or_insert(Error::DuplicateService(S::NAME));
+        } else {
+            self.services.push(S::NAME);
+            self.grpc.add_service(service);
+        }
+        self
+    }
+
+    /// Serves HTTP routes, such as the generated `order_service_http::router(..)`. Called more
+    /// than once, the routers are merged (and, as with [`Router::merge`], overlapping routes
+    /// panic).
+    pub fn http(mut self, router: Router) -> Self {
+        self.http = Some(match self.http.take() {
+            Some(routes) => routes.merge(router),
+            None => router,
+        });
+        self
+    }
+
+    /// Enables server reflection from an encoded `google.protobuf.FileDescriptorSet` (as
+    /// generated next to the code, imports included). May be called for several sets.
+    /// Reflection lists the services registered here, the health service and itself.
+    pub fn file_descriptor_set(mut self, encoded: &'static [u8]) -> Self {
+        self.descriptor_sets.push(encoded);
+        self
+    }
+
+    /// The address of the gRPC port in two-port mode; default [`DEFAULT_GRPC_ADDR`].
+    pub fn grpc_addr(mut self, addr: impl Into<SocketAddr>) -> Self {
+        self.grpc_addr = addr.into();
+        self
+    }
+
+    /// The address of the HTTP port in two-port mode; default [`DEFAULT_HTTP_ADDR`]. The HTTP
+    /// port is only opened when there are HTTP routes.
+    pub fn http_addr(mut self, addr: impl Into<SocketAddr>) -> Self {
+        self.http_addr = addr.into();
+        self
+    }
+
+    /// Serves gRPC and HTTP on one address, telling them apart by `content-type`
+    /// (`application/grpc...` is gRPC). Overrides [`Builder::grpc_addr`] and
+    /// [`Builder::http_addr`].
+    pub fn single_port(mut self, addr: impl Into<SocketAddr>) -> Self {
+        self.single_port = Some(addr.into());
+        self
+    }
+
+    /// How long in-flight calls may still run once shutdown begins, before they are cut;
+    /// default [`DEFAULT_SHUTDOWN_TIMEOUT`].
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// How long to keep accepting after health turned `NOT_SERVING`, so that load balancers and
+    /// orchestrators stop sending traffic before connections are refused; default zero.
+    pub fn shutdown_delay(mut self, delay: Duration) -> Self {
+        self.shutdown_delay = delay;
+        self
+    }
+
+    /// Checks the configuration and assembles the routes.
+    pub fn build(self) -> Result<Server, Error> {
+        if let Some(error) = self.error {
+            return Err(error);
+        }
+        let mut grpc = self.grpc;
+        let (health, health_service) = tonic_health::server::health_reporter();
+        grpc.add_service(health_service);
+        if !self.descriptor_sets.is_empty() {
+            let mut names = self.services.clone();
+            names.extend([HEALTH_SERVICE, REFLECTION_V1, REFLECTION_V1ALPHA]);
+            let configure = || {
+                let mut builder = tonic_reflection::server::Builder::configure()
+                    .include_reflection_service(false)
+                    .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                    .register_encoded_file_descriptor_set(
+                        tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+                    )
+                    .register_encoded_file_descriptor_set(
+                        tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+                    );
+                for set in &self.descriptor_sets {
+                    builder = builder.register_encoded_file_descriptor_set(set);
+                }
+                for name in &names {
+                    builder = builder.with_service_name(*name);
+                }
+                builder
+            };
+            grpc.add_service(configure().build_v1().map_err(Error::DescriptorSet)?);
+            grpc.add_service(configure().build_v1alpha().map_err(Error::DescriptorSet)?);
+        }
+        let listen = match self.single_port {
+            Some(addr) => Listen::One(addr),
+            None => Listen::Two {
+                grpc: self.grpc_addr,
+                http: self.http_addr,
+            },
+        };
+        Ok(Server {
+            grpc: grpc.routes().into_axum_router().with_state(()),
+            http: self.http.map(|router| router.with_state(())),
+            services: self.services,
+            health,
+            listen,
+            shutdown_timeout: self.shutdown_timeout,
+            shutdown_delay: self.shutdown_delay,
+        })
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("services", &self.services)
+            .field("http", &self.http.is_some())
+            .field("descriptor_sets", &self.descriptor_sets.len())
+            .field("grpc_addr", &self.grpc_addr)
+            .field("http_addr", &self.http_addr)
+            .field("single_port", &self.single_port)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("shutdown_delay", &self.shutdown_delay)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Listen {
+    Two { grpc: SocketAddr, http: SocketAddr },
+    One(SocketAddr),
+}
+
+/// gRPC services and HTTP routes ready to serve; made by [`Server::builder`].
+pub struct Server {
+    grpc: Router,
+    http: Option<Router>,
+    services: Vec<&'static str>,
+    health: HealthReporter,
+    listen: Listen,
+    shutdown_timeout: Duration,
+    shutdown_delay: Duration,
+}
+
+impl Server {
+    /// Starts configuring a server.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// The health reporter behind `grpc.health.v1.Health`, to report a service `NOT_SERVING`
+    /// while a dependency is down, for example. The server itself sets every registered service
+    /// `SERVING` when it binds and `NOT_SERVING` when shutdown begins. (It ends the `Watch`
+    /// streams of those names when it stops accepting; watchers of other names you report keep
+    /// their connections open until the shutdown deadline.)
+    pub fn health_reporter(&self) -> HealthReporter {
+        self.health.clone()
+    }
+
+    /// Binds the configured addresses, so that their ports are known before serving (bind port
+    /// 0 and ask [`Listening::grpc_addr`]). Services are reported `SERVING` from here on.
+    pub async fn bind(self) -> Result<Listening, Error> {
+        let mut listeners = Vec::new();
+        let mut addrs = Vec::new();
+        let mut listen = |(listener, addr), routing| {
+            listeners.push((listener, routing));
+            addrs.push(addr);
+        };
+        match self.listen {
+            Listen::Two { grpc, http } => {
+                listen(bind(grpc).await?, Routing::Grpc(self.grpc.clone()));
+                if let Some(routes) = &self.http {
+                    listen(bind(http).await?, Routing::Http(routes.clone()));
+                }
+            }
+            Listen::One(addr) => {
+                let routing = Routing::Both {
+                    grpc: self.grpc.clone(),
+                    http: self.http.clone().unwrap_or_default(),
+                };
+                listen(bind(addr).await?, routing);
+            }
+        }
+        self.set_health(ServingStatus::Serving).await;
+        Ok(Listening {
+            server: self,
+            listeners,
+            addrs,
+        })
+    }
+
+    /// Binds and serves until SIGTERM or SIGINT (Ctrl-C), then shuts down gracefully (see the
+    /// [module documentation](self)). A second signal during the drain cuts it short.
+    pub async fn serve(self) -> Result<(), Error> {
+        self.bind().await?.serve().await
+    }
+
+    /// Binds and serves until `shutdown` completes, then shuts down gracefully.
+    ///
+    /// Returns `Ok(())` once stopped, also when the deadline cut calls short. Dropping the
+    /// returned future stops everything at once: listeners close and connections are dropped.
+    pub async fn serve_with_shutdown(
+        self,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), Error> {
+        self.bind().await?.serve_with_shutdown(shutdown).await
+    }
+
+    fn health_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        std::iter::once("").chain(self.services.iter().copied())
+    }
+
+    async fn set_health(&self, status: ServingStatus) {
+        for name in self.health_names() {
+            self.health.set_service_status(name, status).await;
+        }
+    }
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("services", &self.services)
+            .field("http", &self.http.is_some())
+            .field("listen", &self.listen)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("shutdown_delay", &self.shutdown_delay)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Binds `addr`, returning the listener and the address it got (its port, when asked for 0).
+async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), Error> {
+    let error = |source| Error::Bind { addr, source };
+    let listener = TcpListener::bind(addr).await.map_err(error)?;
+    let bound = listener.local_addr().map_err(error)?;
+    Ok((listener, bound))
+}
+
+/// A [`Server`] whose ports are bound; made by [`Server::bind`].
+pub struct Listening {
+    server: Server,
+    listeners: Vec<(TcpListener, Routing)>,
+    addrs: Vec<SocketAddr>,
+}
+
+impl Listening {
+    /// The bound address that serves gRPC (in one-port mode, the one port).
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.addrs[0]
+    }
+
+    /// The bound address that serves HTTP: the one port in one-port mode, the HTTP port in
+    /// two-port mode, or `None` when there are no HTTP routes and so no HTTP port.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        match self.server.listen {
+            Listen::One(_) => Some(self.addrs[0]),
+            Listen::Two { .. } => self.addrs.get(1).copied(),
+        }
+    }
+
+    /// See [`Server::health_reporter`].
+    pub fn health_reporter(&self) -> HealthReporter {
+        self.server.health_reporter()
+    }
+
+    /// Serves until SIGTERM or SIGINT, like [`Server::serve`].
+    pub async fn serve(self) -> Result<(), Error> {
+        let (_signals, count) = signals::listen().map_err(Error::Signal)?;
+        self.run(signals::nth(count.clone(), 1), signals::nth(count, 2))
+            .await
+    }
+
+    /// Serves until `shutdown` completes, like [`Server::serve_with_shutdown`].
+    pub async fn serve_with_shutdown(
+        self,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), Error> {
+        self.run(shutdown, std::future::pending()).await
+    }
+
+    async fn run(
+        self,
+        shutdown: impl Future<Output = ()>,
+        force: impl Future<Output = ()>,
+    ) -> Result<(), Error> {
+        let Listening {
+            server, listeners, ..
+        } = self;
+        let mut connections = Connections::new();
+        connections.accept_until(&listeners, shutdown).await;
+
+        server.set_health(ServingStatus::NotServing).await;
+        if !server.shutdown_delay.is_zero() {
+            connections
+                .accept_until(&listeners, tokio::time::sleep(server.shutdown_delay))
+                .await;
+        }
+        drop(listeners);
+        // Ends health Watch streams (after they delivered NOT_SERVING), which would otherwise hold
+        // their connections open until the deadline.
+        let mut health = server.health.clone();
+        for name in server.health_names() {
+            health.clear_service_status(name).await;
+        }
+        connections.drain(server.shutdown_timeout, force).await;
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Listening {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Listening")
+            .field("server", &self.server)
+            .field("addrs", &self.addrs)
+            .finish_non_exhaustive()
+    }
+}
+
+mod signals {
+    //! SIGTERM and SIGINT, counted: the first starts the shutdown, the second cuts the drain.
+
+    use tokio::sync::watch;
+    use tokio::task::JoinHandle;
+
+    /// Aborts the counting task when serving ends, however it ends.
+    pub(super) struct Counting(JoinHandle<()>);
+
+    impl Drop for Counting {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+
+    /// Installs the handlers now (so that no signal is missed once serving) and counts
+    /// deliveries for as long as the returned guard lives.
+    pub(super) fn listen() -> std::io::Result<(Counting, watch::Receiver<u32>)> {
+        let (count, received) = watch::channel(0u32);
+        #[cfg(unix)]
+        let task = {
+            use tokio::signal::unix::{signal, SignalKind};
+            let mut terminate = signal(SignalKind::terminate())?;
+            let mut interrupt = signal(SignalKind::interrupt())?;
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        Some(()) = terminate.recv() => {}
+                        Some(()) = interrupt.recv() => {}
+                        else => return,
+                    }
+                    count.send_modify(|n| *n += 1);
+                }
+            })
+        };
+        #[cfg(not(unix))]
+        let task = tokio::spawn(async move {
+            while tokio::signal::ctrl_c().await.is_ok() {
+                count.send_modify(|n| *n += 1);
+            }
+        });
+        Ok((Counting(task), received))
+    }
+
+    /// Completes with the `n`th signal.
+    pub(super) async fn nth(mut count: watch::Receiver<u32>, n: u32) {
+        if count.wait_for(|&seen| seen >= n).await.is_err() {
+            // The counting task is gone (the runtime is shutting down): no more signals.
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Why a server could not be built or could not serve.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// Two gRPC services with one name, or a service named like the built-in health or
+    /// reflection services.
+    DuplicateService(&'static str),
+    /// A file descriptor set given for reflection could not be decoded.
+    DescriptorSet(tonic_reflection::server::Error),
+    /// An address could not be bound (in use, not local, no permission, ...).
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What the operating system said.
+        source: io::Error,
+    },
+    /// The SIGTERM/SIGINT handlers could not be installed.
+    Signal(io::Error),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::DuplicateService(name) => {
+                write!(f, "gRPC service `{name}` is registered more than once")?;
+                if name.starts_with("grpc.") {
+                    f.write_str(" (health and reflection are built in)")?;
+                }
+                Ok(())
+            }
+            Error::DescriptorSet(_) => f.write_str("invalid file descriptor set for reflection"),
+            Error::Bind { addr, .. } => write!(f, "cannot listen on {addr}"),
+            Error::Signal(_) => f.write_str("cannot install the SIGTERM/SIGINT handlers"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::DuplicateService(_) => None,
+            Error::DescriptorSet(source) => Some(source),
+            Error::Bind { source, .. } | Error::Signal(source) => Some(source),
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! One accepted connection: which routes answer it, and how it is drained or cut.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
+use axum::routing::future::RouteFuture;
+use axum::Router;
+use http::{header, Request, Response};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tonic::transport::server::TcpConnectInfo;
+use tower::Service;
+
+/// The routes a listener serves.
+#[derive(Clone)]
+pub(super) enum Routing {
+    /// Everything goes to the gRPC routes (the gRPC port).
+    Grpc(Router),
+    /// Everything goes to the HTTP routes (the HTTP port).
+    Http(Router),
+    /// One port: `content-type: application/grpc...` goes to gRPC, the rest to HTTP.
+    Both { grpc: Router, http: Router },
+}
+
+/// The per-connection service: [`Routing`] plus the addresses handlers may ask for.
+#[derive(Clone)]
+struct Dispatch {
+    routing: Routing,
+    local: Option<SocketAddr>,
+    remote: SocketAddr,
+}
+
+impl Service<Request<Incoming>> for Dispatch {
+    type Response = Response<axum::body::Body>;
+    type Error = Infallible;
+    type Future = RouteFuture<Infallible>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // axum routers are always ready.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut request: Request<Incoming>) -> Self::Future {
+        // What tonic's and axum's own servers put there, so `Request::remote_addr()` and
+        // `ConnectInfo<SocketAddr>` work in handlers served here.
+        let extensions = request.extensions_mut();
+        extensions.insert(TcpConnectInfo {
+            local_addr: self.local,
+            remote_addr: Some(self.remote),
+        });
+        extensions.insert(ConnectInfo(self.remote));
+        let router = match &mut self.routing {
+            Routing::Grpc(router) | Routing::Http(router) => router,
+            Routing::Both { grpc, http } => {
+                if is_grpc(&request) {
+                    grpc
+                } else {
+                    http
+                }
+            }
+        };
+        router.call(request)
+    }
+}
+
+/// gRPC requests say so in their content type: `application/grpc`, `application/grpc+proto`, ...
+fn is_grpc<B>(request: &Request<B>) -> bool {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"))
+}
+
+/// Accepts connections and runs each as a task in one set, so draining can wait for all of
+/// them and a hard stop can abort all of them.
+pub(super) struct Connections {
+    http: auto::Builder<TokioExecutor>,
+    tasks: JoinSet<()>,
+    drain: watch::Sender<bool>,
+}
+
+impl Connections {
+    pub(super) fn new() -> Self {
+        let (drain, _) = watch::channel(false);
+        let mut http = auto::Builder::new(TokioExecutor::new());
+        // hyper enforces its HTTP/1 header read timeout (30 s) only when it has a timer.
+        http.http1().timer(TokioTimer::new());
+        http.http2().timer(TokioTimer::new());
+        Connections {
+            http,
+            tasks: JoinSet::new(),
+            drain,
+        }
+    }
+
+    /// Accepts on `listeners` (with the routing each serves) until `stop` completes.
+    pub(super) async fn accept_until(
+        &mut self,
+        listeners: &[(TcpListener, Routing)],
+        stop: impl Future<Output = ()>,
+    ) {
+        let mut stop = std::pin::pin!(stop);
+        loop {
+            tokio::select! {
+                biased;
+                () = &mut stop => return,
+                // Reap finished connections as we go.
+                Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => {}
+                (accepted, routing) = accept_any(listeners) => match accepted {
+                    Ok((stream, remote)) => self.spawn(stream, remote, routing.clone()),
+                    Err(error) if is_per_connection(&error) => {}
+                    // Out of file descriptors and the like: wait a little for some to close,
+                    // rather than spinning or giving up serving.
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                },
+            }
+        }
+    }
+
+    fn spawn(&mut self, stream: TcpStream, remote: SocketAddr, routing: Routing) {
+        // gRPC messages are small writes that must not wait for Nagle.
+        let _ = stream.set_nodelay(true);
+        let service = Dispatch {
+            routing,
+            local: stream.local_addr().ok(),
+            remote,
+        };
+        let http = self.http.clone();
+        let mut drain = self.drain.subscribe();
+        self.tasks.spawn(async move {
+            let connection = http.serve_connection_with_upgrades(
+                TokioIo::new(stream),
+                TowerToHyperService::new(service),
+            );
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => return,
+                _ = drain.changed() => {}
+            }
+            // HTTP/2: GOAWAY, then finish the open streams; HTTP/1: finish the current
+            // exchange and close; a connection that sent nothing yet is closed at once.
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        });
+    }
+
+    /// Asks every connection to finish what it has in flight and close, and waits for them up to
+    /// `deadline`; what is still running then is cut. Returns whether everything finished.
+    pub(super) async fn drain(
+        mut self,
+        deadline: Duration,
+        force: impl Future<Output = ()>,
+    ) -> bool {
+        self.drain.send_replace(true);
+        let all_done = async { while self.tasks.join_next().await.is_some() {} };
+        let clean = tokio::select! {
+            () = all_done => true,
+            () = tokio::time::sleep(deadline) => false,
+            () = force => false,
+        };
+        if !clean {
+            // Aborting a connection also cancels its HTTP/2 streams' handlers, which hyper runs
+            // as tasks of their own: h2 fails the streams of a dropped connection and hyper
+            // drops a handler whose stream failed.
+            self.tasks.shutdown().await;
+        }
+        clean
+    }
+}
+
+/// The next connection from any of `listeners`, with the routing of the one it came in on.
+async fn accept_any(
+    listeners: &[(TcpListener, Routing)],
+) -> (std::io::Result<(TcpStream, SocketAddr)>, &Routing) {
+    std::future::poll_fn(|cx| {
+        for (listener, routing) in listeners {
+            if let Poll::Ready(accepted) = listener.poll_accept(cx) {
+                return Poll::Ready((accepted, routing));
+            }
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+/// Errors that concern one connection that went away before it was accepted, not the listener.
+fn is_per_connection(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        error.kind(),
+        ConnectionAborted | ConnectionReset | ConnectionRefused | Interrupted
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_grpc;
+    use http::Request;
+
+    #[test]
+    fn grpc_is_recognised_by_content_type_prefix() {
+        let cases = [
+            (Some("application/grpc"), true),
+            (Some("application/grpc+proto"), true),
+            (Some("application/grpc+json"), true),
+            (Some("application/json"), false),
+            (Some("text/plain"), false),
+            (None, false),
+        ];
+        for (content_type, expected) in cases {
+            let mut request = Request::builder();
+            if let Some(value) = content_type {
+                request = request.header("content-type", value);
+            }
+            let request = request.body(()).unwrap();
+            assert_eq!(is_grpc(&request), expected, "{content_type:?}");
+        }
+    }
+}
