@@ -441,10 +441,17 @@ mod tests {
 
     #[test]
     fn file_descriptor_set_needs_the_include_file() {
-        assert!(Params::parse("file_descriptor_set").unwrap().file_descriptor_set);
+        assert!(
+            Params::parse("file_descriptor_set")
+                .unwrap()
+                .file_descriptor_set
+        );
         let err = Params::parse("file_descriptor_set,no_include_file")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("cannot be combined with `no_include_file`"), "{err}");
+        assert!(
+            err.contains("cannot be combined with `no_include_file`"),
+            "{err}"
+        );
     }
 }

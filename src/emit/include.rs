@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
+use proc_macro2::{Literal, TokenStream};
 use prost::Message;
 use prost_types::{FileDescriptorProto, FileDescriptorSet};
-use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use super::{format_rust, header, package_path, EmitError, GeneratedFile};

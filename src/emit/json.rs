@@ -295,6 +295,34 @@ fn deserialize_impl(ctx: &Ctx<'_>, message: &Message, rust_path: &str) -> TokenS
             ),
         )
     };
+    // A message without fields has no arms: a lone `_` arm or a loop that always returns
+    // would trip clippy in the consuming crate.
+    let read_fields = if arms.is_empty() && ctx.params.json_reject_unknown {
+        quote! {
+            if let ::core::option::Option::Some(key) =
+                map.next_key::<::rs_svc::json::Key<'de>>()?
+            {
+                #unknown
+            }
+        }
+    } else if arms.is_empty() {
+        quote! {
+            while map.next_key::<::serde::de::IgnoredAny>()?.is_some() {
+                map.next_value::<::serde::de::IgnoredAny>()?;
+            }
+        }
+    } else {
+        quote! {
+            while let ::core::option::Option::Some(key) =
+                map.next_key::<::rs_svc::json::Key<'de>>()?
+            {
+                match &*key.0 {
+                    #(#arms)*
+                    _ => { #unknown }
+                }
+            }
+        }
+    };
     let binding = if message.fields.is_empty() {
         quote!(let message = #ty::default();)
     } else {
@@ -319,14 +347,7 @@ fn deserialize_impl(ctx: &Ctx<'_>, message: &Message, rust_path: &str) -> TokenS
                         #uses
                         #binding
                         #state
-                        while let ::core::option::Option::Some(key) =
-                            map.next_key::<::rs_svc::json::Key<'de>>()?
-                        {
-                            match &*key.0 {
-                                #(#arms)*
-                                _ => { #unknown }
-                            }
-                        }
+                        #read_fields
                         ::core::result::Result::Ok(message)
                     }
                 }

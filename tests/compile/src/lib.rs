@@ -30,10 +30,16 @@ mod tests {
             .get_service_by_name("acme.shop.v1.OrderService")
             .expect("the service");
         assert_eq!(shop.methods().count(), 9);
-        assert!(pool.get_file_by_name("google/api/annotations.proto").is_some());
-        assert!(pool.get_file_by_name("google/protobuf/timestamp.proto").is_some());
+        assert!(pool
+            .get_file_by_name("google/api/annotations.proto")
+            .is_some());
+        assert!(pool
+            .get_file_by_name("google/protobuf/timestamp.proto")
+            .is_some());
         // Source info is left out: reflection needs types, not comment positions.
-        assert!(pool.file_descriptor_protos().all(|f| f.source_code_info.is_none()));
+        assert!(pool
+            .file_descriptor_protos()
+            .all(|f| f.source_code_info.is_none()));
     }
 
     #[test]

@@ -650,3 +650,14 @@ mod generated {
         }
     }
 }
+
+#[test]
+fn message_without_fields_is_an_empty_object_that_ignores_or_rejects_members() {
+    use rs_svc_compile_test::library::v1::Ping;
+    assert_eq!(serde_json::to_string(&Ping {}).unwrap(), "{}");
+    let read: Ping = rs_svc::json::from_str(r#"{"a": 1, "b": [2]}"#).unwrap();
+    assert_eq!(read, Ping {});
+    let err = rs_svc::json::from_str::<alt::library::v1::Ping>(r#"{"a": 1}"#).unwrap_err();
+    assert!(err.to_string().contains("a"), "{err}");
+    assert!(rs_svc::json::from_str::<alt::library::v1::Ping>("{}").is_ok());
+}

@@ -1,0 +1,213 @@
+//! The user service of the example: generated code from `proto/user/v1/user.proto` plus an
+//! in-memory implementation.
+
+use std::collections::BTreeMap;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio::sync::broadcast;
+use tokio_stream::{Stream, StreamExt};
+use tonic::{Code, Request, Response, Status, Streaming};
+use tonic_types::{ErrorDetails, StatusExt};
+
+include!(concat!(env!("OUT_DIR"), "/mod.rs"));
+
+use user::v1::user_service_server::UserService;
+use user::v1::{
+    CreateUserRequest, GetUserRequest, ImportUsersResponse, ListUsersRequest, ListUsersResponse,
+    User, UserEvent, WatchUsersRequest,
+};
+
+/// The request metadata key echoed back in the response, to correlate calls in logs.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Users kept in memory, with a feed of new ones for `WatchUsers`.
+pub struct Users {
+    users: Arc<Mutex<BTreeMap<String, User>>>,
+    created: broadcast::Sender<User>,
+}
+
+impl Default for Users {
+    fn default() -> Self {
+        Users {
+            users: Arc::default(),
+            created: broadcast::channel(1024).0,
+        }
+    }
+}
+
+type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+
+impl Users {
+    fn get(&self, name: &str) -> Option<User> {
+        self.users.lock().unwrap().get(name).cloned()
+    }
+
+    fn create(&self, request: CreateUserRequest) -> Result<User, Status> {
+        let mut details = ErrorDetails::new();
+        let id_ok = !request.user_id.is_empty()
+            && request
+                .user_id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !id_ok {
+            details.add_bad_request_violation("user_id", "use lowercase letters, digits and -");
+        }
+        let mut user = request.user.unwrap_or_default();
+        if !user.email.contains('@') {
+            details.add_bad_request_violation("user.email", "an email address has an @");
+        }
+        if details.has_bad_request_violations() {
+            return Err(Status::with_error_details(
+                Code::InvalidArgument,
+                "the user is not valid",
+                details,
+            ));
+        }
+        user.name = format!("users/{}", request.user_id);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        user.create_time = Some(rs_svc::wkt::Timestamp {
+            seconds: now.as_secs() as i64,
+            nanos: now.subsec_nanos() as i32,
+        });
+        let mut users = self.users.lock().unwrap();
+        if users.contains_key(&user.name) {
+            return Err(Status::already_exists(format!("{} exists", user.name)));
+        }
+        users.insert(user.name.clone(), user.clone());
+        // Nobody watching is fine.
+        let _ = self.created.send(user.clone());
+        Ok(user)
+    }
+}
+
+/// Copies the caller's request id, if any, into the response metadata.
+fn reply<T, M>(request: &Request<M>, message: T) -> Response<T> {
+    let mut response = Response::new(message);
+    if let Some(id) = request.metadata().get(REQUEST_ID) {
+        response.metadata_mut().insert(REQUEST_ID, id.clone());
+    }
+    response
+}
+
+#[tonic::async_trait]
+impl UserService for Users {
+    async fn get_user(&self, request: Request<GetUserRequest>) -> Result<Response<User>, Status> {
+        let name = &request.get_ref().name;
+        match self.get(name) {
+            Some(user) => Ok(reply(&request, user)),
+            None => Err(Status::with_error_details(
+                Code::NotFound,
+                format!("{name} not found"),
+                ErrorDetails::with_resource_info("user.v1.User", name, "", "no such user"),
+            )),
+        }
+    }
+
+    async fn list_users(
+        &self,
+        request: Request<ListUsersRequest>,
+    ) -> Result<Response<ListUsersResponse>, Status> {
+        let ListUsersRequest {
+            page_size,
+            page_token,
+        } = request.get_ref();
+        if *page_size < 0 {
+            return Err(Status::invalid_argument("page_size must not be negative"));
+        }
+        let size = if *page_size == 0 {
+            50
+        } else {
+            *page_size as usize
+        };
+        let users = self.users.lock().unwrap();
+        let mut page: Vec<User> = users
+            .range::<String, _>((
+                std::ops::Bound::Excluded(page_token.clone()),
+                std::ops::Bound::Unbounded,
+            ))
+            .take(size + 1)
+            .map(|(_, u)| u.clone())
+            .collect();
+        let next_page_token = if page.len() > size {
+            page.truncate(size);
+            page.last().map(|u| u.name.clone()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(reply(
+            &request,
+            ListUsersResponse {
+                users: page,
+                next_page_token,
+            },
+        ))
+    }
+
+    async fn create_user(
+        &self,
+        request: Request<CreateUserRequest>,
+    ) -> Result<Response<User>, Status> {
+        let user = self.create(request.get_ref().clone())?;
+        Ok(reply(&request, user))
+    }
+
+    type WatchUsersStream = BoxStream<UserEvent>;
+
+    async fn watch_users(
+        &self,
+        request: Request<WatchUsersRequest>,
+    ) -> Result<Response<Self::WatchUsersStream>, Status> {
+        // Subscribe before the snapshot so no user falls between the two.
+        let created = tokio_stream::wrappers::BroadcastStream::new(self.created.subscribe());
+        let existing: Vec<User> = self.users.lock().unwrap().values().cloned().collect();
+        let existing = tokio_stream::iter(existing).map(Ok);
+        let created = created.map(|user| {
+            user.map_err(|_| Status::data_loss("the watcher fell behind; watch again"))
+        });
+        let events = existing
+            .chain(created)
+            .map(|user| user.map(|user| UserEvent { user: Some(user) }));
+        Ok(reply(&request, Box::pin(events) as BoxStream<UserEvent>))
+    }
+
+    async fn import_users(
+        &self,
+        request: Request<Streaming<CreateUserRequest>>,
+    ) -> Result<Response<ImportUsersResponse>, Status> {
+        let id = request.metadata().get(REQUEST_ID).cloned();
+        let mut stream = request.into_inner();
+        let mut created = 0;
+        while let Some(user) = stream.message().await? {
+            self.create(user)?;
+            created += 1;
+        }
+        let mut response = Response::new(ImportUsersResponse { created });
+        if let Some(id) = id {
+            response.metadata_mut().insert(REQUEST_ID, id);
+        }
+        Ok(response)
+    }
+
+    type LookupUsersStream = BoxStream<User>;
+
+    async fn lookup_users(
+        &self,
+        request: Request<Streaming<GetUserRequest>>,
+    ) -> Result<Response<Self::LookupUsersStream>, Status> {
+        let users = self.users.clone();
+        let answers = request.into_inner().map(move |asked| {
+            let asked = asked?;
+            Ok(users
+                .lock()
+                .unwrap()
+                .get(&asked.name)
+                .cloned()
+                .unwrap_or_default())
+        });
+        Ok(Response::new(Box::pin(answers) as BoxStream<User>))
+    }
+}
