@@ -7,6 +7,9 @@
 //! - on one port, sending requests whose `content-type` starts with `application/grpc` to the
 //!   gRPC services and all others to the HTTP routes.
 //!
+//! A gRPC call whose `grpc-timeout` passes before its handler answers gets `DEADLINE_EXCEEDED`,
+//! and its handler is dropped.
+//!
 //! Every server also answers the standard gRPC health service (`grpc.health.v1.Health`) and,
 //! given the API's encoded `FileDescriptorSet`, server reflection (`grpc.reflection.v1` and
 //! `v1alpha`, so that grpcurl and grpcui work without `.proto` files).
@@ -229,7 +232,11 @@ impl Builder {
             },
         };
         Ok(Server {
-            grpc: grpc.routes().into_axum_router().with_state(()),
+            grpc: grpc
+                .routes()
+                .into_axum_router()
+                .layer(axum::middleware::from_fn(enforce_deadline))
+                .with_state(()),
             http: self.http.map(|router| router.with_state(())),
             services: self.services,
             health,
@@ -360,6 +367,23 @@ impl fmt::Debug for Server {
 }
 
 /// Binds `addr`, returning the listener and the address it got (its port, when asked for 0).
+/// Answers `DEADLINE_EXCEEDED` when a call's `grpc-timeout` passes before its handler returns,
+/// and drops the handler. (tonic's own server does this too, but answers `CANCELLED`.)
+async fn enforce_deadline(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let Some(timeout) = crate::dial::grpc_timeout(request.headers()) else {
+        return next.run(request).await;
+    };
+    match tokio::time::timeout(timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tonic::Status::deadline_exceeded("the call's deadline passed on the server").into_http()
+        }
+    }
+}
+
 async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), Error> {
     let error = |source| Error::Bind { addr, source };
     let listener = TcpListener::bind(addr).await.map_err(error)?;

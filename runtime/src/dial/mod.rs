@@ -57,6 +57,7 @@ use bytes::Bytes;
 use tonic::transport::channel::Change;
 use tonic::transport::{ClientTlsConfig, Endpoint};
 
+pub(crate) use call::grpc_timeout;
 pub use call::Channel;
 use call::{Circuit, CircuitConfig, MethodPolicy, Policy};
 use target::Target;

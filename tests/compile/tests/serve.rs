@@ -669,3 +669,46 @@ fn sigterm_starts_a_graceful_shutdown() {
     wait_for("served");
     assert!(child.wait().unwrap().success());
 }
+
+#[tokio::test]
+async fn a_call_past_its_grpc_timeout_is_answered_deadline_exceeded_and_dropped() {
+    let f = fixture();
+    let running = Running::start(two_ports(&f.shop)).await;
+    // A bare HTTP/2 client: tonic's client would enforce the deadline itself, first.
+    let tcp = tokio::net::TcpStream::connect(running.grpc).await.unwrap();
+    let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+    tokio::spawn(connection);
+    let request = http::Request::post(format!(
+        "http://{}/acme.shop.v1.OrderService/GetOrder",
+        running.grpc
+    ))
+    .header("content-type", "application/grpc")
+    .header("te", "trailers")
+    .header("grpc-timeout", "200m")
+    .body(())
+    .unwrap();
+    let (response, mut body) = client
+        .ready()
+        .await
+        .unwrap()
+        .send_request(request, false)
+        .unwrap();
+    let message = prost::Message::encode_to_vec(&shop::GetOrderRequest {
+        name: "sleep/60000".into(),
+    });
+    let mut frame = vec![0];
+    frame.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    frame.extend_from_slice(&message);
+    body.send_data(frame.into(), true).unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(10), response)
+        .await
+        .expect("the server answers at the deadline")
+        .unwrap();
+    assert_eq!(response.headers()["grpc-status"], "4", "{response:?}");
+    assert_eq!(
+        f.shop.dropped.load(Ordering::SeqCst),
+        1,
+        "the handler was dropped"
+    );
+    running.stop(Duration::from_secs(5)).await;
+}
