@@ -20,15 +20,16 @@ use tonic::body::Body;
 use tonic::Code;
 use tower::{Service, ServiceExt};
 
+use super::balance::{Pool, Subchannel};
 use super::{Backoff, MethodKind};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// A connection to a dialed service: tonic's balanced channel under the call policy of
+/// A connection to a dialed service: a channel per resolved address under the call policy of
 /// [`Options`](super::Options). Generated clients take it as their transport.
 #[derive(Clone)]
 pub struct Channel {
-    inner: tonic::transport::Channel,
+    pool: Arc<Pool>,
     policy: Arc<Policy>,
 }
 
@@ -36,14 +37,15 @@ impl std::fmt::Debug for Channel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Channel")
             .field("target", &self.policy.target)
+            .field("addrs", &self.pool.addrs())
             .finish_non_exhaustive()
     }
 }
 
 impl Channel {
-    pub(crate) fn new(inner: tonic::transport::Channel, policy: Policy) -> Self {
+    pub(crate) fn new(pool: Arc<Pool>, policy: Policy) -> Self {
         Channel {
-            inner,
+            pool,
             policy: Arc::new(policy),
         }
     }
@@ -80,12 +82,12 @@ impl Service<http::Request<Body>> for Channel {
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        // Each attempt waits for the (buffered, cheaply cloned) inner channel itself.
+        // Each attempt waits for its subchannel (a buffered, cheaply cloned tonic channel).
         Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        Box::pin(self.policy.clone().call(self.inner.clone(), request))
+        Box::pin(self.policy.clone().call(self.pool.clone(), request))
     }
 }
 
@@ -106,7 +108,7 @@ fn grpc_status(headers: &HeaderMap) -> Option<Code> {
 impl Policy {
     async fn call(
         self: Arc<Self>,
-        inner: tonic::transport::Channel,
+        pool: Arc<Pool>,
         mut request: http::Request<Body>,
     ) -> Result<http::Response<Body>, BoxError> {
         let path = request.uri().path().to_owned();
@@ -132,11 +134,21 @@ impl Policy {
             }
         }
 
-        let result = if method.is_some_and(|m| m.retry) {
-            self.call_with_retries(inner, request, deadline).await
-        } else {
-            set_grpc_timeout(request.headers_mut(), deadline);
-            attempt(inner, request, deadline).await
+        let result = match method {
+            // One request message: buffered, so it can go to another address or be retried.
+            Some(m) if m.kind.single_request() => {
+                let (parts, body) = request.into_parts();
+                let body = body.collect().await?.to_bytes();
+                self.send_buffered(&pool, &parts, &body, deadline, m.retry)
+                    .await
+            }
+            _ => {
+                set_grpc_timeout(request.headers_mut(), deadline);
+                match pool.pick(&[]) {
+                    Some(subchannel) => send(&subchannel, request, deadline).await,
+                    None => Ok(no_address()),
+                }
+            }
         };
 
         if let Some((config, circuit)) = &self.circuit {
@@ -150,23 +162,20 @@ impl Policy {
         result
     }
 
-    /// Sends the request until it gets through, the attempts run out, or the deadline nears. The
-    /// body is a single message (unary or server streaming), buffered so it can be sent again.
-    async fn call_with_retries(
+    /// Sends a buffered request until it gets through; with `retry`, again on UNAVAILABLE until
+    /// the attempts run out or the deadline nears.
+    async fn send_buffered(
         &self,
-        inner: tonic::transport::Channel,
-        request: http::Request<Body>,
+        pool: &Pool,
+        parts: &http::request::Parts,
+        body: &Bytes,
         deadline: Option<Instant>,
+        retry: bool,
     ) -> Result<http::Response<Body>, BoxError> {
-        let (parts, body) = request.into_parts();
-        let body = body.collect().await?.to_bytes();
         let mut attempts = 1;
         loop {
-            let mut request =
-                http::Request::from_parts(parts.clone(), Body::new(Full::new(body.clone())));
-            set_grpc_timeout(request.headers_mut(), deadline);
-            let result = attempt(inner.clone(), request, deadline).await;
-            if attempts >= self.backoff.max_attempts || !unavailable(&result) {
+            let result = send_anywhere(pool, parts, body, deadline).await;
+            if !retry || attempts >= self.backoff.max_attempts || !unavailable(&result) {
                 return result;
             }
             let delay = match &result {
@@ -198,6 +207,63 @@ impl Policy {
     }
 }
 
+/// Sends the request to a subchannel of the pool, and to the next one when a connection could
+/// not be opened: such a call never left, so sending it elsewhere is safe for any method (gRPC's
+/// transparent retry). Every address is tried at most once.
+async fn send_anywhere(
+    pool: &Pool,
+    parts: &http::request::Parts,
+    body: &Bytes,
+    deadline: Option<Instant>,
+) -> Result<http::Response<Body>, BoxError> {
+    let mut tried = Vec::new();
+    let mut last = None;
+    while let Some(subchannel) = pool.pick(&tried) {
+        let mut request =
+            http::Request::from_parts(parts.clone(), Body::new(Full::new(body.clone())));
+        set_grpc_timeout(request.headers_mut(), deadline);
+        let result = send(&subchannel, request, deadline).await;
+        match &result {
+            Err(e) if never_sent(e.as_ref()) => {
+                tried.push(subchannel.addr);
+                last = Some(result);
+            }
+            _ => return result,
+        }
+    }
+    last.unwrap_or_else(|| Ok(no_address()))
+}
+
+/// One attempt on one subchannel; a failed connection sets the address aside for a while.
+async fn send(
+    subchannel: &Arc<Subchannel>,
+    request: http::Request<Body>,
+    deadline: Option<Instant>,
+) -> Result<http::Response<Body>, BoxError> {
+    let _in_flight = subchannel.begin();
+    let result = attempt(subchannel.channel.clone(), request, deadline).await;
+    match &result {
+        Err(_) => subchannel.failed(),
+        Ok(_) => subchannel.succeeded(),
+    }
+    result
+}
+
+fn no_address() -> http::Response<Body> {
+    tonic::Status::unavailable("no address to send the call to").into_http()
+}
+
+/// The connection could not be opened, so the request was never sent.
+fn never_sent(error: &(dyn std::error::Error + 'static)) -> bool {
+    chain(error).any(|e| e.is::<tonic::ConnectError>())
+}
+
+fn chain<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(error), |e| e.source())
+}
+
 /// One attempt, bounded by the deadline.
 async fn attempt(
     inner: tonic::transport::Channel,
@@ -225,14 +291,7 @@ async fn attempt(
 }
 
 fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut source = Some(error);
-    while let Some(e) = source {
-        if e.is::<tonic::TimeoutExpired>() {
-            return true;
-        }
-        source = e.source();
-    }
-    false
+    chain(error).any(|e| e.is::<tonic::TimeoutExpired>())
 }
 
 /// A successful unary response holding one encoded message, as a server would send it.

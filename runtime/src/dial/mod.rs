@@ -26,9 +26,12 @@
 //!   `OrderService`, `ORDER_SERVICE_ADDR`), else the default host. A host without a port gets the
 //!   plugin's `dial_port` (9090 unless set). TLS (webpki roots) for `https://` or port 443.
 //! - **Balancing:** the host is resolved to every address it has, each gets its own HTTP/2
-//!   connection, and calls are spread over them (power of two choices). The name is resolved
-//!   again every [`Options::resolve_interval`], so new backends join and gone ones leave. A
-//!   layer-4 balancer would pin one HTTP/2 connection, and so all calls, to one backend.
+//!   connection, and calls are spread over them (the less busy of two random addresses). The
+//!   name is resolved again every [`Options::resolve_interval`], so new backends join and gone
+//!   ones leave. A layer-4 balancer would pin one HTTP/2 connection, and so all calls, to one
+//!   backend. An address whose connection fails is set aside (1 s, doubling per failure in a
+//!   row, up to 30 s), and a call whose connection could not be opened, so it never left, goes
+//!   to another address, for any unary or server-streaming method.
 //! - **Liveness:** connect timeout, HTTP/2 keepalive pings every 10 s that must be answered
 //!   within 5 s, also on idle connections.
 //! - **Deadlines:** unary calls without their own deadline get [`Options::timeout`], sent to the
@@ -42,6 +45,7 @@
 //!   answer the [`Options::fallback`] registered for their method; then one probe call decides
 //!   whether the circuit closes.
 
+mod balance;
 mod call;
 mod target;
 
@@ -50,13 +54,13 @@ use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
-use tonic::transport::channel::Change;
 use tonic::transport::{ClientTlsConfig, Endpoint};
 
+use balance::Pool;
 pub(crate) use call::grpc_timeout;
 pub use call::Channel;
 use call::{Circuit, CircuitConfig, MethodPolicy, Policy};
@@ -371,24 +375,28 @@ pub async fn connect(service: &Service, options: Options) -> Result<Channel, Err
     let policy = policy(service, &target, &options)?;
     let dialer = Dialer::new(&target, &options);
 
+    // Settings errors (TLS) surface here rather than on the first call.
+    let probe: SocketAddr = ([127, 0, 0, 1], target.port).into();
+    dialer.endpoint(probe)?;
+
     let resolver = options.resolver.clone().unwrap_or_else(system_resolver);
     let addrs = resolve(&resolver, &target).await?;
-    let (channel, changes) = tonic::transport::Channel::balance_channel::<SocketAddr>(64);
-    for &addr in &addrs {
-        let endpoint = dialer.endpoint(addr)?;
-        // The receiver lives in `channel`, held here: the send cannot fail.
-        let _ = changes.send(Change::Insert(addr, endpoint)).await;
-    }
+    let connect = dialer.clone();
+    let pool = Arc::new(Pool::new(&addrs, move |addr| {
+        connect
+            .endpoint(addr)
+            .expect("endpoint settings were checked")
+            .connect_lazy()
+    }));
     if target.ip().is_none() {
         tokio::spawn(follow_dns(
             resolver,
-            dialer,
+            target.clone(),
             options.resolve_interval,
-            addrs,
-            changes,
+            Arc::downgrade(&pool),
         ));
     }
-    Ok(Channel::new(channel, policy))
+    Ok(Channel::new(pool, policy))
 }
 
 fn policy(service: &Service, target: &Target, options: &Options) -> Result<Policy, Error> {
@@ -527,39 +535,22 @@ async fn resolve(resolver: &Resolver, target: &Target) -> Result<Vec<SocketAddr>
     Ok(addrs)
 }
 
-/// Resolves the host every `interval` and tells the balancer which addresses came and went.
-/// A failed or empty answer keeps the current set. Ends when the channel is dropped.
-async fn follow_dns(
-    resolver: Resolver,
-    dialer: Dialer,
-    interval: Duration,
-    mut current: Vec<SocketAddr>,
-    changes: tokio::sync::mpsc::Sender<Change<SocketAddr, Endpoint>>,
-) {
+/// Resolves the host every `interval` and updates the pool with the addresses it has now. A
+/// failed or empty answer keeps the current ones. Ends when the channel is dropped.
+async fn follow_dns(resolver: Resolver, target: Target, interval: Duration, pool: Weak<Pool>) {
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if changes.is_closed() {
+        if pool.strong_count() == 0 {
             return;
         }
-        let Ok(next) = resolve(&resolver, &dialer.target).await else {
+        let Ok(addrs) = resolve(&resolver, &target).await else {
             continue;
         };
-        for gone in current.iter().filter(|a| !next.contains(a)) {
-            if changes.send(Change::Remove(*gone)).await.is_err() {
-                return;
-            }
+        match pool.upgrade() {
+            Some(pool) => pool.update(&addrs),
+            None => return,
         }
-        for &new in next.iter().filter(|a| !current.contains(a)) {
-            // The settings were checked when the first addresses were dialed.
-            let Ok(endpoint) = dialer.endpoint(new) else {
-                continue;
-            };
-            if changes.send(Change::Insert(new, endpoint)).await.is_err() {
-                return;
-            }
-        }
-        current = next;
     }
 }

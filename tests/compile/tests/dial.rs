@@ -431,3 +431,32 @@ async fn keepalive_detects_a_dead_connection_before_the_deadline() {
     // Without keepalive the call would wait out its 20 s deadline.
     assert_ne!(err.code(), Code::DeadlineExceeded, "{err:?}");
 }
+
+#[tokio::test]
+async fn a_dead_address_among_the_resolved_ones_does_not_fail_calls() {
+    let (live, backend) = start("live", 0).await;
+    // A port nobody listens on: bind, note it, close.
+    let dead = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut client = dial(
+        Options::new()
+            .target("shop.test")
+            .resolver(move |_, _| async move { Ok(vec![live, dead]) }),
+    )
+    .await;
+    let mut failures = 0;
+    for _ in 0..40 {
+        if client
+            .create_order(shop::CreateOrderRequest::default())
+            .await
+            .is_err()
+        {
+            failures += 1;
+        }
+    }
+    assert_eq!(failures, 0, "calls routed to the dead address failed");
+    assert_eq!(backend.calls.load(Ordering::SeqCst), 40);
+}
