@@ -1,0 +1,36 @@
+//! Generates `bench/v1/echo.proto` twice into OUT_DIR: `ours/` with the plugin library, the same
+//! way the standalone command does, and `plain/` with plain tonic-prost-build under the vendored
+//! protoc, the baseline the generated server is compared with.
+
+use std::path::{Path, PathBuf};
+
+fn main() {
+    let proto = Path::new(env!("CARGO_MANIFEST_DIR")).join("proto");
+    println!("cargo:rerun-if-changed={}", proto.display());
+    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    let file = PathBuf::from("bench/v1/echo.proto");
+
+    let request = protoc_gen_rs_svc::standalone::request(
+        std::slice::from_ref(&proto),
+        std::slice::from_ref(&file),
+        "",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let output = protoc_gen_rs_svc::run(&protoc_gen_rs_svc::decode(&request).unwrap())
+        .unwrap_or_else(|e| panic!("{e}"));
+    for generated in output.files {
+        let path = out.join("ours").join(&generated.name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, generated.content).unwrap();
+    }
+
+    let plain = out.join("plain");
+    std::fs::create_dir_all(&plain).unwrap();
+    let mut config = prost_build::Config::new();
+    config.protoc_executable(protoc_bin_vendored::protoc_bin_path().unwrap());
+    tonic_prost_build::configure()
+        .out_dir(&plain)
+        .emit_rerun_if_changed(false)
+        .compile_with_config(config, &[proto.join(&file)], &[proto])
+        .unwrap();
+}
