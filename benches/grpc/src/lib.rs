@@ -21,17 +21,20 @@ pub mod plain {
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::Server;
 
-/// Which generated code a server runs.
+/// Which generated code a server runs, and how it is served.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Generator {
-    /// `protoc-gen-rs-svc`.
+    /// `protoc-gen-rs-svc`, served by tonic's server.
     Ours,
-    /// Plain `tonic-prost-build`.
+    /// Plain `tonic-prost-build`, served by tonic's server.
     Plain,
+    /// `protoc-gen-rs-svc`, served by `rs_svc::serve` (its own accept loop, health service,
+    /// server-side deadlines): what a user of the whole product runs.
+    Served,
 }
 
 impl Generator {
-    /// Both, in the order the driver reports them.
+    /// The default pair, in the order the driver reports them.
     pub const ALL: [Generator; 2] = [Generator::Ours, Generator::Plain];
 
     /// The name used on the command line and in reports.
@@ -39,13 +42,26 @@ impl Generator {
         match self {
             Generator::Ours => "rs-svc",
             Generator::Plain => "tonic-build",
+            Generator::Served => "rs-svc-serve",
         }
     }
 
     /// The generator called `name`, if any.
     pub fn from_name(name: &str) -> Option<Generator> {
-        Generator::ALL.into_iter().find(|g| g.name() == name)
+        [Generator::Ours, Generator::Plain, Generator::Served]
+            .into_iter()
+            .find(|g| g.name() == name)
     }
+}
+
+/// Binds `EchoService` with our code under `rs_svc::serve` on 127.0.0.1, port chosen by the OS.
+pub async fn bind_served() -> Result<rs_svc::serve::Listening, rs_svc::serve::Error> {
+    rs_svc::serve::Server::builder()
+        .grpc(ours::bench::v1::echo_service_server::EchoServiceServer::new(handler::OursEcho))
+        .grpc_addr(([127, 0, 0, 1], 0))
+        .build()?
+        .bind()
+        .await
 }
 
 /// Serves `EchoService` with `generator`'s code on `incoming` until the process ends. Both
@@ -55,7 +71,7 @@ pub async fn serve(
     incoming: TcpIncoming,
 ) -> Result<(), tonic::transport::Error> {
     let router = match generator {
-        Generator::Ours => Server::builder().add_service(
+        Generator::Ours | Generator::Served => Server::builder().add_service(
             ours::bench::v1::echo_service_server::EchoServiceServer::new(handler::OursEcho),
         ),
         Generator::Plain => Server::builder().add_service(

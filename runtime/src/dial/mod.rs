@@ -289,7 +289,8 @@ impl Options {
         self
     }
 
-    /// TLS settings for `https` targets (default: webpki roots, server name from the target).
+    /// TLS settings for `https` targets, e.g. your own CA or a client identity (default: the
+    /// webpki roots). The server name checked is always the target's host.
     pub fn tls(mut self, tls: ClientTlsConfig) -> Self {
         self.tls = Some(tls);
         self
@@ -472,12 +473,13 @@ struct Dialer {
 
 impl Dialer {
     fn new(target: &Target, options: &Options) -> Self {
+        // Connections go to resolved addresses, so the server name is always the target's host.
         let tls = target.tls.then(|| {
-            options.tls.clone().unwrap_or_else(|| {
-                ClientTlsConfig::new()
-                    .with_webpki_roots()
-                    .domain_name(target.host.clone())
-            })
+            options
+                .tls
+                .clone()
+                .unwrap_or_else(|| ClientTlsConfig::new().with_webpki_roots())
+                .domain_name(target.host.clone())
         });
         Dialer {
             target: target.clone(),

@@ -460,3 +460,44 @@ async fn a_dead_address_among_the_resolved_ones_does_not_fail_calls() {
     assert_eq!(failures, 0, "calls routed to the dead address failed");
     assert_eq!(backend.calls.load(Ordering::SeqCst), 40);
 }
+
+#[tokio::test]
+async fn https_target_dials_tls_with_the_host_as_server_name() {
+    let cert = rcgen::generate_simple_self_signed(vec!["shop.test".to_owned()]).unwrap();
+    let identity =
+        tonic::transport::Identity::from_pem(cert.cert.pem(), cert.signing_key.serialize_pem());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let backend = Arc::new(Backend {
+        id: "tls".into(),
+        calls: AtomicU32::new(0),
+        fail_first: 0,
+    });
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
+            .unwrap()
+            .add_service(OrderServiceServer::from_arc(backend.clone()))
+            .serve_with_incoming(TcpListenerStream::new(listener)),
+    );
+    let trust = tonic::transport::ClientTlsConfig::new()
+        .ca_certificate(tonic::transport::Certificate::from_pem(cert.cert.pem()));
+    // The name resolves to 127.0.0.1; the certificate is checked against the name.
+    let options = |target: String| {
+        Options::new()
+            .target(target)
+            .tls(trust.clone())
+            .resolver(move |_, _| async move { Ok(vec![addr]) })
+            .backoff(quick_backoff(1))
+    };
+    let mut client = dial(options(format!("https://shop.test:{}", addr.port()))).await;
+    assert_eq!(
+        client.get_order(get()).await.unwrap().into_inner().name,
+        "tls"
+    );
+
+    // The same server without TLS on the client side: no call gets through.
+    let mut plain = dial(options(format!("http://shop.test:{}", addr.port()))).await;
+    plain.get_order(get()).await.unwrap_err();
+    assert_eq!(backend.calls.load(Ordering::SeqCst), 1);
+}

@@ -37,8 +37,9 @@ usage: grpc-load [options]
                     during it (default 20)
   --retries N       disturbed rounds run again per workload, at most (default 10)
   --pair A,B        the two servers compared (default rs-svc,tonic-build); rs-svc,rs-svc
-                    measures the noise floor, two processes running the same code
-       grpc-load serve <rs-svc|tonic-build> [--cpu N]   (run by the driver itself)";
+                    measures the noise floor, two processes running the same code;
+                    rs-svc-serve is our code served by rs_svc::serve instead of tonic's server
+       grpc-load serve <rs-svc|tonic-build|rs-svc-serve> [--cpu N]   (run by the driver itself)";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Workload {
@@ -296,6 +297,17 @@ fn serve(mut args: impl Iterator<Item = String>) {
         .build()
         .unwrap();
     runtime.block_on(async {
+        if generator == Generator::Served {
+            let listening = rs_svc_grpc_bench::bind_served()
+                .await
+                .expect("bind 127.0.0.1");
+            println!("listening {}", listening.grpc_addr());
+            listening
+                .serve_with_shutdown(std::future::pending())
+                .await
+                .expect("serve");
+            return;
+        }
         let incoming = tonic::transport::server::TcpIncoming::bind("127.0.0.1:0".parse().unwrap())
             .expect("bind 127.0.0.1")
             .with_nodelay(Some(true));
