@@ -133,28 +133,27 @@ async fn deadlines_reach_the_server() {
     let mut request = Request::new(ListUsersRequest::default());
     request.set_timeout(Duration::from_millis(1500));
     client.list_users(request).await.unwrap();
-    let seen = server
-        .last_timeout
-        .lock()
-        .unwrap()
-        .clone()
-        .expect("grpc-timeout");
-    let micros: u64 = seen.strip_suffix('u').unwrap().parse().unwrap();
-    assert!(micros > 0 && micros <= 1_500_000, "{seen}");
+    let micros = seen_timeout_micros(&server);
+    assert!(micros > 0 && micros <= 1_500_000, "{micros}");
 
     // Without one of its own, a unary call carries the dial default (30 s).
     client
         .list_users(ListUsersRequest::default())
         .await
         .unwrap();
-    let seen = server
-        .last_timeout
-        .lock()
+    let micros = seen_timeout_micros(&server);
+    assert!(micros > 29_000_000 && micros <= 30_000_000, "{micros}");
+}
+
+/// The `grpc-timeout` of the last call the server received, in microseconds (how the dial
+/// channel writes it).
+fn seen_timeout_micros(server: &common::Running) -> u64 {
+    let seen = server.last_timeout.lock().unwrap().clone();
+    let seen = seen.expect("grpc-timeout");
+    seen.strip_suffix('u')
+        .expect("microseconds")
+        .parse()
         .unwrap()
-        .clone()
-        .expect("grpc-timeout");
-    let micros: u64 = seen.strip_suffix('u').unwrap().parse().unwrap();
-    assert!(micros > 29_000_000 && micros <= 30_000_000, "{seen}");
 }
 
 #[tokio::test]

@@ -376,12 +376,10 @@ pub async fn connect(service: &Service, options: Options) -> Result<Channel, Err
     let policy = policy(service, &target, &options)?;
     let dialer = Dialer::new(&target, &options);
 
-    // Settings errors (TLS) surface here rather than on the first call.
-    let probe: SocketAddr = ([127, 0, 0, 1], target.port).into();
-    dialer.endpoint(probe)?;
-
     let resolver = options.resolver.clone().unwrap_or_else(system_resolver);
     let addrs = resolve(&resolver, &target).await?;
+    // Settings errors (TLS) surface here rather than on the first call.
+    dialer.endpoint(addrs[0])?;
     let connect = dialer.clone();
     let pool = Arc::new(Pool::new(&addrs, move |addr| {
         connect
