@@ -366,7 +366,6 @@ impl fmt::Debug for Server {
     }
 }
 
-/// Binds `addr`, returning the listener and the address it got (its port, when asked for 0).
 /// Answers `DEADLINE_EXCEEDED` when a call's `grpc-timeout` passes before its handler returns,
 /// and drops the handler. (tonic's own server does this too, but answers `CANCELLED`.)
 async fn enforce_deadline(
@@ -384,6 +383,7 @@ async fn enforce_deadline(
     }
 }
 
+/// Binds `addr`, returning the listener and the address it got (its port, when asked for 0).
 async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), Error> {
     let error = |source| Error::Bind { addr, source };
     let listener = TcpListener::bind(addr).await.map_err(error)?;
