@@ -11,6 +11,7 @@
 //!   request generates those packages itself.
 
 pub mod dial;
+pub mod http;
 pub mod json;
 pub mod serve;
 pub mod wkt;

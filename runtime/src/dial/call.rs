@@ -311,7 +311,12 @@ fn message_response(message: Bytes) -> http::Response<Body> {
 
 /// `grpc-timeout`: up to 8 digits and a unit (H, M, S, m, u, n).
 pub(crate) fn grpc_timeout(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get("grpc-timeout")?.to_str().ok()?;
+    grpc_timeout_value(headers.get("grpc-timeout")?)
+}
+
+/// One `grpc-timeout` value; `None` when malformed.
+pub(crate) fn grpc_timeout_value(value: &HeaderValue) -> Option<Duration> {
+    let value = value.to_str().ok()?;
     let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
     if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;

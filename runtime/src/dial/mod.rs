@@ -61,8 +61,8 @@ use bytes::Bytes;
 use tonic::transport::{ClientTlsConfig, Endpoint};
 
 use balance::Pool;
-pub(crate) use call::grpc_timeout;
 pub use call::Channel;
+pub(crate) use call::{grpc_timeout, grpc_timeout_value};
 use call::{Circuit, CircuitConfig, MethodPolicy, Policy};
 use target::Target;
 

@@ -1,0 +1,281 @@
+//! HTTP headers to gRPC metadata and back, and the `Grpc-Timeout` deadline (DESIGN section 6,
+//! "Headers and deadlines"), so a handler sees an HTTP call the way it sees a gRPC one.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::Engine as _;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
+
+/// The prefix that passes a header through as metadata under the rest of its name.
+const METADATA_PREFIX: &str = "grpc-metadata-";
+
+/// Transport and hop-by-hop headers: they describe this HTTP exchange, not the call.
+const DROPPED: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+    "content-type",
+    "accept-encoding",
+];
+
+/// gRPC accepts `-bin` values with or without padding.
+const BASE64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// What a call learns from its HTTP request's headers.
+#[derive(Debug, Default)]
+pub struct CallHeaders {
+    pub metadata: MetadataMap,
+    /// From `Grpc-Timeout`.
+    pub timeout: Option<Duration>,
+}
+
+/// Turns request headers into gRPC metadata and a deadline.
+///
+/// - Headers keep their names, except the transport and hop-by-hop ones and `grpc-*` other
+///   than `Grpc-Metadata-X`, which becomes `x`.
+/// - A value that is not visible ASCII is dropped, unless the name ends in `-bin`: then it is
+///   base64 (padded or not) and decoded; bad base64 is an error.
+/// - `x-forwarded-for` gets `peer` appended; `x-forwarded-host` is set from `Host` unless the
+///   request already carries one.
+/// - `Grpc-Timeout` (up to 8 digits and one of `H M S m u n`) is the call's timeout; a
+///   malformed one is an error.
+///
+/// Errors are `INVALID_ARGUMENT` statuses naming the header, for a 400 response.
+pub fn from_request(
+    headers: &HeaderMap,
+    peer: Option<SocketAddr>,
+) -> Result<CallHeaders, tonic::Status> {
+    let mut call = CallHeaders::default();
+    for (name, value) in headers {
+        let name = name.as_str();
+        if name == "grpc-timeout" {
+            let timeout = crate::dial::grpc_timeout_value(value).ok_or_else(|| {
+                tonic::Status::invalid_argument(format!(
+                    "invalid Grpc-Timeout `{}`: expected up to 8 digits and a unit, one of H M S m u n",
+                    String::from_utf8_lossy(value.as_bytes())
+                ))
+            })?;
+            call.timeout = Some(timeout);
+            continue;
+        }
+        let key = match name.strip_prefix(METADATA_PREFIX) {
+            Some(rest) => rest,
+            None if name.starts_with("grpc-") || DROPPED.contains(&name) => continue,
+            None => name,
+        };
+        if key.is_empty() {
+            continue;
+        }
+        if key.ends_with("-bin") {
+            let bytes = BASE64.decode(value.as_bytes()).map_err(|_| {
+                tonic::Status::invalid_argument(format!("header `{name}` is not valid base64"))
+            })?;
+            if let Ok(key) = MetadataKey::from_bytes(key.as_bytes()) {
+                call.metadata
+                    .append_bin(key, MetadataValue::from_bytes(&bytes));
+            }
+        } else if is_visible_ascii(value) {
+            let key = MetadataKey::from_bytes(key.as_bytes()).ok();
+            let value = value
+                .to_str()
+                .ok()
+                .and_then(|v| MetadataValue::try_from(v).ok());
+            if let (Some(key), Some(value)) = (key, value) {
+                call.metadata.append(key, value);
+            }
+        }
+    }
+    if let Some(peer) = peer {
+        let forwarded = match call.metadata.get("x-forwarded-for") {
+            Some(before) => format!("{}, {}", before.to_str().unwrap_or_default(), peer.ip()),
+            None => peer.ip().to_string(),
+        };
+        if let Ok(value) = MetadataValue::try_from(forwarded) {
+            call.metadata.insert("x-forwarded-for", value);
+        }
+    }
+    if !call.metadata.contains_key("x-forwarded-host") {
+        let host = headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok());
+        if let Some(value) = host.and_then(|h| MetadataValue::try_from(h).ok()) {
+            call.metadata.insert("x-forwarded-host", value);
+        }
+    }
+    Ok(call)
+}
+
+/// Response metadata as response headers, as they are (`-bin` values stay base64).
+pub fn to_response_headers(metadata: MetadataMap, headers: &mut HeaderMap) {
+    for (name, value) in metadata.into_headers() {
+        if let Some(name) = name {
+            headers.append::<HeaderName>(name, value);
+        }
+    }
+}
+
+fn is_visible_ascii(value: &HeaderValue) -> bool {
+    value.as_bytes().iter().all(|b| (0x20..0x7f).contains(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &[u8])]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_bytes(value).unwrap(),
+            );
+        }
+        map
+    }
+
+    fn ascii(call: &CallHeaders, key: &str) -> Option<String> {
+        call.metadata
+            .get(key)
+            .map(|v| v.to_str().unwrap().to_owned())
+    }
+
+    #[test]
+    fn headers_become_metadata_except_transport_and_grpc_ones() {
+        let call = from_request(
+            &headers(&[
+                ("authorization", b"Bearer t"),
+                ("x-request-id", b"r-1"),
+                ("connection", b"keep-alive"),
+                ("te", b"trailers"),
+                ("host", b"api.example"),
+                ("content-type", b"application/json"),
+                ("content-length", b"2"),
+                ("accept-encoding", b"gzip"),
+                ("grpc-encoding", b"gzip"),
+                ("grpc-metadata-tenant", b"acme"),
+            ]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(ascii(&call, "authorization").as_deref(), Some("Bearer t"));
+        assert_eq!(ascii(&call, "x-request-id").as_deref(), Some("r-1"));
+        assert_eq!(ascii(&call, "tenant").as_deref(), Some("acme"));
+        for dropped in [
+            "connection",
+            "te",
+            "host",
+            "content-type",
+            "content-length",
+            "accept-encoding",
+            "grpc-encoding",
+            "grpc-metadata-tenant",
+        ] {
+            assert!(call.metadata.get(dropped).is_none(), "{dropped} kept");
+        }
+        assert_eq!(
+            ascii(&call, "x-forwarded-host").as_deref(),
+            Some("api.example")
+        );
+    }
+
+    #[test]
+    fn non_visible_ascii_values_are_dropped_unless_binary() {
+        let call = from_request(
+            &headers(&[
+                ("x-name", b"caf\xc3\xa9"),
+                ("x-tab", b"a\tb"),
+                ("x-ok", b"plain text"),
+            ]),
+            None,
+        )
+        .unwrap();
+        assert!(call.metadata.get("x-name").is_none());
+        assert!(call.metadata.get("x-tab").is_none());
+        assert_eq!(ascii(&call, "x-ok").as_deref(), Some("plain text"));
+    }
+
+    #[test]
+    fn bin_headers_are_base64_decoded_padded_or_not_and_bad_base64_is_an_error() {
+        for encoded in [&b"AAEC"[..], b"AAE=", b"AAE"] {
+            let call = from_request(&headers(&[("trace-bin", encoded)]), None).unwrap();
+            let value = call
+                .metadata
+                .get_bin("trace-bin")
+                .unwrap()
+                .to_bytes()
+                .unwrap();
+            assert!(value.starts_with(&[0, 1]), "{encoded:?}");
+        }
+        let call = from_request(&headers(&[("grpc-metadata-key-bin", b"AAE")]), None).unwrap();
+        assert_eq!(
+            call.metadata
+                .get_bin("key-bin")
+                .unwrap()
+                .to_bytes()
+                .unwrap(),
+            [0, 1][..]
+        );
+        let err = from_request(&headers(&[("trace-bin", b"!!")]), None).unwrap_err();
+        assert_eq!(err.code(), tonic::Code::InvalidArgument);
+        assert!(err.message().contains("trace-bin"), "{}", err.message());
+    }
+
+    #[test]
+    fn forwarded_for_gets_the_peer_appended_and_forwarded_host_is_kept() {
+        let peer: SocketAddr = "10.1.2.3:5555".parse().unwrap();
+        let call = from_request(&headers(&[("host", b"api.example")]), Some(peer)).unwrap();
+        assert_eq!(ascii(&call, "x-forwarded-for").as_deref(), Some("10.1.2.3"));
+        let call = from_request(
+            &headers(&[
+                ("x-forwarded-for", b"203.0.113.9"),
+                ("x-forwarded-host", b"public.example"),
+                ("host", b"internal:8080"),
+            ]),
+            Some(peer),
+        )
+        .unwrap();
+        assert_eq!(
+            ascii(&call, "x-forwarded-for").as_deref(),
+            Some("203.0.113.9, 10.1.2.3")
+        );
+        assert_eq!(
+            ascii(&call, "x-forwarded-host").as_deref(),
+            Some("public.example")
+        );
+    }
+
+    #[test]
+    fn grpc_timeout_sets_the_deadline_and_a_bad_one_is_an_error() {
+        let call = from_request(&headers(&[("grpc-timeout", b"250m")]), None).unwrap();
+        assert_eq!(call.timeout, Some(Duration::from_millis(250)));
+        assert!(call.metadata.get("grpc-timeout").is_none());
+        for bad in [&b"1x"[..], b"soon", b"123456789S"] {
+            let err = from_request(&headers(&[("grpc-timeout", bad)]), None).unwrap_err();
+            assert_eq!(err.code(), tonic::Code::InvalidArgument, "{bad:?}");
+            assert!(err.message().contains("Grpc-Timeout"), "{}", err.message());
+        }
+    }
+
+    #[test]
+    fn response_metadata_becomes_headers_as_is() {
+        let mut metadata = MetadataMap::new();
+        metadata.insert("x-request-id", "r-1".parse().unwrap());
+        metadata.insert_bin("trace-bin", MetadataValue::from_bytes(&[0, 1]));
+        let mut headers = HeaderMap::new();
+        to_response_headers(metadata, &mut headers);
+        assert_eq!(headers["x-request-id"], "r-1");
+        assert_eq!(headers["trace-bin"], "AAE");
+    }
+}

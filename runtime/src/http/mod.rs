@@ -1,0 +1,4 @@
+//! HTTP/JSON transcoding: what the generated `<service>_http` routers share.
+
+pub mod metadata;
+pub mod status;
