@@ -1,6 +1,7 @@
 //! Stage 3: model -> files. One module per artefact.
 
 mod grpc;
+mod http;
 mod include;
 mod json;
 mod messages;
@@ -52,6 +53,7 @@ pub fn all(
 ) -> Result<Vec<GeneratedFile>, EmitError> {
     let mut prost = messages::messages(model, files, params)?;
     let mut out = Vec::new();
+    let query_messages = http::query_messages(model);
     for package in &model.packages {
         let what = format!("package `{}`", package.name);
         // prost-build gives text; our parts are tokens, parsed directly (printing them to text
@@ -62,6 +64,7 @@ pub fn all(
         for tokens in [
             json::impls(model, &package.name, params),
             grpc::services(model, &package.name, params),
+            http::query_schemas(model, &package.name, params, &query_messages),
         ] {
             let part: syn::File = syn::parse2(tokens).map_err(|e| {
                 EmitError(format!("the generated Rust for {what} does not parse: {e}"))

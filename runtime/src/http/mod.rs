@@ -1,4 +1,5 @@
 //! HTTP/JSON transcoding: what the generated `<service>_http` routers share.
 
 pub mod metadata;
+pub mod query;
 pub mod status;

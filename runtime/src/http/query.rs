@@ -1,0 +1,481 @@
+//! Query parameters to a request message (DESIGN section 6, "Binding a request").
+//!
+//! Generated code describes each message's fields once ([`QuerySchema`]); the parameters are
+//! checked against it and turned into the message's proto3 JSON, which the message's generated
+//! `Deserialize` then reads, so every value is parsed by the same codecs as a JSON body:
+//! - `a.b.c=v` reaches nested singular messages; proto and JSON names both work;
+//! - a repeated field repeats its key (`?tag=a&tag=b`); a map takes `m[key]=v`;
+//! - enums by name or number, bools as `true/false/1/0`, well-known types in their JSON string
+//!   form (`2024-01-01T00:00:00Z`, `1.5s`, `a,b.c`), `+` is a space;
+//! - errors name the parameter: a singular field given twice, two members of one oneof, a
+//!   repeated message or other field a query cannot set, a bad value;
+//! - parameters naming no field are ignored, or rejected when asked.
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+/// The fields of a message, for binding query parameters. Generated for every message.
+pub trait QuerySchema {
+    /// The message's fields.
+    fn query_fields() -> &'static [QueryField];
+}
+
+/// One field of a [`QuerySchema`].
+#[derive(Debug, Clone, Copy)]
+pub struct QueryField {
+    /// The name in the .proto file, `page_size`.
+    pub proto_name: &'static str,
+    /// The JSON name, `pageSize`.
+    pub json_name: &'static str,
+    pub kind: QueryKind,
+    pub cardinality: Cardinality,
+    /// The oneof the field belongs to, if any (not for proto3 `optional`).
+    pub oneof: Option<&'static str>,
+}
+
+impl QueryField {
+    /// A field; generated code lists them with this, one line each.
+    pub const fn new(
+        proto_name: &'static str,
+        json_name: &'static str,
+        kind: QueryKind,
+        cardinality: Cardinality,
+        oneof: Option<&'static str>,
+    ) -> Self {
+        QueryField {
+            proto_name,
+            json_name,
+            kind,
+            cardinality,
+            oneof,
+        }
+    }
+}
+
+/// How a field's text is turned into JSON.
+#[derive(Debug, Clone, Copy)]
+pub enum QueryKind {
+    /// `true`, `false`, `1` or `0`.
+    Bool,
+    /// Any integer: passed on as a JSON string, which proto3 JSON reads for every integer type.
+    Integer,
+    /// `float` or `double`, also `NaN`, `Infinity`, `-Infinity`.
+    Float,
+    /// Strings, bytes (base64), and well-known types whose JSON is a string (Timestamp,
+    /// Duration, FieldMask).
+    Text,
+    /// An enum: a name (looked up with the function, the enum's `ProtoEnum::number_of`), or a
+    /// number.
+    Enum(fn(&str) -> Option<i32>),
+    /// A message whose fields the query can reach with `field.sub=v`.
+    Message(fn() -> &'static [QueryField]),
+    /// A message or well-known type the query cannot set (`Struct`, `Value`, `Any`, ...).
+    Unsupported,
+}
+
+/// Singular, repeated, or a map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cardinality {
+    Singular,
+    Repeated,
+    /// A map; the kind is the value's.
+    Map,
+}
+
+/// An error binding the query: the message is for the client (a 400).
+pub fn invalid(message: impl Into<String>) -> tonic::Status {
+    tonic::Status::invalid_argument(message)
+}
+
+/// Reads the message `T` from a query string (without the `?`). Parameters naming a field
+/// under one of `bound` (dotted proto paths bound by the path or the body) are skipped: those
+/// sources win. With `reject_unknown`, a parameter naming no field is an error.
+pub fn bind<T: QuerySchema + DeserializeOwned + Default>(
+    query: &str,
+    bound: &[&str],
+    reject_unknown: bool,
+) -> Result<T, tonic::Status> {
+    if query.is_empty() {
+        return Ok(T::default());
+    }
+    let object = to_json(T::query_fields(), query, bound, reject_unknown)?;
+    serde_path_to_error::deserialize(Value::Object(object)).map_err(|e| {
+        let path = e.path().to_string();
+        invalid(format!(
+            "invalid query parameter `{path}`: {}",
+            e.into_inner()
+        ))
+    })
+}
+
+/// The query as the JSON object of the message `fields` describe.
+pub fn to_json(
+    fields: &'static [QueryField],
+    query: &str,
+    bound: &[&str],
+    reject_unknown: bool,
+) -> Result<Map<String, Value>, tonic::Status> {
+    let mut root = Map::new();
+    // Oneof members set so far, per message path: (oneof, field, parameter).
+    let mut oneofs: Vec<(String, &'static str, &'static str, String)> = Vec::new();
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        let (path, map_key) = split_map_key(&key)?;
+        let Some(resolved) = resolve(fields, path)? else {
+            if reject_unknown {
+                return Err(invalid(format!(
+                    "unknown query parameter `{key}`: no such field"
+                )));
+            }
+            continue;
+        };
+        if bound
+            .iter()
+            .any(|b| resolved.proto_path == *b || resolved.proto_path.starts_with(&format!("{b}.")))
+        {
+            continue;
+        }
+        let field = resolved.field;
+        // One member of each oneof, per message.
+        if let Some(oneof) = field.oneof {
+            let parent = resolved.parent_json.join(".");
+            if let Some((_, _, _, first)) = oneofs
+                .iter()
+                .find(|(p, o, f, _)| *p == parent && *o == oneof && *f != field.proto_name)
+            {
+                return Err(invalid(format!(
+                    "query parameters `{first}` and `{key}` set two members of oneof `{oneof}`"
+                )));
+            }
+            oneofs.push((parent, oneof, field.proto_name, key.to_string()));
+        }
+        let target = parent_object(&mut root, &resolved.parent_json, &key)?;
+        let json = scalar(field.kind, &value, &key)?;
+        match (field.cardinality, map_key) {
+            (Cardinality::Map, Some(map_key)) => {
+                let map = target
+                    .entry(field.json_name)
+                    .or_insert_with(|| Value::Object(Map::new()));
+                let Value::Object(map) = map else {
+                    unreachable!("map fields hold objects")
+                };
+                if map.insert(map_key.to_owned(), json).is_some() {
+                    return Err(invalid(format!("query parameter `{key}` is given twice")));
+                }
+            }
+            (Cardinality::Map, None) => {
+                return Err(invalid(format!(
+                    "query parameter `{key}` is a map: give each entry as `{key}[KEY]=VALUE`"
+                )));
+            }
+            (_, Some(_)) => {
+                return Err(invalid(format!(
+                    "query parameter `{key}` is not a map field; `[...]` is only for maps"
+                )));
+            }
+            (Cardinality::Repeated, None) => {
+                let list = target
+                    .entry(field.json_name)
+                    .or_insert_with(|| Value::Array(Vec::new()));
+                let Value::Array(list) = list else {
+                    unreachable!("repeated fields hold arrays")
+                };
+                list.push(json);
+            }
+            (Cardinality::Singular, None) => {
+                if target.insert(field.json_name.to_owned(), json).is_some() {
+                    return Err(invalid(format!(
+                        "query parameter `{key}` is given twice but the field is not repeated"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(root)
+}
+
+/// `labels[env]` -> (`labels`, `Some("env")`).
+fn split_map_key(key: &str) -> Result<(&str, Option<&str>), tonic::Status> {
+    let Some(open) = key.find('[') else {
+        return Ok((key, None));
+    };
+    match key[open..].strip_suffix(']') {
+        Some(inner) if !inner[1..].contains(['[', ']']) => Ok((&key[..open], Some(&inner[1..]))),
+        _ => Err(invalid(format!(
+            "query parameter `{key}`: a map entry is written `field[KEY]=VALUE`"
+        ))),
+    }
+}
+
+struct Resolved {
+    field: &'static QueryField,
+    /// JSON names of the messages above the field.
+    parent_json: Vec<&'static str>,
+    /// The dotted proto path of the field, to compare with what path and body bind.
+    proto_path: String,
+}
+
+/// Finds the field a dotted parameter name refers to; `None` when no field has that name.
+fn resolve(fields: &'static [QueryField], path: &str) -> Result<Option<Resolved>, tonic::Status> {
+    let mut fields = fields;
+    let mut parent_json = Vec::new();
+    let mut proto_path = String::new();
+    let mut parts = path.split('.').peekable();
+    while let Some(part) = parts.next() {
+        let Some(field) = fields
+            .iter()
+            .find(|f| f.proto_name == part || f.json_name == part)
+        else {
+            return Ok(None);
+        };
+        if !proto_path.is_empty() {
+            proto_path.push('.');
+        }
+        proto_path.push_str(field.proto_name);
+        if parts.peek().is_none() {
+            return Ok(Some(Resolved {
+                field,
+                parent_json,
+                proto_path,
+            }));
+        }
+        match (field.kind, field.cardinality) {
+            (QueryKind::Message(nested), Cardinality::Singular) => {
+                parent_json.push(field.json_name);
+                fields = nested();
+            }
+            _ => {
+                return Err(invalid(format!(
+                    "query parameter `{path}`: `{}` is not a singular message, so it has no fields to set",
+                    field.proto_name
+                )))
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The object that holds the field, creating the messages on the way.
+fn parent_object<'a>(
+    root: &'a mut Map<String, Value>,
+    parents: &[&'static str],
+    key: &str,
+) -> Result<&'a mut Map<String, Value>, tonic::Status> {
+    let mut object = root;
+    for name in parents {
+        let next = object
+            .entry(*name)
+            .or_insert_with(|| Value::Object(Map::new()));
+        object = match next {
+            Value::Object(map) => map,
+            _ => {
+                return Err(invalid(format!(
+                    "query parameter `{key}`: `{name}` is set as a value and as a message"
+                )))
+            }
+        };
+    }
+    Ok(object)
+}
+
+/// One parameter value as the JSON its field reads.
+fn scalar(kind: QueryKind, text: &str, key: &str) -> Result<Value, tonic::Status> {
+    let bad = |what: &str| invalid(format!("query parameter `{key}`: `{text}` is not {what}"));
+    Ok(match kind {
+        QueryKind::Bool => match text {
+            "true" | "1" => Value::Bool(true),
+            "false" | "0" => Value::Bool(false),
+            _ => return Err(bad("a bool (true, false, 1 or 0)")),
+        },
+        QueryKind::Integer => {
+            let digits = text.strip_prefix('-').unwrap_or(text);
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad("an integer"));
+            }
+            Value::String(text.to_owned())
+        }
+        QueryKind::Float => {
+            let special = matches!(text, "NaN" | "Infinity" | "-Infinity");
+            if !special && text.parse::<f64>().is_err() {
+                return Err(bad("a number"));
+            }
+            Value::String(text.to_owned())
+        }
+        QueryKind::Text => Value::String(text.to_owned()),
+        QueryKind::Enum(number_of) => match text.parse::<i32>().ok().or_else(|| number_of(text)) {
+            Some(number) => Value::from(number),
+            None => return Err(bad("a value of the enum")),
+        },
+        QueryKind::Message(_) => {
+            return Err(invalid(format!(
+            "query parameter `{key}` names a message; set its fields instead (`{key}.FIELD=VALUE`)"
+        )))
+        }
+        QueryKind::Unsupported => {
+            return Err(invalid(format!(
+                "query parameter `{key}`: this field cannot be set from the query string"
+            )))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const fn field(proto: &'static str, json: &'static str, kind: QueryKind) -> QueryField {
+        QueryField::new(proto, json, kind, Cardinality::Singular, None)
+    }
+
+    const fn with(mut f: QueryField, cardinality: Cardinality) -> QueryField {
+        f.cardinality = cardinality;
+        f
+    }
+
+    const fn in_oneof(mut f: QueryField, oneof: &'static str) -> QueryField {
+        f.oneof = Some(oneof);
+        f
+    }
+
+    fn state(name: &str) -> Option<i32> {
+        ["UNSPECIFIED", "ACTIVE", "DONE"]
+            .iter()
+            .position(|n| *n == name)
+            .map(|n| n as i32)
+    }
+
+    fn page() -> &'static [QueryField] {
+        const PAGE: &[QueryField] = &[
+            field("page_size", "pageSize", QueryKind::Integer),
+            field("order_by", "orderBy", QueryKind::Text),
+            field("parent", "parent", QueryKind::Message(page)),
+        ];
+        PAGE
+    }
+
+    fn request() -> &'static [QueryField] {
+        const REQUEST: &[QueryField] = &[
+            field("name", "name", QueryKind::Text),
+            field("page", "page", QueryKind::Message(page)),
+            with(
+                field("tags", "tags", QueryKind::Text),
+                Cardinality::Repeated,
+            ),
+            with(field("labels", "labels", QueryKind::Text), Cardinality::Map),
+            field("state", "state", QueryKind::Enum(state)),
+            field("exact", "exact", QueryKind::Bool),
+            field("ratio", "ratio", QueryKind::Float),
+            field("since", "since", QueryKind::Text),
+            with(
+                field("items", "items", QueryKind::Message(page)),
+                Cardinality::Repeated,
+            ),
+            field("extra", "extra", QueryKind::Unsupported),
+            in_oneof(field("by_id", "byId", QueryKind::Integer), "key"),
+            in_oneof(field("by_email", "byEmail", QueryKind::Text), "key"),
+        ];
+        REQUEST
+    }
+
+    fn ok(query: &str) -> Value {
+        Value::Object(to_json(request(), query, &[], false).unwrap())
+    }
+
+    fn err(query: &str) -> String {
+        to_json(request(), query, &[], false)
+            .unwrap_err()
+            .message()
+            .to_owned()
+    }
+
+    #[test]
+    fn parameters_become_the_messages_json() {
+        let cases = [
+            ("name=a+b%2Fc", json!({"name": "a b/c"})),
+            (
+                "page.page_size=10&page.orderBy=x",
+                json!({"page": {"pageSize": "10", "orderBy": "x"}}),
+            ),
+            (
+                "page.parent.pageSize=-3",
+                json!({"page": {"parent": {"pageSize": "-3"}}}),
+            ),
+            ("tags=a&tags=b", json!({"tags": ["a", "b"]})),
+            (
+                "labels[env]=prod&labels[team]=x",
+                json!({"labels": {"env": "prod", "team": "x"}}),
+            ),
+            ("state=ACTIVE", json!({"state": 1})),
+            ("state=2", json!({"state": 2})),
+            ("exact=1&ratio=NaN", json!({"exact": true, "ratio": "NaN"})),
+            (
+                "exact=false&ratio=1.5e3",
+                json!({"exact": false, "ratio": "1.5e3"}),
+            ),
+            (
+                "since=2024-01-01T00:00:00Z",
+                json!({"since": "2024-01-01T00:00:00Z"}),
+            ),
+            ("byEmail=a%40b", json!({"byEmail": "a@b"})),
+            ("", json!({})),
+        ];
+        for (query, expected) in cases {
+            assert_eq!(ok(query), expected, "{query}");
+        }
+    }
+
+    #[test]
+    fn unknown_parameters_are_ignored_or_rejected() {
+        assert_eq!(ok("nope=1&name=x&page.nope=2"), json!({"name": "x"}));
+        let err = to_json(request(), "nope=1", &[], true).unwrap_err();
+        assert!(
+            err.message().contains("unknown query parameter `nope`"),
+            "{}",
+            err.message()
+        );
+    }
+
+    #[test]
+    fn fields_bound_by_path_or_body_are_skipped() {
+        let bound = to_json(
+            request(),
+            "name=q&page.pageSize=3&tags=t",
+            &["name", "page"],
+            false,
+        );
+        assert_eq!(Value::Object(bound.unwrap()), json!({"tags": ["t"]}));
+    }
+
+    #[test]
+    fn mistakes_are_errors_naming_the_parameter() {
+        let cases = [
+            (
+                "name=a&name=b",
+                "`name` is given twice but the field is not repeated",
+            ),
+            (
+                "byId=1&byEmail=x",
+                "`byId` and `byEmail` set two members of oneof `key`",
+            ),
+            ("items.pageSize=1", "`items` is not a singular message"),
+            ("page=1", "`page` names a message"),
+            ("extra=1", "`extra`: this field cannot be set"),
+            (
+                "page.pageSize=ten",
+                "`page.pageSize`: `ten` is not an integer",
+            ),
+            ("exact=yes", "`exact`: `yes` is not a bool"),
+            ("ratio=fast", "`ratio`: `fast` is not a number"),
+            ("state=GONE", "`state`: `GONE` is not a value of the enum"),
+            ("labels=x", "`labels` is a map"),
+            ("name[x]=1", "`name[x]` is not a map field"),
+            ("labels[a=1", "a map entry is written"),
+            ("labels[a]=1&labels[a]=2", "`labels[a]` is given twice"),
+            ("name.x=1", "`name` is not a singular message"),
+        ];
+        for (query, expected) in cases {
+            let message = err(query);
+            assert!(message.contains(expected), "{query}: {message}");
+        }
+    }
+}
