@@ -4,11 +4,16 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
+use heck::ToShoutySnakeCase;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use super::paths;
-use crate::model::{Cardinality, Field, FieldType, Model, Scalar};
+use crate::model::template::{PathTemplate, Segment};
+use crate::model::{
+    Binding, Body, Cardinality, Field, FieldType, HttpMethod, Method, MethodKind, Model, Scalar,
+};
+use crate::naming;
 use crate::params::Params;
 
 /// Every message query parameters can reach, by full name: the requests of bound methods and
@@ -153,4 +158,169 @@ fn scalar_kind(s: Scalar) -> TokenStream {
         Scalar::String | Scalar::Bytes => quote!(K::Text),
         _ => quote!(K::Integer),
     }
+}
+
+/// The `<service>_http` module of every service of `package` with http rules on unary methods:
+/// the rules' templates as constants, and `routes`, `router` and `router_with`.
+///
+/// Not yet routed (named in the module docs): streaming methods and `google.api.HttpBody`
+/// requests or responses.
+pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
+    let Some(pkg) = model.package(package) else {
+        return TokenStream::new();
+    };
+    if params.no_server {
+        return TokenStream::new();
+    }
+    let mut out = TokenStream::new();
+    for service in &pkg.services {
+        let routed: Vec<(&Method, &Binding)> = service
+            .methods
+            .iter()
+            .filter(|m| m.kind == MethodKind::Unary && !uses_http_body(m))
+            .flat_map(|m| m.bindings.iter().map(move |b| (m, b)))
+            .collect();
+        if routed.is_empty() {
+            continue;
+        }
+        let module = format_ident!("{}", naming::service_module(&service.name, "http"));
+        let server = format_ident!("{}", naming::service_module(&service.name, "server"));
+        let trait_name = format_ident!("{}", service.name);
+        let mut consts = TokenStream::new();
+        let mut routes = TokenStream::new();
+        for (method, binding) in routed {
+            let base = format!("{}_{}", method.name.to_shouty_snake_case(), binding.index);
+            let template_ident = format_ident!("{base}");
+            let rule_ident = format_ident!("{base}_RULE");
+            let doc = format!(
+                " `{} {}`: `{}`.",
+                binding.method, binding.template, method.name
+            );
+            let template = template_tokens(&binding.template);
+            let body = match &binding.body {
+                Body::None => quote!(BodyRule::None),
+                Body::All => quote!(BodyRule::All),
+                Body::Field(name) => {
+                    let json_name = model
+                        .messages
+                        .get(&method.input)
+                        .and_then(|m| m.field(name))
+                        .map_or(name.clone(), |f| f.json_name.clone());
+                    quote!(BodyRule::Field { proto_name: #name, json_name: #json_name })
+                }
+            };
+            let response_body = match &binding.response_body {
+                Some(name) => {
+                    let json_name = model
+                        .messages
+                        .get(&method.output)
+                        .and_then(|m| m.field(name))
+                        .map_or(name.clone(), |f| f.json_name.clone());
+                    quote!(Some(#json_name))
+                }
+                None => quote!(None),
+            };
+            consts.extend(quote! {
+                #[doc = #doc]
+                const #template_ident: Template = #template;
+                const #rule_ident: Rule = Rule { body: #body, response_body: #response_body };
+            });
+            let filter = method_filter(&binding.method);
+            let rust_method = format_ident!("{}", naming::method_name(&method.name));
+            routes.extend(quote! {
+                .route(#filter, &#template_ident, {
+                    let service = service.clone();
+                    ::rs_svc::http::handler(move |call| {
+                        let service = service.clone();
+                        async move {
+                            ::rs_svc::http::unary(call, &#rule_ident, move |request| async move {
+                                service.#rust_method(request).await
+                            })
+                            .await
+                        }
+                    })
+                })
+            });
+        }
+        let full_name = &service.full_name;
+        let module_doc = format!(
+            " HTTP/JSON routes of `{full_name}`, transcoded in-process from its `google.api.http` rules."
+        );
+        out.extend(quote! {
+            #[doc = #module_doc]
+            pub mod #module {
+                use ::rs_svc::http::matcher::{MethodFilter, Segment as S, Template, Variable as V};
+                use ::rs_svc::http::{BodyRule, Rule};
+
+                #consts
+
+                /// The routes with default options, as an axum router.
+                pub fn router<T: super::#server::#trait_name>(
+                    service: ::std::sync::Arc<T>,
+                ) -> ::rs_svc::http::axum::Router {
+                    routes(service, ::rs_svc::http::Options::default()).into_router()
+                }
+
+                /// The routes with `options` (interceptor, body limit, ...), as an axum router.
+                pub fn router_with<T: super::#server::#trait_name>(
+                    service: ::std::sync::Arc<T>,
+                    options: ::rs_svc::http::Options,
+                ) -> ::rs_svc::http::axum::Router {
+                    routes(service, options).into_router()
+                }
+
+                /// The routes, to merge with other services' (`Routes::merge`) behind one matcher.
+                pub fn routes<T: super::#server::#trait_name>(
+                    service: ::std::sync::Arc<T>,
+                    options: ::rs_svc::http::Options,
+                ) -> ::rs_svc::http::Routes {
+                    ::rs_svc::http::Routes::new(options) #routes
+                }
+            }
+        });
+    }
+    out
+}
+
+fn uses_http_body(method: &Method) -> bool {
+    [&method.input, &method.output]
+        .iter()
+        .any(|t| t.as_str() == "google.api.HttpBody")
+}
+
+fn method_filter(method: &HttpMethod) -> TokenStream {
+    let known = |name: &str| {
+        let ident = format_ident!("{name}");
+        quote!(MethodFilter::Is(::rs_svc::http::axum::http::Method::#ident))
+    };
+    match method {
+        HttpMethod::Get => known("GET"),
+        HttpMethod::Put => known("PUT"),
+        HttpMethod::Post => known("POST"),
+        HttpMethod::Delete => known("DELETE"),
+        HttpMethod::Patch => known("PATCH"),
+        HttpMethod::Custom(kind) if kind == "*" => quote!(MethodFilter::Any),
+        HttpMethod::Custom(kind) => {
+            quote!(MethodFilter::custom(#kind).expect("protoc-gen-rs-svc checked the method name"))
+        }
+    }
+}
+
+fn template_tokens(template: &PathTemplate) -> TokenStream {
+    let segments = template.segments.iter().map(|s| match s {
+        Segment::Literal(text) => quote!(S::Literal(#text)),
+        Segment::Single => quote!(S::Single),
+        Segment::Multi => quote!(S::Multi),
+    });
+    let variables = template.variables.iter().map(|v| {
+        let field = v.field_path.to_string();
+        let start = proc_macro2::Literal::usize_unsuffixed(v.start);
+        let end = proc_macro2::Literal::usize_unsuffixed(v.end);
+        quote!(V { field: #field, start: #start, end: #end })
+    });
+    let verb = match &template.verb {
+        Some(v) => quote!(Some(#v)),
+        None => quote!(None),
+    };
+    quote!(Template { segments: &[#(#segments),*], variables: &[#(#variables),*], verb: #verb })
 }

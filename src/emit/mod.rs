@@ -65,6 +65,7 @@ pub fn all(
             json::impls(model, &package.name, params),
             grpc::services(model, &package.name, params),
             http::query_schemas(model, &package.name, params, &query_messages),
+            http::routers(model, &package.name, params),
         ] {
             let part: syn::File = syn::parse2(tokens).map_err(|e| {
                 EmitError(format!("the generated Rust for {what} does not parse: {e}"))

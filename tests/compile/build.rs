@@ -32,7 +32,7 @@ fn main() {
     // module tree.
     for (dir, parameter) in [
         ("", "file_descriptor_set"),
-        ("canonical", "json_omit_defaults"),
+        ("canonical", "json_omit_defaults,generate_default_stubs"),
         (
             "alt",
             "json_proto_names,json_enum_numbers,json_reject_unknown,generate_default_stubs",

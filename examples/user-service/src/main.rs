@@ -1,23 +1,39 @@
-//! `user-service [GRPC_ADDR]`: serves the example's user service over gRPC (default
-//! `0.0.0.0:9090`) with the health service and server reflection, until SIGTERM or Ctrl-C.
+//! `user-service [GRPC_ADDR [HTTP_ADDR]]`: serves the example's user service over gRPC (default
+//! `0.0.0.0:9090`, with the health service and server reflection) and HTTP/JSON (default
+//! `0.0.0.0:8080`, the routes of its `google.api.http` rules), until SIGTERM or Ctrl-C.
 
+use std::sync::Arc;
+
+use user_service_example::user::v1::user_service_http;
 use user_service_example::user::v1::user_service_server::UserServiceServer;
 use user_service_example::{Users, FILE_DESCRIPTOR_SET};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let grpc_addr: std::net::SocketAddr = match std::env::args().nth(1) {
+    let mut args = std::env::args().skip(1);
+    let grpc_addr: std::net::SocketAddr = match args.next() {
         Some(addr) => addr.parse()?,
         None => rs_svc::serve::DEFAULT_GRPC_ADDR,
     };
+    let http_addr: std::net::SocketAddr = match args.next() {
+        Some(addr) => addr.parse()?,
+        None => rs_svc::serve::DEFAULT_HTTP_ADDR,
+    };
+    // One implementation behind both protocols.
+    let users = Arc::new(Users::default());
     let server = rs_svc::serve::Server::builder()
-        .grpc(UserServiceServer::new(Users::default()))
+        .grpc(UserServiceServer::from_arc(users.clone()))
+        .http(user_service_http::router(users))
         .file_descriptor_set(FILE_DESCRIPTOR_SET)
         .grpc_addr(grpc_addr)
+        .http_addr(http_addr)
         .build()?
         .bind()
         .await?;
     eprintln!("user-service: gRPC on {}", server.grpc_addr());
+    if let Some(http) = server.http_addr() {
+        eprintln!("user-service: HTTP on {http}");
+    }
     server.serve().await?;
     eprintln!("user-service: stopped");
     Ok(())

@@ -3,4 +3,11 @@
 pub mod matcher;
 pub mod metadata;
 pub mod query;
+pub mod routes;
 pub mod status;
+
+pub use axum;
+pub use routes::{
+    handler, unary, BodyRule, Call, Handler, HttpError, Interceptor, JsonMessage, Options, Routes,
+    Rule,
+};

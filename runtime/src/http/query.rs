@@ -193,6 +193,34 @@ pub fn to_json(
     Ok(root)
 }
 
+/// Sets the field at the dotted proto path `field` (a path variable) to `value`, converted as
+/// its kind says, creating the messages above it; it replaces what body or query set.
+pub fn set_path(
+    object: &mut Map<String, Value>,
+    fields: &'static [QueryField],
+    field: &str,
+    value: &str,
+) -> Result<(), tonic::Status> {
+    let Some(resolved) = resolve(fields, field)? else {
+        return Err(tonic::Status::internal(format!(
+            "path variable `{field}` names no field of the request"
+        )));
+    };
+    let json = scalar(resolved.field.kind, value, field)?;
+    let mut target = object;
+    for name in &resolved.parent_json {
+        let next = target
+            .entry(*name)
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !next.is_object() {
+            *next = Value::Object(Map::new());
+        }
+        target = next.as_object_mut().expect("made an object above");
+    }
+    target.insert(resolved.field.json_name.to_owned(), json);
+    Ok(())
+}
+
 /// `labels[env]` -> (`labels`, `Some("env")`).
 fn split_map_key(key: &str) -> Result<(&str, Option<&str>), tonic::Status> {
     let Some(open) = key.find('[') else {

@@ -3,7 +3,8 @@
 
 include!(concat!(env!("OUT_DIR"), "/mod.rs"));
 
-/// The same code generated with `json_omit_defaults` (canonical proto3 JSON).
+/// The same code generated with `json_omit_defaults` (canonical proto3 JSON) and
+/// `generate_default_stubs`.
 pub mod canonical {
     include!(concat!(env!("OUT_DIR"), "/canonical/mod.rs"));
 }

@@ -1,0 +1,553 @@
+//! The routes of one or more services, served by one [`Matcher`], and the unary call path:
+//! bind the request (path > body > query), call the service trait in-process with metadata
+//! and deadline, write the JSON response or the `google.rpc.Status` error.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::body::Body;
+use bytes::Bytes;
+use http::{header, HeaderValue, Method, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::matcher::{Matcher, MethodFilter, RouteError, Template};
+use super::query::{self, QueryField, QuerySchema};
+use super::{metadata, status};
+
+/// A route's handler: the matched request in, the HTTP response out.
+pub type Handler =
+    Arc<dyn Fn(Call) -> Pin<Box<dyn Future<Output = http::Response<Body>> + Send>> + Send + Sync>;
+
+/// Checks or changes a call before its handler runs, like a tonic interceptor on the gRPC
+/// server: `Ok` lets the call through (with the metadata and extensions it returns), `Err` is
+/// the error response. A `tonic::service::Interceptor` closure works as is.
+pub type Interceptor =
+    Arc<dyn Fn(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Send + Sync>;
+
+/// Settings of the HTTP/JSON routes.
+#[derive(Clone)]
+pub struct Options {
+    interceptor: Option<Interceptor>,
+    max_body_bytes: usize,
+    reject_unknown_query_parameters: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            interceptor: None,
+            // tonic's default message limit.
+            max_body_bytes: 4 * 1024 * 1024,
+            reject_unknown_query_parameters: false,
+        }
+    }
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("interceptor", &self.interceptor.is_some())
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field(
+                "reject_unknown_query_parameters",
+                &self.reject_unknown_query_parameters,
+            )
+            .finish()
+    }
+}
+
+impl Options {
+    /// 4 MiB bodies, unknown query parameters ignored, no interceptor.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Runs `interceptor` on every call before its handler, as the gRPC server's interceptor
+    /// does, so authentication written once guards both.
+    pub fn interceptor<F>(mut self, interceptor: F) -> Self
+    where
+        F: Fn(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.interceptor = Some(Arc::new(interceptor));
+        self
+    }
+
+    /// Request bodies over this many bytes are refused with 413.
+    pub fn max_body_bytes(mut self, limit: usize) -> Self {
+        self.max_body_bytes = limit;
+        self
+    }
+
+    /// A query parameter that names no field is a 400 instead of being ignored.
+    pub fn reject_unknown_query_parameters(mut self, reject: bool) -> Self {
+        self.reject_unknown_query_parameters = reject;
+        self
+    }
+}
+
+/// A request on its way to a handler.
+pub struct Call {
+    pub parts: http::request::Parts,
+    pub body: Body,
+    /// The path variables, `(field path, decoded value)`.
+    pub bindings: Vec<(&'static str, String)>,
+    pub options: Arc<Options>,
+}
+
+/// The routes of one or more services. Generated `<service>_http::routes(..)` return one;
+/// [`Routes::merge`] puts several services behind one matcher, and [`Routes::into_router`]
+/// makes the axum router.
+#[derive(Default, Clone)]
+pub struct Routes {
+    routes: Vec<(MethodFilter, &'static Template, Handler)>,
+    options: Options,
+}
+
+impl Routes {
+    /// No routes, with `options`.
+    pub fn new(options: Options) -> Self {
+        Routes {
+            routes: Vec::new(),
+            options,
+        }
+    }
+
+    /// Adds a route.
+    pub fn route(
+        mut self,
+        method: MethodFilter,
+        template: &'static Template,
+        handler: Handler,
+    ) -> Self {
+        self.routes.push((method, template, handler));
+        self
+    }
+
+    /// Adds the routes of `other`, keeping these options.
+    pub fn merge(mut self, other: Routes) -> Self {
+        self.routes.extend(other.routes);
+        self
+    }
+
+    /// The axum router serving every route, answering 404 and 405 (with `Allow`) as
+    /// `google.rpc.Status` JSON.
+    pub fn into_router(self) -> axum::Router {
+        let service = Dispatch {
+            matcher: Arc::new(Matcher::new(self.routes)),
+            options: Arc::new(self.options),
+        };
+        axum::Router::new().fallback_service(service)
+    }
+}
+
+#[derive(Clone)]
+struct Dispatch {
+    matcher: Arc<Matcher<Handler>>,
+    options: Arc<Options>,
+}
+
+impl tower::Service<http::Request<Body>> for Dispatch {
+    type Response = http::Response<Body>;
+    type Error = std::convert::Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        let (parts, body) = request.into_parts();
+        let (handler, bindings) = match self.matcher.find(&parts.method, parts.uri.path()) {
+            Ok(found) => {
+                let bindings = found
+                    .bindings
+                    .into_iter()
+                    .map(|(field, value)| (field, value.into_owned()))
+                    .collect();
+                (found.route.clone(), bindings)
+            }
+            Err(error) => return Box::pin(std::future::ready(Ok(route_error(&error)))),
+        };
+        let head = parts.method == Method::HEAD;
+        let call = Call {
+            parts,
+            body,
+            bindings,
+            options: self.options.clone(),
+        };
+        Box::pin(async move {
+            let mut response = handler(call).await;
+            if head {
+                *response.body_mut() = Body::empty();
+            }
+            Ok(response)
+        })
+    }
+}
+
+fn route_error(error: &RouteError) -> http::Response<Body> {
+    let status = match error {
+        RouteError::NotFound => tonic::Status::not_found("no route for this path"),
+        RouteError::MethodNotAllowed { .. } => {
+            tonic::Status::unimplemented(format!("method not allowed: {error}"))
+        }
+        RouteError::BadRequest(message) => tonic::Status::invalid_argument(message.clone()),
+    };
+    let mut response = status::error_response(&status);
+    if let Some(allow) = error.allow_header() {
+        *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+        response.headers_mut().insert(header::ALLOW, allow);
+    }
+    response
+}
+
+/// A request message as HTTP/JSON reads it: every generated message (through its `QuerySchema`
+/// and serde impls), and `()`, which is how prost-build maps `google.protobuf.Empty`.
+pub trait JsonMessage: Sized + Send + 'static {
+    /// The fields query parameters and path variables can set.
+    fn query_fields() -> &'static [QueryField];
+    /// Reads the message from its JSON; errors name the path of the bad value.
+    fn from_value(value: Value) -> Result<Self, String>;
+    /// Reads the message from a JSON body.
+    fn from_body(bytes: &[u8]) -> Result<Self, String>;
+}
+
+impl<T> JsonMessage for T
+where
+    T: QuerySchema + DeserializeOwned + Send + 'static,
+{
+    fn query_fields() -> &'static [QueryField] {
+        T::query_fields()
+    }
+
+    fn from_value(value: Value) -> Result<Self, String> {
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            format!("invalid request field `{path}`: {}", e.into_inner())
+        })
+    }
+
+    fn from_body(bytes: &[u8]) -> Result<Self, String> {
+        crate::json::from_slice(bytes).map_err(|e| format!("invalid JSON body: {e}"))
+    }
+}
+
+impl JsonMessage for () {
+    fn query_fields() -> &'static [QueryField] {
+        &[]
+    }
+
+    fn from_value(_: Value) -> Result<Self, String> {
+        Ok(())
+    }
+
+    fn from_body(bytes: &[u8]) -> Result<Self, String> {
+        match serde_json::from_slice::<Value>(bytes) {
+            Ok(Value::Object(_)) => Ok(()),
+            Ok(_) => Err("invalid JSON body: google.protobuf.Empty is written {}".to_owned()),
+            Err(e) => Err(format!("invalid JSON body: {e}")),
+        }
+    }
+}
+
+/// Where a rule's request body goes.
+#[derive(Debug, Clone, Copy)]
+pub enum BodyRule {
+    /// No `body`: the request body is ignored.
+    None,
+    /// `body: "*"`: the whole message; the query is ignored.
+    All,
+    /// `body: "field"`: that top-level field, by proto and JSON name.
+    Field {
+        proto_name: &'static str,
+        json_name: &'static str,
+    },
+}
+
+/// A unary rule: how to bind the request and what to send back.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    pub body: BodyRule,
+    /// `response_body`: the JSON name of the response field sent instead of the whole message.
+    pub response_body: Option<&'static str>,
+}
+
+/// Wraps an async closure as a route [`Handler`] (what generated routes use).
+pub fn handler<F, Fut>(f: F) -> Handler
+where
+    F: Fn(Call) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = http::Response<Body>> + Send + 'static,
+{
+    Arc::new(move |call| Box::pin(f(call)))
+}
+
+/// Serves one unary call: binds `Req`, runs the interceptor, calls `method` in-process with the
+/// request's metadata and deadline, and writes the response.
+pub async fn unary<Req, Resp, F, Fut>(
+    call: Call,
+    rule: &'static Rule,
+    method: F,
+) -> http::Response<Body>
+where
+    Req: JsonMessage,
+    Resp: Serialize + Send + 'static,
+    F: FnOnce(tonic::Request<Req>) -> Fut + Send,
+    Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>> + Send,
+{
+    unary_inner(call, rule, method)
+        .await
+        .unwrap_or_else(HttpError::into_response)
+}
+
+async fn unary_inner<Req, Resp, F, Fut>(
+    call: Call,
+    rule: &'static Rule,
+    method: F,
+) -> Result<http::Response<Body>, HttpError>
+where
+    Req: JsonMessage,
+    Resp: Serialize + Send + 'static,
+    F: FnOnce(tonic::Request<Req>) -> Fut + Send,
+    Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>> + Send,
+{
+    let Call {
+        parts,
+        body,
+        bindings,
+        options,
+    } = call;
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0);
+    let headers = metadata::from_request(&parts.headers, peer)?;
+    let mut request = tonic::Request::from_parts(headers.metadata, parts.extensions.clone(), ());
+    if let Some(interceptor) = &options.interceptor {
+        request = interceptor(request)?;
+    }
+    let message: Req = bind(&parts, body, &bindings, rule, &options).await?;
+    let (metadata, extensions, ()) = request.into_parts();
+    let mut request = tonic::Request::from_parts(metadata, extensions, message);
+    if let Some(timeout) = headers.timeout {
+        request.set_timeout(timeout);
+    }
+    let response = run(method(request), headers.timeout).await?;
+    let (metadata, message, _) = response.into_parts();
+    let json = match rule.response_body {
+        None => serde_json::to_vec(&message),
+        Some(field) => serde_json::to_value(&message)
+            .map(|mut v| v.get_mut(field).map(Value::take).unwrap_or(Value::Null))
+            .and_then(|v| serde_json::to_vec(&v)),
+    }
+    .map_err(|e| tonic::Status::internal(format!("the response cannot be written as JSON: {e}")))?;
+    // `()` (google.protobuf.Empty) serializes as `null`; its JSON is `{}`.
+    let json = if json == b"null" && rule.response_body.is_none() {
+        b"{}".to_vec()
+    } else {
+        json
+    };
+    let mut response = http::Response::new(Body::from(json.clone()));
+    metadata::to_response_headers(metadata, response.headers_mut());
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(json.len()));
+    Ok(response)
+}
+
+/// Runs the handler: a panic is a 500 with code INTERNAL (the server keeps serving), a passed
+/// deadline a 504 with code DEADLINE_EXCEEDED.
+async fn run<T>(
+    handler: impl Future<Output = Result<T, tonic::Status>>,
+    timeout: Option<Duration>,
+) -> Result<T, tonic::Status> {
+    let guarded = CatchUnwind(Box::pin(handler));
+    let result = match timeout {
+        Some(timeout) => tokio::time::timeout(timeout, guarded)
+            .await
+            .map_err(|_| tonic::Status::deadline_exceeded("the call's deadline passed"))?,
+        None => guarded.await,
+    };
+    result.unwrap_or_else(|_| Err(tonic::Status::internal("the handler failed")))
+}
+
+/// A future that turns a panic while polling into an error.
+struct CatchUnwind<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, ()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Err(_) => Poll::Ready(Err(())),
+        }
+    }
+}
+
+/// Builds the request message from path variables, body and query, in that precedence.
+async fn bind<Req: JsonMessage>(
+    parts: &http::request::Parts,
+    body: Body,
+    bindings: &[(&'static str, String)],
+    rule: &Rule,
+    options: &Options,
+) -> Result<Req, HttpError> {
+    let fields = Req::query_fields();
+    let query = parts.uri.query().unwrap_or("");
+    let body = match rule.body {
+        BodyRule::None => None,
+        _ => Some(read_json_body(parts, body, options.max_body_bytes).await?),
+    };
+    // The common case of a whole-message body with no path variables: read it directly.
+    if let (BodyRule::All, true, Some(body)) = (rule.body, bindings.is_empty(), &body) {
+        return Req::from_body(body.as_ref().map_or(b"{}".as_slice(), |b| b.as_ref()))
+            .map_err(|e| tonic::Status::invalid_argument(e).into());
+    }
+    let mut bound: Vec<&str> = bindings.iter().map(|(f, _)| *f).collect();
+    let mut object = match (rule.body, body) {
+        (BodyRule::All, Some(body)) => json_object(body.as_deref())?,
+        (
+            BodyRule::Field {
+                proto_name,
+                json_name,
+            },
+            Some(body),
+        ) => {
+            bound.push(proto_name);
+            let mut object = query::to_json(
+                fields,
+                query,
+                &bound,
+                options.reject_unknown_query_parameters,
+            )?;
+            let value = match body {
+                Some(bytes) => parse_json(&bytes)?,
+                None => Value::Object(Map::new()),
+            };
+            object.insert(json_name.to_owned(), value);
+            object
+        }
+        _ => query::to_json(
+            fields,
+            query,
+            &bound,
+            options.reject_unknown_query_parameters,
+        )?,
+    };
+    for (field, value) in bindings {
+        query::set_path(&mut object, fields, field, value)?;
+    }
+    Req::from_value(Value::Object(object)).map_err(|e| tonic::Status::invalid_argument(e).into())
+}
+
+/// The body as JSON bytes: `None` when empty; 415 for a content type that is not JSON, 413 over
+/// the limit.
+async fn read_json_body(
+    parts: &http::request::Parts,
+    body: Body,
+    limit: usize,
+) -> Result<Option<Bytes>, HttpError> {
+    let bytes = match Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            return Err(HttpError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                tonic::Status::resource_exhausted(format!(
+                    "the request body is over {limit} bytes"
+                )),
+            ));
+        }
+        Err(e) => {
+            return Err(tonic::Status::cancelled(format!("reading the request body: {e}")).into())
+        }
+    };
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    if !is_json(parts.headers.get(header::CONTENT_TYPE)) {
+        return Err(HttpError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            tonic::Status::invalid_argument(
+                "the request body must be JSON (Content-Type: application/json)",
+            ),
+        ));
+    }
+    Ok(Some(bytes))
+}
+
+/// `application/json` or any `+json` type, with no charset or utf-8.
+fn is_json(content_type: Option<&HeaderValue>) -> bool {
+    let Some(value) = content_type.and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let mut parts = value.split(';');
+    let essence = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+    let json = essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"));
+    let utf8 = parts.all(|p| {
+        let p = p.trim().to_ascii_lowercase();
+        !p.starts_with("charset=") || p == "charset=utf-8" || p == "charset=\"utf-8\""
+    });
+    json && utf8
+}
+
+fn parse_json(bytes: &[u8]) -> Result<Value, tonic::Status> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| tonic::Status::invalid_argument(format!("invalid JSON body: {e}")))
+}
+
+fn json_object(body: Option<&[u8]>) -> Result<Map<String, Value>, tonic::Status> {
+    match body.map(parse_json).transpose()? {
+        None => Ok(Map::new()),
+        Some(Value::Object(map)) => Ok(map),
+        Some(_) => Err(tonic::Status::invalid_argument(
+            "the JSON body must be an object",
+        )),
+    }
+}
+
+/// An error response: the `google.rpc.Status` body and the HTTP status line, which is the
+/// code's usual one except for 413 and 415.
+#[derive(Debug)]
+pub struct HttpError {
+    pub http: StatusCode,
+    pub status: tonic::Status,
+}
+
+impl From<tonic::Status> for HttpError {
+    fn from(status: tonic::Status) -> Self {
+        HttpError {
+            http: status::http_status(status.code()),
+            status,
+        }
+    }
+}
+
+impl HttpError {
+    fn new(http: StatusCode, status: tonic::Status) -> Self {
+        HttpError { http, status }
+    }
+
+    /// The response.
+    pub fn into_response(self) -> http::Response<Body> {
+        let mut response = status::error_response(&self.status);
+        *response.status_mut() = self.http;
+        response
+    }
+}

@@ -1,0 +1,451 @@
+//! The generated HTTP/JSON routes, served by `rs_svc::serve` on 127.0.0.1 and called with a real
+//! HTTP client: one row per rule of DESIGN section 6 covered so far, each asserting the status,
+//! the headers and exactly what the handler received.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use rs_svc_compile_test::canonical::acme::shop::v1 as shop;
+use serde_json::{json, Value};
+use shop::order_service_server::OrderService;
+use tonic::{Request, Response, Status};
+
+/// What the handler was called with, rendered for comparison.
+#[derive(Default)]
+struct Seen {
+    calls: Mutex<Vec<String>>,
+    metadata: Mutex<Vec<(String, String)>>,
+}
+
+struct Shop(Arc<Seen>);
+
+impl Shop {
+    fn record<T: std::fmt::Debug>(&self, method: &str, request: &Request<T>) {
+        self.0
+            .calls
+            .lock()
+            .unwrap()
+            .push(format!("{method} {:?}", request.get_ref()));
+        let mut metadata = self.0.metadata.lock().unwrap();
+        metadata.clear();
+        for entry in request.metadata().iter() {
+            if let tonic::metadata::KeyAndValueRef::Ascii(key, value) = entry {
+                metadata.push((key.to_string(), value.to_str().unwrap().to_owned()));
+            }
+        }
+    }
+}
+
+fn order(name: &str) -> shop::Order {
+    shop::Order {
+        name: name.into(),
+        customer: "customers/1".into(),
+        ..Default::default()
+    }
+}
+
+#[tonic::async_trait]
+impl OrderService for Shop {
+    async fn get_order(
+        &self,
+        request: Request<shop::GetOrderRequest>,
+    ) -> Result<Response<shop::Order>, Status> {
+        self.record("GetOrder", &request);
+        let name = request.into_inner().name;
+        match name.as_str() {
+            "orders/missing" => Err(Status::not_found("orders/missing does not exist")),
+            "orders/panic" => panic!("handler bug"),
+            "orders/slow" => {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                Ok(Response::new(order(&name)))
+            }
+            _ => {
+                let mut response = Response::new(order(&name));
+                response
+                    .metadata_mut()
+                    .insert("x-served-by", "shop-1".parse().unwrap());
+                Ok(response)
+            }
+        }
+    }
+
+    async fn list_orders(
+        &self,
+        request: Request<shop::ListOrdersRequest>,
+    ) -> Result<Response<shop::ListOrdersResponse>, Status> {
+        self.record("ListOrders", &request);
+        Ok(Response::new(shop::ListOrdersResponse::default()))
+    }
+
+    async fn create_order(
+        &self,
+        request: Request<shop::CreateOrderRequest>,
+    ) -> Result<Response<shop::Order>, Status> {
+        self.record("CreateOrder", &request);
+        let request = request.into_inner();
+        let mut created = request.order.unwrap_or_default();
+        created.name = format!("orders/{}", request.order_id);
+        Ok(Response::new(created))
+    }
+
+    async fn cancel_order(
+        &self,
+        request: Request<shop::CancelOrderRequest>,
+    ) -> Result<Response<shop::Order>, Status> {
+        self.record("CancelOrder", &request);
+        Ok(Response::new(order(&request.into_inner().name)))
+    }
+}
+
+struct Server {
+    base: String,
+    seen: Arc<Seen>,
+    client: reqwest::Client,
+}
+
+async fn start(options: rs_svc::http::Options) -> Server {
+    let seen = Arc::new(Seen::default());
+    let router = shop::order_service_http::router_with(Arc::new(Shop(seen.clone())), options);
+    let listening = rs_svc::serve::Server::builder()
+        .http(router)
+        .grpc_addr(([127, 0, 0, 1], 0))
+        .http_addr(([127, 0, 0, 1], 0))
+        .build()
+        .unwrap()
+        .bind()
+        .await
+        .unwrap();
+    let base = format!("http://{}", listening.http_addr().unwrap());
+    tokio::spawn(listening.serve_with_shutdown(std::future::pending()));
+    Server {
+        base,
+        seen,
+        client: reqwest::Client::new(),
+    }
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
+impl Server {
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Reply {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_owned());
+        }
+        let response = request.send().await.unwrap();
+        Reply {
+            status: response.status(),
+            headers: response.headers().clone(),
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    fn last_call(&self) -> String {
+        self.seen
+            .calls
+            .lock()
+            .unwrap()
+            .last()
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+#[tokio::test]
+async fn requests_bind_path_body_and_query_into_the_message_the_handler_receives() {
+    let server = start(Default::default()).await;
+    // (method, path, body, status, what the handler received)
+    let rows: &[(Method, &str, Option<&str>, u16, &str)] = &[
+        (Method::GET, "/v1/orders/o1", None, 200, r#"GetOrder GetOrderRequest { name: "orders/o1" }"#),
+        (Method::GET, "/v1/orders/a%2Fb", None, 200, r#"GetOrder GetOrderRequest { name: "orders/a%2Fb" }"#),
+        (Method::GET, "/v1/orders/o1/", None, 200, r#"GetOrder GetOrderRequest { name: "orders/o1" }"#),
+        (
+            Method::GET,
+            "/v1/orders?customer=c+1&pageSize=2&states=CONFIRMED&states=1&placed_after=2024-01-01T00:00:00Z",
+            None,
+            200,
+            r#"ListOrders ListOrdersRequest { customer: "c 1", page_size: 2, page_token: "", states: [Confirmed, Pending], placed_after: Some(Timestamp { seconds: 1704067200, nanos: 0 }) }"#,
+        ),
+        (
+            Method::GET,
+            "/v1/customers/c9/orders?customer=ignored&pageSize=1",
+            None,
+            200,
+            r#"ListOrders ListOrdersRequest { customer: "customers/c9", page_size: 1, page_token: "", states: [], placed_after: None }"#,
+        ),
+        (
+            Method::POST,
+            "/v1/orders?orderId=x7&order.customer=from-query",
+            Some(r#"{"customer": "customers/5"}"#),
+            200,
+            "CreateOrder CreateOrderRequest { order: Some(Order { name: \"\", customer: \"customers/5\"",
+        ),
+        (
+            Method::POST,
+            "/v1/orders/o3:cancel?reason=ignored",
+            Some(r#"{"reason": "changed my mind", "name": "orders/other"}"#),
+            200,
+            r#"CancelOrder CancelOrderRequest { name: "orders/o3", reason: "changed my mind" }"#,
+        ),
+    ];
+    for (method, path, body, status, received) in rows {
+        let reply = server.send(method.clone(), path, &[], *body).await;
+        assert_eq!(
+            reply.status.as_u16(),
+            *status,
+            "{method} {path}: {}",
+            reply.body
+        );
+        assert_eq!(reply.headers["content-type"], "application/json", "{path}");
+        assert!(
+            server.last_call().starts_with(received),
+            "{method} {path}\n got: {}\nwant: {received}",
+            server.last_call()
+        );
+    }
+}
+
+#[tokio::test]
+async fn responses_are_the_messages_json_with_metadata_as_headers() {
+    let server = start(Default::default()).await;
+    let reply = server.send(Method::GET, "/v1/orders/o1", &[], None).await;
+    assert_eq!(
+        reply.json(),
+        json!({"name": "orders/o1", "customer": "customers/1"})
+    );
+    assert_eq!(reply.headers["x-served-by"], "shop-1");
+    assert_eq!(
+        reply.headers["content-length"],
+        reply.body.len().to_string()
+    );
+
+    let reply = server
+        .send(Method::POST, "/v1/orders?orderId=9", &[], Some("{}"))
+        .await;
+    assert_eq!(reply.json(), json!({"name": "orders/9"}));
+
+    let head = server.send(Method::HEAD, "/v1/orders/o1", &[], None).await;
+    assert_eq!(head.status, 200);
+    assert_eq!(head.body, "");
+}
+
+/// (method, path, content type, body, HTTP status, gRPC code, message contains)
+type ErrorRow<'a> = (Method, &'a str, &'a str, Option<&'a str>, u16, i64, &'a str);
+
+#[tokio::test]
+async fn errors_are_status_json_with_the_mapped_http_status() {
+    let server = start(rs_svc::http::Options::new().max_body_bytes(64)).await;
+    let big = format!(r#"{{"customer": "{}"}}"#, "x".repeat(100));
+    let rows: &[ErrorRow] = &[
+        (
+            Method::GET,
+            "/v1/orders/missing",
+            "",
+            None,
+            404,
+            5,
+            "orders/missing does not exist",
+        ),
+        (Method::GET, "/v1/nowhere", "", None, 404, 5, "no route"),
+        (Method::GET, "/v1//orders", "", None, 404, 5, "no route"),
+        (
+            Method::DELETE,
+            "/v1/orders/o1",
+            "",
+            None,
+            405,
+            12,
+            "not allowed",
+        ),
+        (Method::GET, "/v1/orders/%zz", "", None, 400, 3, "escape"),
+        (
+            Method::GET,
+            "/v1/orders?pageSize=ten",
+            "",
+            None,
+            400,
+            3,
+            "pageSize",
+        ),
+        (
+            Method::GET,
+            "/v1/orders?customer=a&customer=b",
+            "",
+            None,
+            400,
+            3,
+            "given twice",
+        ),
+        (
+            Method::POST,
+            "/v1/orders",
+            "text/plain",
+            Some("{}"),
+            415,
+            3,
+            "must be JSON",
+        ),
+        (
+            Method::POST,
+            "/v1/orders",
+            "application/json",
+            Some(&big),
+            413,
+            8,
+            "over 64 bytes",
+        ),
+        (
+            Method::POST,
+            "/v1/orders",
+            "application/json",
+            Some("{"),
+            400,
+            3,
+            "invalid JSON",
+        ),
+        (
+            Method::POST,
+            "/v1/orders",
+            "application/merge-patch+json",
+            Some("{\"customer\": 5}"),
+            400,
+            3,
+            "customer",
+        ),
+        (
+            Method::GET,
+            "/v1/orders/panic",
+            "",
+            None,
+            500,
+            13,
+            "the handler failed",
+        ),
+    ];
+    for (method, path, content_type, body, status, code, message) in rows {
+        let mut request = server
+            .client
+            .request(method.clone(), format!("{}{path}", server.base));
+        if let Some(body) = body {
+            request = request
+                .header("content-type", *content_type)
+                .body(body.to_string());
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), *status, "{method} {path}");
+        let allow = response.headers().get("allow").cloned();
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/json",
+            "{path}"
+        );
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["code"], *code, "{method} {path}: {body}");
+        let text = body["message"].as_str().unwrap();
+        assert!(text.contains(message), "{method} {path}: {text}");
+        if *status == 405 {
+            assert_eq!(allow.unwrap(), "GET, HEAD, PATCH");
+        }
+    }
+    // The panic did not take the server down.
+    let reply = server.send(Method::GET, "/v1/orders/o1", &[], None).await;
+    assert_eq!(reply.status, 200);
+}
+
+#[tokio::test]
+async fn headers_become_metadata_and_grpc_timeout_bounds_the_call() {
+    let server = start(Default::default()).await;
+    let reply = server
+        .send(
+            Method::GET,
+            "/v1/orders/o1",
+            &[
+                ("grpc-metadata-tenant", "acme"),
+                ("x-request-id", "r-1"),
+                ("grpc-timeout", "2S"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 200);
+    let metadata = server.seen.metadata.lock().unwrap().clone();
+    let get = |key: &str| {
+        metadata
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(get("tenant").as_deref(), Some("acme"));
+    assert_eq!(get("x-request-id").as_deref(), Some("r-1"));
+    assert_eq!(get("x-forwarded-for").as_deref(), Some("127.0.0.1"));
+    assert!(get("x-forwarded-host").unwrap().starts_with("127.0.0.1:"));
+    // The handler sees the deadline as gRPC handlers do.
+    assert!(get("grpc-timeout").is_some(), "{metadata:?}");
+
+    let reply = server
+        .send(
+            Method::GET,
+            "/v1/orders/slow",
+            &[("grpc-timeout", "100m")],
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 504);
+    assert_eq!(reply.json()["code"], 4);
+
+    let reply = server
+        .send(
+            Method::GET,
+            "/v1/orders/o1",
+            &[("grpc-timeout", "soon")],
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 400);
+}
+
+#[tokio::test]
+async fn the_interceptor_guards_http_as_it_guards_grpc() {
+    let options = rs_svc::http::Options::new().interceptor(|request: Request<()>| {
+        match request.metadata().get("authorization") {
+            Some(token) if token == "Bearer good" => Ok(request),
+            _ => Err(Status::unauthenticated("a bearer token is required")),
+        }
+    });
+    let server = start(options).await;
+    let reply = server.send(Method::GET, "/v1/orders/o1", &[], None).await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(reply.json()["code"], 16);
+    assert!(server.last_call().is_empty(), "the handler did not run");
+    let reply = server
+        .send(
+            Method::GET,
+            "/v1/orders/o1",
+            &[("authorization", "Bearer good")],
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 200);
+}
