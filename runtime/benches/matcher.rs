@@ -100,7 +100,7 @@ const COMMON: &[(Method, &str)] = &[
     ),
     (
         Method::GET,
-        "/v1/projects/my-project/topics/topic-42/operations/op-9",
+        "/v1/projects/my-project/functions/fn-42/operations/op-9",
     ),
     (Method::PATCH, "/v1/projects/my-project/secrets/db-password"),
     (

@@ -459,10 +459,12 @@ impl<R> Matcher<R> {
             self.split_verb(&path)
         };
         let whole_end = path.spans().last().map_or(0, |s| s.end as usize);
+        // Whether some route matched the path, whatever its method.
+        let mut matched = false;
         if let Some((colon, verb)) = &verb {
             path.cut_last(*colon);
             let picked = self.walk(&path, 0, 0, &mut |ends, bare| {
-                self.pick(ends, Some(verb), method, bare)
+                self.pick(ends, Some(verb), method, bare, &mut matched)
             });
             if let ControlFlow::Break(index) = picked {
                 return self.found(index, &path);
@@ -470,13 +472,16 @@ impl<R> Matcher<R> {
             path.cut_last(whole_end);
         }
         let picked = self.walk(&path, 0, 0, &mut |ends, bare| {
-            self.pick(ends, None, method, bare)
+            self.pick(ends, None, method, bare, &mut matched)
         });
         if let ControlFlow::Break(index) = picked {
             return self.found(index, &path);
         }
+        if !matched {
+            return Err(RouteError::NotFound);
+        }
 
-        // No route: say which methods would have had one.
+        // No route for this method: say which methods would have had one.
         let mut allow = Vec::new();
         if let Some((colon, verb)) = &verb {
             path.cut_last(*colon);
@@ -557,13 +562,15 @@ impl<R> Matcher<R> {
         ControlFlow::Continue(())
     }
 
-    /// The route of `ends` with verb `verb` that serves `method`, if any.
+    /// The route of `ends` with verb `verb` that serves `method`, if any. Sets `matched` when
+    /// some route of `ends` matches, whatever its method.
     fn pick(
         &self,
         ends: &[usize],
         verb: Option<&[u8]>,
         method: &Method,
         bare_multi: bool,
+        matched: &mut bool,
     ) -> ControlFlow<usize> {
         let mut any = None;
         let mut get = None;
@@ -572,6 +579,7 @@ impl<R> Matcher<R> {
             if entry.verb.as_deref() != verb || (bare_multi && entry.binds_bare_multi) {
                 continue;
             }
+            *matched = true;
             match &entry.method {
                 MethodFilter::Is(m) if m == method => return ControlFlow::Break(index),
                 MethodFilter::Any => any = any.or(Some(index)),
