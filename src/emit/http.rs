@@ -160,11 +160,12 @@ fn scalar_kind(s: Scalar) -> TokenStream {
     }
 }
 
-/// The `<service>_http` module of every service of `package` with http rules on unary methods:
-/// the rules' templates as constants, and `routes`, `router` and `router_with`.
+/// The `<service>_http` module of every service of `package` with http rules on unary or
+/// server-streaming methods: the rules' templates as constants, and `routes`, `router` and
+/// `router_with`.
 ///
-/// Not yet routed (named in the module docs): streaming methods and `google.api.HttpBody`
-/// requests or responses.
+/// Not yet routed: client- and bidi-streaming methods and `google.api.HttpBody` requests or
+/// responses.
 pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
     let Some(pkg) = model.package(package) else {
         return TokenStream::new();
@@ -177,7 +178,10 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
         let routed: Vec<(&Method, &Binding)> = service
             .methods
             .iter()
-            .filter(|m| m.kind == MethodKind::Unary && !uses_http_body(m))
+            .filter(|m| {
+                matches!(m.kind, MethodKind::Unary | MethodKind::ServerStreaming)
+                    && !uses_http_body(m)
+            })
             .flat_map(|m| m.bindings.iter().map(move |b| (m, b)))
             .collect();
         if routed.is_empty() {
@@ -227,13 +231,17 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
             });
             let filter = method_filter(&binding.method);
             let rust_method = format_ident!("{}", naming::method_name(&method.name));
+            let serve = match method.kind {
+                MethodKind::ServerStreaming => quote!(server_streaming),
+                _ => quote!(unary),
+            };
             routes.extend(quote! {
                 .route(#filter, &#template_ident, {
                     let service = service.clone();
                     ::rs_svc::http::handler(move |call| {
                         let service = service.clone();
                         async move {
-                            ::rs_svc::http::unary(call, &#rule_ident, move |request| async move {
+                            ::rs_svc::http::#serve(call, &#rule_ident, move |request| async move {
                                 service.#rust_method(request).await
                             })
                             .await

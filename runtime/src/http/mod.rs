@@ -5,9 +5,11 @@ pub mod metadata;
 pub mod query;
 pub mod routes;
 pub mod status;
+pub mod stream;
 
 pub use axum;
 pub use routes::{
     handler, unary, BodyRule, Call, Handler, HttpError, Interceptor, JsonMessage, Options, Routes,
     Rule,
 };
+pub use stream::server_streaming;

@@ -320,6 +320,40 @@ where
     F: FnOnce(tonic::Request<Req>) -> Fut + Send,
     Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>> + Send,
 {
+    let (request, timeout) = prepare(call, rule).await?;
+    let response = run(method(request), timeout).await?;
+    let (metadata, message, _) = response.into_parts();
+    let json = match rule.response_body {
+        None => serde_json::to_vec(&message),
+        Some(field) => serde_json::to_value(&message)
+            .map(|mut v| v.get_mut(field).map(Value::take).unwrap_or(Value::Null))
+            .and_then(|v| serde_json::to_vec(&v)),
+    }
+    .map_err(|e| tonic::Status::internal(format!("the response cannot be written as JSON: {e}")))?;
+    // `()` (google.protobuf.Empty) serializes as `null`; its JSON is `{}`.
+    let json = if json == b"null" && rule.response_body.is_none() {
+        b"{}".to_vec()
+    } else {
+        json
+    };
+    let length = json.len();
+    let mut response = http::Response::new(Body::from(json));
+    metadata::to_response_headers(metadata, response.headers_mut());
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    Ok(response)
+}
+
+/// Everything before the handler runs: headers to metadata, the interceptor, binding the
+/// message. Returns the request and its `Grpc-Timeout`.
+pub(super) async fn prepare<Req: JsonMessage>(
+    call: Call,
+    rule: &Rule,
+) -> Result<(tonic::Request<Req>, Option<Duration>), HttpError> {
     let Call {
         parts,
         body,
@@ -341,36 +375,12 @@ where
     if let Some(timeout) = headers.timeout {
         request.set_timeout(timeout);
     }
-    let response = run(method(request), headers.timeout).await?;
-    let (metadata, message, _) = response.into_parts();
-    let json = match rule.response_body {
-        None => serde_json::to_vec(&message),
-        Some(field) => serde_json::to_value(&message)
-            .map(|mut v| v.get_mut(field).map(Value::take).unwrap_or(Value::Null))
-            .and_then(|v| serde_json::to_vec(&v)),
-    }
-    .map_err(|e| tonic::Status::internal(format!("the response cannot be written as JSON: {e}")))?;
-    // `()` (google.protobuf.Empty) serializes as `null`; its JSON is `{}`.
-    let json = if json == b"null" && rule.response_body.is_none() {
-        b"{}".to_vec()
-    } else {
-        json
-    };
-    let mut response = http::Response::new(Body::from(json.clone()));
-    metadata::to_response_headers(metadata, response.headers_mut());
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-        .headers_mut()
-        .insert(header::CONTENT_LENGTH, HeaderValue::from(json.len()));
-    Ok(response)
+    Ok((request, headers.timeout))
 }
 
 /// Runs the handler: a panic is a 500 with code INTERNAL (the server keeps serving), a passed
 /// deadline a 504 with code DEADLINE_EXCEEDED.
-async fn run<T>(
+pub(super) async fn run<T>(
     handler: impl Future<Output = Result<T, tonic::Status>>,
     timeout: Option<Duration>,
 ) -> Result<T, tonic::Status> {
@@ -385,7 +395,7 @@ async fn run<T>(
 }
 
 /// A future that turns a panic while polling into an error.
-struct CatchUnwind<F>(Pin<Box<F>>);
+pub(super) struct CatchUnwind<F>(pub(super) Pin<Box<F>>);
 
 impl<F: Future> Future for CatchUnwind<F> {
     type Output = Result<F::Output, ()>;

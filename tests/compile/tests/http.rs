@@ -2,6 +2,7 @@
 //! HTTP client: one row per rule of DESIGN section 6 covered so far, each asserting the status,
 //! the headers and exactly what the handler received.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use reqwest::{Method, StatusCode};
 use rs_svc_compile_test::canonical::acme::shop::v1 as shop;
 use serde_json::{json, Value};
 use shop::order_service_server::OrderService;
+use tokio_stream::StreamExt as _;
 use tonic::{Request, Response, Status};
 
 /// What the handler was called with, rendered for comparison.
@@ -16,6 +18,17 @@ use tonic::{Request, Response, Status};
 struct Seen {
     calls: Mutex<Vec<String>>,
     metadata: Mutex<Vec<(String, String)>>,
+    /// Set when a `forever` watch stream is dropped.
+    stream_dropped: Arc<AtomicBool>,
+}
+
+/// Sets its flag when dropped, so a test can see a stream go away.
+struct DropFlag(Arc<AtomicBool>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
 }
 
 struct Shop(Arc<Seen>);
@@ -87,6 +100,37 @@ impl OrderService for Shop {
         let mut created = request.order.unwrap_or_default();
         created.name = format!("orders/{}", request.order_id);
         Ok(Response::new(created))
+    }
+
+    async fn watch_order(
+        &self,
+        request: Request<shop::GetOrderRequest>,
+    ) -> Result<Response<tonic::codegen::BoxStream<shop::OrderEvent>>, Status> {
+        self.record("WatchOrder", &request);
+        let name = request.into_inner().name;
+        let event = |state| {
+            Ok(shop::OrderEvent {
+                name: "orders/w".into(),
+                state,
+                time: None,
+            })
+        };
+        let events: Vec<Result<shop::OrderEvent, Status>> = match name.as_str() {
+            "orders/early" => return Err(Status::failed_precondition("not placed yet")),
+            "orders/late" => vec![event(1), event(2), Err(Status::aborted("lost track"))],
+            "orders/forever" => {
+                let flag = DropFlag(self.0.stream_dropped.clone());
+                let pending = tokio_stream::iter(vec![event(1)])
+                    .chain(tokio_stream::pending())
+                    .map(move |item| {
+                        let _ = &flag;
+                        item
+                    });
+                return Ok(Response::new(Box::pin(pending)));
+            }
+            _ => vec![event(1), event(2), event(3)],
+        };
+        Ok(Response::new(Box::pin(tokio_stream::iter(events))))
     }
 
     async fn cancel_order(
@@ -447,5 +491,122 @@ async fn the_interceptor_guards_http_as_it_guards_grpc() {
             None,
         )
         .await;
+    assert_eq!(reply.status, 200);
+}
+
+#[tokio::test]
+async fn server_streams_are_ndjson_or_sse_with_errors_in_band() {
+    let server = start(Default::default()).await;
+    // NDJSON: one message per line.
+    let reply = server
+        .send(Method::GET, "/v1/orders/w:watch", &[], None)
+        .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.headers["content-type"], "application/x-ndjson");
+    let lines: Vec<Value> = reply
+        .body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0], json!({"name": "orders/w", "state": "PENDING"}));
+    assert!(server.last_call().contains(r#"name: "orders/w""#));
+
+    // SSE when asked.
+    let reply = server
+        .send(
+            Method::GET,
+            "/v1/orders/w:watch",
+            &[("accept", "text/event-stream")],
+            None,
+        )
+        .await;
+    assert_eq!(reply.headers["content-type"], "text/event-stream");
+    assert!(
+        reply.body.starts_with("data: {\"name\":\"orders/w\""),
+        "{}",
+        reply.body
+    );
+    assert_eq!(reply.body.matches("\n\n").count(), 3);
+
+    // An error before the first message is an ordinary error response.
+    let reply = server
+        .send(Method::GET, "/v1/orders/early:watch", &[], None)
+        .await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.json()["code"], 9);
+
+    // After it, the error is the last line and the stream ends.
+    let reply = server
+        .send(Method::GET, "/v1/orders/late:watch", &[], None)
+        .await;
+    assert_eq!(reply.status, 200);
+    let lines: Vec<Value> = reply
+        .body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(
+        lines[2],
+        json!({"code": 10, "message": "lost track", "details": []})
+    );
+    let reply = server
+        .send(
+            Method::GET,
+            "/v1/orders/late:watch",
+            &[("accept", "text/event-stream")],
+            None,
+        )
+        .await;
+    assert!(
+        reply.body.ends_with(
+            "event: error\ndata: {\"code\":10,\"message\":\"lost track\",\"details\":[]}\n\n"
+        ),
+        "{}",
+        reply.body
+    );
+
+    // Grpc-Timeout bounds the whole stream.
+    let reply = server
+        .send(
+            Method::GET,
+            "/v1/orders/forever:watch",
+            &[("grpc-timeout", "200m")],
+            None,
+        )
+        .await;
+    let lines: Vec<Value> = reply
+        .body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{}", reply.body);
+    assert_eq!(lines[1]["code"], 4);
+}
+
+#[tokio::test]
+async fn a_client_that_hangs_up_cancels_the_handlers_stream() {
+    let server = start(Default::default()).await;
+    let response = server
+        .client
+        .get(format!("{}/v1/orders/forever:watch", server.base))
+        .send()
+        .await
+        .unwrap();
+    let mut body = response.bytes_stream();
+    let first = body.next().await.unwrap().unwrap();
+    assert!(first.starts_with(b"{"));
+    assert!(!server.seen.stream_dropped.load(Ordering::SeqCst));
+    drop(body);
+    // The server notices the reset and drops the handler's stream.
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !server.seen.stream_dropped.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the handler's stream is dropped");
+    let reply = server.send(Method::GET, "/v1/orders/o1", &[], None).await;
     assert_eq!(reply.status, 200);
 }
