@@ -164,8 +164,8 @@ fn scalar_kind(s: Scalar) -> TokenStream {
 /// server-streaming methods: the rules' templates as constants, and `routes`, `router` and
 /// `router_with`.
 ///
-/// Not yet routed: client- and bidi-streaming methods and `google.api.HttpBody` requests or
-/// responses.
+/// Not yet routed: client- and bidi-streaming methods, and server streams of
+/// `google.api.HttpBody`.
 pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
     let Some(pkg) = model.package(package) else {
         return TokenStream::new();
@@ -178,9 +178,10 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
         let routed: Vec<(&Method, &Binding)> = service
             .methods
             .iter()
-            .filter(|m| {
-                matches!(m.kind, MethodKind::Unary | MethodKind::ServerStreaming)
-                    && !uses_http_body(m)
+            .filter(|m| match m.kind {
+                MethodKind::Unary => true,
+                MethodKind::ServerStreaming => !uses_http_body(m),
+                _ => false,
             })
             .flat_map(|m| m.bindings.iter().map(move |b| (m, b)))
             .collect();
@@ -224,10 +225,54 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
                 }
                 None => quote!(None),
             };
+            let input = model.messages.get(&method.input);
+            let output = model.messages.get(&method.output);
+            let field_type = |message: Option<&crate::model::Message>, name: &str| {
+                message
+                    .and_then(|m| m.field(name))
+                    .and_then(|f| match &f.ty {
+                        FieldType::Message(t) => Some(t.clone()),
+                        _ => None,
+                    })
+            };
+            const HTTP_BODY: &str = "google.api.HttpBody";
+            let http_body_request = match &binding.body {
+                Body::All => method.input == HTTP_BODY,
+                Body::Field(name) => field_type(input, name).as_deref() == Some(HTTP_BODY),
+                Body::None => false,
+            };
+            let http_body_response = match &binding.response_body {
+                None => method.output == HTTP_BODY,
+                Some(name) => field_type(output, name).as_deref() == Some(HTTP_BODY),
+            };
+            let masks: Vec<&Field> = input
+                .map(|m| {
+                    m.fields
+                        .iter()
+                        .filter(|f| {
+                            f.cardinality == Cardinality::Singular
+                                && matches!(&f.ty, FieldType::Message(t) if t == "google.protobuf.FieldMask")
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let infer_field_mask = match (&binding.method, &binding.body, masks.as_slice()) {
+                (HttpMethod::Patch, Body::Field(_), [mask]) => {
+                    let json_name = &mask.json_name;
+                    quote!(Some(#json_name))
+                }
+                _ => quote!(None),
+            };
             consts.extend(quote! {
                 #[doc = #doc]
                 const #template_ident: Template = #template;
-                const #rule_ident: Rule = Rule { body: #body, response_body: #response_body };
+                const #rule_ident: Rule = Rule {
+                    body: #body,
+                    response_body: #response_body,
+                    http_body_request: #http_body_request,
+                    http_body_response: #http_body_response,
+                    infer_field_mask: #infer_field_mask,
+                };
             });
             let filter = method_filter(&binding.method);
             let rust_method = format_ident!("{}", naming::method_name(&method.name));

@@ -20,6 +20,31 @@ pub trait QuerySchema {
     fn query_fields() -> &'static [QueryField];
 }
 
+/// `google.api.HttpBody` as a request: its fields can be set like any message's, though its
+/// body is normally the raw request body.
+impl QuerySchema for crate::google::api::HttpBody {
+    fn query_fields() -> &'static [QueryField] {
+        const FIELDS: &[QueryField] = &[
+            QueryField::new(
+                "content_type",
+                "contentType",
+                QueryKind::Text,
+                Cardinality::Singular,
+                None,
+            ),
+            QueryField::new("data", "data", QueryKind::Text, Cardinality::Singular, None),
+            QueryField::new(
+                "extensions",
+                "extensions",
+                QueryKind::Unsupported,
+                Cardinality::Repeated,
+                None,
+            ),
+        ];
+        FIELDS
+    }
+}
+
 /// One field of a [`QuerySchema`].
 #[derive(Debug, Clone, Copy)]
 pub struct QueryField {
@@ -219,6 +244,44 @@ pub fn set_path(
     }
     target.insert(resolved.field.json_name.to_owned(), json);
     Ok(())
+}
+
+/// The `FieldMask` JSON paths a PATCH body sets (grpc-gateway's rule): every key of the body
+/// object, nested through singular message fields, so `{"title": .., "author": {"name": ..}}`
+/// on the field `book` gives `book.title`, `book.author.name`. Maps, lists and other values are
+/// leaves. Paths use JSON names, as FieldMask's JSON form does.
+pub fn field_mask_paths(
+    fields: &'static [QueryField],
+    body_field: &str,
+    body: &Value,
+) -> Vec<String> {
+    let Some(field) = fields.iter().find(|f| f.proto_name == body_field) else {
+        return Vec::new();
+    };
+    let mut paths = Vec::new();
+    collect_paths(field, field.json_name.to_owned(), body, &mut paths);
+    paths
+}
+
+fn collect_paths(field: &QueryField, path: String, value: &Value, out: &mut Vec<String>) {
+    match (field.kind, field.cardinality, value) {
+        (QueryKind::Message(nested), Cardinality::Singular, Value::Object(members))
+            if !members.is_empty() =>
+        {
+            let nested = nested();
+            for (key, value) in members {
+                match nested
+                    .iter()
+                    .find(|f| f.json_name == key || f.proto_name == key)
+                {
+                    Some(f) => collect_paths(f, format!("{path}.{}", f.json_name), value, out),
+                    // Unknown keys are the body's business (ignored or rejected there).
+                    None => out.push(format!("{path}.{key}")),
+                }
+            }
+        }
+        _ => out.push(path),
+    }
 }
 
 /// `labels[env]` -> (`labels`, `Some("env")`).
@@ -450,6 +513,26 @@ mod tests {
         for (query, expected) in cases {
             assert_eq!(ok(query), expected, "{query}");
         }
+    }
+
+    #[test]
+    fn field_mask_paths_follow_the_body_keys_through_singular_messages() {
+        let body = json!({"pageSize": 3, "parent": {"order_by": "x", "parent": {}}, "junk": 1});
+        let mut paths = field_mask_paths(request(), "page", &body);
+        paths.sort();
+        assert_eq!(
+            paths,
+            [
+                "page.junk",
+                "page.pageSize",
+                "page.parent.orderBy",
+                "page.parent.parent"
+            ]
+        );
+        assert_eq!(
+            field_mask_paths(request(), "labels", &json!({"a": "b"})),
+            ["labels"]
+        );
     }
 
     #[test]

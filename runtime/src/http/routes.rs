@@ -274,12 +274,21 @@ pub enum BodyRule {
     },
 }
 
-/// A unary rule: how to bind the request and what to send back.
+/// An http rule: how to bind the request and what to send back.
 #[derive(Debug, Clone, Copy)]
 pub struct Rule {
     pub body: BodyRule,
     /// `response_body`: the JSON name of the response field sent instead of the whole message.
     pub response_body: Option<&'static str>,
+    /// The body (the whole request, or the body field) is a `google.api.HttpBody`: the raw
+    /// bytes of any content type become its `data`, the `Content-Type` its `content_type`.
+    pub http_body_request: bool,
+    /// The response (or its `response_body` field) is a `google.api.HttpBody`: its `data` is
+    /// sent raw with its `content_type`.
+    pub http_body_response: bool,
+    /// A PATCH with a body field whose request has exactly one `FieldMask` field (this JSON
+    /// name): when the request leaves it unset, it is inferred from the body's keys.
+    pub infer_field_mask: Option<&'static str>,
 }
 
 /// Wraps an async closure as a route [`Handler`] (what generated routes use).
@@ -330,6 +339,11 @@ where
             .and_then(|v| serde_json::to_vec(&v)),
     }
     .map_err(|e| tonic::Status::internal(format!("the response cannot be written as JSON: {e}")))?;
+    if rule.http_body_response {
+        let mut response = raw_response(&json)?;
+        metadata::to_response_headers(metadata, response.headers_mut());
+        return Ok(response);
+    }
     // `()` (google.protobuf.Empty) serializes as `null`; its JSON is `{}`.
     let json = if json == b"null" && rule.response_body.is_none() {
         b"{}".to_vec()
@@ -344,6 +358,22 @@ where
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    Ok(response)
+}
+
+/// A `google.api.HttpBody` response, from its JSON: the data raw, with its content type.
+fn raw_response(json: &[u8]) -> Result<http::Response<Body>, HttpError> {
+    let body: crate::google::api::HttpBody = serde_json::from_slice(json)
+        .map_err(|e| tonic::Status::internal(format!("the HttpBody response: {e}")))?;
+    let length = body.data.len();
+    let mut response = http::Response::new(Body::from(body.data));
+    let headers = response.headers_mut();
+    if let Ok(content_type) = HeaderValue::from_str(&body.content_type) {
+        if !body.content_type.is_empty() {
+            headers.insert(header::CONTENT_TYPE, content_type);
+        }
+    }
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     Ok(response)
 }
@@ -422,16 +452,37 @@ async fn bind<Req: JsonMessage>(
     let query = parts.uri.query().unwrap_or("");
     let body = match rule.body {
         BodyRule::None => None,
-        _ => Some(read_json_body(parts, body, options.max_body_bytes).await?),
+        _ => Some(read_body(parts, body, options.max_body_bytes, rule.http_body_request).await?),
     };
-    // The common case of a whole-message body with no path variables: read it directly.
-    if let (BodyRule::All, true, Some(body)) = (rule.body, bindings.is_empty(), &body) {
+    // The common case of a whole-message JSON body with no path variables: read it directly.
+    if let (BodyRule::All, true, false, Some(body)) = (
+        rule.body,
+        bindings.is_empty(),
+        rule.http_body_request,
+        &body,
+    ) {
         return Req::from_body(body.as_ref().map_or(b"{}".as_slice(), |b| b.as_ref()))
             .map_err(|e| tonic::Status::invalid_argument(e).into());
     }
+    let body_value = |bytes: Option<Bytes>| -> Result<Value, HttpError> {
+        if rule.http_body_request {
+            return Ok(http_body_json(parts, bytes.unwrap_or_default()));
+        }
+        match bytes {
+            Some(bytes) => Ok(parse_json(&bytes)?),
+            None => Ok(Value::Object(Map::new())),
+        }
+    };
     let mut bound: Vec<&str> = bindings.iter().map(|(f, _)| *f).collect();
     let mut object = match (rule.body, body) {
-        (BodyRule::All, Some(body)) => json_object(body.as_deref())?,
+        (BodyRule::All, Some(body)) => match body_value(body)? {
+            Value::Object(map) => map,
+            _ => {
+                return Err(
+                    tonic::Status::invalid_argument("the JSON body must be an object").into(),
+                )
+            }
+        },
         (
             BodyRule::Field {
                 proto_name,
@@ -446,10 +497,13 @@ async fn bind<Req: JsonMessage>(
                 &bound,
                 options.reject_unknown_query_parameters,
             )?;
-            let value = match body {
-                Some(bytes) => parse_json(&bytes)?,
-                None => Value::Object(Map::new()),
-            };
+            let value = body_value(body)?;
+            if let Some(mask) = rule.infer_field_mask {
+                if !object.contains_key(mask) {
+                    let paths = query::field_mask_paths(fields, proto_name, &value);
+                    object.insert(mask.to_owned(), Value::String(paths.join(",")));
+                }
+            }
             object.insert(json_name.to_owned(), value);
             object
         }
@@ -466,12 +520,27 @@ async fn bind<Req: JsonMessage>(
     Req::from_value(Value::Object(object)).map_err(|e| tonic::Status::invalid_argument(e).into())
 }
 
-/// The body as JSON bytes: `None` when empty; 415 for a content type that is not JSON, 413 over
-/// the limit.
-async fn read_json_body(
+/// The JSON of a `google.api.HttpBody` holding the request's raw body and content type.
+fn http_body_json(parts: &http::request::Parts, bytes: Bytes) -> Value {
+    use base64::Engine as _;
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    serde_json::json!({
+        "contentType": content_type,
+        "data": base64::engine::general_purpose::STANDARD.encode(&bytes),
+    })
+}
+
+/// The body bytes: `None` when empty; 413 over the limit; 415 for a content type that is not
+/// JSON, unless the body is raw (`google.api.HttpBody`).
+async fn read_body(
     parts: &http::request::Parts,
     body: Body,
     limit: usize,
+    raw: bool,
 ) -> Result<Option<Bytes>, HttpError> {
     let bytes = match Limited::new(body, limit).collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -490,7 +559,7 @@ async fn read_json_body(
     if bytes.is_empty() {
         return Ok(None);
     }
-    if !is_json(parts.headers.get(header::CONTENT_TYPE)) {
+    if !raw && !is_json(parts.headers.get(header::CONTENT_TYPE)) {
         return Err(HttpError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             tonic::Status::invalid_argument(
@@ -520,16 +589,6 @@ fn is_json(content_type: Option<&HeaderValue>) -> bool {
 fn parse_json(bytes: &[u8]) -> Result<Value, tonic::Status> {
     serde_json::from_slice(bytes)
         .map_err(|e| tonic::Status::invalid_argument(format!("invalid JSON body: {e}")))
-}
-
-fn json_object(body: Option<&[u8]>) -> Result<Map<String, Value>, tonic::Status> {
-    match body.map(parse_json).transpose()? {
-        None => Ok(Map::new()),
-        Some(Value::Object(map)) => Ok(map),
-        Some(_) => Err(tonic::Status::invalid_argument(
-            "the JSON body must be an object",
-        )),
-    }
 }
 
 /// An error response: the `google.rpc.Status` body and the HTTP status line, which is the

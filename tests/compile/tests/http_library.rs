@@ -1,0 +1,283 @@
+//! The library fixture's routes over real HTTP: multi-segment variables, `**`, verbs, custom
+//! and `*` kinds, the root template, `response_body`, `google.api.HttpBody` both ways, PATCH
+//! field-mask inference, Empty requests and responses (DESIGN section 6).
+
+use std::sync::{Arc, Mutex};
+
+use library::library_service_server::LibraryService;
+use reqwest::{Method, StatusCode};
+use rs_svc::google::api::HttpBody;
+use rs_svc_compile_test::canonical::library::v1 as library;
+use tonic::{Request, Response, Status};
+
+/// Records the request each handler received, as `Method Debug`.
+#[derive(Default)]
+struct Library(Mutex<Vec<String>>);
+
+impl Library {
+    fn record<T: std::fmt::Debug>(&self, method: &str, request: &Request<T>) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("{method} {:?}", request.get_ref()));
+    }
+}
+
+fn book(name: &str) -> library::Book {
+    library::Book {
+        name: name.into(),
+        author: "Ursula".into(),
+        title: "The Dispossessed".into(),
+        read: true,
+    }
+}
+
+fn shelf(name: &str) -> library::Shelf {
+    library::Shelf {
+        name: name.into(),
+        theme: String::new(),
+    }
+}
+
+#[tonic::async_trait]
+impl LibraryService for Library {
+    async fn get_book(
+        &self,
+        r: Request<library::GetBookRequest>,
+    ) -> Result<Response<library::Book>, Status> {
+        self.record("GetBook", &r);
+        Ok(Response::new(book(&r.into_inner().name)))
+    }
+    async fn get_book_title(
+        &self,
+        r: Request<library::GetBookRequest>,
+    ) -> Result<Response<library::Book>, Status> {
+        self.record("GetBookTitle", &r);
+        Ok(Response::new(book(&r.into_inner().name)))
+    }
+    async fn move_book(
+        &self,
+        r: Request<library::MoveBookRequest>,
+    ) -> Result<Response<library::Book>, Status> {
+        self.record("MoveBook", &r);
+        Ok(Response::new(book("moved")))
+    }
+    async fn update_book(
+        &self,
+        r: Request<library::UpdateBookRequest>,
+    ) -> Result<Response<library::Book>, Status> {
+        self.record("UpdateBook", &r);
+        Ok(Response::new(r.into_inner().book.unwrap_or_default()))
+    }
+    async fn delete_book(
+        &self,
+        r: Request<library::DeleteBookRequest>,
+    ) -> Result<Response<()>, Status> {
+        self.record("DeleteBook", &r);
+        Ok(Response::new(()))
+    }
+    async fn get_cover(
+        &self,
+        r: Request<library::GetBookRequest>,
+    ) -> Result<Response<HttpBody>, Status> {
+        self.record("GetCover", &r);
+        Ok(Response::new(HttpBody {
+            content_type: "image/png".into(),
+            data: vec![0x89, b'P', b'N', b'G', 0],
+            extensions: vec![],
+        }))
+    }
+    async fn put_cover(
+        &self,
+        r: Request<library::PutCoverRequest>,
+    ) -> Result<Response<()>, Status> {
+        self.record("PutCover", &r);
+        Ok(Response::new(()))
+    }
+    async fn get_archive_file(
+        &self,
+        r: Request<library::GetArchiveFileRequest>,
+    ) -> Result<Response<HttpBody>, Status> {
+        self.record("GetArchiveFile", &r);
+        Ok(Response::new(HttpBody {
+            content_type: "text/plain".into(),
+            data: b"archived".to_vec(),
+            extensions: vec![],
+        }))
+    }
+    async fn describe(&self, r: Request<()>) -> Result<Response<library::Shelf>, Status> {
+        self.record("Describe", &r);
+        Ok(Response::new(shelf("described")))
+    }
+    async fn head_book(&self, r: Request<library::GetBookRequest>) -> Result<Response<()>, Status> {
+        self.record("HeadBook", &r);
+        Ok(Response::new(()))
+    }
+    async fn root(&self, r: Request<()>) -> Result<Response<library::Shelf>, Status> {
+        self.record("Root", &r);
+        Ok(Response::new(shelf("root")))
+    }
+    async fn r#move(
+        &self,
+        r: Request<library::MoveBookRequest>,
+    ) -> Result<Response<library::Shelf>, Status> {
+        self.record("Move", &r);
+        Ok(Response::new(shelf("moved")))
+    }
+    async fn get_type(
+        &self,
+        r: Request<library::GetTypeRequest>,
+    ) -> Result<Response<library::Shelf>, Status> {
+        self.record("GetType", &r);
+        Ok(Response::new(shelf("typed")))
+    }
+}
+
+struct Server {
+    base: String,
+    library: Arc<Library>,
+    client: reqwest::Client,
+}
+
+async fn start() -> Server {
+    let library = Arc::new(Library::default());
+    let listening = rs_svc::serve::Server::builder()
+        .http(library::library_service_http::router(library.clone()))
+        .grpc_addr(([127, 0, 0, 1], 0))
+        .http_addr(([127, 0, 0, 1], 0))
+        .build()
+        .unwrap()
+        .bind()
+        .await
+        .unwrap();
+    let base = format!("http://{}", listening.http_addr().unwrap());
+    tokio::spawn(listening.serve_with_shutdown(std::future::pending()));
+    Server {
+        base,
+        library,
+        client: reqwest::Client::new(),
+    }
+}
+
+/// One request: method, path, content type and body (if any).
+struct Call(Method, &'static str, Option<(&'static str, &'static [u8])>);
+
+/// What must come back: status, content type, body, and the start of what the handler got.
+struct Expect(u16, &'static str, &'static [u8], &'static str);
+
+#[tokio::test]
+async fn every_rule_shape_routes_binds_and_answers() {
+    let server = start().await;
+    let rows: &[(Call, Expect)] = &[
+        (
+            Call(Method::GET, "/v1/shelves/s1/books/b1", None),
+            Expect(200, "application/json", br#"{"name":"shelves/s1/books/b1","author":"Ursula","title":"The Dispossessed","read":true}"#, r#"GetBook GetBookRequest { name: "shelves/s1/books/b1" }"#),
+        ),
+        (
+            Call(Method::GET, "/v1/books/a/b/c", None),
+            Expect(200, "application/json", b"", r#"GetBook GetBookRequest { name: "a/b/c" }"#),
+        ),
+        (
+            Call(Method::GET, "/v1/shelves/s1/books/b1:title", None),
+            Expect(200, "application/json", br#""The Dispossessed""#, "GetBookTitle"),
+        ),
+        (
+            Call(Method::POST, "/v1/shelves/s1/books/b1:move", Some(("application/json", br#"{"otherShelfName": "shelves/s2"}"#))),
+            Expect(200, "application/json", b"", r#"MoveBook MoveBookRequest { name: "shelves/s1/books/b1", other_shelf_name: "shelves/s2" }"#),
+        ),
+        (
+            Call(Method::POST, "/v1/shelves/s1:moveShelf", Some(("application/json", b"{}"))),
+            Expect(200, "application/json", br#"{"name":"moved"}"#, r#"Move MoveBookRequest { name: "shelves/s1""#),
+        ),
+        (
+            Call(Method::PATCH, "/v1/shelves/s1/books/b1", Some(("application/json", br#"{"title": "New", "read": false}"#))),
+            Expect(200, "application/json", br#"{"name":"shelves/s1/books/b1","title":"New"}"#, r#"UpdateBook UpdateBookRequest { book: Some(Book { name: "shelves/s1/books/b1", author: "", title: "New", read: false }), update_mask: Some(FieldMask { paths: ["book.read", "book.title"] }) }"#),
+        ),
+        (
+            Call(Method::PATCH, "/v1/shelves/s1/books/b1?updateMask=book.author", Some(("application/json", br#"{"title": "New"}"#))),
+            Expect(200, "application/json", b"", r#"UpdateBook UpdateBookRequest { book: Some(Book { name: "shelves/s1/books/b1", author: "", title: "New", read: false }), update_mask: Some(FieldMask { paths: ["book.author"] }) }"#),
+        ),
+        (
+            Call(Method::DELETE, "/v1/shelves/s1/books/b1", None),
+            Expect(200, "application/json", b"{}", r#"DeleteBook DeleteBookRequest { name: "shelves/s1/books/b1" }"#),
+        ),
+        (
+            Call(Method::GET, "/v1/shelves/s1/books/b1/cover", None),
+            Expect(200, "image/png", b"\x89PNG\x00", "GetCover"),
+        ),
+        (
+            Call(Method::PUT, "/v1/shelves/s1/books/b1/cover", Some(("image/jpeg", b"\xff\xd8raw"))),
+            Expect(200, "application/json", b"{}", r#"PutCover PutCoverRequest { name: "shelves/s1/books/b1", image: Some(HttpBody { content_type: "image/jpeg", data: [255, 216, 114, 97, 119], extensions: [] }) }"#),
+        ),
+        (
+            Call(Method::GET, "/v1/shelves/s1/archive/2024/a%2Fb.txt", None),
+            Expect(200, "text/plain", b"archived", r#"GetArchiveFile GetArchiveFileRequest { shelf: "shelves/s1", path: "2024/a%2Fb.txt" }"#),
+        ),
+        (
+            Call(Method::GET, "/v1/shelves/s1/archive", None),
+            Expect(404, "application/json", b"", ""),
+        ),
+        (
+            Call(Method::DELETE, "/v1/describe", None),
+            Expect(200, "application/json", br#"{"name":"described"}"#, "Describe ()"),
+        ),
+        (
+            Call(Method::OPTIONS, "/v1/describe", None),
+            Expect(200, "application/json", br#"{"name":"described"}"#, "Describe ()"),
+        ),
+        (
+            Call(Method::HEAD, "/v1/shelves/s1/books/b1", None),
+            Expect(200, "application/json", b"", r#"HeadBook GetBookRequest { name: "shelves/s1/books/b1" }"#),
+        ),
+        (
+            Call(Method::GET, "/", None),
+            Expect(200, "application/json", br#"{"name":"root"}"#, "Root ()"),
+        ),
+        (
+            Call(Method::GET, "/people:getType", None),
+            Expect(200, "application/json", br#"{"name":"typed"}"#, r#"GetType GetTypeRequest { resource: "people" }"#),
+        ),
+        (
+            Call(Method::GET, "/a/b/c:getType", None),
+            Expect(200, "application/json", b"", r#"GetType GetTypeRequest { resource: "a/b/c" }"#),
+        ),
+    ];
+    for (Call(method, path, body), Expect(status, content_type, expected_body, received)) in rows {
+        let before = server.library.0.lock().unwrap().len();
+        let mut request = server
+            .client
+            .request(method.clone(), format!("{}{path}", server.base));
+        if let Some((content_type, bytes)) = body {
+            request = request
+                .header("content-type", *content_type)
+                .body(bytes.to_vec());
+        }
+        let response = request.send().await.unwrap();
+        let what = format!("{method} {path}");
+        assert_eq!(
+            response.status(),
+            StatusCode::from_u16(*status).unwrap(),
+            "{what}"
+        );
+        assert_eq!(response.headers()["content-type"], *content_type, "{what}");
+        let bytes = response.bytes().await.unwrap();
+        if !expected_body.is_empty() {
+            assert_eq!(
+                &bytes[..],
+                *expected_body,
+                "{what}: {}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+        let calls = server.library.0.lock().unwrap();
+        if received.is_empty() {
+            assert_eq!(calls.len(), before, "{what}: no handler runs");
+        } else {
+            let last = calls.last().cloned().unwrap_or_default();
+            assert!(
+                last.starts_with(received),
+                "{what}\n got: {last}\nwant: {received}"
+            );
+        }
+    }
+}
