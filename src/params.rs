@@ -47,6 +47,10 @@ const KNOWN: &[(&str, &str)] = &[
     ("json_enum_numbers", "json_enum_numbers[=<bool>]"),
     ("json_reject_unknown", "json_reject_unknown[=<bool>]"),
     ("dial_port", "dial_port=<port>"),
+    (
+        "generate_unbound_methods",
+        "generate_unbound_methods[=<bool>]",
+    ),
     ("file_descriptor_set", "file_descriptor_set[=<bool>]"),
 ];
 
@@ -107,6 +111,8 @@ pub struct Params {
     pub json_reject_unknown: bool,
     /// Port `dial()` uses when `google.api.default_host` names none (default 9090).
     pub dial_port: u16,
+    /// Methods without an http rule get `POST /<package>.<Service>/<Method>` with `body: "*"`.
+    pub generate_unbound_methods: bool,
     /// Embed the request's FileDescriptorSet (imports included) in the include file as
     /// `FILE_DESCRIPTOR_SET`, for gRPC server reflection.
     pub file_descriptor_set: bool,
@@ -140,6 +146,7 @@ impl Default for Params {
             json_enum_numbers: false,
             json_reject_unknown: false,
             dial_port: 9090,
+            generate_unbound_methods: false,
             file_descriptor_set: false,
         }
     }
@@ -307,6 +314,7 @@ impl Params {
                 })?;
             }
             "file_descriptor_set" => self.file_descriptor_set = parse_bool(key, value)?,
+            "generate_unbound_methods" => self.generate_unbound_methods = parse_bool(key, value)?,
             _ => {
                 let valid: Vec<&str> = KNOWN.iter().map(|(_, u)| *u).collect();
                 return Err(format!(

@@ -16,14 +16,15 @@ use crate::model::{
 use crate::naming;
 use crate::params::Params;
 
-/// Every message query parameters can reach, by full name: the requests of bound methods and
-/// the singular message fields below them, transitively.
-pub fn query_messages(model: &Model) -> BTreeSet<String> {
+/// Every message query parameters can reach, by full name: the requests of bound methods (of
+/// every method, with `generate_unbound_methods`) and the singular message fields below them,
+/// transitively.
+pub fn query_messages(model: &Model, params: &Params) -> BTreeSet<String> {
     let mut reached = BTreeSet::new();
     let mut queue: VecDeque<String> = model
         .services()
         .flat_map(|s| &s.methods)
-        .filter(|m| !m.bindings.is_empty())
+        .filter(|m| !m.bindings.is_empty() || params.generate_unbound_methods)
         .map(|m| m.input.clone())
         .collect();
     while let Some(name) = queue.pop_front() {
@@ -175,19 +176,27 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
     }
     let mut out = TokenStream::new();
     for service in &pkg.services {
+        let unbound: Vec<(&Method, Binding)> = service
+            .methods
+            .iter()
+            .filter(|m| m.bindings.is_empty() && params.generate_unbound_methods)
+            .map(|m| (m, unbound_binding(service, m)))
+            .collect();
         let routed: Vec<(&Method, &Binding)> = service
             .methods
             .iter()
-            .filter(|m| match m.kind {
+            .flat_map(|m| m.bindings.iter().map(move |b| (m, b)))
+            .chain(unbound.iter().map(|(m, b)| (*m, b)))
+            .filter(|(m, _)| match m.kind {
                 MethodKind::Unary => true,
                 MethodKind::ServerStreaming => !uses_http_body(m),
                 _ => false,
             })
-            .flat_map(|m| m.bindings.iter().map(move |b| (m, b)))
             .collect();
         if routed.is_empty() {
             continue;
         }
+        let routed_deprecated = routed.iter().any(|(m, _)| m.deprecated);
         let module = format_ident!("{}", naming::service_module(&service.name, "http"));
         let server = format_ident!("{}", naming::service_module(&service.name, "server"));
         let trait_name = format_ident!("{}", service.name);
@@ -295,6 +304,8 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
                 })
             });
         }
+        // Deprecated methods are served like the others; calling them is not a user's choice.
+        let allow_deprecated = routed_deprecated.then(|| quote!(#[allow(deprecated)]));
         let full_name = &service.full_name;
         let module_doc = format!(
             " HTTP/JSON routes of `{full_name}`, transcoded in-process from its `google.api.http` rules."
@@ -323,6 +334,7 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
                 }
 
                 /// The routes, to merge with other services' (`Routes::merge`) behind one matcher.
+                #allow_deprecated
                 pub fn routes<T: super::#server::#trait_name>(
                     service: ::std::sync::Arc<T>,
                     options: ::rs_svc::http::Options,
@@ -333,6 +345,25 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
         });
     }
     out
+}
+
+/// `POST /<package>.<Service>/<Method>` with `body: "*"`, for a method without a rule.
+fn unbound_binding(service: &crate::model::Service, method: &Method) -> Binding {
+    Binding {
+        method: HttpMethod::Post,
+        template: PathTemplate {
+            segments: vec![
+                Segment::Literal(service.full_name.clone()),
+                Segment::Literal(method.name.clone()),
+            ],
+            variables: Vec::new(),
+            verb: None,
+        },
+        body: Body::All,
+        response_body: None,
+        index: 0,
+        location: method.location.clone(),
+    }
 }
 
 fn uses_http_body(method: &Method) -> bool {

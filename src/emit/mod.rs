@@ -53,7 +53,7 @@ pub fn all(
 ) -> Result<Vec<GeneratedFile>, EmitError> {
     let mut prost = messages::messages(model, files, params)?;
     let mut out = Vec::new();
-    let query_messages = http::query_messages(model);
+    let query_messages = http::query_messages(model, params);
     for package in &model.packages {
         let what = format!("package `{}`", package.name);
         // prost-build gives text; our parts are tokens, parsed directly (printing them to text

@@ -32,7 +32,10 @@ fn main() {
     // module tree.
     for (dir, parameter) in [
         ("", "file_descriptor_set"),
-        ("canonical", "json_omit_defaults,generate_default_stubs"),
+        (
+            "canonical",
+            "json_omit_defaults,generate_default_stubs,generate_unbound_methods",
+        ),
         (
             "alt",
             "json_proto_names,json_enum_numbers,json_reject_unknown,generate_default_stubs",

@@ -4,13 +4,13 @@
 include!(concat!(env!("OUT_DIR"), "/mod.rs"));
 
 /// The same code generated with `json_omit_defaults` (canonical proto3 JSON) and
-/// `generate_default_stubs`.
+/// `generate_default_stubs`, `generate_unbound_methods`.
 pub mod canonical {
     include!(concat!(env!("OUT_DIR"), "/canonical/mod.rs"));
 }
 
 /// The same code generated with `json_proto_names,json_enum_numbers,json_reject_unknown` and
-/// `generate_default_stubs`.
+/// `generate_default_stubs`, `generate_unbound_methods`.
 pub mod alt {
     include!(concat!(env!("OUT_DIR"), "/alt/mod.rs"));
 }
