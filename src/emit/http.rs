@@ -161,12 +161,10 @@ fn scalar_kind(s: Scalar) -> TokenStream {
     }
 }
 
-/// The `<service>_http` module of every service of `package` with http rules on unary or
-/// server-streaming methods: the rules' templates as constants, and `routes`, `router` and
-/// `router_with`.
+/// The `<service>_http` module of every service of `package` with http rules: the rules'
+/// templates as constants, and `routes`, `router` and `router_with`.
 ///
-/// Not yet routed: client- and bidi-streaming methods, and server streams of
-/// `google.api.HttpBody`.
+/// Not yet routed: streams of `google.api.HttpBody`.
 pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
     let Some(pkg) = model.package(package) else {
         return TokenStream::new();
@@ -187,11 +185,8 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
             .iter()
             .flat_map(|m| m.bindings.iter().map(move |b| (m, b)))
             .chain(unbound.iter().map(|(m, b)| (*m, b)))
-            .filter(|(m, _)| match m.kind {
-                MethodKind::Unary => true,
-                MethodKind::ServerStreaming => !uses_http_body(m),
-                _ => false,
-            })
+            // Streams of google.api.HttpBody are not routed yet.
+            .filter(|(m, _)| m.kind == MethodKind::Unary || !uses_http_body(m))
             .collect();
         if routed.is_empty() {
             continue;
@@ -286,8 +281,10 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
             let filter = method_filter(&binding.method);
             let rust_method = format_ident!("{}", naming::method_name(&method.name));
             let serve = match method.kind {
+                MethodKind::Unary => quote!(unary),
                 MethodKind::ServerStreaming => quote!(server_streaming),
-                _ => quote!(unary),
+                MethodKind::ClientStreaming => quote!(client_streaming),
+                MethodKind::BidiStreaming => quote!(bidi_streaming),
             };
             routes.extend(quote! {
                 .route(#filter, &#template_ident, {

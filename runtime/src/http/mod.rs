@@ -1,5 +1,6 @@
 //! HTTP/JSON transcoding: what the generated `<service>_http` routers share.
 
+pub mod client_stream;
 pub mod matcher;
 pub mod metadata;
 pub mod query;
@@ -8,6 +9,7 @@ pub mod status;
 pub mod stream;
 
 pub use axum;
+pub use client_stream::{bidi_streaming, client_streaming};
 pub use routes::{
     handler, unary, BodyRule, Call, Handler, HttpError, Interceptor, JsonMessage, Options, Routes,
     Rule,

@@ -88,6 +88,11 @@ impl Options {
         self
     }
 
+    /// The body limit, also applied to each message of a streamed body.
+    pub(crate) fn body_limit(&self) -> usize {
+        self.max_body_bytes
+    }
+
     /// A query parameter that names no field is a 400 instead of being ignored.
     pub fn reject_unknown_query_parameters(mut self, reject: bool) -> Self {
         self.reject_unknown_query_parameters = reject;
@@ -331,6 +336,15 @@ where
 {
     let (request, timeout) = prepare(call, rule).await?;
     let response = run(method(request), timeout).await?;
+    json_response(response, rule)
+}
+
+/// A handler's response as HTTP: its message as JSON (or its `response_body` field, or raw
+/// `google.api.HttpBody`), its metadata as headers.
+pub(super) fn json_response<Resp: Serialize>(
+    response: tonic::Response<Resp>,
+    rule: &Rule,
+) -> Result<http::Response<Body>, HttpError> {
     let (metadata, message, _) = response.into_parts();
     let json = match rule.response_body {
         None => serde_json::to_vec(&message),
@@ -390,20 +404,31 @@ pub(super) async fn prepare<Req: JsonMessage>(
         bindings,
         options,
     } = call;
+    let (request, timeout) = call_metadata(&parts, &options)?;
+    let message: Req = bind(&parts, body, &bindings, rule, &options).await?;
+    let (metadata, extensions, ()) = request.into_parts();
+    Ok((
+        tonic::Request::from_parts(metadata, extensions, message),
+        timeout,
+    ))
+}
+
+/// The call's metadata, extensions and deadline from the request head, after the interceptor.
+pub(super) fn call_metadata(
+    parts: &http::request::Parts,
+    options: &Options,
+) -> Result<(tonic::Request<()>, Option<Duration>), HttpError> {
     let peer = parts
         .extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|info| info.0);
     let headers = metadata::from_request(&parts.headers, peer)?;
     let mut request = tonic::Request::from_parts(headers.metadata, parts.extensions.clone(), ());
-    if let Some(interceptor) = &options.interceptor {
-        request = interceptor(request)?;
-    }
-    let message: Req = bind(&parts, body, &bindings, rule, &options).await?;
-    let (metadata, extensions, ()) = request.into_parts();
-    let mut request = tonic::Request::from_parts(metadata, extensions, message);
     if let Some(timeout) = headers.timeout {
         request.set_timeout(timeout);
+    }
+    if let Some(interceptor) = &options.interceptor {
+        request = interceptor(request)?;
     }
     Ok((request, headers.timeout))
 }
@@ -536,7 +561,7 @@ fn http_body_json(parts: &http::request::Parts, bytes: Bytes) -> Value {
 
 /// The body bytes: `None` when empty; 413 over the limit; 415 for a content type that is not
 /// JSON, unless the body is raw (`google.api.HttpBody`).
-async fn read_body(
+pub(super) async fn read_body(
     parts: &http::request::Parts,
     body: Body,
     limit: usize,
@@ -571,7 +596,7 @@ async fn read_body(
 }
 
 /// `application/json` or any `+json` type, with no charset or utf-8.
-fn is_json(content_type: Option<&HeaderValue>) -> bool {
+pub(super) fn is_json(content_type: Option<&HeaderValue>) -> bool {
     let Some(value) = content_type.and_then(|v| v.to_str().ok()) else {
         return false;
     };

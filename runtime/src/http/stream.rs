@@ -42,8 +42,29 @@ where
     F: FnOnce(tonic::Request<Req>) -> Fut + Send,
     Fut: Future<Output = Result<tonic::Response<S>, tonic::Status>> + Send,
 {
-    let framing = framing(call.parts.headers.get(header::ACCEPT));
-    match start(call, rule, method).await {
+    let accept = call.parts.headers.get(header::ACCEPT).cloned();
+    match prepare(call, rule).await {
+        Ok((request, timeout)) => {
+            respond_stream(accept.as_ref(), rule, method(request), timeout).await
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+/// Runs a streaming handler and streams its messages, framed as `accept` asks.
+pub(super) async fn respond_stream<Resp, S, Fut>(
+    accept: Option<&HeaderValue>,
+    _rule: &Rule,
+    handler: Fut,
+    timeout: Option<std::time::Duration>,
+) -> http::Response<Body>
+where
+    Resp: Serialize + Send + 'static,
+    S: Stream<Item = Result<Resp, tonic::Status>> + Send + 'static,
+    Fut: Future<Output = Result<tonic::Response<S>, tonic::Status>> + Send,
+{
+    let framing = framing(accept);
+    match start(handler, timeout).await {
         Ok((metadata, first, rest)) => respond(framing, metadata, first, rest),
         Err(error) => error.into_response(),
     }
@@ -52,20 +73,16 @@ where
 type Started<Resp, S> = (tonic::metadata::MetadataMap, Option<Resp>, Guarded<S>);
 
 /// Runs the handler up to its first message, so an early error is an ordinary response.
-async fn start<Req, Resp, S, F, Fut>(
-    call: Call,
-    rule: &'static Rule,
-    method: F,
+async fn start<Resp, S, Fut>(
+    handler: Fut,
+    timeout: Option<std::time::Duration>,
 ) -> Result<Started<Resp, S>, HttpError>
 where
-    Req: JsonMessage,
     S: Stream<Item = Result<Resp, tonic::Status>> + Send + 'static,
-    F: FnOnce(tonic::Request<Req>) -> Fut + Send,
     Fut: Future<Output = Result<tonic::Response<S>, tonic::Status>> + Send,
 {
-    let (request, timeout) = prepare(call, rule).await?;
     let deadline = timeout.map(|t| Box::pin(tokio::time::sleep_until(Instant::now() + t)));
-    let response = run(method(request), timeout).await?;
+    let response = run(handler, timeout).await?;
     let (metadata, stream, _) = response.into_parts();
     let mut stream = Guarded {
         inner: Box::pin(stream),

@@ -133,6 +133,48 @@ impl OrderService for Shop {
         Ok(Response::new(Box::pin(tokio_stream::iter(events))))
     }
 
+    async fn import_orders(
+        &self,
+        request: Request<tonic::Streaming<shop::Order>>,
+    ) -> Result<Response<shop::ImportOrdersResponse>, Status> {
+        let mut orders = request.into_inner();
+        let mut names = Vec::new();
+        let mut failed = Vec::new();
+        loop {
+            match orders.message().await {
+                Ok(Some(order)) => names.push(order.name),
+                Ok(None) => break,
+                // A bad message ends the upload; report what was read.
+                Err(status) => {
+                    failed.push(status.message().to_owned());
+                    break;
+                }
+            }
+        }
+        self.0
+            .calls
+            .lock()
+            .unwrap()
+            .push(format!("ImportOrders {names:?}"));
+        Ok(Response::new(shop::ImportOrdersResponse {
+            imported: names.len() as i32,
+            failed,
+        }))
+    }
+
+    async fn chat(
+        &self,
+        request: Request<tonic::Streaming<shop::ChatMessage>>,
+    ) -> Result<Response<tonic::codegen::BoxStream<shop::ChatMessage>>, Status> {
+        let replies = request.into_inner().map(|message| {
+            message.map(|m| shop::ChatMessage {
+                text: format!("re: {}", m.text),
+                sent: None,
+            })
+        });
+        Ok(Response::new(Box::pin(replies)))
+    }
+
     async fn cancel_order(
         &self,
         request: Request<shop::CancelOrderRequest>,
@@ -199,6 +241,22 @@ impl Server {
                 .body(body.to_owned());
         }
         let response = request.send().await.unwrap();
+        Reply {
+            status: response.status(),
+            headers: response.headers().clone(),
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    async fn send_raw(&self, method: Method, path: &str, content_type: &str, body: &str) -> Reply {
+        let response = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
         Reply {
             status: response.status(),
             headers: response.headers().clone(),
@@ -609,4 +667,90 @@ async fn a_client_that_hangs_up_cancels_the_handlers_stream() {
     .expect("the handler's stream is dropped");
     let reply = server.send(Method::GET, "/v1/orders/o1", &[], None).await;
     assert_eq!(reply.status, 200);
+}
+
+#[tokio::test]
+async fn client_streams_read_ndjson_or_a_json_array_incrementally() {
+    let server = start(Default::default()).await;
+    let ndjson = "{\"name\": \"orders/a\"}\n\n{\"name\": \"orders/b\"}\n";
+    let array = "[{\"name\": \"orders/a\"}, {\"name\": \"orders/b\"}, {\"name\": \"orders/c\"}]";
+    // (content type, body, imported, failed message)
+    let rows = [
+        ("application/x-ndjson", ndjson, 2, ""),
+        ("application/json", array, 3, ""),
+        (
+            "application/x-ndjson",
+            "{\"name\": \"orders/a\"}\n{\"name\": 5}\n",
+            1,
+            "name",
+        ),
+        (
+            "application/json",
+            // The last element is not known to be whole until `,` or `]` follows it.
+            "[{\"name\": \"orders/a\"}",
+            0,
+            "not closed",
+        ),
+    ];
+    for (content_type, body, imported, failed) in rows {
+        let response = server
+            .client
+            .post(format!("{}/v1/orders:import", server.base))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{body}");
+        let json: Value = response.json().await.unwrap();
+        // Canonical JSON leaves out a zero count.
+        let count = json["imported"].as_i64().unwrap_or(0);
+        assert_eq!(count, imported, "{body}: {json}");
+        if !failed.is_empty() {
+            let message = json["failed"][0].as_str().unwrap_or_default().to_owned();
+            assert!(message.contains(failed), "{body}: {message}");
+        }
+    }
+    // The upload is streamed: a body far over the body limit goes through message by message.
+    let server = start(rs_svc::http::Options::new().max_body_bytes(1024)).await;
+    let line = "{\"name\": \"orders/x\"}\n";
+    let body = line.repeat(2000);
+    assert!(body.len() > 30 * 1024);
+    let response = server
+        .client
+        .post(format!("{}/v1/orders:import", server.base))
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let json: Value = response.json().await.unwrap();
+    assert_eq!(json["imported"], 2000);
+}
+
+#[tokio::test]
+async fn bidi_streams_answer_each_ndjson_message() {
+    let server = start(Default::default()).await;
+    let reply = server
+        .send_raw(
+            Method::POST,
+            "/v1/orders:chat",
+            "application/x-ndjson",
+            "{\"text\": \"hello\"}\n{\"text\": \"where is it?\"}\n",
+        )
+        .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.headers["content-type"], "application/x-ndjson");
+    let lines: Vec<Value> = reply
+        .body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            json!({"text": "re: hello"}),
+            json!({"text": "re: where is it?"})
+        ]
+    );
 }
