@@ -47,6 +47,7 @@ const KNOWN: &[(&str, &str)] = &[
     ("json_enum_numbers", "json_enum_numbers[=<bool>]"),
     ("json_reject_unknown", "json_reject_unknown[=<bool>]"),
     ("dial_port", "dial_port=<port>"),
+    ("stream_envelope", "stream_envelope=<none|grpc_gateway>"),
     (
         "generate_unbound_methods",
         "generate_unbound_methods[=<bool>]",
@@ -113,6 +114,9 @@ pub struct Params {
     pub dial_port: u16,
     /// Methods without an http rule get `POST /<package>.<Service>/<Method>` with `body: "*"`.
     pub generate_unbound_methods: bool,
+    /// `stream_envelope=grpc_gateway`: streamed HTTP responses wrap each message as
+    /// `{"result": ...}` and the final error as `{"error": ...}`, as grpc-gateway does.
+    pub grpc_gateway_envelope: bool,
     /// Embed the request's FileDescriptorSet (imports included) in the include file as
     /// `FILE_DESCRIPTOR_SET`, for gRPC server reflection.
     pub file_descriptor_set: bool,
@@ -147,6 +151,7 @@ impl Default for Params {
             json_reject_unknown: false,
             dial_port: 9090,
             generate_unbound_methods: false,
+            grpc_gateway_envelope: false,
             file_descriptor_set: false,
         }
     }
@@ -315,6 +320,17 @@ impl Params {
             }
             "file_descriptor_set" => self.file_descriptor_set = parse_bool(key, value)?,
             "generate_unbound_methods" => self.generate_unbound_methods = parse_bool(key, value)?,
+            "stream_envelope" => {
+                self.grpc_gateway_envelope = match required(key, value)? {
+                    "grpc_gateway" => true,
+                    "none" => false,
+                    other => {
+                        return Err(format!(
+                        "parameter `stream_envelope` takes `none` or `grpc_gateway`, not `{other}`"
+                    ))
+                    }
+                }
+            }
             _ => {
                 let valid: Vec<&str> = KNOWN.iter().map(|(_, u)| *u).collect();
                 return Err(format!(
@@ -461,5 +477,19 @@ mod tests {
             err.contains("cannot be combined with `no_include_file`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn stream_envelope_is_none_or_grpc_gateway() {
+        assert!(!Params::parse("").unwrap().grpc_gateway_envelope);
+        assert!(
+            Params::parse("stream_envelope=grpc_gateway")
+                .unwrap()
+                .grpc_gateway_envelope
+        );
+        let err = Params::parse("stream_envelope=sse")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("takes `none` or `grpc_gateway`"), "{err}");
     }
 }

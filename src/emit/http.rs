@@ -267,6 +267,7 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
                 }
                 _ => quote!(None),
             };
+            let envelope = params.grpc_gateway_envelope && method.kind.server_streaming();
             consts.extend(quote! {
                 #[doc = #doc]
                 const #template_ident: Template = #template;
@@ -276,6 +277,7 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
                     http_body_request: #http_body_request,
                     http_body_response: #http_body_response,
                     infer_field_mask: #infer_field_mask,
+                    grpc_gateway_envelope: #envelope,
                 };
             });
             let filter = method_filter(&binding.method);

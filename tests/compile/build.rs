@@ -38,7 +38,7 @@ fn main() {
         ),
         (
             "alt",
-            "json_proto_names,json_enum_numbers,json_reject_unknown,generate_default_stubs",
+            "json_proto_names,json_enum_numbers,json_reject_unknown,generate_default_stubs,stream_envelope=grpc_gateway",
         ),
     ] {
         let bytes = protoc_gen_rs_svc::standalone::request(

@@ -294,6 +294,8 @@ pub struct Rule {
     /// A PATCH with a body field whose request has exactly one `FieldMask` field (this JSON
     /// name): when the request leaves it unset, it is inferred from the body's keys.
     pub infer_field_mask: Option<&'static str>,
+    /// Streamed responses use grpc-gateway's `{"result": ..}` / `{"error": ..}` lines.
+    pub grpc_gateway_envelope: bool,
 }
 
 /// Wraps an async closure as a route [`Handler`] (what generated routes use).

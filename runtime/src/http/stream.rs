@@ -27,6 +27,9 @@ enum Framing {
     Ndjson,
     /// `text/event-stream`: `data: <json>` events; errors as `event: error`.
     Sse,
+    /// NDJSON in grpc-gateway's envelope: `{"result": <json>}` lines, `{"error": <status>}`
+    /// last (`stream_envelope=grpc_gateway`).
+    Envelope,
 }
 
 /// Serves one server-streaming call (see the module docs).
@@ -54,7 +57,7 @@ where
 /// Runs a streaming handler and streams its messages, framed as `accept` asks.
 pub(super) async fn respond_stream<Resp, S, Fut>(
     accept: Option<&HeaderValue>,
-    _rule: &Rule,
+    rule: &Rule,
     handler: Fut,
     timeout: Option<std::time::Duration>,
 ) -> http::Response<Body>
@@ -63,7 +66,10 @@ where
     S: Stream<Item = Result<Resp, tonic::Status>> + Send + 'static,
     Fut: Future<Output = Result<tonic::Response<S>, tonic::Status>> + Send,
 {
-    let framing = framing(accept);
+    let framing = match framing(accept) {
+        Framing::Ndjson if rule.grpc_gateway_envelope => Framing::Envelope,
+        framing => framing,
+    };
     match start(handler, timeout).await {
         Ok((metadata, first, rest)) => respond(framing, metadata, first, rest),
         Err(error) => error.into_response(),
@@ -112,7 +118,7 @@ where
     ));
     metadata::to_response_headers(metadata, response.headers_mut());
     let content_type = match framing {
-        Framing::Ndjson => "application/x-ndjson",
+        Framing::Ndjson | Framing::Envelope => "application/x-ndjson",
         Framing::Sse => "text/event-stream",
     };
     response
@@ -151,6 +157,15 @@ fn frame<Resp: Serialize>(framing: Framing, item: Result<Resp, tonic::Status>) -
         Framing::Ndjson => {
             out.extend_from_slice(&json);
             out.push(b'\n');
+        }
+        Framing::Envelope => {
+            out.extend_from_slice(if more {
+                b"{\"result\":"
+            } else {
+                b"{\"error\":"
+            });
+            out.extend_from_slice(&json);
+            out.extend_from_slice(b"}\n");
         }
         Framing::Sse => {
             if let Some(event) = event {

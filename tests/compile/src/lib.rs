@@ -9,8 +9,8 @@ pub mod canonical {
     include!(concat!(env!("OUT_DIR"), "/canonical/mod.rs"));
 }
 
-/// The same code generated with `json_proto_names,json_enum_numbers,json_reject_unknown` and
-/// `generate_default_stubs`, `generate_unbound_methods`.
+/// The same code generated with `json_proto_names,json_enum_numbers,json_reject_unknown`,
+/// `generate_default_stubs` and `stream_envelope=grpc_gateway`.
 pub mod alt {
     include!(concat!(env!("OUT_DIR"), "/alt/mod.rs"));
 }
