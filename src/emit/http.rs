@@ -164,7 +164,7 @@ fn scalar_kind(s: Scalar) -> TokenStream {
 /// The `<service>_http` module of every service of `package` with http rules: the rules'
 /// templates as constants, and `routes`, `router` and `router_with`.
 ///
-/// Not yet routed: streams of `google.api.HttpBody`.
+/// Not yet routed: client streams of `google.api.HttpBody`.
 pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
     let Some(pkg) = model.package(package) else {
         return TokenStream::new();
@@ -185,8 +185,8 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
             .iter()
             .flat_map(|m| m.bindings.iter().map(move |b| (m, b)))
             .chain(unbound.iter().map(|(m, b)| (*m, b)))
-            // Streams of google.api.HttpBody are not routed yet.
-            .filter(|(m, _)| m.kind == MethodKind::Unary || !uses_http_body(m))
+            // Streamed google.api.HttpBody requests are not routed yet.
+            .filter(|(m, _)| !m.kind.client_streaming() || m.input != "google.api.HttpBody")
             .collect();
         if routed.is_empty() {
             continue;
@@ -363,12 +363,6 @@ fn unbound_binding(service: &crate::model::Service, method: &Method) -> Binding 
         index: 0,
         location: method.location.clone(),
     }
-}
-
-fn uses_http_body(method: &Method) -> bool {
-    [&method.input, &method.output]
-        .iter()
-        .any(|t| t.as_str() == "google.api.HttpBody")
 }
 
 fn method_filter(method: &HttpMethod) -> TokenStream {

@@ -71,9 +71,53 @@ where
         framing => framing,
     };
     match start(handler, timeout).await {
+        Ok((metadata, first, rest)) if rule.http_body_response => {
+            respond_raw(metadata, first, rest)
+        }
         Ok((metadata, first, rest)) => respond(framing, metadata, first, rest),
         Err(error) => error.into_response(),
     }
+}
+
+/// A stream of `google.api.HttpBody`: the data of each message, raw, under the first message's
+/// content type. Raw bytes have no room for an error, so one after the start aborts the body,
+/// which the client sees as a broken transfer.
+fn respond_raw<Resp, S>(
+    metadata: tonic::metadata::MetadataMap,
+    first: Option<Resp>,
+    rest: Guarded<S>,
+) -> http::Response<Body>
+where
+    Resp: Serialize + Send + 'static,
+    S: Stream<Item = Result<Resp, tonic::Status>> + Send + 'static,
+{
+    let first = first.map(|m| http_body(&m));
+    let content_type = match &first {
+        Some(Ok(body)) if !body.content_type.is_empty() => {
+            HeaderValue::from_str(&body.content_type).ok()
+        }
+        _ => None,
+    };
+    let chunks = tokio_stream::iter(first)
+        .chain(rest.map(|item| item.and_then(|m| http_body(&m))))
+        .map(|item| item.map(|body| Bytes::from(body.data)));
+    let mut response = http::Response::new(Body::from_stream(chunks));
+    metadata::to_response_headers(metadata, response.headers_mut());
+    if let Some(content_type) = content_type {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, content_type);
+    }
+    response
+}
+
+/// A streamed message that is a `google.api.HttpBody`, read back through its JSON.
+fn http_body<Resp: Serialize>(
+    message: &Resp,
+) -> Result<crate::google::api::HttpBody, tonic::Status> {
+    serde_json::to_value(message)
+        .and_then(serde_json::from_value)
+        .map_err(|e| tonic::Status::internal(format!("a streamed HttpBody: {e}")))
 }
 
 type Started<Resp, S> = (tonic::metadata::MetadataMap, Option<Resp>, Guarded<S>);

@@ -105,6 +105,21 @@ impl LibraryService for Library {
             extensions: vec![],
         }))
     }
+    async fn download_archive_file(
+        &self,
+        r: Request<library::GetArchiveFileRequest>,
+    ) -> Result<Response<tonic::codegen::BoxStream<HttpBody>>, Status> {
+        self.record("DownloadArchiveFile", &r);
+        let chunk = |data: &[u8]| {
+            Ok(HttpBody {
+                content_type: "application/octet-stream".into(),
+                data: data.to_vec(),
+                extensions: vec![],
+            })
+        };
+        let chunks = vec![chunk(b"abc"), chunk(b"def"), chunk(b"\x00\xff")];
+        Ok(Response::new(Box::pin(tokio_stream::iter(chunks))))
+    }
     async fn describe(&self, r: Request<()>) -> Result<Response<library::Shelf>, Status> {
         self.record("Describe", &r);
         Ok(Response::new(shelf("described")))
@@ -212,6 +227,10 @@ async fn every_rule_shape_routes_binds_and_answers() {
         (
             Call(Method::GET, "/v1/shelves/s1/archive/2024/a%2Fb.txt", None),
             Expect(200, "text/plain", b"archived", r#"GetArchiveFile GetArchiveFileRequest { shelf: "shelves/s1", path: "2024/a%2Fb.txt" }"#),
+        ),
+        (
+            Call(Method::GET, "/v1/shelves/s1/download/big.bin", None),
+            Expect(200, "application/octet-stream", b"abcdef\x00\xff", r#"DownloadArchiveFile GetArchiveFileRequest { shelf: "shelves/s1", path: "big.bin" }"#),
         ),
         (
             Call(Method::GET, "/v1/shelves/s1/archive", None),
