@@ -754,3 +754,23 @@ async fn bidi_streams_answer_each_ndjson_message() {
         ]
     );
 }
+
+#[tokio::test]
+async fn json_nested_beyond_the_depth_limit_is_a_400_not_a_crash() {
+    let server = start(Default::default()).await;
+    for body in [
+        format!("{{\"customer\": {}", "[".repeat(100_000)),
+        format!("{}", "{\"a\":".repeat(100_000)),
+    ] {
+        let reply = server
+            .send(Method::POST, "/v1/orders", &[], Some(&body))
+            .await;
+        assert_eq!(reply.status, 400, "{}", reply.body);
+        assert!(reply.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("recursion limit"));
+    }
+    let reply = server.send(Method::GET, "/v1/orders/o1", &[], None).await;
+    assert_eq!(reply.status, 200);
+}
