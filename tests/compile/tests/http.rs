@@ -760,7 +760,7 @@ async fn json_nested_beyond_the_depth_limit_is_a_400_not_a_crash() {
     let server = start(Default::default()).await;
     for body in [
         format!("{{\"customer\": {}", "[".repeat(100_000)),
-        format!("{}", "{\"a\":".repeat(100_000)),
+        "{\"a\":".repeat(100_000),
     ] {
         let reply = server
             .send(Method::POST, "/v1/orders", &[], Some(&body))
