@@ -1,9 +1,9 @@
 //! Standalone mode: compile .proto files in-process with protox and build the same
 //! CodeGeneratorRequest protoc would send, so one pipeline serves both.
 //!
-//! The google/api annotation protos and google/rpc/status.proto ship inside the binary, so
-//! `import "google/api/annotations.proto"` resolves with no `-I`. Include paths given by the
-//! user come first and win over the bundled copies.
+//! The google/api annotation protos and google/rpc/{status,error_details}.proto ship inside the
+//! binary, so `import "google/api/annotations.proto"` resolves with no `-I`. Include paths given
+//! by the user come first and win over the bundled copies.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -37,6 +37,10 @@ pub const BUNDLED: &[(&str, &str)] = &[
     (
         "google/api/httpbody.proto",
         include_str!("../proto/google/api/httpbody.proto"),
+    ),
+    (
+        "google/rpc/error_details.proto",
+        include_str!("../proto/google/rpc/error_details.proto"),
     ),
     (
         "google/rpc/status.proto",

@@ -16,7 +16,8 @@
 //! | [`Any`] | `{"@type": "type.googleapis.com/pkg.Msg", ...fields}` |
 //!
 //! An [`Any`] can only be written or read as JSON when the type it holds is known: every type in
-//! this module is known from the start, other messages are added with [`register`].
+//! this module and every `google.rpc` error detail (such as [`crate::google::rpc::BadRequest`]) is
+//! known from the start, other messages are added with [`register`].
 
 use std::cell::Cell;
 use std::collections::btree_map::Entry as MapEntry;
@@ -1159,10 +1160,10 @@ impl Drop for DepthGuard {
 
 /// Registers `T` so [`Any`] values holding it can be written and read as JSON.
 ///
-/// The types of this module are registered from the start. Registering a type again replaces
-/// the earlier registration. `T` is found by its full name (after the last `/` of
-/// `T::type_url()`), so any type URL prefix works, e.g. `type.googleapis.com/` or
-/// `example.com/`.
+/// The types of this module and the `google.rpc` error details are registered from the start.
+/// Registering a type again replaces the earlier registration. `T` is found by its full name
+/// (after the last `/` of `T::type_url()`), so any type URL prefix works, e.g.
+/// `type.googleapis.com/` or `example.com/`.
 pub fn register<T>()
 where
     T: prost::Message + prost::Name + Default + Serialize + DeserializeOwned + 'static,
@@ -1226,8 +1227,30 @@ fn registry() -> &'static RwLock<HashMap<String, Entry>> {
             entry::<BytesValue>(),
             entry::<Empty>(),
         ];
-        RwLock::new(entries.into_iter().collect())
+        RwLock::new(entries.into_iter().chain(error_details()).collect())
     })
+}
+
+/// The `google.rpc` error details, nested messages included (as generated code registers
+/// them), so `grpc-status-details-bin` from tonic-types renders as JSON with no set-up.
+fn error_details() -> [(String, Entry); 14] {
+    use crate::google::rpc::*;
+    [
+        entry::<ErrorInfo>(),
+        entry::<RetryInfo>(),
+        entry::<DebugInfo>(),
+        entry::<QuotaFailure>(),
+        entry::<quota_failure::Violation>(),
+        entry::<PreconditionFailure>(),
+        entry::<precondition_failure::Violation>(),
+        entry::<BadRequest>(),
+        entry::<bad_request::FieldViolation>(),
+        entry::<RequestInfo>(),
+        entry::<ResourceInfo>(),
+        entry::<Help>(),
+        entry::<help::Link>(),
+        entry::<LocalizedMessage>(),
+    ]
 }
 
 /// The full message name in a type URL: everything after the last `/`.

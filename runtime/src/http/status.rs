@@ -53,7 +53,8 @@ pub fn rpc_status(status: &tonic::Status) -> RpcStatus {
 
 /// The JSON body of an error: `{"code": 5, "message": "...", "details": [...]}`.
 ///
-/// A detail whose type is registered (`rs_svc::wkt::register`, which the generated
+/// A detail whose type is registered (the well-known types and the `google.rpc` error details
+/// from the start, others through `rs_svc::wkt::register`, which the generated
 /// `register_json_types()` calls) is written as proto3 JSON. One that is not cannot be, so it
 /// is written as `{"@type": "<url>", "value": "<base64 of the message>"}`, so no detail is lost.
 pub fn status_json(status: &RpcStatus) -> Bytes {
@@ -201,5 +202,28 @@ mod tests {
         let status = tonic::Status::with_details(Code::Internal, "x", Bytes::from_static(b"\xff"));
         assert_eq!(rpc_status(&status).details, Vec::<Any>::new());
         assert_eq!(rpc_status(&status).message, "x");
+    }
+
+    #[test]
+    fn a_bad_request_detail_is_json_with_field_violations_without_registering_it() {
+        use crate::google::rpc::{bad_request::FieldViolation, BadRequest};
+        let bad = BadRequest {
+            field_violations: vec![FieldViolation {
+                field: "user.email".into(),
+                description: "not an address".into(),
+                ..Default::default()
+            }],
+        };
+        let body = json(error_response(&with_details(vec![
+            Any::from_msg(&bad).unwrap()
+        ])));
+        assert_eq!(
+            body["details"],
+            serde_json::json!([{
+                "@type": "type.googleapis.com/google.rpc.BadRequest",
+                "fieldViolations": [{"field": "user.email", "description": "not an address",
+                                     "reason": "", "localizedMessage": null}],
+            }])
+        );
     }
 }
