@@ -23,6 +23,76 @@ pub const RUNTIME_TYPES: &[(&str, &str, &str)] = &[
         "::rs_svc::google::rpc::Status",
     ),
     (
+        "google.rpc",
+        ".google.rpc.ErrorInfo",
+        "::rs_svc::google::rpc::ErrorInfo",
+    ),
+    (
+        "google.rpc",
+        ".google.rpc.RetryInfo",
+        "::rs_svc::google::rpc::RetryInfo",
+    ),
+    (
+        "google.rpc",
+        ".google.rpc.DebugInfo",
+        "::rs_svc::google::rpc::DebugInfo",
+    ),
+    (
+        "google.rpc",
+        ".google.rpc.QuotaFailure",
+        "::rs_svc::google::rpc::QuotaFailure",
+    ),
+    (
+        "google.rpc",
+        ".google.rpc.QuotaFailure.Violation",
+        "::rs_svc::google::rpc::quota_failure::Violation",
+    ),
+    (
+        "google.rpc",
+        ".google.rpc.PreconditionFailure",
+        "::rs_svc::google::rpc::PreconditionFailure",
+    ),
+    (
+        "google.rpc",
+        ".google.rpc.PreconditionFailure.Violation",
+        "::rs_svc::google::rpc::precondition_failure::Violation",
+    ),
+    (
+        "google.rpc",
+        ".google.rpc.BadRequest",
+        "::rs_svc::google::rpc::BadRequest",
+    ),
+    (
+        "google.rpc",
+        ".google.rpc.BadRequest.FieldViolation",
+        "::rs_svc::google::rpc::bad_request::FieldViolation",
+    ),
+    (
+        "google.rpc",
+        ".google.rpc.RequestInfo",
+        "::rs_svc::google::rpc::RequestInfo",
+    ),
+    (
+        "google.rpc",
+        ".google.rpc.ResourceInfo",
+        "::rs_svc::google::rpc::ResourceInfo",
+    ),
+    (
+        "google.rpc",
+        ".google.rpc.Help",
+        "::rs_svc::google::rpc::Help",
+    ),
+    (
+        "google.rpc",
+        ".google.rpc.Help.Link",
+        "::rs_svc::google::rpc::help::Link",
+    ),
+    (
+        "google.rpc",
+        ".google.rpc.LocalizedMessage",
+        "::rs_svc::google::rpc::LocalizedMessage",
+    ),
+    (
         "google.protobuf",
         ".google.protobuf.Any",
         "::rs_svc::wkt::Any",

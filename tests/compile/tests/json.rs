@@ -661,3 +661,25 @@ fn message_without_fields_is_an_empty_object_that_ignores_or_rejects_members() {
     assert!(err.to_string().contains("a"), "{err}");
     assert!(rs_svc::json::from_str::<alt::library::v1::Ping>("{}").is_ok());
 }
+
+#[test]
+fn google_rpc_detail_fields_use_the_runtime_types_and_their_json() {
+    use rs_svc::google::rpc::{bad_request::FieldViolation, ErrorInfo};
+    use rs_svc_compile_test::library::v1::ImportReport;
+    let report = ImportReport {
+        violations: vec![FieldViolation {
+            field: "isbn".into(),
+            description: "too short".into(),
+            ..Default::default()
+        }],
+        info: Some(ErrorInfo {
+            reason: "QUOTA".into(),
+            ..Default::default()
+        }),
+    };
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["violations"][0]["field"], "isbn");
+    assert_eq!(json["info"]["reason"], "QUOTA");
+    let back: ImportReport = rs_svc::json::from_str(&json.to_string()).unwrap();
+    assert_eq!(back, report);
+}
