@@ -67,7 +67,7 @@ where
 /// The call's metadata and deadline, with the body turned into the handler's message stream.
 #[allow(clippy::type_complexity)]
 fn open<Req>(
-    call: Call,
+    mut call: Call,
 ) -> Result<
     (
         tonic::Request<tonic::Streaming<Req>>,
@@ -78,7 +78,7 @@ fn open<Req>(
 where
     Req: JsonMessage + prost::Message + Default,
 {
-    let (request, timeout) = call_metadata(&call.parts, &call.options)?;
+    let (request, timeout) = call_metadata(&mut call.parts, &call.options)?;
     let content_type = call.parts.headers.get(header::CONTENT_TYPE);
     let ndjson = content_type
         .and_then(|v| v.to_str().ok())

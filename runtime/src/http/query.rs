@@ -153,10 +153,7 @@ pub fn to_json(
             }
             continue;
         };
-        if bound
-            .iter()
-            .any(|b| resolved.proto_path == *b || resolved.proto_path.starts_with(&format!("{b}.")))
-        {
+        if bound.iter().any(|b| within(&resolved.proto_path, b)) {
             continue;
         }
         let field = resolved.field;
@@ -282,6 +279,12 @@ fn collect_paths(field: &QueryField, path: String, value: &Value, out: &mut Vec<
         }
         _ => out.push(path),
     }
+}
+
+/// Is `path` the field `bound` or one below it (`a.b` within `a`, not within `ab`)?
+pub(crate) fn within(path: &str, bound: &str) -> bool {
+    path.strip_prefix(bound)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
 }
 
 /// `labels[env]` -> (`labels`, `Some("env")`).

@@ -236,9 +236,13 @@ where
     }
 
     fn from_value(value: Value) -> Result<Self, String> {
-        serde_path_to_error::deserialize(value).map_err(|e| {
-            let path = e.path().to_string();
-            format!("invalid request field `{path}`: {}", e.into_inner())
+        // Read at full speed first; track the path only to explain an error.
+        T::deserialize(&value).map_err(|_| match serde_path_to_error::deserialize::<_, T>(&value) {
+            Err(e) => {
+                let path = e.path().to_string();
+                format!("invalid request field `{path}`: {}", e.into_inner())
+            }
+            Ok(_) => "invalid request".to_owned(),
         })
     }
 
@@ -401,12 +405,12 @@ pub(super) async fn prepare<Req: JsonMessage>(
     rule: &Rule,
 ) -> Result<(tonic::Request<Req>, Option<Duration>), HttpError> {
     let Call {
-        parts,
+        mut parts,
         body,
         bindings,
         options,
     } = call;
-    let (request, timeout) = call_metadata(&parts, &options)?;
+    let (request, timeout) = call_metadata(&mut parts, &options)?;
     let message: Req = bind(&parts, body, &bindings, rule, &options).await?;
     let (metadata, extensions, ()) = request.into_parts();
     Ok((
@@ -416,8 +420,9 @@ pub(super) async fn prepare<Req: JsonMessage>(
 }
 
 /// The call's metadata, extensions and deadline from the request head, after the interceptor.
+/// The extensions move to the call (binding needs only the method, URI and headers).
 pub(super) fn call_metadata(
-    parts: &http::request::Parts,
+    parts: &mut http::request::Parts,
     options: &Options,
 ) -> Result<(tonic::Request<()>, Option<Duration>), HttpError> {
     let peer = parts
@@ -425,7 +430,8 @@ pub(super) fn call_metadata(
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|info| info.0);
     let headers = metadata::from_request(&parts.headers, peer)?;
-    let mut request = tonic::Request::from_parts(headers.metadata, parts.extensions.clone(), ());
+    let extensions = std::mem::take(&mut parts.extensions);
+    let mut request = tonic::Request::from_parts(headers.metadata, extensions, ());
     if let Some(timeout) = headers.timeout {
         request.set_timeout(timeout);
     }
@@ -500,6 +506,42 @@ async fn bind<Req: JsonMessage>(
             None => Ok(Value::Object(Map::new())),
         }
     };
+    // A JSON body field no path variable reaches into: write the rest of the message as JSON
+    // text around the raw body and read it all in one pass, without a tree for the body.
+    if let (
+        BodyRule::Field {
+            proto_name,
+            json_name,
+        },
+        false,
+        Some(body),
+    ) = (rule.body, rule.http_body_request, &body)
+    {
+        let inside = |(field, _): &(&str, String)| query::within(field, proto_name);
+        if rule.infer_field_mask.is_none() && !bindings.iter().any(inside) {
+            let mut bound: Vec<&str> = bindings.iter().map(|(f, _)| *f).collect();
+            bound.push(proto_name);
+            let mut object = query::to_json(
+                fields,
+                query,
+                &bound,
+                options.reject_unknown_query_parameters,
+            )?;
+            for (field, value) in bindings {
+                query::set_path(&mut object, fields, field, value)?;
+            }
+            let mut text = serde_json::to_vec(&object).expect("a JSON map writes");
+            text.pop(); // the closing `}`
+            if !object.is_empty() {
+                text.push(b',');
+            }
+            text.extend_from_slice(&serde_json::to_vec(json_name).expect("a string writes"));
+            text.push(b':');
+            text.extend_from_slice(body.as_deref().unwrap_or(b"{}"));
+            text.push(b'}');
+            return Req::from_body(&text).map_err(|e| tonic::Status::invalid_argument(e).into());
+        }
+    }
     let mut bound: Vec<&str> = bindings.iter().map(|(f, _)| *f).collect();
     let mut object = match (rule.body, body) {
         (BodyRule::All, Some(body)) => match body_value(body)? {

