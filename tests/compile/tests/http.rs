@@ -236,9 +236,14 @@ impl Server {
             request = request.header(*name, *value);
         }
         if let Some(body) = body {
-            request = request
-                .header("content-type", "application/json")
-                .body(body.to_owned());
+            // JSON unless the caller named a content type.
+            if !headers
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+            {
+                request = request.header("content-type", "application/json");
+            }
+            request = request.body(body.to_owned());
         }
         let response = request.send().await.unwrap();
         Reply {
@@ -248,20 +253,10 @@ impl Server {
         }
     }
 
+    /// A request with a body of another content type than JSON.
     async fn send_raw(&self, method: Method, path: &str, content_type: &str, body: &str) -> Reply {
-        let response = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .header("content-type", content_type)
-            .body(body.to_owned())
-            .send()
+        self.send(method, path, &[("content-type", content_type)], Some(body))
             .await
-            .unwrap();
-        Reply {
-            status: response.status(),
-            headers: response.headers().clone(),
-            body: response.text().await.unwrap(),
-        }
     }
 
     fn last_call(&self) -> String {
