@@ -278,6 +278,12 @@ async fn requests_bind_path_body_and_query_into_the_message_the_handler_receives
         (Method::GET, "/v1/orders/o1", None, 200, r#"GetOrder GetOrderRequest { name: "orders/o1" }"#),
         (Method::GET, "/v1/orders/a%2Fb", None, 200, r#"GetOrder GetOrderRequest { name: "orders/a%2Fb" }"#),
         (Method::GET, "/v1/orders/o1/", None, 200, r#"GetOrder GetOrderRequest { name: "orders/o1" }"#),
+        // One decoding pass: `%25` is `%`, and what follows stays as text.
+        (Method::GET, "/v1/orders/a%2525b", None, 200, r#"GetOrder GetOrderRequest { name: "orders/a%25b" }"#),
+        // No route registers the verb `123`, so it is part of the variable.
+        (Method::GET, "/v1/orders/o1:123", None, 200, r#"GetOrder GetOrderRequest { name: "orders/o1:123" }"#),
+        // An empty body is `{}`.
+        (Method::POST, "/v1/orders?orderId=e", None, 200, r#"CreateOrder CreateOrderRequest { order: Some(Order { name: "", customer: "","#),
         (
             Method::GET,
             "/v1/orders?customer=c+1&pageSize=2&states=CONFIRMED&states=1&placed_after=2024-01-01T00:00:00Z",
@@ -766,4 +772,59 @@ async fn json_nested_beyond_the_depth_limit_is_a_400_not_a_crash() {
     }
     let reply = server.send(Method::GET, "/v1/orders/o1", &[], None).await;
     assert_eq!(reply.status, 200);
+}
+
+#[tokio::test]
+async fn content_types_charsets_binary_headers_and_unknown_parameters() {
+    let server = start(Default::default()).await;
+    // (content type, status)
+    let rows = [
+        ("application/json; charset=utf-8", 200),
+        ("application/merge-patch+json", 200),
+        ("application/json; charset=latin1", 415),
+        ("text/plain", 415),
+    ];
+    for (content_type, status) in rows {
+        let reply = server
+            .send(
+                Method::POST,
+                "/v1/orders",
+                &[("content-type", content_type)],
+                Some("{}"),
+            )
+            .await;
+        assert_eq!(
+            reply.status.as_u16(),
+            status,
+            "{content_type}: {}",
+            reply.body
+        );
+    }
+    let reply = server
+        .send(Method::GET, "/v1/orders/o1", &[("trace-bin", "!!")], None)
+        .await;
+    assert_eq!(reply.status, 400);
+    assert!(reply.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("trace-bin"));
+    let reply = server
+        .send(Method::GET, "/v1/orders/o1", &[("trace-bin", "AAE")], None)
+        .await;
+    assert_eq!(reply.status, 200);
+
+    // Unknown query parameters: ignored by default, rejected when asked.
+    let reply = server
+        .send(Method::GET, "/v1/orders?nope=1", &[], None)
+        .await;
+    assert_eq!(reply.status, 200);
+    let strict = start(rs_svc::http::Options::new().reject_unknown_query_parameters(true)).await;
+    let reply = strict
+        .send(Method::GET, "/v1/orders?nope=1", &[], None)
+        .await;
+    assert_eq!(reply.status, 400);
+    assert!(reply.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("unknown query parameter `nope`"));
 }
