@@ -221,6 +221,14 @@ impl Reply {
     fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
     }
+
+    /// The body's NDJSON lines, each parsed.
+    fn ndjson(&self) -> Vec<Value> {
+        self.body
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    }
 }
 
 impl Server {
@@ -562,11 +570,7 @@ async fn server_streams_are_ndjson_or_sse_with_errors_in_band() {
         .await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.headers["content-type"], "application/x-ndjson");
-    let lines: Vec<Value> = reply
-        .body
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = reply.ndjson();
     assert_eq!(lines.len(), 3);
     assert_eq!(lines[0], json!({"name": "orders/w", "state": "PENDING"}));
     assert!(server.last_call().contains(r#"name: "orders/w""#));
@@ -600,11 +604,7 @@ async fn server_streams_are_ndjson_or_sse_with_errors_in_band() {
         .send(Method::GET, "/v1/orders/late:watch", &[], None)
         .await;
     assert_eq!(reply.status, 200);
-    let lines: Vec<Value> = reply
-        .body
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = reply.ndjson();
     assert_eq!(lines.len(), 3);
     assert_eq!(
         lines[2],
@@ -635,11 +635,7 @@ async fn server_streams_are_ndjson_or_sse_with_errors_in_band() {
             None,
         )
         .await;
-    let lines: Vec<Value> = reply
-        .body
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = reply.ndjson();
     assert_eq!(lines.len(), 2, "{}", reply.body);
     assert_eq!(lines[1]["code"], 4);
 }
@@ -742,11 +738,7 @@ async fn bidi_streams_answer_each_ndjson_message() {
         .await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.headers["content-type"], "application/x-ndjson");
-    let lines: Vec<Value> = reply
-        .body
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = reply.ndjson();
     assert_eq!(
         lines,
         [
