@@ -39,6 +39,10 @@ pub const BUNDLED: &[(&str, &str)] = &[
         include_str!("../proto/google/api/httpbody.proto"),
     ),
     (
+        "google/api/resource.proto",
+        include_str!("../proto/google/api/resource.proto"),
+    ),
+    (
         "google/rpc/error_details.proto",
         include_str!("../proto/google/rpc/error_details.proto"),
     ),
