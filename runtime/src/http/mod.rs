@@ -1,6 +1,7 @@
 //! HTTP/JSON transcoding: what the generated `<service>_http` routers share.
 
 pub mod client_stream;
+pub mod docs;
 pub mod matcher;
 pub mod metadata;
 pub mod query;
@@ -10,6 +11,7 @@ pub mod stream;
 
 pub use axum;
 pub use client_stream::{bidi_streaming, client_streaming};
+pub use docs::{docs_router, Docs};
 pub use routes::{
     handler, unary, BodyRule, Call, Handler, HttpError, Interceptor, JsonMessage, Options, Routes,
     Rule,

@@ -1,0 +1,699 @@
+//! Serving an OpenAPI document and a page that renders it with Swagger UI or Redoc.
+//!
+//! The page is a few lines of HTML that load the UI's JavaScript and CSS from an asset base
+//! (a CDN by default, or files of `swagger-ui-dist` / `redoc` served from a local directory)
+//! and point it at the document, which the same router serves:
+//!
+//! ```
+//! use rs_svc::http::docs::{docs_router, Docs, Format, Ui};
+//!
+//! const OPENAPI: &str = "openapi: 3.1.0\ninfo: {title: Shop, version: v1}\npaths: {}\n";
+//!
+//! // GET /openapi.yaml and GET /docs (Swagger UI from unpkg.com).
+//! let docs = docs_router(OPENAPI, Format::Yaml);
+//!
+//! // Redoc, its bundle served from a local directory at /api-docs/assets/.
+//! let docs = Docs::yaml(OPENAPI)
+//!     .ui(Ui::Redoc)
+//!     .path("/api-docs")
+//!     .assets_dir("node_modules/redoc/bundles")
+//!     .into_router();
+//! # let _: rs_svc::http::axum::Router = docs;
+//! ```
+//!
+//! The document and the page answer with an `ETag` and `Cache-Control: no-cache`, so browsers
+//! revalidate and get `304 Not Modified` until the document changes. The page links the
+//! document and local assets by relative URLs, so the router still works when nested under a
+//! prefix.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::Path as UrlPath;
+use axum::routing::get;
+use axum::Router;
+use bytes::Bytes;
+use http::{header, HeaderMap, HeaderValue, StatusCode};
+
+/// The Swagger UI files the page loads when no asset base is configured.
+pub const SWAGGER_UI_CDN: &str = "https://unpkg.com/swagger-ui-dist@5";
+/// The Redoc files the page loads when no asset base is configured.
+pub const REDOC_CDN: &str = "https://unpkg.com/redoc@2/bundles";
+
+/// The serialization of an OpenAPI document, which decides its URL and content type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// `application/yaml`, served at `/openapi.yaml` by default.
+    Yaml,
+    /// `application/json`, served at `/openapi.json` by default.
+    Json,
+}
+
+impl Format {
+    fn content_type(self) -> &'static str {
+        match self {
+            Format::Yaml => "application/yaml",
+            Format::Json => "application/json",
+        }
+    }
+
+    fn default_path(self) -> &'static str {
+        match self {
+            Format::Yaml => "/openapi.yaml",
+            Format::Json => "/openapi.json",
+        }
+    }
+}
+
+/// The documentation UI the page loads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Ui {
+    /// Swagger UI (`swagger-ui-dist`: `swagger-ui-bundle.js` and `swagger-ui.css`), with
+    /// operation ids shown and "try it out" against this server.
+    #[default]
+    SwaggerUi,
+    /// Redoc (`redoc/bundles`: `redoc.standalone.js`), a three-panel reference.
+    Redoc,
+}
+
+/// Builds the router serving an OpenAPI document and its docs page; see the
+/// [module docs](self). [`docs_router`] is the short form with every default.
+#[derive(Clone, Debug)]
+pub struct Docs {
+    document: Bytes,
+    format: Format,
+    ui: Ui,
+    assets: Option<String>,
+    assets_dir: Option<PathBuf>,
+    path: String,
+    document_path: Option<String>,
+    title: String,
+}
+
+/// The router serving `document` at `/openapi.yaml` (or `/openapi.json`) and a Swagger UI
+/// page for it at `/docs`, with the UI's assets from [`SWAGGER_UI_CDN`]:
+/// `Docs::new(document, format).into_router()`.
+pub fn docs_router(document: impl Into<Bytes>, format: Format) -> Router {
+    Docs::new(document, format).into_router()
+}
+
+impl Docs {
+    /// A document as written by the plugin, for example `include_str!` of a generated
+    /// `.openapi.yaml`. It is served as is.
+    pub fn new(document: impl Into<Bytes>, format: Format) -> Self {
+        Docs {
+            document: document.into(),
+            format,
+            ui: Ui::default(),
+            assets: None,
+            assets_dir: None,
+            path: "/docs".to_owned(),
+            document_path: None,
+            title: "API documentation".to_owned(),
+        }
+    }
+
+    /// `Docs::new(document, Format::Yaml)`: the plugin's default output.
+    pub fn yaml(document: impl Into<Bytes>) -> Self {
+        Docs::new(document, Format::Yaml)
+    }
+
+    /// `Docs::new(document, Format::Json)`, for `openapi_format=json`.
+    pub fn json(document: impl Into<Bytes>) -> Self {
+        Docs::new(document, Format::Json)
+    }
+
+    /// The UI; default [`Ui::SwaggerUi`].
+    pub fn ui(mut self, ui: Ui) -> Self {
+        self.ui = ui;
+        self
+    }
+
+    /// Where the page loads the UI's files from: an absolute URL (`https://cdn.example/swagger-ui-dist@5.35.0`)
+    /// or a path on this server (`/static/swagger-ui`), without the file names. Default
+    /// [`SWAGGER_UI_CDN`] or [`REDOC_CDN`]; [`Docs::assets_dir`] replaces it.
+    pub fn assets(mut self, base: impl Into<String>) -> Self {
+        self.assets = Some(base.into().trim_end_matches('/').to_owned());
+        self.assets_dir = None;
+        self
+    }
+
+    /// Serves the UI's files from a local directory under `<path>/assets/`, and the page loads
+    /// them from there: for example `node_modules/swagger-ui-dist` or
+    /// `node_modules/redoc/bundles` of an `npm install`. Files are read on each request; names
+    /// with `.` or `..` segments or hidden files are not served.
+    pub fn assets_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.assets_dir = Some(dir.into());
+        self.assets = None;
+        self
+    }
+
+    /// The page's path; default `/docs`.
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = absolute(path.into());
+        self
+    }
+
+    /// The document's path; default `/openapi.yaml` or `/openapi.json` by format.
+    pub fn document_path(mut self, path: impl Into<String>) -> Self {
+        self.document_path = Some(absolute(path.into()));
+        self
+    }
+
+    /// The page's `<title>`; default "API documentation". The UI shows the document's own
+    /// `info.title`.
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.title = title.into();
+        self
+    }
+
+    /// The page as served.
+    pub fn html(&self) -> String {
+        let document = relative(&self.path, self.document_url_path());
+        let assets = match (&self.assets, &self.assets_dir) {
+            (Some(base), _) => base.clone(),
+            (None, Some(_)) => relative(&self.path, &self.assets_route_base()),
+            (None, None) => match self.ui {
+                Ui::SwaggerUi => SWAGGER_UI_CDN.to_owned(),
+                Ui::Redoc => REDOC_CDN.to_owned(),
+            },
+        };
+        let title = html_escape(&self.title);
+        let mut page = String::new();
+        page.push_str("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+        page.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+        let _ = writeln!(page, "<title>{title}</title>");
+        match self.ui {
+            Ui::SwaggerUi => {
+                let _ = writeln!(
+                    page,
+                    "<link rel=\"stylesheet\" href=\"{}\">\n</head>\n<body style=\"margin:0\">\n\
+                     <div id=\"swagger-ui\"></div>\n<script src=\"{}\"></script>\n\
+                     <script>\nwindow.ui = SwaggerUIBundle({{url: {}, dom_id: \"#swagger-ui\", \
+                     deepLinking: true, displayOperationId: true}});\n</script>",
+                    html_escape(&format!("{assets}/swagger-ui.css")),
+                    html_escape(&format!("{assets}/swagger-ui-bundle.js")),
+                    js_string(&document),
+                );
+            }
+            Ui::Redoc => {
+                let _ = writeln!(
+                    page,
+                    "</head>\n<body style=\"margin:0\">\n<div id=\"redoc\"></div>\n\
+                     <script src=\"{}\"></script>\n<script>\n\
+                     Redoc.init({}, {{}}, document.getElementById(\"redoc\"));\n</script>",
+                    html_escape(&format!("{assets}/redoc.standalone.js")),
+                    js_string(&document),
+                );
+            }
+        }
+        page.push_str("</body>\n</html>\n");
+        page
+    }
+
+    /// The router: `GET` (and `HEAD`) of the document, the page and, with
+    /// [`Docs::assets_dir`], the asset files.
+    pub fn into_router(self) -> Router {
+        let page = Cached::new(self.html(), "text/html; charset=utf-8");
+        let document = Cached::new(self.document.clone(), self.format.content_type());
+        let mut router = Router::new()
+            .route(
+                self.document_url_path(),
+                get(move |headers: HeaderMap| async move { document.respond(&headers) }),
+            )
+            .route(
+                &self.path,
+                get(move |headers: HeaderMap| async move { page.respond(&headers) }),
+            );
+        if let Some(dir) = self.assets_dir.clone() {
+            let dir = Arc::new(dir);
+            router = router.route(
+                &format!("{}/{{*file}}", self.assets_route_base()),
+                get(
+                    move |UrlPath(file): UrlPath<String>, headers: HeaderMap| async move {
+                        asset(&dir, &file, &headers).await
+                    },
+                ),
+            );
+        }
+        router
+    }
+
+    fn document_url_path(&self) -> &str {
+        self.document_path
+            .as_deref()
+            .unwrap_or_else(|| self.format.default_path())
+    }
+
+    fn assets_route_base(&self) -> String {
+        format!("{}/assets", self.path.trim_end_matches('/'))
+    }
+}
+
+/// A body served with a strong `ETag` from its content, answering `If-None-Match` with 304.
+#[derive(Clone)]
+struct Cached {
+    body: Bytes,
+    content_type: HeaderValue,
+    etag: HeaderValue,
+}
+
+impl Cached {
+    fn new(body: impl Into<Bytes>, content_type: &'static str) -> Self {
+        let body = body.into();
+        let etag = HeaderValue::try_from(format!("\"{:016x}\"", fnv1a(&body)))
+            .expect("hex is a valid header value");
+        Cached {
+            body,
+            content_type: HeaderValue::from_static(content_type),
+            etag,
+        }
+    }
+
+    fn respond(&self, request: &HeaderMap) -> http::Response<Body> {
+        let fresh = request
+            .get_all(header::IF_NONE_MATCH)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|tag| tag.trim())
+            .any(|tag| {
+                tag == "*" || tag.trim_start_matches("W/").as_bytes() == self.etag.as_bytes()
+            });
+        let mut response = if fresh {
+            let mut response = http::Response::new(Body::empty());
+            *response.status_mut() = StatusCode::NOT_MODIFIED;
+            response
+        } else {
+            let mut response = http::Response::new(Body::from(self.body.clone()));
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, self.content_type.clone());
+            response
+        };
+        let headers = response.headers_mut();
+        headers.insert(header::ETAG, self.etag.clone());
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        response
+    }
+}
+
+/// One file under `dir`, named by a URL path whose segments are all plain names.
+async fn asset(dir: &Path, file: &str, headers: &HeaderMap) -> http::Response<Body> {
+    let plain = |segment: &str| {
+        !segment.is_empty() && !segment.starts_with('.') && !segment.contains(['\\', '\0', ':'])
+    };
+    if !file.split('/').all(plain) {
+        return status_only(StatusCode::NOT_FOUND);
+    }
+    let path = dir.join(file);
+    let read = tokio::task::spawn_blocking(move || std::fs::read(path)).await;
+    match read {
+        Ok(Ok(bytes)) => Cached::new(bytes, content_type(file)).respond(headers),
+        Ok(Err(e))
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::IsADirectory
+            ) =>
+        {
+            status_only(StatusCode::NOT_FOUND)
+        }
+        _ => status_only(StatusCode::INTERNAL_SERVER_ERROR),
+    }
+}
+
+fn status_only(status: StatusCode) -> http::Response<Body> {
+    let mut response = http::Response::new(Body::empty());
+    *response.status_mut() = status;
+    response
+}
+
+/// The content types of the files that `swagger-ui-dist` and `redoc` ship.
+fn content_type(file: &str) -> &'static str {
+    match file.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("html") => "text/html; charset=utf-8",
+        Some("json" | "map") => "application/json",
+        Some("png") => "image/png",
+        Some("svg") => "image/svg+xml",
+        Some("txt" | "md") => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+fn absolute(path: String) -> String {
+    if path.starts_with('/') {
+        path
+    } else {
+        format!("/{path}")
+    }
+}
+
+/// The URL of absolute path `to` relative to a page at absolute path `page`, so that the page
+/// still finds it when the router is nested under a prefix.
+fn relative(page: &str, to: &str) -> String {
+    let page_dir: Vec<&str> = match page.rsplit_once('/') {
+        Some((dir, _)) => dir.split('/').skip(1).collect(),
+        None => Vec::new(),
+    };
+    let target: Vec<&str> = to.split('/').skip(1).collect();
+    let common = page_dir
+        .iter()
+        .zip(&target)
+        .take_while(|(a, b)| a == b)
+        .count()
+        // Keep at least the target's last segment.
+        .min(target.len().saturating_sub(1));
+    let mut out = "../".repeat(page_dir.len() - common);
+    out.push_str(&target[common..].join("/"));
+    // Empty would be the page itself; a first segment like `a:b` would read as a scheme.
+    if out
+        .split('/')
+        .next()
+        .is_some_and(|first| first.is_empty() || first.contains(':'))
+    {
+        out.insert_str(0, "./");
+    }
+    out
+}
+
+fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A JavaScript string literal that is safe inside an HTML `<script>` element.
+fn js_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            // `<`, `>` and `&` escaped keep `</script>` and `<!--` out of the element.
+            '<' | '>' | '&' | '\'' | '\u{2028}' | '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c if c < ' ' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// FNV-1a, 64 bits: a stable content hash for ETags, the same across restarts and builds.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::Request;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    const DOCUMENT: &str = "openapi: 3.1.0\ninfo: {title: Test, version: v1}\npaths: {}\n";
+
+    async fn get(
+        router: &Router,
+        uri: &str,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, HeaderMap, String) {
+        let mut request = Request::get(uri);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = router
+            .clone()
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.unwrap().to_bytes();
+        (
+            parts.status,
+            parts.headers,
+            String::from_utf8(body.to_vec()).unwrap(),
+        )
+    }
+
+    fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+        headers.get(name).map_or("", |v| v.to_str().unwrap())
+    }
+
+    #[tokio::test]
+    async fn document_is_served_as_is_with_its_format_content_type() {
+        for (format, uri, content_type) in [
+            (Format::Yaml, "/openapi.yaml", "application/yaml"),
+            (Format::Json, "/openapi.json", "application/json"),
+        ] {
+            let router = docs_router(DOCUMENT, format);
+            let (status, headers, body) = get(&router, uri, &[]).await;
+            assert_eq!(status, StatusCode::OK, "{uri}");
+            assert_eq!(header(&headers, "content-type"), content_type);
+            assert_eq!(header(&headers, "cache-control"), "no-cache");
+            assert_eq!(body, DOCUMENT);
+        }
+    }
+
+    #[tokio::test]
+    async fn matching_if_none_match_is_not_modified() {
+        let router = docs_router(DOCUMENT, Format::Yaml);
+        let (_, headers, _) = get(&router, "/openapi.yaml", &[]).await;
+        let etag = header(&headers, "etag").to_owned();
+        assert!(etag.starts_with('"') && etag.len() == 18, "{etag}");
+        for if_none_match in [
+            etag.clone(),
+            format!("W/{etag}"),
+            format!("\"x\", {etag}"),
+            "*".into(),
+        ] {
+            let (status, headers, body) = get(
+                &router,
+                "/openapi.yaml",
+                &[("if-none-match", &if_none_match)],
+            )
+            .await;
+            assert_eq!(status, StatusCode::NOT_MODIFIED, "{if_none_match}");
+            assert_eq!(header(&headers, "etag"), etag);
+            assert_eq!(body, "");
+        }
+        let (status, _, body) =
+            get(&router, "/openapi.yaml", &[("if-none-match", "\"other\"")]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body, DOCUMENT);
+        // Another document, another tag.
+        let (_, other, _) = get(
+            &docs_router("openapi: 3.1.1\n", Format::Yaml),
+            "/openapi.yaml",
+            &[],
+        )
+        .await;
+        assert_ne!(header(&other, "etag"), etag);
+    }
+
+    #[tokio::test]
+    async fn swagger_ui_page_loads_the_configured_assets_and_the_document() {
+        let router = Docs::new(DOCUMENT, Format::Json)
+            .assets("https://assets.example/swagger-ui-dist@5.35.0/")
+            .into_router();
+        let (status, headers, page) = get(&router, "/docs", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(header(&headers, "content-type"), "text/html; charset=utf-8");
+        assert!(page.contains(
+            "<link rel=\"stylesheet\" href=\"https://assets.example/swagger-ui-dist@5.35.0/swagger-ui.css\">"
+        ), "{page}");
+        assert!(page.contains(
+            "<script src=\"https://assets.example/swagger-ui-dist@5.35.0/swagger-ui-bundle.js\"></script>"
+        ), "{page}");
+        assert!(
+            page.contains("SwaggerUIBundle({url: \"openapi.json\","),
+            "{page}"
+        );
+    }
+
+    #[tokio::test]
+    async fn defaults_load_the_ui_from_unpkg() {
+        let swagger = Docs::new(DOCUMENT, Format::Yaml).html();
+        assert!(
+            swagger.contains("src=\"https://unpkg.com/swagger-ui-dist@5/swagger-ui-bundle.js\"")
+        );
+        let redoc = Docs::new(DOCUMENT, Format::Yaml).ui(Ui::Redoc).html();
+        assert!(redoc.contains("src=\"https://unpkg.com/redoc@2/bundles/redoc.standalone.js\""));
+        assert!(redoc.contains("Redoc.init(\"openapi.yaml\","), "{redoc}");
+        assert!(!redoc.contains("swagger"));
+    }
+
+    #[tokio::test]
+    async fn page_and_document_paths_are_configurable() {
+        let router = Docs::new(DOCUMENT, Format::Yaml)
+            .path("/api/v1/docs")
+            .document_path("spec/openapi.yaml")
+            .into_router();
+        let (status, _, page) = get(&router, "/api/v1/docs", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("url: \"../../spec/openapi.yaml\""), "{page}");
+        assert_eq!(
+            get(&router, "/spec/openapi.yaml", &[]).await.0,
+            StatusCode::OK
+        );
+        assert_eq!(
+            get(&router, "/openapi.yaml", &[]).await.0,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(get(&router, "/docs", &[]).await.0, StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn nested_router_keeps_relative_links_working() {
+        let router = Router::new().nest("/api", docs_router(DOCUMENT, Format::Yaml));
+        let (status, _, page) = get(&router, "/api/docs", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        // Relative to /api/docs: /api/openapi.yaml.
+        assert!(page.contains("url: \"openapi.yaml\""), "{page}");
+        assert_eq!(get(&router, "/api/openapi.yaml", &[]).await.2, DOCUMENT);
+    }
+
+    #[test]
+    fn relative_urls_between_absolute_paths() {
+        for (page, to, want) in [
+            ("/docs", "/openapi.yaml", "openapi.yaml"),
+            ("/docs", "/docs/assets", "docs/assets"),
+            ("/api/docs", "/api/docs/assets", "docs/assets"),
+            ("/a/b/docs", "/openapi.json", "../../openapi.json"),
+            ("/a/docs", "/a/spec/x.yaml", "spec/x.yaml"),
+            ("/docs/", "/docs/assets", "assets"),
+            ("/docs/", "/openapi.yaml", "../openapi.yaml"),
+            ("/docs", "/a:b", "./a:b"),
+        ] {
+            assert_eq!(relative(page, to), want, "{page} -> {to}");
+        }
+    }
+
+    #[tokio::test]
+    async fn configured_text_is_escaped_in_the_page() {
+        let page = Docs::new(DOCUMENT, Format::Yaml)
+            .title("</title><script>alert(1)</script>")
+            .assets("https://x.example/\"><script>alert(2)</script>")
+            .document_path("/o</script><script>alert(3)</script>'.yaml")
+            .html();
+        assert!(!page.contains("<script>alert"), "{page}");
+        assert!(page.contains("<title>&lt;/title&gt;&lt;script&gt;alert(1)&lt;/script&gt;</title>"));
+        assert!(page.contains("href=\"https://x.example/&quot;&gt;&lt;script&gt;alert(2)&lt;/script&gt;/swagger-ui.css\""));
+        assert!(page.contains(
+            r#"url: "o\u003c/script\u003e\u003cscript\u003ealert(3)\u003c/script\u003e\u0027.yaml""#
+        ), "{page}");
+        assert_eq!(js_string("a\"b\\c\n\u{2028}"), r#""a\"b\\c\u000a\u2028""#);
+    }
+
+    #[tokio::test]
+    async fn assets_dir_serves_files_with_their_content_types() {
+        let dir = std::env::temp_dir().join(format!("rs-svc-docs-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("swagger-ui-bundle.js"), "window.x = 1;").unwrap();
+        std::fs::write(dir.join("swagger-ui.css"), "body {}").unwrap();
+        std::fs::write(dir.join("sub/redoc.standalone.js"), "var Redoc;").unwrap();
+        std::fs::write(dir.join(".hidden"), "secret").unwrap();
+        let outside = format!("rs-svc-docs-{}-outside.txt", std::process::id());
+        std::fs::write(dir.parent().unwrap().join(&outside), "outside").unwrap();
+        let router = Docs::new(DOCUMENT, Format::Yaml)
+            .assets_dir(&dir)
+            .into_router();
+
+        let (_, _, page) = get(&router, "/docs", &[]).await;
+        assert!(
+            page.contains("src=\"docs/assets/swagger-ui-bundle.js\""),
+            "{page}"
+        );
+        assert!(
+            page.contains("href=\"docs/assets/swagger-ui.css\""),
+            "{page}"
+        );
+        for (uri, content_type, body) in [
+            (
+                "/docs/assets/swagger-ui-bundle.js",
+                "text/javascript; charset=utf-8",
+                "window.x = 1;",
+            ),
+            (
+                "/docs/assets/swagger-ui.css",
+                "text/css; charset=utf-8",
+                "body {}",
+            ),
+            (
+                "/docs/assets/sub/redoc.standalone.js",
+                "text/javascript; charset=utf-8",
+                "var Redoc;",
+            ),
+        ] {
+            let (status, headers, got) = get(&router, uri, &[]).await;
+            assert_eq!(status, StatusCode::OK, "{uri}");
+            assert_eq!(header(&headers, "content-type"), content_type, "{uri}");
+            assert_eq!(got, body, "{uri}");
+            let etag = header(&headers, "etag").to_owned();
+            assert_eq!(
+                get(&router, uri, &[("if-none-match", &etag)]).await.0,
+                StatusCode::NOT_MODIFIED
+            );
+        }
+        for uri in [
+            "/docs/assets/missing.js".to_owned(),
+            "/docs/assets/sub".to_owned(),
+            "/docs/assets/.hidden".to_owned(),
+            format!("/docs/assets/../{outside}"),
+            format!("/docs/assets/%2e%2e/{outside}"),
+            format!("/docs/assets/sub/%2e%2e/%2e%2e/{outside}"),
+            format!("/docs/assets/sub%2f..%2f..%2f{outside}"),
+            format!("/docs/assets/..%5c{outside}"),
+            "/docs/assets/sub//redoc.standalone.js".to_owned(),
+        ] {
+            assert_eq!(
+                get(&router, &uri, &[]).await.0,
+                StatusCode::NOT_FOUND,
+                "{uri}"
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_file(dir.parent().unwrap().join(&outside)).unwrap();
+    }
+
+    #[tokio::test]
+    async fn head_answers_without_a_body() {
+        let router = docs_router(DOCUMENT, Format::Yaml);
+        let response = router
+            .oneshot(Request::head("/docs").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .is_empty());
+    }
+}
