@@ -1,4 +1,5 @@
-//! HTTP/JSON transcoding: what the generated `<service>_http` routers share.
+//! HTTP/JSON transcoding: what the generated `<service>_http` routers share; and [`docs`], which
+//! serves the plugin's OpenAPI documents with a Swagger UI or Redoc page.
 
 pub mod client_stream;
 pub mod docs;
