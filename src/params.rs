@@ -53,7 +53,24 @@ const KNOWN: &[(&str, &str)] = &[
         "generate_unbound_methods[=<bool>]",
     ),
     ("file_descriptor_set", "file_descriptor_set[=<bool>]"),
+    ("no_openapi", "no_openapi[=<bool>]"),
+    ("openapi_format", "openapi_format=<yaml|json>"),
+    ("openapi_merge", "openapi_merge=<name>"),
+    ("openapi_version", "openapi_version=<version>"),
+    (
+        "openapi_oauth_authorization_url",
+        "openapi_oauth_authorization_url=<url>",
+    ),
+    ("openapi_oauth_token_url", "openapi_oauth_token_url=<url>"),
 ];
+
+/// How OpenAPI documents are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OpenApiFormat {
+    #[default]
+    Yaml,
+    Json,
+}
 
 /// The typed plugin parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,6 +137,19 @@ pub struct Params {
     /// Embed the request's FileDescriptorSet (imports included) in the include file as
     /// `FILE_DESCRIPTOR_SET`, for gRPC server reflection.
     pub file_descriptor_set: bool,
+    /// Write no OpenAPI documents.
+    pub no_openapi: bool,
+    /// `openapi_format=json` writes `.openapi.json` documents instead of YAML.
+    pub openapi_format: OpenApiFormat,
+    /// `openapi_merge=NAME`: one document `NAME.openapi.yaml` for every file, instead of one
+    /// per proto file with services.
+    pub openapi_merge: Option<String>,
+    /// `info.version` of the documents; by default the package's version (`v1`).
+    pub openapi_version: Option<String>,
+    /// The OAuth 2.0 authorization endpoint, for services with `google.api.oauth_scopes`.
+    pub openapi_oauth_authorization_url: Option<String>,
+    /// The OAuth 2.0 token endpoint, for services with `google.api.oauth_scopes`.
+    pub openapi_oauth_token_url: Option<String>,
 }
 
 impl Default for Params {
@@ -153,6 +183,12 @@ impl Default for Params {
             generate_unbound_methods: false,
             grpc_gateway_envelope: false,
             file_descriptor_set: false,
+            no_openapi: false,
+            openapi_format: OpenApiFormat::Yaml,
+            openapi_merge: None,
+            openapi_version: None,
+            openapi_oauth_authorization_url: None,
+            openapi_oauth_token_url: None,
         }
     }
 }
@@ -319,6 +355,34 @@ impl Params {
                 })?;
             }
             "file_descriptor_set" => self.file_descriptor_set = parse_bool(key, value)?,
+            "no_openapi" => self.no_openapi = parse_bool(key, value)?,
+            "openapi_format" => {
+                self.openapi_format = match required(key, value)? {
+                    "yaml" => OpenApiFormat::Yaml,
+                    "json" => OpenApiFormat::Json,
+                    other => {
+                        return Err(format!(
+                            "parameter `openapi_format` takes `yaml` or `json`, not `{other}`"
+                        ))
+                    }
+                }
+            }
+            "openapi_merge" => {
+                let name = required(key, value)?;
+                if name.contains(['/', '\\']) || name.starts_with('.') {
+                    return Err(format!(
+                        "parameter `openapi_merge` takes a file name without directories, not `{name}`"
+                    ));
+                }
+                self.openapi_merge = Some(name.to_owned());
+            }
+            "openapi_version" => self.openapi_version = Some(required(key, value)?.to_owned()),
+            "openapi_oauth_authorization_url" => {
+                self.openapi_oauth_authorization_url = Some(required(key, value)?.to_owned())
+            }
+            "openapi_oauth_token_url" => {
+                self.openapi_oauth_token_url = Some(required(key, value)?.to_owned())
+            }
             "generate_unbound_methods" => self.generate_unbound_methods = parse_bool(key, value)?,
             "stream_envelope" => {
                 self.grpc_gateway_envelope = match required(key, value)? {

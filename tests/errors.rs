@@ -243,12 +243,17 @@ fn compile_errors_show_file_line_column_and_source() {
 
 /// Compiles one inline .proto file and runs the pipeline on it.
 fn run_inline(source: &str) -> Result<protoc_gen_rs_svc::Output, Error> {
+    run_inline_with(source, "")
+}
+
+/// [`run_inline`] with plugin parameters.
+fn run_inline_with(source: &str, parameter: &str) -> Result<protoc_gen_rs_svc::Output, Error> {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("inline.proto"), source).unwrap();
     let bytes = protoc_gen_rs_svc::standalone::request(
         &[dir.path().to_owned()],
         &["inline.proto".into()],
-        "",
+        parameter,
     )
     .unwrap();
     protoc_gen_rs_svc::run(&protoc_gen_rs_svc::decode(&bytes).unwrap())
@@ -274,8 +279,19 @@ message R {{ string name = 1; }}
 "#
         )
     };
-    // Different hosts are different servers: the same route in each is fine.
-    assert!(run_inline(&source("a.example.com", "b.example.com")).is_ok());
+    // Different hosts are different servers: the same route in each is fine for the routers...
+    let two_hosts = source("a.example.com", "b.example.com");
+    assert!(run_inline_with(&two_hosts, "no_openapi").is_ok());
+    // ...but one OpenAPI document cannot hold two operations for one path and method.
+    match run_inline(&two_hosts) {
+        Err(Error::Emit(e)) => assert!(
+            e.to_string().contains(
+                "hosts.B.Get: OpenAPI allows one operation per path and method, and `GET /v1/things/{thing}` is also `A_Get`"
+            ),
+            "{e}"
+        ),
+        other => panic!("expected an OpenAPI error, got {other:?}"),
+    }
     // The same host serves both: the second route can never be reached.
     match run_inline(&source("a.example.com", "a.example.com")) {
         Err(Error::Invalid(errors)) => {

@@ -1,4 +1,5 @@
-//! Generates the service's Rust code with the plugin library, exactly what
+//! Generates the service's Rust code and OpenAPI document (`user/v1/user.openapi.yaml`) with
+//! the plugin library, exactly what
 //! `protoc-gen-rs-svc generate -I proto user/v1/user.proto --opt file_descriptor_set` writes.
 
 use std::path::{Path, PathBuf};
@@ -16,6 +17,8 @@ fn main() {
     let output = protoc_gen_rs_svc::run(&request).unwrap_or_else(|e| panic!("{e}"));
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     for file in output.files {
-        std::fs::write(out_dir.join(&file.name), file.content).unwrap();
+        let path = out_dir.join(&file.name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, file.content).unwrap();
     }
 }

@@ -347,7 +347,7 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
 }
 
 /// `POST /<package>.<Service>/<Method>` with `body: "*"`, for a method without a rule.
-fn unbound_binding(service: &crate::model::Service, method: &Method) -> Binding {
+pub(crate) fn unbound_binding(service: &crate::model::Service, method: &Method) -> Binding {
     Binding {
         method: HttpMethod::Post,
         template: PathTemplate {

@@ -5,6 +5,7 @@ mod http;
 mod include;
 mod json;
 mod messages;
+mod openapi;
 pub mod paths;
 
 use prost_types::FileDescriptorProto;
@@ -89,6 +90,7 @@ pub fn all(
     if let Some(include) = include_file(model, files, params)? {
         out.push(include);
     }
+    out.extend(openapi::documents(model, params)?);
     Ok(out)
 }
 

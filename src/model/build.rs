@@ -25,6 +25,7 @@ pub(super) struct Extensions {
     oauth_scopes: Option<ExtensionDescriptor>,
     method_signature: Option<ExtensionDescriptor>,
     field_behavior: Option<ExtensionDescriptor>,
+    resource: Option<ExtensionDescriptor>,
 }
 
 impl Extensions {
@@ -36,6 +37,7 @@ impl Extensions {
             oauth_scopes: get("google.api.oauth_scopes"),
             method_signature: get("google.api.method_signature"),
             field_behavior: get("google.api.field_behavior"),
+            resource: get("google.api.resource"),
         }
     }
 }
@@ -212,7 +214,25 @@ fn message(m: &MessageDescriptor, index: &SourceIndex<'_>, ext: &Extensions) -> 
             .map(|o| o.name().to_owned())
             .collect(),
         map_entry: m.is_map_entry(),
+        resource_patterns: resource_patterns(m, ext),
         file,
+    }
+}
+
+/// The `pattern`s of a message's `google.api.resource` option.
+fn resource_patterns(m: &MessageDescriptor, ext: &Extensions) -> Vec<String> {
+    if m.descriptor_proto().options.is_none() {
+        return Vec::new();
+    }
+    let Some(Value::Message(resource)) = extension(&m.options(), &ext.resource) else {
+        return Vec::new();
+    };
+    match resource.get_field_by_name("pattern").as_deref() {
+        Some(Value::List(patterns)) => patterns
+            .iter()
+            .filter_map(|p| p.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
     }
 }
 

@@ -191,6 +191,8 @@ pub struct Message {
     pub oneofs: Vec<String>,
     /// The synthetic `*Entry` message of a map field.
     pub map_entry: bool,
+    /// `google.api.resource` name patterns, such as `shelves/{shelf}/books/{book}`.
+    pub resource_patterns: Vec<String>,
 }
 
 impl Message {

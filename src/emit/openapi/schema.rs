@@ -1,0 +1,415 @@
+//! JSON Schemas of messages and enums in their proto3 JSON form (shared/DESIGN.md section 5):
+//! 64-bit integers as decimal strings, enums by name, well-known types in their JSON forms.
+//! Messages and enums become `components.schemas` named by full proto name; a component is
+//! written only when something in the document refers to it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::clean_comment;
+use super::spec::{Ordered, Schema};
+use crate::model::{Cardinality, Field, FieldBehavior, FieldType, Message, Model, Scalar};
+use crate::params::Params;
+
+/// The shared error body, written by hand: the request need not import google/rpc/status.proto.
+pub const STATUS: &str = "google.rpc.Status";
+const ANY: &str = "google.protobuf.Any";
+const EMPTY: &str = "google.protobuf.Empty";
+
+/// Builds schemas and remembers which components they refer to.
+pub struct Schemas<'a> {
+    model: &'a Model,
+    params: &'a Params,
+    referenced: BTreeSet<String>,
+}
+
+impl<'a> Schemas<'a> {
+    pub fn new(model: &'a Model, params: &'a Params) -> Self {
+        Schemas {
+            model,
+            params,
+            referenced: BTreeSet::new(),
+        }
+    }
+
+    /// The JSON key of a field, as the runtime writes it.
+    pub fn key(&self, field: &Field) -> String {
+        if self.params.json_proto_names {
+            field.name.clone()
+        } else {
+            field.json_name.clone()
+        }
+    }
+
+    /// A reference to a component, remembered so the component is written.
+    fn reference(&mut self, name: &str) -> Schema {
+        self.referenced.insert(name.to_owned());
+        Schema::reference(name)
+    }
+
+    /// The schema of one value of message type `name`: the JSON form of a well-known type, or a
+    /// reference to the message's component.
+    pub fn message(&mut self, name: &str) -> Schema {
+        well_known(name).unwrap_or_else(|| self.reference(name))
+    }
+
+    /// A reference to the shared `google.rpc.Status` component.
+    pub fn status(&mut self) -> Schema {
+        self.reference(STATUS)
+    }
+
+    /// The schema of one value (not a list or map) of a field's type.
+    pub fn value(&mut self, ty: &FieldType) -> Schema {
+        match ty {
+            FieldType::Scalar(s) => scalar(*s),
+            FieldType::Enum(e) if e == "google.protobuf.NullValue" => Schema::of_type("null"),
+            FieldType::Enum(e) => self.reference(e),
+            FieldType::Message(m) => self.message(m),
+        }
+    }
+
+    /// The schema of a field as it appears in a message: lists, maps, `null` for unset
+    /// messages, and the field's comment and behaviours.
+    pub fn field(&mut self, field: &Field) -> Schema {
+        let value = self.value(&field.ty);
+        let schema = self.shape(field, value);
+        self.annotate(field, schema)
+    }
+
+    /// Wraps one value's schema in the field's cardinality.
+    fn shape(&mut self, field: &Field, value: Schema) -> Schema {
+        match &field.cardinality {
+            Cardinality::Repeated => Schema::array(value),
+            Cardinality::Map { key } => Schema {
+                property_names: map_key(*key).map(Box::new),
+                additional_properties: Some(Box::new(value)),
+                ..Schema::of_type("object")
+            },
+            // Unset message fields are written as `null` unless defaults are omitted; members
+            // of a oneof are only written when set.
+            Cardinality::Singular
+                if matches!(field.ty, FieldType::Message(_))
+                    && field.oneof.is_none()
+                    && !self.params.json_omit_defaults
+                    && value != Schema::default() =>
+            {
+                value.nullable()
+            }
+            _ => value,
+        }
+    }
+
+    /// Adds a field's description, deprecation and `readOnly`/`writeOnly` to its schema.
+    pub fn annotate(&self, field: &Field, mut schema: Schema) -> Schema {
+        schema.description = clean_comment(&field.comments.doc());
+        schema.deprecated |= field.deprecated;
+        schema.read_only |= field.behaviors.contains(&FieldBehavior::OutputOnly);
+        schema.write_only |= field.behaviors.contains(&FieldBehavior::InputOnly);
+        schema
+    }
+
+    /// The schema of a message value with the fields at `removed` (proto field paths relative to
+    /// it, such as `["name"]` or `["book", "name"]`) left out: a request body whose fields are
+    /// bound by the path. Without anything to remove it is the plain reference.
+    pub fn message_without(&mut self, name: &str, removed: &[Vec<String>]) -> Schema {
+        if removed.is_empty() {
+            return self.message(name);
+        }
+        match self.model.messages.get(name) {
+            Some(message) if well_known(name).is_none() => self.object(message, removed),
+            _ => self.message(name),
+        }
+    }
+
+    /// The object schema of a message: its component body, or an inline variant without the
+    /// fields at `removed`.
+    fn object(&mut self, message: &Message, removed: &[Vec<String>]) -> Schema {
+        let mut properties = Ordered::default();
+        let mut required = Vec::new();
+        let mut kept = Vec::new();
+        for field in &message.fields {
+            let below: Vec<Vec<String>> = removed
+                .iter()
+                .filter(|p| p.len() > 1 && p[0] == field.name)
+                .map(|p| p[1..].to_vec())
+                .collect();
+            if removed.iter().any(|p| p.len() == 1 && p[0] == field.name) {
+                continue;
+            }
+            let schema = match (&field.ty, below.is_empty()) {
+                (FieldType::Message(nested), false) => {
+                    let value = self.message_without(nested, &below);
+                    let shaped = self.shape(field, value);
+                    self.annotate(field, shaped)
+                }
+                _ => self.field(field),
+            };
+            let key = self.key(field);
+            if field.behaviors.contains(&FieldBehavior::Required) {
+                required.push(key.clone());
+            }
+            properties.insert(key, schema);
+            kept.push(field);
+        }
+        let mut schema = Schema {
+            description: clean_comment(&message.comments.doc()),
+            properties,
+            required,
+            deprecated: message.deprecated,
+            ..Schema::of_type("object")
+        };
+        // At most one member of each oneof is written (or accepted).
+        let mut constraints: Vec<Schema> = message
+            .oneofs
+            .iter()
+            .filter_map(|oneof| {
+                let members: Vec<String> = kept
+                    .iter()
+                    .filter(|f| f.oneof.as_deref() == Some(oneof))
+                    .map(|f| self.key(f))
+                    .collect();
+                at_most_one(&members)
+            })
+            .collect();
+        match constraints.len() {
+            0 => {}
+            1 => schema.one_of = constraints.pop().expect("one").one_of,
+            _ => schema.all_of = constraints,
+        }
+        schema
+    }
+
+    /// Every referenced component, with the components they refer to in turn, by name.
+    pub fn components(mut self) -> BTreeMap<String, Schema> {
+        let mut out = BTreeMap::new();
+        let mut pending: Vec<String> = std::mem::take(&mut self.referenced).into_iter().collect();
+        while let Some(name) = pending.pop() {
+            if out.contains_key(&name) {
+                continue;
+            }
+            let schema = self.component(&name);
+            out.insert(name, schema);
+            pending.extend(
+                std::mem::take(&mut self.referenced)
+                    .into_iter()
+                    .filter(|n| !out.contains_key(n)),
+            );
+        }
+        out
+    }
+
+    fn component(&mut self, name: &str) -> Schema {
+        match name {
+            STATUS => self.status_schema(),
+            ANY => Schema {
+                description: Some(
+                    "A message of any type: `@type` names it, as \
+                     `type.googleapis.com/<full name>`, and the other members are its JSON \
+                     form (or `value` for types with a non-object JSON form)."
+                        .to_owned(),
+                ),
+                properties: Ordered(vec![("@type".to_owned(), Schema::of_type("string"))]),
+                required: vec!["@type".to_owned()],
+                ..Schema::of_type("object")
+            },
+            EMPTY => Schema {
+                description: Some("Carries nothing: always `{}`.".to_owned()),
+                ..Schema::of_type("object")
+            },
+            _ => {
+                if let Some(message) = self.model.messages.get(name) {
+                    self.object(message, &[])
+                } else if let Some(e) = self.model.enums.get(name) {
+                    self.enumeration(e)
+                } else {
+                    // Referenced names all come from the model; keep the document valid anyway.
+                    Schema::of_type("object")
+                }
+            }
+        }
+    }
+
+    fn status_schema(&mut self) -> Schema {
+        let any = self.reference(ANY);
+        Schema {
+            description: Some(
+                "An error: the gRPC status code, a message for developers, and typed details."
+                    .to_owned(),
+            ),
+            properties: Ordered(vec![
+                (
+                    "code".to_owned(),
+                    Schema {
+                        description: Some(
+                            "The gRPC status code, such as 5 for NOT_FOUND.".to_owned(),
+                        ),
+                        ..scalar(Scalar::Int32)
+                    },
+                ),
+                (
+                    "message".to_owned(),
+                    Schema {
+                        description: Some("What went wrong, in English.".to_owned()),
+                        ..Schema::of_type("string")
+                    },
+                ),
+                (
+                    "details".to_owned(),
+                    Schema {
+                        description: Some(
+                            "Machine-readable details, such as `google.rpc.BadRequest`.".to_owned(),
+                        ),
+                        ..Schema::array(any)
+                    },
+                ),
+            ]),
+            ..Schema::of_type("object")
+        }
+    }
+
+    fn enumeration(&self, e: &crate::model::Enum) -> Schema {
+        let mut lines = Vec::new();
+        if let Some(doc) = clean_comment(&e.comments.doc()) {
+            lines.push(doc);
+            lines.push(String::new());
+        }
+        for value in &e.values {
+            let mut line = format!("- `{}`", value.name);
+            if self.params.json_enum_numbers {
+                line = format!("- `{}`: `{}`", value.number, value.name);
+            }
+            if let Some(doc) = clean_comment(&value.comments.doc()) {
+                line.push_str(": ");
+                line.push_str(&doc.replace('\n', " "));
+            }
+            if value.deprecated {
+                line.push_str(" (deprecated)");
+            }
+            lines.push(line);
+        }
+        let (ty, values): (_, Vec<Value>) = if self.params.json_enum_numbers {
+            let mut numbers: Vec<i32> = e.values.iter().map(|v| v.number).collect();
+            numbers.dedup();
+            ("integer", numbers.into_iter().map(Value::from).collect())
+        } else {
+            (
+                "string",
+                e.values
+                    .iter()
+                    .map(|v| Value::from(v.name.clone()))
+                    .collect(),
+            )
+        };
+        Schema {
+            description: Some(lines.join("\n")),
+            enumeration: values,
+            ..Schema::of_type(ty)
+        }
+    }
+}
+
+/// `oneOf` that holds when at most one of `members` is present.
+fn at_most_one(members: &[String]) -> Option<Schema> {
+    if members.len() < 2 {
+        return None;
+    }
+    let each: Vec<Schema> = members
+        .iter()
+        .map(|m| Schema {
+            required: vec![m.clone()],
+            ..Schema::default()
+        })
+        .collect();
+    let none = Schema {
+        absent: Ordered(members.iter().map(|m| (m.clone(), false)).collect()),
+        ..Schema::default()
+    };
+    let mut one_of = each;
+    one_of.push(none);
+    Some(Schema {
+        one_of,
+        ..Schema::default()
+    })
+}
+
+/// The JSON Schema of a scalar's proto3 JSON form.
+pub fn scalar(s: Scalar) -> Schema {
+    match s {
+        Scalar::Double => Schema::of_type("number").with_format("double"),
+        Scalar::Float => Schema::of_type("number").with_format("float"),
+        Scalar::Int32 | Scalar::Sint32 | Scalar::Sfixed32 => {
+            Schema::of_type("integer").with_format("int32")
+        }
+        Scalar::Uint32 | Scalar::Fixed32 => Schema {
+            minimum: Some(0),
+            maximum: Some(u32::MAX.into()),
+            ..Schema::of_type("integer").with_format("uint32")
+        },
+        // 64-bit integers are decimal strings in proto3 JSON.
+        Scalar::Int64 | Scalar::Sint64 | Scalar::Sfixed64 => Schema::of_type("string")
+            .with_format("int64")
+            .with_pattern("^-?[0-9]+$"),
+        Scalar::Uint64 | Scalar::Fixed64 => Schema::of_type("string")
+            .with_format("uint64")
+            .with_pattern("^[0-9]+$"),
+        Scalar::Bool => Schema::of_type("boolean"),
+        Scalar::String => Schema::of_type("string"),
+        Scalar::Bytes => Schema::of_type("string").with_format("byte"),
+    }
+}
+
+/// Map keys are JSON object member names; numbers and bools in their text form.
+fn map_key(key: Scalar) -> Option<Schema> {
+    match key {
+        Scalar::String => None,
+        Scalar::Bool => Some(Schema {
+            enumeration: vec![Value::from("true"), Value::from("false")],
+            ..Schema::default()
+        }),
+        Scalar::Uint32 | Scalar::Fixed32 | Scalar::Uint64 | Scalar::Fixed64 => {
+            Some(Schema::default().with_pattern("^[0-9]+$"))
+        }
+        _ => Some(Schema::default().with_pattern("^-?[0-9]+$")),
+    }
+}
+
+/// The JSON form of a well-known type that is not an ordinary object, written inline.
+pub fn well_known(name: &str) -> Option<Schema> {
+    let wrapper = |s: Scalar| scalar(s);
+    Some(match name {
+        "google.protobuf.Timestamp" => Schema::of_type("string").with_format("date-time"),
+        "google.protobuf.Duration" => Schema {
+            description: Some(
+                "Seconds with up to 9 fractional digits and an `s`, such as `1.5s`.".to_owned(),
+            ),
+            ..Schema::of_type("string").with_pattern("^-?[0-9]+(\\.[0-9]{1,9})?s$")
+        },
+        "google.protobuf.FieldMask" => Schema {
+            description: Some("Field paths in lowerCamelCase, separated by commas.".to_owned()),
+            ..Schema::of_type("string")
+        },
+        "google.protobuf.Struct" => Schema::of_type("object"),
+        "google.protobuf.Value" => Schema::default(),
+        "google.protobuf.ListValue" => Schema::array(Schema::default()),
+        "google.protobuf.DoubleValue" => wrapper(Scalar::Double),
+        "google.protobuf.FloatValue" => wrapper(Scalar::Float),
+        "google.protobuf.Int64Value" => wrapper(Scalar::Int64),
+        "google.protobuf.UInt64Value" => wrapper(Scalar::Uint64),
+        "google.protobuf.Int32Value" => wrapper(Scalar::Int32),
+        "google.protobuf.UInt32Value" => wrapper(Scalar::Uint32),
+        "google.protobuf.BoolValue" => wrapper(Scalar::Bool),
+        "google.protobuf.StringValue" => wrapper(Scalar::String),
+        "google.protobuf.BytesValue" => wrapper(Scalar::Bytes),
+        _ => return None,
+    })
+}
+
+/// Is `ty` settable from one query parameter value (a scalar, enum or scalar well-known type)?
+pub fn is_query_value(ty: &FieldType) -> bool {
+    match ty {
+        FieldType::Scalar(_) => true,
+        FieldType::Enum(e) => e != "google.protobuf.NullValue",
+        FieldType::Message(m) => crate::model::SCALAR_WELL_KNOWN_TYPES.contains(&m.as_str()),
+    }
+}
