@@ -163,8 +163,6 @@ fn scalar_kind(s: Scalar) -> TokenStream {
 
 /// The `<service>_http` module of every service of `package` with http rules: the rules'
 /// templates as constants, and `routes`, `router` and `router_with`.
-///
-/// Not yet routed: client streams of `google.api.HttpBody`.
 pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
     let Some(pkg) = model.package(package) else {
         return TokenStream::new();
@@ -185,8 +183,6 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
             .iter()
             .flat_map(|m| m.bindings.iter().map(move |b| (m, b)))
             .chain(unbound.iter().map(|(m, b)| (*m, b)))
-            // Streamed google.api.HttpBody requests are not routed yet.
-            .filter(|(m, _)| !m.kind.client_streaming() || m.input != "google.api.HttpBody")
             .collect();
         if routed.is_empty() {
             continue;

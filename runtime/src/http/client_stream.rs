@@ -2,6 +2,9 @@
 //! NDJSON (one message per line) or a JSON array of messages, split as it arrives, so an upload
 //! of any size is never held whole. Each message is handed to the handler through a real
 //! `tonic::Streaming`, the type its trait method takes.
+//!
+//! A stream of `google.api.HttpBody` reads the body raw instead, whatever its content type: each
+//! piece of the body that arrives becomes one message (see [`RAW_PIECE_BYTES`]).
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -33,7 +36,7 @@ where
         let (request, timeout) = request?;
         run(method(request), timeout).await.map_err(HttpError::from)
     };
-    match unary(open::<Req>(call)).await {
+    match unary(open::<Req>(call, rule)).await {
         Ok(response) => {
             super::routes::json_response(response, rule).unwrap_or_else(HttpError::into_response)
         }
@@ -56,7 +59,7 @@ where
     Fut: Future<Output = Result<tonic::Response<S>, tonic::Status>> + Send,
 {
     let accept = call.parts.headers.get(header::ACCEPT).cloned();
-    match open::<Req>(call) {
+    match open::<Req>(call, rule) {
         Ok((request, timeout)) => {
             super::stream::respond_stream(accept.as_ref(), rule, method(request), timeout).await
         }
@@ -68,6 +71,7 @@ where
 #[allow(clippy::type_complexity)]
 fn open<Req>(
     mut call: Call,
+    rule: &Rule,
 ) -> Result<
     (
         tonic::Request<tonic::Streaming<Req>>,
@@ -80,20 +84,32 @@ where
 {
     let (request, timeout) = call_metadata(&mut call.parts, &call.options)?;
     let content_type = call.parts.headers.get(header::CONTENT_TYPE);
-    let ndjson = content_type
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().starts_with("application/x-ndjson"));
-    if content_type.is_some() && !ndjson && !is_json(content_type) {
-        return Err(HttpError {
-            http: http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            status: tonic::Status::invalid_argument(
-                "a streamed request body is NDJSON (application/x-ndjson) or a JSON array",
-            ),
-        });
-    }
+    let pieces = if rule.http_body_request {
+        // A client stream's body is always `*` (the plugin checks), so the messages are HttpBody.
+        Pieces::Raw(RawPieces {
+            content_type: content_type
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned(),
+            sent: false,
+        })
+    } else {
+        let ndjson = content_type
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().starts_with("application/x-ndjson"));
+        if content_type.is_some() && !ndjson && !is_json(content_type) {
+            return Err(HttpError {
+                http: http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                status: tonic::Status::invalid_argument(
+                    "a streamed request body is NDJSON (application/x-ndjson) or a JSON array",
+                ),
+            });
+        }
+        Pieces::Json(Splitter::default())
+    };
     let frames = GrpcFrames::<Req> {
         body: call.body,
-        split: Splitter::default(),
+        pieces,
         limit: call.options.body_limit(),
         ready: VecDeque::new(),
         done: false,
@@ -112,32 +128,111 @@ where
     ))
 }
 
-/// The request body re-framed as gRPC messages: each JSON message parsed into `Req` and encoded
-/// with its 5-byte gRPC header, so `tonic::Streaming` decodes it as if it came over gRPC. A bad
-/// message ends the stream with INVALID_ARGUMENT, which the handler sees on its next read.
+/// The request body re-framed as gRPC messages: each message (parsed from JSON, or an HttpBody
+/// around raw bytes) encoded with its 5-byte gRPC header, so `tonic::Streaming` decodes it as if
+/// it came over gRPC. A bad message ends the stream with INVALID_ARGUMENT, which the handler
+/// sees on its next read.
 struct GrpcFrames<Req> {
     body: Body,
-    split: Splitter,
+    pieces: Pieces,
     limit: usize,
+    /// Pieces of the body, each one message, not yet encoded.
     ready: VecDeque<Bytes>,
     done: bool,
     _message: std::marker::PhantomData<fn() -> Req>,
 }
 
-impl<Req: JsonMessage + prost::Message + Default> GrpcFrames<Req> {
-    fn frame(json: &[u8]) -> Result<Bytes, tonic::Status> {
-        let message = Req::from_body(json).map_err(tonic::Status::invalid_argument)?;
-        let len = message.encoded_len();
-        let mut out = BytesMut::with_capacity(5 + len);
-        out.put_u8(0);
-        out.put_u32(
-            u32::try_from(len).map_err(|_| tonic::Status::invalid_argument("message too large"))?,
-        );
-        message
-            .encode(&mut out)
-            .map_err(|e| tonic::Status::internal(e.to_string()))?;
-        Ok(out.freeze())
+/// How the body is cut into messages.
+enum Pieces {
+    /// NDJSON lines or JSON array elements, each parsed as `Req`.
+    Json(Splitter),
+    /// Raw bytes of any content type, each piece the data of one `google.api.HttpBody`.
+    Raw(RawPieces),
+}
+
+impl Pieces {
+    /// The messages `data` completes.
+    fn push(&mut self, data: Bytes, limit: usize) -> Result<Vec<Bytes>, tonic::Status> {
+        match self {
+            Pieces::Json(split) => split.push(&data, limit),
+            Pieces::Raw(raw) => Ok(raw.push(data)),
+        }
     }
+
+    /// The messages left when the body ends.
+    fn finish(&mut self) -> Result<Vec<Bytes>, tonic::Status> {
+        match self {
+            Pieces::Json(split) => split.finish(),
+            Pieces::Raw(raw) => Ok(raw.finish()),
+        }
+    }
+
+    /// One piece as a gRPC frame of `Req`.
+    fn encode<Req: JsonMessage + prost::Message>(
+        &self,
+        piece: Bytes,
+    ) -> Result<Bytes, tonic::Status> {
+        match self {
+            Pieces::Json(_) => {
+                grpc_frame(&Req::from_body(&piece).map_err(tonic::Status::invalid_argument)?)
+            }
+            Pieces::Raw(raw) => grpc_frame(&crate::google::api::HttpBody {
+                content_type: raw.content_type.clone(),
+                data: piece.into(),
+                extensions: Vec::new(),
+            }),
+        }
+    }
+}
+
+/// The largest `data` of one streamed `google.api.HttpBody` request message: body frames are
+/// passed on as they arrive, and a bigger frame is split. Envoy's transcoder splits at 1 MiB to
+/// stay under gRPC's 4 MiB message limit; 64 KiB keeps what a handler holds at a time small, and
+/// hyper's frames are rarely bigger anyway. No body limit applies: a raw upload may be any size.
+pub const RAW_PIECE_BYTES: usize = 64 * 1024;
+
+/// A raw body cut into `google.api.HttpBody` messages.
+struct RawPieces {
+    /// The request's Content-Type, set on every message so each one stands alone (Envoy sets it
+    /// on the first only).
+    content_type: String,
+    /// Whether a message has been made.
+    sent: bool,
+}
+
+impl RawPieces {
+    fn push(&mut self, data: Bytes) -> Vec<Bytes> {
+        let pieces: Vec<Bytes> = (0..data.len())
+            .step_by(RAW_PIECE_BYTES)
+            .map(|start| data.slice(start..data.len().min(start + RAW_PIECE_BYTES)))
+            .collect();
+        self.sent |= !pieces.is_empty();
+        pieces
+    }
+
+    /// An empty body is one message with the content type and no data, as Envoy sends it, so
+    /// the handler still learns the type.
+    fn finish(&mut self) -> Vec<Bytes> {
+        if std::mem::replace(&mut self.sent, true) {
+            Vec::new()
+        } else {
+            vec![Bytes::new()]
+        }
+    }
+}
+
+/// A message with its 5-byte gRPC header (uncompressed, length).
+fn grpc_frame(message: &impl prost::Message) -> Result<Bytes, tonic::Status> {
+    let len = message.encoded_len();
+    let mut out = BytesMut::with_capacity(5 + len);
+    out.put_u8(0);
+    out.put_u32(
+        u32::try_from(len).map_err(|_| tonic::Status::invalid_argument("message too large"))?,
+    );
+    message
+        .encode(&mut out)
+        .map_err(|e| tonic::Status::internal(e.to_string()))?;
+    Ok(out.freeze())
 }
 
 impl<Req: JsonMessage + prost::Message + Default> http_body::Body for GrpcFrames<Req> {
@@ -149,8 +244,8 @@ impl<Req: JsonMessage + prost::Message + Default> http_body::Body for GrpcFrames
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, tonic::Status>>> {
         loop {
-            if let Some(json) = self.ready.pop_front() {
-                return Poll::Ready(Some(Self::frame(&json).map(Frame::data)));
+            if let Some(piece) = self.ready.pop_front() {
+                return Poll::Ready(Some(self.pieces.encode::<Req>(piece).map(Frame::data)));
             }
             if self.done {
                 return Poll::Ready(None);
@@ -160,7 +255,7 @@ impl<Req: JsonMessage + prost::Message + Default> http_body::Body for GrpcFrames
             match ready!(Pin::new(&mut this.body).poll_frame(cx)) {
                 Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data() {
-                        let messages = this.split.push(&data, limit)?;
+                        let messages = this.pieces.push(data, limit)?;
                         this.ready.extend(messages);
                     }
                 }
@@ -171,7 +266,7 @@ impl<Req: JsonMessage + prost::Message + Default> http_body::Body for GrpcFrames
                 }
                 None => {
                     this.done = true;
-                    let rest = this.split.finish()?;
+                    let rest = this.pieces.finish()?;
                     this.ready.extend(rest);
                 }
             }
@@ -354,6 +449,28 @@ mod tests {
         for (chunks, expected) in cases {
             assert_eq!(split(chunks).unwrap(), *expected, "{chunks:?}");
         }
+    }
+
+    #[test]
+    fn raw_bodies_pass_frames_on_split_at_the_piece_size_and_an_empty_body_is_one_message() {
+        let lengths = |frames: &[usize]| {
+            let mut raw = RawPieces {
+                content_type: String::new(),
+                sent: false,
+            };
+            let mut out: Vec<usize> = Vec::new();
+            for len in frames {
+                out.extend(raw.push(Bytes::from(vec![7; *len])).iter().map(Bytes::len));
+            }
+            out.extend(raw.finish().iter().map(Bytes::len));
+            out
+        };
+        let max = RAW_PIECE_BYTES;
+        assert_eq!(lengths(&[3, 0, 5]), [3, 5]);
+        assert_eq!(lengths(&[max, max + 1]), [max, max, 1]);
+        assert_eq!(lengths(&[2 * max + 10]), [max, max, 10]);
+        assert_eq!(lengths(&[]), [0]);
+        assert_eq!(lengths(&[0, 0]), [0]);
     }
 
     #[test]

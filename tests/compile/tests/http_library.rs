@@ -1,6 +1,6 @@
 //! The library fixture's routes over real HTTP: multi-segment variables, `**`, verbs, custom
-//! and `*` kinds, the root template, `response_body`, `google.api.HttpBody` both ways, PATCH
-//! field-mask inference, Empty requests and responses (DESIGN section 6).
+//! and `*` kinds, the root template, `response_body`, `google.api.HttpBody` both ways and as a
+//! client stream, PATCH field-mask inference, Empty requests and responses (DESIGN section 6).
 
 use std::sync::{Arc, Mutex};
 
@@ -120,6 +120,34 @@ impl LibraryService for Library {
         let chunks = vec![chunk(b"abc"), chunk(b"def"), chunk(b"\x00\xff")];
         Ok(Response::new(Box::pin(tokio_stream::iter(chunks))))
     }
+    async fn upload_archive(
+        &self,
+        r: Request<tonic::Streaming<HttpBody>>,
+    ) -> Result<Response<library::ArchiveSummary>, Status> {
+        let mut chunks = r.into_inner();
+        let mut summary = library::ArchiveSummary::default();
+        let mut small = Vec::new();
+        let mut largest = 0;
+        while let Some(chunk) = chunks.message().await? {
+            summary.chunks += 1;
+            summary.bytes += chunk.data.len() as i64;
+            largest = largest.max(chunk.data.len());
+            summary.content_type = chunk.content_type.clone();
+            if summary.bytes <= 64 {
+                small.push(chunk);
+            }
+        }
+        let seen = if summary.bytes <= 64 {
+            format!("UploadArchive {small:?}")
+        } else {
+            format!(
+                "UploadArchive {} bytes, largest chunk {largest}",
+                summary.bytes
+            )
+        };
+        self.0.lock().unwrap().push(seen);
+        Ok(Response::new(summary))
+    }
     async fn describe(&self, r: Request<()>) -> Result<Response<library::Shelf>, Status> {
         self.record("Describe", &r);
         Ok(Response::new(shelf("described")))
@@ -155,9 +183,16 @@ struct Server {
 }
 
 async fn start() -> Server {
+    start_with(rs_svc::http::Options::default()).await
+}
+
+async fn start_with(options: rs_svc::http::Options) -> Server {
     let library = Arc::new(Library::default());
     let listening = rs_svc::serve::Server::builder()
-        .http(library::library_service_http::router(library.clone()))
+        .http(library::library_service_http::router_with(
+            library.clone(),
+            options,
+        ))
         .grpc_addr(([127, 0, 0, 1], 0))
         .http_addr(([127, 0, 0, 1], 0))
         .build()
@@ -260,6 +295,24 @@ async fn every_rule_shape_routes_binds_and_answers() {
             Call(Method::GET, "/a/b/c:getType", None),
             Expect(200, "application/json", b"", r#"GetType GetTypeRequest { resource: "a/b/c" }"#),
         ),
+        // A client stream of HttpBody: the raw body, whatever its type, as messages of data.
+        (
+            Call(Method::POST, "/v1/archives:upload", Some(("application/zip", b"PK\x03\x04zip"))),
+            Expect(200, "application/json", br#"{"bytes":"7","chunks":1,"contentType":"application/zip"}"#, r#"UploadArchive [HttpBody { content_type: "application/zip", data: [80, 75, 3, 4, 122, 105, 112], extensions: [] }]"#),
+        ),
+        (
+            Call(Method::POST, "/v1/archives:upload", Some(("application/json", b"[1,"))),
+            Expect(200, "application/json", br#"{"bytes":"3","chunks":1,"contentType":"application/json"}"#, r#"UploadArchive [HttpBody { content_type: "application/json", data: [91, 49, 44], extensions: [] }]"#),
+        ),
+        // An empty body is one message holding only the content type, as Envoy sends it.
+        (
+            Call(Method::POST, "/v1/archives:upload", Some(("text/plain", b""))),
+            Expect(200, "application/json", br#"{"chunks":1,"contentType":"text/plain"}"#, r#"UploadArchive [HttpBody { content_type: "text/plain", data: [], extensions: [] }]"#),
+        ),
+        (
+            Call(Method::POST, "/v1/archives:upload", None),
+            Expect(200, "application/json", br#"{"chunks":1}"#, r#"UploadArchive [HttpBody { content_type: "", data: [], extensions: [] }]"#),
+        ),
     ];
     for (Call(method, path, body), Expect(status, content_type, expected_body, received)) in rows {
         let before = server.library.0.lock().unwrap().len();
@@ -298,5 +351,35 @@ async fn every_rule_shape_routes_binds_and_answers() {
                 "{what}\n got: {last}\nwant: {received}"
             );
         }
+    }
+}
+
+#[tokio::test]
+async fn an_http_body_upload_streams_past_the_body_limit_in_bounded_chunks() {
+    let server = start_with(rs_svc::http::Options::new().max_body_bytes(1024)).await;
+    let size: usize = 5 * 1024 * 1024 + 3;
+    let data: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    // Sent with a Content-Length, then chunked as it is made (1 MiB pieces, no length).
+    let pieces: Vec<Result<Vec<u8>, std::io::Error>> =
+        data.chunks(1 << 20).map(|c| Ok(c.to_vec())).collect();
+    let bodies = [
+        reqwest::Body::from(data),
+        reqwest::Body::wrap_stream(tokio_stream::iter(pieces)),
+    ];
+    let piece = rs_svc::http::client_stream::RAW_PIECE_BYTES;
+    for body in bodies {
+        let url = format!("{}/v1/archives:upload", server.base);
+        let upload = server.client.post(url).body(body);
+        let sent = upload.header("content-type", "application/octet-stream");
+        let response = sent.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let summary: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(summary["bytes"], size.to_string());
+        assert_eq!(summary["contentType"], "application/octet-stream");
+        let chunks = summary["chunks"].as_u64().unwrap();
+        assert!(chunks as usize >= size.div_ceil(piece), "{chunks} chunks");
+        let seen = server.library.0.lock().unwrap().last().cloned().unwrap();
+        let largest: usize = seen.rsplit(' ').next().unwrap().parse().unwrap();
+        assert!(largest <= piece, "{seen}");
     }
 }
