@@ -58,10 +58,10 @@ where
     F: FnOnce(tonic::Request<tonic::Streaming<Req>>) -> Fut + Send,
     Fut: Future<Output = Result<tonic::Response<S>, tonic::Status>> + Send,
 {
-    let accept = call.parts.headers.get(header::ACCEPT).cloned();
+    let wants = super::stream::Wants::of(&call.parts.headers);
     match open::<Req>(call, rule) {
         Ok((request, timeout)) => {
-            super::stream::respond_stream(accept.as_ref(), rule, method(request), timeout).await
+            super::stream::respond_stream(&wants, rule, method(request), timeout).await
         }
         Err(error) => error.into_response(),
     }

@@ -126,6 +126,59 @@ pub fn to_response_headers(metadata: MetadataMap, headers: &mut HeaderMap) {
     }
 }
 
+/// Whether the client reads trailers: `TE` lists the token `trailers` (RFC 9110 section 10.1.4),
+/// the same test hyper applies before it sends HTTP/1.1 trailers at all.
+pub fn accepts_trailers(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(http::header::TE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|token| token.trim().eq_ignore_ascii_case("trailers"))
+}
+
+/// The trailers a streamed response announces in its `Trailer` header: the status fields. The
+/// status's own metadata cannot be named before the stream ends, and HTTP/1.1 (hyper) sends only
+/// announced trailers, so a handler that ends with metadata names those keys itself with a
+/// `trailer` entry in its response metadata; HTTP/2 sends every trailer.
+pub const STATUS_TRAILERS: &str = "grpc-status, grpc-message, grpc-status-details-bin";
+
+/// Fields never sent as trailers: framing, routing, authentication and content fields a
+/// recipient must have before the body (RFC 9110 section 6.5.1), and hop-by-hop ones.
+const NOT_TRAILERS: &[&str] = &[
+    "authorization",
+    "cache-control",
+    "content-encoding",
+    "content-range",
+    "max-forwards",
+    "set-cookie",
+];
+
+/// The trailers that end a streamed response with `status`: what tonic's gRPC server sends for
+/// the same call, under the same names, so one client reads both. That is `grpc-status`,
+/// `grpc-message` (percent-encoded) unless empty, `grpc-status-details-bin` when the status has
+/// details, and the status's metadata as-is (no `Grpc-Trailer-` prefix as grpc-gateway adds:
+/// like response headers, trailers keep their names, as Envoy's transcoder passes them on).
+pub fn status_trailers(status: &tonic::Status) -> HeaderMap {
+    let mut all = HeaderMap::new();
+    if status.add_header(&mut all).is_err() {
+        // Only a message that cannot be a header value fails; the code is what matters.
+        all = HeaderMap::new();
+        all.insert("grpc-status", HeaderValue::from(status.code() as i32));
+    }
+    let mut trailers = HeaderMap::with_capacity(all.len());
+    let mut name = None;
+    for (key, value) in all {
+        name = key.or(name);
+        let Some(name) = &name else { continue };
+        let banned = DROPPED.contains(&name.as_str()) || NOT_TRAILERS.contains(&name.as_str());
+        if !banned {
+            trailers.append(name.clone(), value);
+        }
+    }
+    trailers
+}
+
 fn is_visible_ascii(value: &HeaderValue) -> bool {
     value.as_bytes().iter().all(|b| (0x20..0x7f).contains(b))
 }
@@ -277,5 +330,59 @@ mod tests {
         to_response_headers(metadata, &mut headers);
         assert_eq!(headers["x-request-id"], "r-1");
         assert_eq!(headers["trace-bin"], "AAE");
+    }
+
+    #[test]
+    fn trailers_are_accepted_when_te_lists_the_trailers_token() {
+        let cases: &[(&[&[u8]], bool)] = &[
+            (&[b"trailers"], true),
+            (&[b"gzip, Trailers"], true),
+            (&[b"gzip", b"trailers"], true),
+            (&[b"gzip"], false),
+            (&[b"trailers-please"], false),
+            (&[], false),
+        ];
+        for (values, accepts) in cases {
+            let pairs: Vec<(&str, &[u8])> = values.iter().map(|v| ("te", *v)).collect();
+            assert_eq!(accepts_trailers(&headers(&pairs)), *accepts, "{values:?}");
+        }
+    }
+
+    #[test]
+    fn status_trailers_are_the_grpc_status_fields_and_the_status_metadata() {
+        let mut metadata = MetadataMap::new();
+        metadata.insert("x-retry-after", "3".parse().unwrap());
+        metadata.insert("content-length", "9".parse().unwrap());
+        metadata.insert("set-cookie", "a=b".parse().unwrap());
+        metadata.insert_bin("trace-bin", MetadataValue::from_bytes(b"\x00\x01"));
+        let status = tonic::Status::with_details_and_metadata(
+            tonic::Code::Aborted,
+            "lost track: 100%",
+            bytes::Bytes::from_static(b"\x08\x0a"),
+            metadata,
+        );
+        let trailers = status_trailers(&status);
+        let mut names: Vec<_> = trailers.keys().map(|k| k.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            [
+                "grpc-message",
+                "grpc-status",
+                "grpc-status-details-bin",
+                "trace-bin",
+                "x-retry-after"
+            ]
+        );
+        assert_eq!(trailers["grpc-status"], "10");
+        // Percent-encoded as tonic writes it.
+        assert_eq!(trailers["grpc-message"], "lost%20track:%20100%25");
+        assert_eq!(trailers["grpc-status-details-bin"], "CAo");
+        assert_eq!(trailers["trace-bin"], "AAE");
+        assert_eq!(trailers["x-retry-after"], "3");
+
+        let ok = status_trailers(&tonic::Status::ok(""));
+        assert_eq!(ok.len(), 1);
+        assert_eq!(ok["grpc-status"], "0");
     }
 }

@@ -117,7 +117,21 @@ impl OrderService for Shop {
         };
         let events: Vec<Result<shop::OrderEvent, Status>> = match name.as_str() {
             "orders/early" => return Err(Status::failed_precondition("not placed yet")),
-            "orders/late" => vec![event(1), event(2), Err(Status::aborted("lost track"))],
+            "orders/late" => {
+                let mut metadata = tonic::metadata::MetadataMap::new();
+                metadata.insert("x-lost-at", "2".parse().unwrap());
+                metadata.insert("x-unannounced", "h2 only".parse().unwrap());
+                let lost = Status::with_metadata(tonic::Code::Aborted, "lost track", metadata);
+                let events = vec![event(1), event(2), Err(lost)];
+                let mut response = Response::new(
+                    Box::pin(tokio_stream::iter(events)) as tonic::codegen::BoxStream<_>
+                );
+                // HTTP/1.1 sends only announced trailers; the handler announces its own.
+                response
+                    .metadata_mut()
+                    .insert("trailer", "x-lost-at".parse().unwrap());
+                return Ok(response);
+            }
             "orders/forever" => {
                 let flag = DropFlag(self.0.stream_dropped.clone());
                 let pending = tokio_stream::iter(vec![event(1)])
@@ -819,4 +833,148 @@ async fn content_types_charsets_binary_headers_and_unknown_parameters() {
         .as_str()
         .unwrap()
         .contains("unknown query parameter `nope`"));
+}
+
+/// What a hyper client reads: status, headers, body and trailers (reqwest cannot see trailers).
+struct Trailed {
+    status: u16,
+    headers: http::HeaderMap,
+    body: String,
+    trailers: Option<http::HeaderMap>,
+}
+
+/// `GET path` over one new connection, HTTP/1.1 or HTTP/2 with prior knowledge; `te` sends
+/// `TE: trailers`, `sse` asks for `text/event-stream`.
+async fn get_with_trailers(server: &Server, path: &str, te: bool, sse: bool, h2: bool) -> Trailed {
+    use http_body_util::{BodyExt, Empty};
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    let authority = server.base.trim_start_matches("http://");
+    let io = TokioIo::new(tokio::net::TcpStream::connect(authority).await.unwrap());
+    let mut request = http::Request::get(format!("{}{path}", server.base));
+    if te {
+        request = request.header("te", "trailers");
+    }
+    if sse {
+        request = request.header("accept", "text/event-stream");
+    }
+    let request = request.body(Empty::<hyper::body::Bytes>::new()).unwrap();
+    let response = if h2 {
+        let (mut sender, conn) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        sender.send_request(request).await.unwrap()
+    } else {
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(io).await.unwrap();
+        tokio::spawn(conn);
+        let mut request = request;
+        let host = http::HeaderValue::from_str(authority).unwrap();
+        request.headers_mut().insert("host", host);
+        sender.send_request(request).await.unwrap()
+    };
+    let (parts, body) = response.into_parts();
+    let collected = body.collect().await.unwrap();
+    Trailed {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        trailers: collected.trailers().cloned(),
+        body: String::from_utf8(collected.to_bytes().to_vec()).unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn streams_end_with_status_trailers_only_for_te_trailers() {
+    let server = start(Default::default()).await;
+    let announced = "grpc-status, grpc-message, grpc-status-details-bin";
+    let handlers_too = "x-lost-at, grpc-status, grpc-message, grpc-status-details-bin";
+    // (path, TE: trailers, HTTP/2, lines, trailers as `name: value` sorted, Trailer header)
+    type Row<'a> = (&'a str, bool, bool, usize, &'a [&'a str], &'a str);
+    let rows: &[Row] = &[
+        (
+            "/v1/orders/w:watch",
+            true,
+            false,
+            3,
+            &["grpc-status: 0"],
+            announced,
+        ),
+        (
+            "/v1/orders/w:watch",
+            true,
+            true,
+            3,
+            &["grpc-status: 0"],
+            announced,
+        ),
+        // After an error: its code, message and the status's metadata (HTTP/1.1: the announced).
+        (
+            "/v1/orders/late:watch",
+            true,
+            false,
+            3,
+            &[
+                "grpc-message: lost%20track",
+                "grpc-status: 10",
+                "x-lost-at: 2",
+            ],
+            handlers_too,
+        ),
+        (
+            "/v1/orders/late:watch",
+            true,
+            true,
+            3,
+            &[
+                "grpc-message: lost%20track",
+                "grpc-status: 10",
+                "x-lost-at: 2",
+                "x-unannounced: h2 only",
+            ],
+            handlers_too,
+        ),
+        // Without TE: trailers, none, and none announced.
+        ("/v1/orders/w:watch", false, false, 3, &[], ""),
+        ("/v1/orders/late:watch", false, false, 3, &[], ""),
+        ("/v1/orders/late:watch", false, true, 3, &[], ""),
+        // Unary answers never have trailers; they keep their Content-Length.
+        ("/v1/orders/o1", true, false, 1, &[], ""),
+        ("/v1/orders/o1", true, true, 1, &[], ""),
+        // A stream that fails before its first message is an ordinary error response.
+        ("/v1/orders/early:watch", true, false, 1, &[], ""),
+    ];
+    for (path, te, h2, lines, trailers, trailer_header) in rows {
+        let what = format!("{path} te={te} h2={h2}");
+        let reply = get_with_trailers(&server, path, *te, false, *h2).await;
+        assert_eq!(reply.body.lines().count(), *lines, "{what}: {}", reply.body);
+        let mut got: Vec<String> = reply
+            .trailers
+            .iter()
+            .flatten()
+            .map(|(k, v)| format!("{k}: {}", v.to_str().unwrap()))
+            .collect();
+        got.sort();
+        assert_eq!(got, *trailers, "{what}");
+        let announced: Vec<&str> = reply
+            .headers
+            .get_all("trailer")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert_eq!(announced.join(", "), *trailer_header, "{what}");
+        if path.ends_with("/o1") {
+            assert_eq!(reply.status, 200);
+            assert!(reply.headers.contains_key("content-length"), "{what}");
+        }
+        if path.contains("early") {
+            assert_eq!(reply.status, 400, "{what}");
+        }
+    }
+    // SSE ends the same way, after its `event: error`.
+    for h2 in [false, true] {
+        let reply = get_with_trailers(&server, "/v1/orders/late:watch", true, true, h2).await;
+        assert!(reply.body.contains("event: error\n"), "{}", reply.body);
+        let trailers = reply.trailers.unwrap_or_default();
+        assert_eq!(trailers["grpc-status"], "10", "h2={h2}");
+        assert_eq!(trailers["x-lost-at"], "2", "h2={h2}");
+    }
 }
