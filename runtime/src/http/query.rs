@@ -7,8 +7,10 @@
 //! - a repeated field repeats its key (`?tag=a&tag=b`); a map takes `m[key]=v`;
 //! - enums by name or number, bools as `true/false/1/0`, well-known types in their JSON string
 //!   form (`2024-01-01T00:00:00Z`, `1.5s`, `a,b.c`), `+` is a space;
-//! - errors name the parameter: a singular field given twice, two members of one oneof, a
-//!   repeated message or other field a query cannot set, a bad value;
+//! - errors name the parameter as sent: a singular field given twice, two members of one oneof,
+//!   a repeated message or other field a query cannot set, a bad value (also one only the
+//!   message's reader finds: a number out of range, a bad timestamp, map key or base64, see
+//!   [`blame`]);
 //! - parameters naming no field are ignored, or rejected when asked.
 
 use serde::de::DeserializeOwned;
@@ -124,12 +126,36 @@ pub fn bind<T: QuerySchema + DeserializeOwned + Default>(
         return Ok(T::default());
     }
     let object = to_json(T::query_fields(), query, bound, reject_unknown)?;
-    serde_path_to_error::deserialize(Value::Object(object)).map_err(|e| {
-        let path = e.path().to_string();
-        invalid(format!(
-            "invalid query parameter `{path}`: {}",
-            e.into_inner()
-        ))
+    T::deserialize(Value::Object(object)).map_err(|e| {
+        blame(T::query_fields(), query, bound, |value| {
+            T::deserialize(value).err().map(|e| e.to_string())
+        })
+        .unwrap_or_else(|| invalid(format!("invalid query parameters: {e}")))
+    })
+}
+
+/// The parameter a message's reader rejects, once the message made from the whole query did
+/// not read: each parameter is read again alone, so a value only the reader can judge (a number
+/// out of range for its field, a timestamp, duration, map key or base64 text) is reported under
+/// the name the client sent, `shelf_rows[x]` rather than `shelfRows`. `reject` says why a JSON
+/// object is not the message (without a path: the object holds one value), or `None` when it is.
+/// `None` when every parameter reads alone: the fault is elsewhere (a path variable, the body).
+pub fn blame(
+    fields: &'static [QueryField],
+    query: &str,
+    bound: &[&str],
+    reject: impl Fn(Value) -> Option<String>,
+) -> Option<tonic::Status> {
+    form_urlencoded::parse(query.as_bytes()).find_map(|(key, value)| {
+        let alone = form_urlencoded::Serializer::new(String::new())
+            .append_pair(&key, &value)
+            .finish();
+        // Errors `to_json` finds itself were reported before the reader ran.
+        let object = to_json(fields, &alone, bound, false).ok()?;
+        if object.is_empty() {
+            return None;
+        }
+        reject(Value::Object(object)).map(|why| invalid(format!("query parameter `{key}`: {why}")))
     })
 }
 
@@ -558,6 +584,34 @@ mod tests {
             false,
         );
         assert_eq!(Value::Object(bound.unwrap()), json!({"tags": ["t"]}));
+    }
+
+    #[test]
+    fn blame_names_the_parameter_the_reader_rejects_as_it_was_sent() {
+        // A stand-in reader: page sizes over 100 and the label key `x` are out of range.
+        let reject = |value: Value| {
+            let text = value.to_string();
+            (text.contains("\"pageSize\":\"1000\"") || text.contains("{\"x\":"))
+                .then(|| format!("rejected {text}"))
+        };
+        let cases = [
+            (
+                "name=a&page.page_size=1000",
+                Some(r#"query parameter `page.page_size`: rejected {"page":{"pageSize":"1000"}}"#),
+            ),
+            (
+                "labels[ok]=1&labels%5Bx%5D=2",
+                Some(r#"query parameter `labels[x]`: rejected {"labels":{"x":"2"}}"#),
+            ),
+            // Unknown, bound and well-read parameters are never blamed.
+            ("nope=1000&name=x&page.pageSize=5", None),
+        ];
+        for (query, expected) in cases {
+            let blamed = blame(request(), query, &["name"], reject);
+            assert_eq!(blamed.as_ref().map(|s| s.message()), expected, "{query}");
+        }
+        let bound = blame(request(), "page.pageSize=1000", &["page"], reject);
+        assert!(bound.is_none());
     }
 
     #[test]

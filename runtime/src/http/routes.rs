@@ -225,6 +225,8 @@ pub trait JsonMessage: Sized + Send + 'static {
     fn from_value(value: Value) -> Result<Self, String>;
     /// Reads the message from a JSON body.
     fn from_body(bytes: &[u8]) -> Result<Self, String>;
+    /// Why the message cannot be read from `value`, without the path; `None` when it can.
+    fn rejects(value: Value) -> Option<String>;
 }
 
 impl<T> JsonMessage for T
@@ -249,6 +251,10 @@ where
     fn from_body(bytes: &[u8]) -> Result<Self, String> {
         crate::json::from_slice(bytes).map_err(|e| format!("invalid JSON body: {e}"))
     }
+
+    fn rejects(value: Value) -> Option<String> {
+        T::deserialize(value).err().map(|e| e.to_string())
+    }
 }
 
 impl JsonMessage for () {
@@ -266,6 +272,10 @@ impl JsonMessage for () {
             Ok(_) => Err("invalid JSON body: google.protobuf.Empty is written {}".to_owned()),
             Err(e) => Err(format!("invalid JSON body: {e}")),
         }
+    }
+
+    fn rejects(_: Value) -> Option<String> {
+        None
     }
 }
 
@@ -539,7 +549,7 @@ async fn bind<Req: JsonMessage>(
             text.push(b':');
             text.extend_from_slice(body.as_deref().unwrap_or(b"{}"));
             text.push(b'}');
-            return Req::from_body(&text).map_err(|e| tonic::Status::invalid_argument(e).into());
+            return Req::from_body(&text).map_err(|e| unreadable::<Req>(e, query, &bound));
         }
     }
     let mut bound: Vec<&str> = bindings.iter().map(|(f, _)| *f).collect();
@@ -586,7 +596,21 @@ async fn bind<Req: JsonMessage>(
     for (field, value) in bindings {
         query::set_path(&mut object, fields, field, value)?;
     }
-    Req::from_value(Value::Object(object)).map_err(|e| tonic::Status::invalid_argument(e).into())
+    // With `body: "*"` the query is not read, so it is never at fault.
+    let query = if matches!(rule.body, BodyRule::All) {
+        ""
+    } else {
+        query
+    };
+    Req::from_value(Value::Object(object)).map_err(|e| unreadable::<Req>(e, query, &bound))
+}
+
+/// The error for a request message that does not read: the query parameter at fault when there
+/// is one (named as sent), else `error`, which names the message's field.
+fn unreadable<Req: JsonMessage>(error: String, query: &str, bound: &[&str]) -> HttpError {
+    query::blame(Req::query_fields(), query, bound, Req::rejects)
+        .unwrap_or_else(|| tonic::Status::invalid_argument(error))
+        .into()
 }
 
 /// The JSON of a `google.api.HttpBody` holding the request's raw body and content type.

@@ -1,6 +1,7 @@
 //! The library fixture's routes over real HTTP: multi-segment variables, `**`, verbs, custom
 //! and `*` kinds, the root template, `response_body`, `google.api.HttpBody` both ways and as a
-//! client stream, PATCH field-mask inference, Empty requests and responses (DESIGN section 6).
+//! client stream, PATCH field-mask inference, Empty requests and responses, and query parameters
+//! of every type (DESIGN section 6).
 
 use std::sync::{Arc, Mutex};
 
@@ -12,7 +13,7 @@ use tonic::{Request, Response, Status};
 
 /// Records the request each handler received, as `Method Debug`.
 #[derive(Default)]
-struct Library(Mutex<Vec<String>>);
+struct Library(Mutex<Vec<String>>, Mutex<Option<library::ListBooksRequest>>);
 
 impl Library {
     fn record<T: std::fmt::Debug>(&self, method: &str, request: &Request<T>) {
@@ -119,6 +120,14 @@ impl LibraryService for Library {
         };
         let chunks = vec![chunk(b"abc"), chunk(b"def"), chunk(b"\x00\xff")];
         Ok(Response::new(Box::pin(tokio_stream::iter(chunks))))
+    }
+    async fn list_books(
+        &self,
+        r: Request<library::ListBooksRequest>,
+    ) -> Result<Response<library::ListBooksResponse>, Status> {
+        // Kept whole: its maps have no stable Debug order.
+        *self.1.lock().unwrap() = Some(r.into_inner());
+        Ok(Response::new(library::ListBooksResponse::default()))
     }
     async fn upload_archive(
         &self,
@@ -381,5 +390,149 @@ async fn an_http_body_upload_streams_past_the_body_limit_in_bounded_chunks() {
         let seen = server.library.0.lock().unwrap().last().cloned().unwrap();
         let largest: usize = seen.rsplit(' ').next().unwrap().parse().unwrap();
         assert!(largest <= piece, "{seen}");
+    }
+}
+
+fn all_of_a_kind() -> library::ListBooksRequest {
+    use std::collections::HashMap;
+    library::ListBooksRequest {
+        parent: "shelves/s1".into(),
+        page_size: 10,
+        page_token: "next page".into(),
+        include_read: true,
+        labels: HashMap::from([("tier".into(), "gold".into()), ("lang".into(), "en".into())]),
+        authors: vec!["a".into(), "b c".into()],
+        genre: library::Genre::Fiction as i32,
+        any_genre: vec![
+            library::Genre::History as i32,
+            library::Genre::Poetry as i32,
+        ],
+        published_after: Some(rs_svc::wkt::Timestamp {
+            seconds: 1_704_164_645,
+            nanos: 0,
+        }),
+        max_reading_time: Some(rs_svc::wkt::Duration {
+            seconds: 90,
+            nanos: 0,
+        }),
+        read_mask: Some(rs_svc::wkt::FieldMask {
+            paths: vec!["title".into(), "author".into()],
+        }),
+        min_pages: Some(100),
+        language: Some("en".into()),
+        filter: Some(library::BookFilter {
+            min_rating: 4.5,
+            max_rating: f32::NEG_INFINITY,
+            min_copies: -3,
+            max_copies: u64::MAX,
+            min_edition: i32::MIN,
+            isbn_prefix: 978,
+            shelf_row: u32::MAX,
+            signed: true,
+            title_prefix: "The Left".into(),
+            cover_hash: vec![0xfb, 0xff, 0xfe],
+            max_edition: u32::MAX,
+            year_offset: -7,
+            price_cents: i64::MIN,
+            min_year: -500,
+            max_year: i64::MAX,
+        }),
+        shelf_rows: HashMap::from([(3, true), (-1, false)]),
+    }
+}
+
+#[tokio::test]
+async fn query_parameters_of_every_type_bind_exactly() {
+    let server = start().await;
+    let proto_names = concat!(
+        "page_size=10&page_token=next+page&include_read=true",
+        "&labels[tier]=gold&labels[lang]=en&shelf_rows[3]=1&shelf_rows[-1]=false",
+        "&authors=a&authors=b+c&genre=FICTION&any_genre=2&any_genre=POETRY",
+        "&published_after=2024-01-02T03:04:05Z&max_reading_time=90s&read_mask=title,author",
+        "&min_pages=100&language=en",
+        "&filter.min_rating=4.5&filter.max_rating=-Infinity&filter.min_copies=-3",
+        "&filter.max_copies=18446744073709551615&filter.min_edition=-2147483648",
+        "&filter.isbn_prefix=978&filter.shelf_row=4294967295&filter.signed=1",
+        "&filter.title_prefix=The+Left&filter.cover_hash=-__-&filter.max_edition=4294967295",
+        "&filter.year_offset=-7&filter.price_cents=-9223372036854775808&filter.min_year=-500",
+        "&filter.max_year=9223372036854775807",
+    );
+    let json_names = concat!(
+        "pageSize=10&pageToken=next%20page&includeRead=true",
+        "&labels%5Btier%5D=gold&labels[lang]=en&shelfRows[3]=true&shelfRows[-1]=0",
+        "&authors=a&authors=b%20c&genre=1&anyGenre=HISTORY&anyGenre=3",
+        "&publishedAfter=2024-01-02T04:04:05%2B01:00&maxReadingTime=90.000s",
+        "&readMask=title%2Cauthor&minPages=100&language=en",
+        "&filter.minRating=4.5&filter.maxRating=-Infinity&filter.minCopies=-3",
+        "&filter.maxCopies=18446744073709551615&filter.minEdition=-2147483648",
+        "&filter.isbnPrefix=978&filter.shelfRow=4294967295&filter.signed=true",
+        "&filter.titlePrefix=The%20Left&filter.coverHash=%2B%2F%2F%2B&filter.maxEdition=4294967295",
+        "&filter.yearOffset=-7&filter.priceCents=-9223372036854775808&filter.minYear=-500",
+        "&filter.maxYear=9223372036854775807",
+    );
+    let only_path = library::ListBooksRequest {
+        parent: "shelves/s2".into(),
+        ..Default::default()
+    };
+    // (query, the message the handler receives)
+    let rows = [
+        ("/v1/shelves/s1/books?", proto_names, all_of_a_kind()),
+        ("/v1/shelves/s1/books?", json_names, all_of_a_kind()),
+        // The path wins over the query; empty values are the field's zero or empty.
+        (
+            "/v1/shelves/s2/books?",
+            "parent=shelves/s9&language=",
+            library::ListBooksRequest {
+                language: Some(String::new()),
+                ..only_path.clone()
+            },
+        ),
+        ("/v1/shelves/s2/books", "", only_path),
+    ];
+    for (path, query, expected) in rows {
+        *server.library.1.lock().unwrap() = None;
+        let url = format!("{}{path}{query}", server.base);
+        let response = server.client.get(&url).send().await.unwrap();
+        let status = response.status();
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{query}: {}",
+            response.text().await.unwrap()
+        );
+        let received = server.library.1.lock().unwrap().take();
+        assert_eq!(received.as_ref(), Some(&expected), "{query}");
+    }
+}
+
+#[tokio::test]
+async fn a_bad_query_parameter_is_a_400_naming_it() {
+    let server = start().await;
+    // (query, the error message); values only the message's reader can judge (ranges,
+    // timestamps, durations, base64, map keys) are blamed on the parameter as sent, too.
+    let rows = [
+        ("include_read=yes", "query parameter `include_read`: `yes` is not a bool (true, false, 1 or 0)"),
+        ("filter.signed=TRUE", "query parameter `filter.signed`: `TRUE` is not a bool (true, false, 1 or 0)"),
+        ("shelf_rows[x]=1", "query parameter `shelf_rows[x]`: invalid int32 map key `x`"),
+        ("shelfRows[3]=maybe", "query parameter `shelfRows[3]`: `maybe` is not a bool (true, false, 1 or 0)"),
+        ("genre=EPIC", "query parameter `genre`: `EPIC` is not a value of the enum"),
+        ("any_genre=POETRY&any_genre=fiction", "query parameter `any_genre`: `fiction` is not a value of the enum"),
+        ("page_size=2147483648", "query parameter `page_size`: 2147483648 is out of range for int32"),
+        ("filter.max_copies=18446744073709551616", "query parameter `filter.max_copies`: 18446744073709551616 is out of range for uint64"),
+        ("filter.shelfRow=-1", "query parameter `filter.shelfRow`: -1 is out of range for uint32"),
+        ("filter.min_rating=fast", "query parameter `filter.min_rating`: `fast` is not a number"),
+        ("published_after=yesterday", "query parameter `published_after`: invalid timestamp `yesterday`: expected RFC 3339 like `1972-01-01T10:00:20.021Z`"),
+        ("max_reading_time=90", "query parameter `max_reading_time`: invalid duration `90`: expected seconds with up to 9 fractional digits and an `s`, like `1.5s`"),
+        ("filter.cover_hash=%25%25", "query parameter `filter.cover_hash`: invalid base64 `%%`: Invalid symbol 37, offset 0."),
+        ("min_pages=many", "query parameter `min_pages`: `many` is not an integer"),
+        ("language=en&language=fr", "query parameter `language` is given twice but the field is not repeated"),
+    ];
+    for (query, message) in rows {
+        let url = format!("{}/v1/shelves/s1/books?{query}", server.base);
+        let response = server.client.get(&url).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["code"], 3, "{query}: {body}");
+        assert_eq!(body["message"], message, "{query}");
     }
 }

@@ -37,7 +37,10 @@ fn nested_fields_are_reached_by_dotted_names() {
 #[test]
 fn bad_values_are_invalid_argument_naming_the_parameter() {
     let cases = [
-        ("page_size=99999999999", "pageSize"),
+        (
+            "page_size=99999999999",
+            "`page_size`: 99999999999 is out of range",
+        ),
         ("states=NOPE", "states"),
         ("placedAfter=yesterday", "placedAfter"),
         ("page_size=1&pageSize=2", "given twice"),
