@@ -9,7 +9,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
+
+use common::run;
 
 fn tool(env: &str, name: &str) -> Option<PathBuf> {
     let path = match std::env::var_os(env) {
@@ -28,22 +30,6 @@ fn tool(env: &str, name: &str) -> Option<PathBuf> {
     );
     eprintln!("skipping: {} not found (set {env})", path.display());
     None
-}
-
-/// Runs a tool off the async runtime, so the in-process server keeps serving.
-async fn run(mut command: Command) -> Output {
-    let shown = format!("{command:?}");
-    let output = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .unwrap()
-        .unwrap_or_else(|e| panic!("{shown}: {e}"));
-    assert!(
-        output.status.success(),
-        "{shown} failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
 }
 
 fn manifest_dir() -> &'static Path {

@@ -1,17 +1,20 @@
-//! Starts the example server on 127.0.0.1 for a test.
+//! Starts the example server on 127.0.0.1 for a test, and runs foreign tools against it.
+// Each test crate compiles this module and uses part of it.
+#![allow(dead_code)]
 
 use std::net::SocketAddr;
+use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 
+use rs_svc::http::axum::Router;
 use tonic::metadata::MetadataValue;
+use user_service_example::user::v1::user_service_http;
 use user_service_example::user::v1::user_service_server::UserServiceServer;
 use user_service_example::{Users, FILE_DESCRIPTOR_SET};
 
 /// The server's address, and the `grpc-timeout` of the last call it received.
 pub struct Running {
     pub addr: SocketAddr,
-    // Read by the deadline test only; each test crate compiles this module.
-    #[allow(dead_code)]
     pub last_timeout: Arc<Mutex<Option<String>>>,
 }
 
@@ -43,4 +46,41 @@ pub async fn start() -> Running {
     let addr = server.grpc_addr();
     tokio::spawn(server.serve_with_shutdown(std::future::pending()));
     Running { addr, last_timeout }
+}
+
+/// Serves the user service's HTTP routes plus `extra` (the API docs, for example), as the
+/// `user-service` binary does, on free ports; the HTTP address.
+pub async fn start_http(extra: Router) -> SocketAddr {
+    let users = Arc::new(Users::default());
+    let server = rs_svc::serve::Server::builder()
+        .grpc(UserServiceServer::from_arc(users.clone()))
+        .http(user_service_http::router(users))
+        .http(extra)
+        .grpc_addr(([127, 0, 0, 1], 0))
+        .http_addr(([127, 0, 0, 1], 0))
+        .build()
+        .unwrap()
+        .bind()
+        .await
+        .unwrap();
+    let addr = server.http_addr().unwrap();
+    tokio::spawn(server.serve_with_shutdown(std::future::pending()));
+    addr
+}
+
+/// Runs a tool off the async runtime, so the in-process server keeps serving; its output, or a
+/// panic showing it when the tool fails.
+pub async fn run(mut command: Command) -> Output {
+    let shown = format!("{command:?}");
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{shown}: {e}"));
+    assert!(
+        output.status.success(),
+        "{shown} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
 }
