@@ -19,6 +19,9 @@ use user::v1::{
     User, UserEvent, WatchUsersRequest,
 };
 
+/// The service's OpenAPI 3.1 document, generated from the proto with the Rust code.
+pub const OPENAPI_YAML: &str = include_str!(concat!(env!("OUT_DIR"), "/user/v1/user.openapi.yaml"));
+
 /// The request metadata key echoed back in the response, to correlate calls in logs.
 pub const REQUEST_ID: &str = "x-request-id";
 
@@ -115,10 +118,9 @@ impl UserService for Users {
             page_size,
             page_token,
         } = request.get_ref();
-        if *page_size < 0 {
-            return Err(Status::invalid_argument("page_size must not be negative"));
-        }
-        let size = if *page_size == 0 {
+        // Every int32 is a valid page size (the OpenAPI document can say no more than the
+        // proto), so 0 or less means the default.
+        let size = if *page_size <= 0 {
             50
         } else {
             *page_size as usize
@@ -201,6 +203,10 @@ impl UserService for Users {
         let users = self.users.clone();
         let answers = request.into_inner().map(move |asked| {
             let asked = asked?;
+            // `name` is REQUIRED: an empty one is a mistake, not a user that does not exist.
+            if asked.name.is_empty() {
+                return Err(Status::invalid_argument("name is required"));
+            }
             Ok(users
                 .lock()
                 .unwrap()

@@ -906,7 +906,9 @@ impl<'a> Builder<'a> {
         Some(RequestBody {
             description,
             content,
-            required: method.kind.client_streaming() || http_body,
+            // An empty body is `{}` (or an empty stream, or empty bytes): required only when
+            // the proto says the body field is.
+            required: field.is_some_and(|f| f.behaviors.contains(&FieldBehavior::Required)),
         })
     }
 

@@ -146,8 +146,16 @@ impl<'a> Schemas<'a> {
                 _ => self.field(field),
             };
             let key = self.key(field);
+            let mut schema = schema;
             if field.behaviors.contains(&FieldBehavior::Required) {
                 required.push(key.clone());
+                // In proto3 an empty string is the same as no value, so a required one has at
+                // least one character.
+                if field.cardinality == Cardinality::Singular
+                    && field.ty == FieldType::Scalar(Scalar::String)
+                {
+                    schema.min_length = Some(1);
+                }
             }
             properties.insert(key, schema);
             kept.push(field);
