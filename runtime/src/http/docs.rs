@@ -131,9 +131,10 @@ impl Docs {
         self
     }
 
-    /// Where the page loads the UI's files from: an absolute URL (`https://cdn.example/swagger-ui-dist@5.35.0`)
-    /// or a path on this server (`/static/swagger-ui`), without the file names. Default
-    /// [`SWAGGER_UI_CDN`] or [`REDOC_CDN`]; [`Docs::assets_dir`] replaces it.
+    /// Where the page loads the UI's files from, without the file names: an absolute URL
+    /// (`https://cdn.example/swagger-ui-dist@5.35.0`) or a path on this server
+    /// (`/static/swagger-ui`). Default [`SWAGGER_UI_CDN`] or [`REDOC_CDN`];
+    /// [`Docs::assets_dir`] replaces it.
     pub fn assets(mut self, base: impl Into<String>) -> Self {
         self.assets = Some(base.into().trim_end_matches('/').to_owned());
         self.assets_dir = None;
@@ -517,18 +518,17 @@ mod tests {
 
     #[tokio::test]
     async fn swagger_ui_page_loads_the_configured_assets_and_the_document() {
+        let base = "https://assets.example/swagger-ui-dist@5.35.0";
         let router = Docs::new(DOCUMENT, Format::Json)
-            .assets("https://assets.example/swagger-ui-dist@5.35.0/")
+            .assets(format!("{base}/"))
             .into_router();
         let (status, headers, page) = get(&router, "/docs", &[]).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(header(&headers, "content-type"), "text/html; charset=utf-8");
-        assert!(page.contains(
-            "<link rel=\"stylesheet\" href=\"https://assets.example/swagger-ui-dist@5.35.0/swagger-ui.css\">"
-        ), "{page}");
-        assert!(page.contains(
-            "<script src=\"https://assets.example/swagger-ui-dist@5.35.0/swagger-ui-bundle.js\"></script>"
-        ), "{page}");
+        let css = format!("<link rel=\"stylesheet\" href=\"{base}/swagger-ui.css\">");
+        assert!(page.contains(&css), "{page}");
+        let js = format!("<script src=\"{base}/swagger-ui-bundle.js\"></script>");
+        assert!(page.contains(&js), "{page}");
         assert!(
             page.contains("SwaggerUIBundle({url: \"openapi.json\","),
             "{page}"
@@ -601,8 +601,13 @@ mod tests {
             .document_path("/o</script><script>alert(3)</script>'.yaml")
             .html();
         assert!(!page.contains("<script>alert"), "{page}");
-        assert!(page.contains("<title>&lt;/title&gt;&lt;script&gt;alert(1)&lt;/script&gt;</title>"));
-        assert!(page.contains("href=\"https://x.example/&quot;&gt;&lt;script&gt;alert(2)&lt;/script&gt;/swagger-ui.css\""));
+        let escaped = "&lt;script&gt;alert";
+        assert!(page.contains(&format!(
+            "<title>&lt;/title&gt;{escaped}(1)&lt;/script&gt;</title>"
+        )));
+        assert!(page.contains(&format!(
+            "href=\"https://x.example/&quot;&gt;{escaped}(2)&lt;/script&gt;/swagger-ui.css\""
+        )));
         assert!(page.contains(
             r#"url: "o\u003c/script\u003e\u003cscript\u003ealert(3)\u003c/script\u003e\u0027.yaml""#
         ), "{page}");
