@@ -9,107 +9,30 @@
 //! `RS_SVC_REQUIRE_BROWSER=1` (set by CI) makes that a failure. `RS_SVC_DOCS_SCREENSHOT=FILE.png`
 //! also saves a screenshot of the Swagger UI page.
 
-use std::net::SocketAddr;
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 
 use rs_svc::http::docs::{Docs, Ui};
-use user_service_example::user::v1::user_service_http;
-use user_service_example::Users;
+use user_service_example::OPENAPI_YAML;
 
-// TODO(issue 6): serve the plugin's generated `user/v1/user.openapi.yaml` once the example
-// generates it; until then a hand-written document for the example's unary routes.
-const OPENAPI: &str = r##"openapi: 3.1.0
-info:
-  title: user.v1
-  version: v1
-  description: Keeps the users of the example.
-tags:
-  - name: UserService
-    description: "Keeps the users of the example: look them up, list and create them, follow changes."
-paths:
-  /v1/{name}:
-    get:
-      tags: [UserService]
-      operationId: UserService_GetUser
-      summary: Returns one user, or NOT_FOUND.
-      parameters:
-        - name: name
-          in: path
-          required: true
-          description: "`users/{user_id}`."
-          schema: {type: string, pattern: "^users/[^/]+$"}
-      responses:
-        "200":
-          description: OK
-          content:
-            application/json:
-              schema: {$ref: "#/components/schemas/user.v1.User"}
-  /v1/users:
-    get:
-      tags: [UserService]
-      operationId: UserService_ListUsers
-      summary: Lists users in name order, a page at a time.
-      parameters:
-        - name: pageSize
-          in: query
-          description: At most this many users; 0 means 50.
-          schema: {type: integer, format: int32}
-        - name: pageToken
-          in: query
-          description: From a previous response's `nextPageToken`.
-          schema: {type: string}
-      responses:
-        "200":
-          description: OK
-          content:
-            application/json:
-              schema:
-                type: object
-                properties:
-                  users:
-                    type: array
-                    items: {$ref: "#/components/schemas/user.v1.User"}
-                  nextPageToken: {type: string, description: Empty on the last page.}
-    post:
-      tags: [UserService]
-      operationId: UserService_CreateUser
-      summary: Creates a user.
-      parameters:
-        - name: userId
-          in: query
-          required: true
-          description: The last segment of the new user's name.
-          schema: {type: string}
-      requestBody:
-        required: true
-        content:
-          application/json:
-            schema: {$ref: "#/components/schemas/user.v1.User"}
-      responses:
-        "200":
-          description: OK
-          content:
-            application/json:
-              schema: {$ref: "#/components/schemas/user.v1.User"}
-components:
-  schemas:
-    user.v1.User:
-      type: object
-      description: A user of the example service.
-      properties:
-        name: {type: string, description: "`users/{user_id}`."}
-        displayName: {type: string, description: How the user is shown to others.}
-        email: {type: string, description: Where the user gets mail.}
-        createTime: {type: string, format: date-time, readOnly: true, description: When the user was created.}
-"##;
-
-/// What the rendered page must show: every operation, by id and by path.
-const OPERATION_IDS: [&str; 3] = [
+/// What the rendered page must show: every operation of the generated document, by id and by
+/// path.
+const OPERATION_IDS: [&str; 6] = [
     "UserService_GetUser",
     "UserService_ListUsers",
     "UserService_CreateUser",
+    "UserService_WatchUsers",
+    "UserService_ImportUsers",
+    "UserService_LookupUsers",
+];
+const PATHS: [&str; 5] = [
+    "/v1/users/{user}",
+    "/v1/users",
+    "/v1/users:watch",
+    "/v1/users:import",
+    "/v1/users:lookup",
 ];
 
 fn required() -> bool {
@@ -151,24 +74,6 @@ fn ui_assets(env: &str, under_node_modules: &str) -> Option<PathBuf> {
     found(env, path, under_node_modules)
 }
 
-/// The example's HTTP routes plus the docs, as the `user-service` binary serves them, on a
-/// free port of 127.0.0.1.
-async fn serve(docs: Docs) -> SocketAddr {
-    let server = rs_svc::serve::Server::builder()
-        .http(user_service_http::router(Arc::new(Users::default())))
-        .http(docs.into_router())
-        .grpc_addr(([127, 0, 0, 1], 0))
-        .http_addr(([127, 0, 0, 1], 0))
-        .build()
-        .unwrap()
-        .bind()
-        .await
-        .unwrap();
-    let addr = server.http_addr().unwrap();
-    tokio::spawn(server.serve_with_shutdown(std::future::pending()));
-    addr
-}
-
 /// Headless Chromium on `url` with `extra` arguments (`--dump-dom`, `--screenshot=...`); its
 /// standard output. Virtual time lets the page's scripts, the document's fetch and the
 /// rendering finish before the dump, without a fixed sleep.
@@ -191,16 +96,7 @@ async fn chromium_run(chromium: &Path, url: &str, extra: &[&str]) -> String {
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .args(extra)
         .arg(url);
-    let shown = format!("{command:?}");
-    let output = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .unwrap()
-        .unwrap_or_else(|e| panic!("{shown}: {e}"));
-    assert!(
-        output.status.success(),
-        "{shown} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = common::run(command).await;
     String::from_utf8(output.stdout).unwrap()
 }
 
@@ -224,25 +120,17 @@ async fn swagger_ui_page_renders_every_operation() {
     ) else {
         return;
     };
-    let addr = serve(Docs::yaml(OPENAPI).assets_dir(assets)).await;
+    let addr = common::start_http(Docs::yaml(OPENAPI_YAML).assets_dir(assets).into_router()).await;
     let url = format!("http://{addr}/docs");
     let dom = chromium_run(&chromium, &url, &["--dump-dom"]).await;
-    // One block per operation, showing its method, path and (displayOperationId) id.
+    // One block per operation, showing its method, path, summary and (displayOperationId) id.
     let mut wanted: Vec<String> = OPERATION_IDS.iter().map(|id| id.to_string()).collect();
-    wanted.extend(
-        [
-            "opblock-get",
-            "opblock-post",
-            "/v1/users",
-            "/v1/{name}",
-            "Returns one user, or NOT_FOUND.",
-        ]
-        .map(String::from),
-    );
+    wanted.extend(PATHS.map(|path| format!("data-path=\"{path}\"")));
+    wanted.push("Returns one user, or NOT_FOUND.".into());
     assert_shows(&dom, &wanted);
     assert_eq!(
         dom.matches("class=\"opblock-summary-method\"").count(),
-        3,
+        OPERATION_IDS.len(),
         "{dom}"
     );
 
@@ -268,11 +156,12 @@ async fn redoc_page_renders_every_operation() {
     else {
         return;
     };
-    let addr = serve(
-        Docs::yaml(OPENAPI)
+    let addr = common::start_http(
+        Docs::yaml(OPENAPI_YAML)
             .ui(Ui::Redoc)
             .path("/reference")
-            .assets_dir(assets),
+            .assets_dir(assets)
+            .into_router(),
     )
     .await;
     let dom = chromium_run(
@@ -286,7 +175,8 @@ async fn redoc_page_renders_every_operation() {
         .iter()
         .map(|id| format!("operation/{id}"))
         .collect();
-    wanted.extend(["/v1/users", "Lists users in name order, a page at a time."].map(String::from));
+    wanted.extend(PATHS.map(String::from));
+    wanted.push("Lists users in name order, a page at a time.".into());
     assert_shows(&dom, &wanted);
 }
 
@@ -297,7 +187,12 @@ async fn a_page_whose_assets_are_missing_shows_no_operations() {
         return;
     };
     let empty = tempfile::tempdir().unwrap();
-    let addr = serve(Docs::yaml(OPENAPI).assets_dir(empty.path())).await;
+    let addr = common::start_http(
+        Docs::yaml(OPENAPI_YAML)
+            .assets_dir(empty.path())
+            .into_router(),
+    )
+    .await;
     let dom = chromium_run(&chromium, &format!("http://{addr}/docs"), &["--dump-dom"]).await;
     assert!(dom.contains("<div id=\"swagger-ui\"></div>"), "{dom}");
     assert!(!dom.contains("UserService_GetUser"), "{dom}");
