@@ -6,37 +6,29 @@
 //! `schemathesis_finds_nothing` then lets schemathesis generate requests from the same
 //! document; it skips without the tool unless `RS_SVC_REQUIRE_OPENAPI_TOOLS=1` (set by CI).
 
+mod common;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Arc;
 
+use rs_svc::http::Docs;
 use serde_json::{json, Value};
 use tokio_stream::StreamExt as _;
-use user_service_example::user::v1::user_service_http;
-use user_service_example::user::v1::user_service_server::UserServiceServer;
-use user_service_example::{Users, OPENAPI_YAML};
+use user_service_example::OPENAPI_YAML;
 
-fn document() -> Value {
-    yaml_serde::from_str(OPENAPI_YAML).expect("the document is YAML")
-}
-
-/// Serves the HTTP routes (and gRPC, which the server builder wants) on free ports.
-async fn start() -> SocketAddr {
-    let users = Arc::new(Users::default());
-    let server = rs_svc::serve::Server::builder()
-        .grpc(UserServiceServer::from_arc(users.clone()))
-        .http(user_service_http::router(users))
-        .grpc_addr(([127, 0, 0, 1], 0))
-        .http_addr(([127, 0, 0, 1], 0))
-        .build()
+/// Serves the HTTP routes and, beside them, the document at `/openapi.yaml`, as the
+/// `user-service` binary does; returns the address and the document as served.
+async fn start() -> (SocketAddr, Value) {
+    let addr = common::start_http(Docs::yaml(OPENAPI_YAML).into_router()).await;
+    let served = reqwest::get(format!("http://{addr}/openapi.yaml"))
+        .await
         .unwrap()
-        .bind()
+        .text()
         .await
         .unwrap();
-    let addr = server.http_addr().unwrap();
-    tokio::spawn(server.serve_with_shutdown(std::future::pending()));
-    addr
+    let doc = yaml_serde::from_str(&served).expect("the served document is YAML");
+    (addr, doc)
 }
 
 /// The path, method and operation object of an operation id.
@@ -143,8 +135,7 @@ async fn call(
 
 #[tokio::test]
 async fn the_document_describes_what_the_routes_do() {
-    let doc = document();
-    let addr = start().await;
+    let (addr, doc) = start().await;
     let user = |name: &str| json!({"displayName": name.to_uppercase(), "email": format!("{name}@example.com")});
     for name in ["ada", "bob", "cy"] {
         let (status, body) = call(
@@ -206,8 +197,7 @@ async fn the_document_describes_what_the_routes_do() {
 
 #[tokio::test]
 async fn streamed_lines_match_the_documented_item_schema() {
-    let doc = document();
-    let addr = start().await;
+    let (addr, doc) = start().await;
     let (_, _, create) = operation(&doc, "UserService_CreateUser");
     assert!(create["requestBody"]["content"]["application/json"].is_object());
     let client = reqwest::Client::new();
@@ -261,7 +251,7 @@ async fn schemathesis_finds_nothing() {
     let Some(tool) = schemathesis() else {
         return;
     };
-    let addr = start().await;
+    let (addr, _) = start().await;
     // One user, so WatchUsers has a first message before its deadline (an empty watch that
     // times out is a 504, which schemathesis counts as a server error).
     let created = reqwest::Client::new()
@@ -272,31 +262,20 @@ async fn schemathesis_finds_nothing() {
         .await
         .unwrap();
     assert_eq!(created.status(), 200);
-    let dir = tempfile::tempdir().unwrap();
-    let doc = dir.path().join("user.openapi.yaml");
-    std::fs::write(&doc, OPENAPI_YAML).unwrap();
+    // The document as the server serves it.
     let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schemathesis.toml");
+    let dir = tempfile::tempdir().unwrap();
     let mut command = Command::new(tool);
     command
         .arg("--config-file")
         .arg(&config)
         .arg("run")
-        .arg(&doc)
+        .arg(format!("http://{addr}/openapi.yaml"))
         .arg("--url")
         .arg(format!("http://{addr}"))
-        .env("SCHEMATHESIS_HOOKS", "")
         .current_dir(dir.path());
-    let shown = format!("{command:?}");
-    let output = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .unwrap()
-        .unwrap_or_else(|e| panic!("{shown}: {e}"));
+    let output = common::run(command).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{shown} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
     // It did test every operation.
     assert!(stdout.contains("Tested: 6"), "{stdout}");
 }
