@@ -14,22 +14,7 @@ use std::process::Command;
 use common::run;
 
 fn tool(env: &str, name: &str) -> Option<PathBuf> {
-    let path = match std::env::var_os(env) {
-        Some(path) => PathBuf::from(path),
-        None => PathBuf::from(std::env::var_os("HOME")?)
-            .join(".cache/rs-svc/tools/venv/bin")
-            .join(name),
-    };
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var("RS_SVC_REQUIRE_FOREIGN").as_deref() != Ok("1"),
-        "{} not found (set {env}); .ci/run installs it",
-        path.display()
-    );
-    eprintln!("skipping: {} not found (set {env})", path.display());
-    None
+    common::venv_tool(env, name, "RS_SVC_REQUIRE_FOREIGN")
 }
 
 fn manifest_dir() -> &'static Path {

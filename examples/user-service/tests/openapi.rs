@@ -227,28 +227,13 @@ async fn streamed_lines_match_the_documented_item_schema() {
     assert_eq!(event["user"]["name"], "users/eve");
 }
 
-/// `schemathesis`, from `RS_SVC_SCHEMATHESIS` or the tools virtualenv of `.ci/run`.
-fn schemathesis() -> Option<PathBuf> {
-    let path = match std::env::var_os("RS_SVC_SCHEMATHESIS") {
-        Some(path) => PathBuf::from(path),
-        None => PathBuf::from(std::env::var_os("HOME")?)
-            .join(".cache/rs-svc/tools/venv/bin/schemathesis"),
-    };
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var("RS_SVC_REQUIRE_OPENAPI_TOOLS").as_deref() != Ok("1"),
-        "{} not found (set RS_SVC_SCHEMATHESIS); .ci/run installs it",
-        path.display()
-    );
-    eprintln!("skipping: {} not found", path.display());
-    None
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_nothing() {
-    let Some(tool) = schemathesis() else {
+    let Some(tool) = common::venv_tool(
+        "RS_SVC_SCHEMATHESIS",
+        "schemathesis",
+        "RS_SVC_REQUIRE_OPENAPI_TOOLS",
+    ) else {
         return;
     };
     let (addr, _) = start().await;

@@ -84,3 +84,26 @@ pub async fn run(mut command: Command) -> Output {
     );
     output
 }
+
+/// A tool from the virtualenv `.ci/run` installs (`~/.cache/rs-svc/tools/venv/bin/<name>`), or
+/// from the path in `env`. `None` (the test skips) when it is missing, unless the variable
+/// `require` is `1`, as CI sets it: then a missing tool fails the test.
+#[allow(dead_code)]
+pub fn venv_tool(env: &str, name: &str, require: &str) -> Option<std::path::PathBuf> {
+    let path = match std::env::var_os(env) {
+        Some(path) => std::path::PathBuf::from(path),
+        None => std::path::PathBuf::from(std::env::var_os("HOME")?)
+            .join(".cache/rs-svc/tools/venv/bin")
+            .join(name),
+    };
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var(require).as_deref() != Ok("1"),
+        "{} not found (set {env}); .ci/run installs it",
+        path.display()
+    );
+    eprintln!("skipping: {} not found (set {env})", path.display());
+    None
+}
