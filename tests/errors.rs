@@ -307,3 +307,31 @@ message R {{ string name = 1; }}
         other => panic!("expected a duplicate-route error, got {other:?}"),
     }
 }
+
+/// What OpenAPI 3.1 cannot express is a located generation error, and `no_openapi` is the way
+/// out that the message names.
+#[test]
+fn a_custom_method_openapi_has_no_operation_for_is_a_located_error() {
+    let source = r#"syntax = "proto3";
+package purge;
+import "google/api/annotations.proto";
+service Cache {
+  rpc Purge(R) returns (R) {
+    option (google.api.http) = {custom: {kind: "PURGE" path: "/v1/{name=keys/*}"}};
+  }
+}
+message R { string name = 1; }
+"#;
+    match run_inline(source) {
+        Err(Error::Emit(e)) => {
+            let text = e.to_string();
+            assert!(
+                text.starts_with("inline.proto:6:5: purge.Cache.Purge: OpenAPI 3.1 has no operation for the HTTP method `PURGE`"),
+                "{text}"
+            );
+            assert!(text.contains("`no_openapi`"), "{text}");
+        }
+        other => panic!("expected an OpenAPI error, got {other:?}"),
+    }
+    assert!(run_inline_with(source, "no_openapi").is_ok());
+}

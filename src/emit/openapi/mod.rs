@@ -267,14 +267,14 @@ fn document(
                         id.push_str(&format!("_{}", binding.index));
                     }
                     if n > 0 {
-                        id.push_str(&format!("_{}", format!("{key:?}").to_snake_case()));
+                        id.push_str(&format!("_{}", key.as_str()));
                     }
                     if let Some(other) = seen.insert((path.clone(), *key), id.clone()) {
                         builder.errors.push(format!(
                             "{}: {element}: OpenAPI allows one operation per path and method, and `{} {path}` is also `{other}`; \
                              write separate documents (leave out `openapi_merge`) or change one path",
                             binding.location,
-                            format!("{key:?}").to_uppercase(),
+                            key.as_str().to_uppercase(),
                         ));
                         continue;
                     }

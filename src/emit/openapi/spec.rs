@@ -94,6 +94,22 @@ pub enum MethodKey {
     Trace,
 }
 
+impl MethodKey {
+    /// The key as written in a path item: `get`, `put`, ...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MethodKey::Get => "get",
+            MethodKey::Put => "put",
+            MethodKey::Post => "post",
+            MethodKey::Delete => "delete",
+            MethodKey::Options => "options",
+            MethodKey::Head => "head",
+            MethodKey::Patch => "patch",
+            MethodKey::Trace => "trace",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Operation {
