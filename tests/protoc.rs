@@ -136,7 +136,12 @@ fn standalone_command_writes_and_lists_files() {
     assert_success(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let listed: Vec<&str> = stdout.lines().collect();
-    assert_eq!(listed.len(), 2, "{stdout}");
+    // The package's Rust file, the include file and the OpenAPI document.
+    assert_eq!(listed.len(), 3, "{stdout}");
+    assert!(
+        listed[2].ends_with("acme/shop/v1/shop.openapi.yaml"),
+        "{stdout}"
+    );
     for path in listed {
         assert!(Path::new(path).is_file(), "{path}");
     }
