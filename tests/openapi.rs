@@ -159,3 +159,64 @@ fn document_parameters() {
         versioned[0].content
     );
 }
+
+fn parsed(files: &[&str], parameter: &str) -> serde_json::Value {
+    let docs = documents(common::generate(files, parameter).unwrap().files);
+    yaml_serde::from_str(&docs[0].content).unwrap()
+}
+
+/// The rules of DESIGN section 8 that a reader checks first, on the fixtures.
+#[test]
+fn documents_follow_the_proto() {
+    let library = parsed(&["library/v1/library.proto"], "");
+    let paths = &library["paths"];
+    // Expanded from `{name=shelves/*/books/*}` with the names of Book's resource pattern.
+    let get = &paths["/v1/shelves/{shelf}/books/{book}"]["get"];
+    assert_eq!(get["operationId"], "LibraryService_GetBook");
+    assert_eq!(
+        paths["/v1/books/{name}"]["get"]["operationId"],
+        "LibraryService_GetBook_1"
+    );
+    // `(-- ... --)` is gone, the first paragraph is the summary.
+    let list = &paths["/v1/shelves/{shelf}/books"]["get"];
+    assert_eq!(list["summary"], "Lists the books of a shelf.");
+    assert_eq!(list["description"], "Every filter is a query parameter.");
+    let names: Vec<&str> = list["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    for name in [
+        "shelf",
+        "includeRead",
+        "labels",
+        "filter.maxCopies",
+        "shelfRows",
+    ] {
+        assert!(names.contains(&name), "{name} in {names:?}");
+    }
+    // The PATCH body is a Book without the path-bound name.
+    let patch = &paths["/v1/shelves/{shelf}/books/{book}"]["patch"];
+    let body = &patch["requestBody"]["content"]["application/json"]["schema"]["properties"];
+    assert!(
+        body.get("name").is_none() && body.get("title").is_some(),
+        "{body}"
+    );
+
+    let shop = parsed(
+        &["acme/shop/v1/shop.proto"],
+        "generate_unbound_methods,json_proto_names",
+    );
+    let legacy = &shop["paths"]["/acme.shop.v1.OrderService/LegacyGetOrder"]["post"];
+    assert_eq!(legacy["deprecated"], true, "{legacy}");
+    let order = &shop["components"]["schemas"]["acme.shop.v1.Order"];
+    assert_eq!(order["properties"]["state"]["readOnly"], true);
+    assert_eq!(order["properties"]["idempotency_key"]["writeOnly"], true);
+    assert!(order["required"]
+        .as_array()
+        .unwrap()
+        .contains(&"customer".into()));
+    assert!(order["oneOf"].is_array(), "{order}");
+    assert_eq!(shop["servers"][0]["url"], "https://shop.acme.example:8443");
+}
