@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine as _;
+use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
-use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
+use tonic::metadata::{Binary, MetadataMap, MetadataValue};
 
 /// The prefix that passes a header through as metadata under the rest of its name.
 const METADATA_PREFIX: &str = "grpc-metadata-";
@@ -57,65 +58,88 @@ pub fn from_request(
     headers: &HeaderMap,
     peer: Option<SocketAddr>,
 ) -> Result<CallHeaders, tonic::Status> {
-    let mut call = CallHeaders::default();
+    // Gathered as plain headers, reusing the request's names and values rather than parsing
+    // them again, then wrapped as metadata.
+    let mut metadata = HeaderMap::with_capacity(headers.len() + 2);
+    let mut timeout = None;
     for (name, value) in headers {
-        let name = name.as_str();
-        if name == "grpc-timeout" {
-            let timeout = crate::dial::grpc_timeout_value(value).ok_or_else(|| {
+        let text = name.as_str();
+        if text == "grpc-timeout" {
+            let value = crate::dial::grpc_timeout_value(value).ok_or_else(|| {
                 tonic::Status::invalid_argument(format!(
                     "invalid Grpc-Timeout `{}`: expected up to 8 digits and a unit, one of H M S m u n",
                     String::from_utf8_lossy(value.as_bytes())
                 ))
             })?;
-            call.timeout = Some(timeout);
+            timeout = Some(value);
             continue;
         }
-        let key = match name.strip_prefix(METADATA_PREFIX) {
-            Some(rest) => rest,
-            None if name.starts_with("grpc-") || DROPPED.contains(&name) => continue,
-            None => name,
+        let key = match text.strip_prefix(METADATA_PREFIX) {
+            Some(rest) => HeaderName::from_bytes(rest.as_bytes()).ok(),
+            None if text.starts_with("grpc-") || DROPPED.contains(&text) => continue,
+            None => Some(name.clone()),
         };
-        if key.is_empty() {
-            continue;
-        }
-        if key.ends_with("-bin") {
+        if key
+            .as_ref()
+            .map_or(text, HeaderName::as_str)
+            .ends_with("-bin")
+        {
             let bytes = BASE64.decode(value.as_bytes()).map_err(|_| {
-                tonic::Status::invalid_argument(format!("header `{name}` is not valid base64"))
+                tonic::Status::invalid_argument(format!("header `{text}` is not valid base64"))
             })?;
-            if let Ok(key) = MetadataKey::from_bytes(key.as_bytes()) {
-                call.metadata
-                    .append_bin(key, MetadataValue::from_bytes(&bytes));
+            let encoded = Bytes::from(MetadataValue::<Binary>::from_bytes(&bytes));
+            if let (Some(key), Ok(value)) = (key, HeaderValue::from_maybe_shared(encoded)) {
+                metadata.append(key, value);
             }
-        } else if is_visible_ascii(value) {
-            let key = MetadataKey::from_bytes(key.as_bytes()).ok();
-            let value = value
-                .to_str()
-                .ok()
-                .and_then(|v| MetadataValue::try_from(v).ok());
-            if let (Some(key), Some(value)) = (key, value) {
-                call.metadata.append(key, value);
-            }
+        } else if let Some(key) = key.filter(|_| is_visible_ascii(value)) {
+            metadata.append(key, value.clone());
         }
     }
     if let Some(peer) = peer {
-        let forwarded = match call.metadata.get("x-forwarded-for") {
-            Some(before) => format!("{}, {}", before.to_str().unwrap_or_default(), peer.ip()),
-            None => peer.ip().to_string(),
+        let mut forwarded = match metadata.get(X_FORWARDED_FOR) {
+            Some(before) => format!("{}, ", before.to_str().unwrap_or_default()),
+            None => String::with_capacity(15),
         };
-        if let Ok(value) = MetadataValue::try_from(forwarded) {
-            call.metadata.insert("x-forwarded-for", value);
+        push_ip(&mut forwarded, peer.ip());
+        if let Ok(value) = HeaderValue::try_from(forwarded) {
+            metadata.insert(HeaderName::from_static(X_FORWARDED_FOR), value);
         }
     }
-    if !call.metadata.contains_key("x-forwarded-host") {
-        let host = headers
-            .get(http::header::HOST)
-            .and_then(|h| h.to_str().ok());
-        if let Some(value) = host.and_then(|h| MetadataValue::try_from(h).ok()) {
-            call.metadata.insert("x-forwarded-host", value);
+    if !metadata.contains_key(X_FORWARDED_HOST) {
+        let host = headers.get(http::header::HOST);
+        if let Some(value) = host.filter(|h| h.to_str().is_ok()) {
+            metadata.insert(HeaderName::from_static(X_FORWARDED_HOST), value.clone());
         }
     }
-    Ok(call)
+    Ok(CallHeaders {
+        metadata: MetadataMap::from_headers(metadata),
+        timeout,
+    })
 }
+
+/// Appends `ip` as `Display` writes it; IPv4 without the formatting machinery, which costs
+/// more than the rest of the header conversion.
+fn push_ip(out: &mut String, ip: std::net::IpAddr) {
+    let std::net::IpAddr::V4(v4) = ip else {
+        out.push_str(&ip.to_string());
+        return;
+    };
+    for (i, octet) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        if octet >= 100 {
+            out.push(char::from(b'0' + octet / 100));
+        }
+        if octet >= 10 {
+            out.push(char::from(b'0' + octet / 10 % 10));
+        }
+        out.push(char::from(b'0' + octet % 10));
+    }
+}
+
+const X_FORWARDED_FOR: &str = "x-forwarded-for";
+const X_FORWARDED_HOST: &str = "x-forwarded-host";
 
 /// Response metadata as response headers, as they are (`-bin` values stay base64).
 pub fn to_response_headers(metadata: MetadataMap, headers: &mut HeaderMap) {
@@ -307,6 +331,24 @@ mod tests {
             ascii(&call, "x-forwarded-host").as_deref(),
             Some("public.example")
         );
+    }
+
+    #[test]
+    fn peer_addresses_are_written_as_display_writes_them() {
+        let cases = [
+            "0.0.0.0",
+            "127.0.0.1",
+            "10.200.9.255",
+            "255.255.255.255",
+            "::1",
+            "2001:db8::7",
+        ];
+        for case in cases {
+            let ip: std::net::IpAddr = case.parse().unwrap();
+            let mut out = String::new();
+            push_ip(&mut out, ip);
+            assert_eq!(out, case);
+        }
     }
 
     #[test]

@@ -13,7 +13,11 @@
 //!   [`blame`]);
 //! - parameters naming no field are ignored, or rejected when asked.
 
-use serde::de::DeserializeOwned;
+use std::borrow::Cow;
+
+use serde::de::value::{BorrowedStrDeserializer, SeqDeserializer};
+use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess, Visitor};
+use serde::Deserializer;
 use serde_json::{Map, Value};
 
 /// The fields of a message, for binding query parameters. Generated for every message.
@@ -399,48 +403,258 @@ fn parent_object<'a>(
 
 /// One parameter value as the JSON its field reads.
 fn scalar(kind: QueryKind, text: &str, key: &str) -> Result<Value, tonic::Status> {
-    let bad = |what: &str| invalid(format!("query parameter `{key}`: `{text}` is not {what}"));
-    Ok(match kind {
-        QueryKind::Bool => match text {
-            "true" | "1" => Value::Bool(true),
-            "false" | "0" => Value::Bool(false),
-            _ => return Err(bad("a bool (true, false, 1 or 0)")),
-        },
-        QueryKind::Integer => {
-            let digits = text.strip_prefix('-').unwrap_or(text);
-            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(bad("an integer"));
+    Scalar::parse(kind, Cow::Borrowed(text), key).map(Scalar::into_value)
+}
+
+/// A checked parameter value, still holding its text: the JSON its field reads, before it
+/// becomes a [`Value`] or is read by the message through [`Flat`].
+enum Scalar<'a> {
+    Bool(bool),
+    /// Integers, floats and text all travel as JSON strings.
+    Text(Cow<'a, str>),
+    /// An enum's number.
+    Number(i32),
+}
+
+impl<'a> Scalar<'a> {
+    fn parse(kind: QueryKind, text: Cow<'a, str>, key: &str) -> Result<Self, tonic::Status> {
+        let bad = |what: &str| invalid(format!("query parameter `{key}`: `{text}` is not {what}"));
+        Ok(match kind {
+            QueryKind::Bool => match &*text {
+                "true" | "1" => Scalar::Bool(true),
+                "false" | "0" => Scalar::Bool(false),
+                _ => return Err(bad("a bool (true, false, 1 or 0)")),
+            },
+            QueryKind::Integer => {
+                let digits = text.strip_prefix('-').unwrap_or(&text);
+                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(bad("an integer"));
+                }
+                Scalar::Text(text)
             }
-            Value::String(text.to_owned())
-        }
-        QueryKind::Float => {
-            let special = matches!(text, "NaN" | "Infinity" | "-Infinity");
-            if !special && text.parse::<f64>().is_err() {
-                return Err(bad("a number"));
+            QueryKind::Float => {
+                let special = matches!(&*text, "NaN" | "Infinity" | "-Infinity");
+                if !special && text.parse::<f64>().is_err() {
+                    return Err(bad("a number"));
+                }
+                Scalar::Text(text)
             }
-            Value::String(text.to_owned())
-        }
-        QueryKind::Text => Value::String(text.to_owned()),
-        QueryKind::Enum(number_of) => match text.parse::<i32>().ok().or_else(|| number_of(text)) {
-            Some(number) => Value::from(number),
-            None => return Err(bad("a value of the enum")),
-        },
-        QueryKind::Message(_) => {
-            return Err(invalid(format!(
-            "query parameter `{key}` names a message; set its fields instead (`{key}.FIELD=VALUE`)"
-        )))
-        }
-        QueryKind::Unsupported => {
-            return Err(invalid(format!(
-                "query parameter `{key}`: this field cannot be set from the query string"
+            QueryKind::Text => Scalar::Text(text),
+            QueryKind::Enum(number_of) => {
+                match text.parse::<i32>().ok().or_else(|| number_of(&text)) {
+                    Some(number) => Scalar::Number(number),
+                    None => return Err(bad("a value of the enum")),
+                }
+            }
+            QueryKind::Message(_) => {
+                return Err(invalid(format!(
+                "query parameter `{key}` names a message; set its fields instead (`{key}.FIELD=VALUE`)"
             )))
+            }
+            QueryKind::Unsupported => {
+                return Err(invalid(format!(
+                    "query parameter `{key}`: this field cannot be set from the query string"
+                )))
+            }
+        })
+    }
+
+    fn into_value(self) -> Value {
+        match self {
+            Scalar::Bool(b) => Value::Bool(b),
+            Scalar::Text(text) => Value::String(text.into_owned()),
+            Scalar::Number(n) => Value::from(n),
         }
-    })
+    }
+}
+
+/// The message made of path variables and query parameters that all name top-level singular
+/// or repeated scalar fields outside any oneof (the common GET), as a serde `Deserializer`
+/// that hands the message each value as [`to_json`] would have put it in the JSON: the message
+/// is read with no [`Value`] tree and no JSON text in between.
+pub struct Flat<'a> {
+    members: Vec<(&'static str, Member<'a>)>,
+}
+
+enum Member<'a> {
+    One(Scalar<'a>),
+    Many(Vec<Scalar<'a>>),
+}
+
+impl<'a> Flat<'a> {
+    /// `None` for anything else (a nested or map parameter, a oneof member, a field given
+    /// twice, a bad value, an unknown parameter when those are rejected): [`to_json`] and
+    /// [`set_path`] then build the message and word the error.
+    pub(crate) fn new(
+        fields: &'static [QueryField],
+        query: &'a str,
+        bindings: &'a [(&'static str, String)],
+        reject_unknown: bool,
+    ) -> Option<Self> {
+        if fields.len() > 64 {
+            return None;
+        }
+        let simple = |index: usize| {
+            let field = &fields[index];
+            field.oneof.is_none() && field.cardinality != Cardinality::Map
+        };
+        let find = |name: &str| {
+            fields
+                .iter()
+                .position(|f| f.proto_name == name || f.json_name == name)
+        };
+        let mut members = Vec::with_capacity(fields.len());
+        // Fields set so far, by index: path variables, then singular query parameters.
+        let mut set = 0u64;
+        for (name, value) in bindings {
+            let index = find(name)?;
+            let field = &fields[index];
+            if !simple(index) || field.cardinality != Cardinality::Singular {
+                return None;
+            }
+            set |= 1 << index;
+            let value = Scalar::parse(field.kind, Cow::Borrowed(value), name).ok()?;
+            members.push((field.json_name, Member::One(value)));
+        }
+        let bound = set;
+        let mut values = Vec::with_capacity(8);
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            if key.contains(['.', '[']) {
+                return None;
+            }
+            let Some(index) = find(&key) else {
+                if reject_unknown {
+                    return None;
+                }
+                continue;
+            };
+            if bound & (1 << index) != 0 {
+                continue;
+            }
+            let field = &fields[index];
+            if !simple(index) {
+                return None;
+            }
+            if field.cardinality == Cardinality::Singular {
+                if set & (1 << index) != 0 {
+                    return None;
+                }
+                set |= 1 << index;
+            }
+            values.push((index, Scalar::parse(field.kind, value, &key).ok()?));
+        }
+        // Repeated values stay in the order sent; each field becomes one member.
+        values.sort_by_key(|(index, _)| *index);
+        let mut values = values.into_iter().peekable();
+        while let Some((index, value)) = values.next() {
+            let field = &fields[index];
+            let member = match field.cardinality {
+                Cardinality::Repeated => {
+                    let mut list = Vec::with_capacity(4);
+                    list.push(value);
+                    while let Some((_, value)) = values.next_if(|(next, _)| *next == index) {
+                        list.push(value);
+                    }
+                    Member::Many(list)
+                }
+                _ => Member::One(value),
+            };
+            members.push((field.json_name, member));
+        }
+        Some(Flat { members })
+    }
+}
+
+type FlatError = serde::de::value::Error;
+
+impl<'de> Deserializer<'de> for Flat<'de> {
+    type Error = FlatError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, FlatError> {
+        visitor.visit_map(Members {
+            members: self.members.into_iter(),
+            value: None,
+        })
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map struct enum
+        identifier ignored_any
+    }
+}
+
+struct Members<'de> {
+    members: std::vec::IntoIter<(&'static str, Member<'de>)>,
+    value: Option<Member<'de>>,
+}
+
+impl<'de> MapAccess<'de> for Members<'de> {
+    type Error = FlatError;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, FlatError> {
+        let Some((name, value)) = self.members.next() else {
+            return Ok(None);
+        };
+        self.value = Some(value);
+        seed.deserialize(BorrowedStrDeserializer::new(name))
+            .map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, FlatError> {
+        match self.value.take() {
+            Some(value) => seed.deserialize(value),
+            None => Err(de::Error::custom("a value before its key")),
+        }
+    }
+}
+
+/// A member reads as its JSON (what `serde_json::Value` hands a reader): a value or an array of
+/// them, a number as `u64` or `i64`, and `Some` of an `Option`.
+impl<'de> Deserializer<'de> for Member<'de> {
+    type Error = FlatError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, FlatError> {
+        match self {
+            Member::One(Scalar::Bool(b)) => visitor.visit_bool(b),
+            Member::One(Scalar::Text(Cow::Borrowed(text))) => visitor.visit_borrowed_str(text),
+            Member::One(Scalar::Text(Cow::Owned(text))) => visitor.visit_string(text),
+            Member::One(Scalar::Number(n)) => match u64::try_from(n) {
+                Ok(n) => visitor.visit_u64(n),
+                Err(_) => visitor.visit_i64(n.into()),
+            },
+            Member::Many(list) => {
+                visitor.visit_seq(SeqDeserializer::new(list.into_iter().map(Member::One)))
+            }
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, FlatError> {
+        visitor.visit_some(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        unit unit_struct newtype_struct seq tuple tuple_struct map struct enum
+        identifier ignored_any
+    }
+}
+
+impl<'de> IntoDeserializer<'de, FlatError> for Member<'de> {
+    type Deserializer = Self;
+
+    fn into_deserializer(self) -> Self {
+        self
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::Deserialize;
     use serde_json::json;
 
     const fn field(proto: &'static str, json: &'static str, kind: QueryKind) -> QueryField {
@@ -542,6 +756,59 @@ mod tests {
         for (query, expected) in cases {
             assert_eq!(ok(query), expected, "{query}");
         }
+    }
+
+    /// What the general way makes of `query` and `bindings`: the JSON the message reads.
+    fn general(query: &str, bindings: &[(&'static str, String)]) -> Value {
+        let bound: Vec<&str> = bindings.iter().map(|(f, _)| *f).collect();
+        let mut object = to_json(request(), query, &bound, false).unwrap();
+        for (field, value) in bindings {
+            set_path(&mut object, request(), field, value).unwrap();
+        }
+        Value::Object(object)
+    }
+
+    #[test]
+    fn flat_parameters_read_as_the_json_the_general_way_builds() {
+        let name = [("name", "shelves/a b".to_owned())];
+        let cases: [(&str, &[(&'static str, String)]); 7] = [
+            ("tags=b&exact=1&tags=a&state=DONE&ratio=-1.5", &[]),
+            ("name=q&tags=t&state=-2&exact=false", &name),
+            ("tags=%C3%A9t%C3%A9&name=a+b%22c&nope=1", &[]),
+            ("byId=", &[]),
+            ("byId=7", &name),
+            ("since=2024-01-01T00%3A00%3A00Z&ratio=NaN", &[]),
+            ("", &[]),
+        ];
+        for (query, bindings) in cases {
+            let Some(flat) = Flat::new(request(), query, bindings, false) else {
+                // A oneof member or a bad value: the general way decides.
+                assert!(query.starts_with("byId"), "{query}");
+                continue;
+            };
+            let read = Value::deserialize(flat).unwrap();
+            assert_eq!(read, general(query, bindings), "{query}");
+        }
+    }
+
+    #[test]
+    fn anything_but_top_level_scalars_takes_the_general_way() {
+        let cases = [
+            ("page.pageSize=1", false),
+            ("labels[a]=1", false),
+            ("byEmail=x", false),
+            ("name=a&name=b", false),
+            ("ratio=1&ratio=2", false),
+            ("exact=yes", false),
+            ("page=1", false),
+            ("nope=1", true),
+        ];
+        for (query, reject_unknown) in cases {
+            let flat = Flat::new(request(), query, &[], reject_unknown);
+            assert!(flat.is_none(), "{query}");
+        }
+        let nested = [("page.order_by", "x".to_owned())];
+        assert!(Flat::new(request(), "", &nested, false).is_none());
     }
 
     #[test]

@@ -225,6 +225,11 @@ pub trait JsonMessage: Sized + Send + 'static {
     fn from_value(value: Value) -> Result<Self, String>;
     /// Reads the message from a JSON body.
     fn from_body(bytes: &[u8]) -> Result<Self, String>;
+    /// Reads the message from top-level path variables and query parameters; `None` when it
+    /// does not read (the general way then explains why).
+    fn from_flat(_flat: query::Flat<'_>) -> Option<Self> {
+        None
+    }
     /// Why the message cannot be read from `value`, without the path; `None` when it can.
     fn rejects(value: Value) -> Option<String>;
 }
@@ -252,6 +257,10 @@ where
         crate::json::from_slice(bytes).map_err(|e| format!("invalid JSON body: {e}"))
     }
 
+    fn from_flat(flat: query::Flat<'_>) -> Option<Self> {
+        T::deserialize(flat).ok()
+    }
+
     fn rejects(value: Value) -> Option<String> {
         T::deserialize(value).err().map(|e| e.to_string())
     }
@@ -272,6 +281,10 @@ impl JsonMessage for () {
             Ok(_) => Err("invalid JSON body: google.protobuf.Empty is written {}".to_owned()),
             Err(e) => Err(format!("invalid JSON body: {e}")),
         }
+    }
+
+    fn from_flat(_: query::Flat<'_>) -> Option<Self> {
+        Some(())
     }
 
     fn rejects(_: Value) -> Option<String> {
@@ -493,6 +506,15 @@ async fn bind<Req: JsonMessage>(
 ) -> Result<Req, HttpError> {
     let fields = Req::query_fields();
     let query = parts.uri.query().unwrap_or("");
+    // No body and only top-level parameters (the common GET): read the message straight from
+    // the parameters. Anything else, errors included, takes the general way below.
+    if let BodyRule::None = rule.body {
+        let reject_unknown = options.reject_unknown_query_parameters;
+        let flat = query::Flat::new(fields, query, bindings, reject_unknown);
+        if let Some(message) = flat.and_then(Req::from_flat) {
+            return Ok(message);
+        }
+    }
     let body = match rule.body {
         BodyRule::None => None,
         _ => Some(read_body(parts, body, options.max_body_bytes, rule.http_body_request).await?),
