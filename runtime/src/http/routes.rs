@@ -82,7 +82,10 @@ impl Options {
         self
     }
 
-    /// Request bodies over this many bytes are refused with 413.
+    /// Request bodies over this many bytes are refused with 413. A client stream's body is
+    /// never capped as a whole: the limit applies to each of its JSON messages, and a stream
+    /// of `google.api.HttpBody` arrives in pieces of at most
+    /// [`RAW_PIECE_BYTES`](super::client_stream::RAW_PIECE_BYTES) whatever its size.
     pub fn max_body_bytes(mut self, limit: usize) -> Self {
         self.max_body_bytes = limit;
         self
