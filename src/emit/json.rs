@@ -81,11 +81,7 @@ impl Ctx<'_> {
     }
 
     fn json_key(&self, field: &Field) -> String {
-        if self.params.json_proto_names {
-            field.name.clone()
-        } else {
-            field.json_name.clone()
-        }
+        field.json_key(self.params.json_proto_names).to_owned()
     }
 }
 

@@ -287,6 +287,19 @@ pub struct Field {
     pub comments: Comments,
 }
 
+impl Field {
+    /// The key the generated JSON writes for this field: the proto name with
+    /// `json_proto_names`, else the lowerCamel json name. Shared by the serde impls and the
+    /// OpenAPI schemas, so the two cannot disagree.
+    pub fn json_key(&self, proto_names: bool) -> &str {
+        if proto_names {
+            &self.name
+        } else {
+            &self.json_name
+        }
+    }
+}
+
 /// Well-known types whose proto3 JSON form is a single string (or number/bool), so they can be
 /// set from one path segment or query value.
 pub const SCALAR_WELL_KNOWN_TYPES: &[&str] = &[

@@ -35,11 +35,7 @@ impl<'a> Schemas<'a> {
 
     /// The JSON key of a field, as the runtime writes it.
     pub fn key(&self, field: &Field) -> String {
-        if self.params.json_proto_names {
-            field.name.clone()
-        } else {
-            field.json_name.clone()
-        }
+        field.json_key(self.params.json_proto_names).to_owned()
     }
 
     /// A reference to a component, remembered so the component is written.

@@ -2,6 +2,8 @@
 //! HTTP client: one row per rule of DESIGN section 6 covered so far, each asserting the status,
 //! the headers and exactly what the handler received.
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -207,17 +209,7 @@ struct Server {
 async fn start(options: rs_svc::http::Options) -> Server {
     let seen = Arc::new(Seen::default());
     let router = shop::order_service_http::router_with(Arc::new(Shop(seen.clone())), options);
-    let listening = rs_svc::serve::Server::builder()
-        .http(router)
-        .grpc_addr(([127, 0, 0, 1], 0))
-        .http_addr(([127, 0, 0, 1], 0))
-        .build()
-        .unwrap()
-        .bind()
-        .await
-        .unwrap();
-    let base = format!("http://{}", listening.http_addr().unwrap());
-    tokio::spawn(listening.serve_with_shutdown(std::future::pending()));
+    let base = format!("http://{}", common::serve_http(router).await);
     Server {
         base,
         seen,

@@ -1,6 +1,8 @@
 //! `stream_envelope=grpc_gateway`: streamed HTTP responses in grpc-gateway's envelope, for
 //! clients written against it (the `alt` tree is generated with it).
 
+mod common;
+
 use std::sync::Arc;
 
 use rs_svc_compile_test::alt::acme::shop::v1 as shop;
@@ -32,20 +34,8 @@ impl OrderService for Shop {
 
 #[tokio::test]
 async fn streamed_messages_are_results_and_the_error_is_an_error_line() {
-    let listening = rs_svc::serve::Server::builder()
-        .http(shop::order_service_http::router(Arc::new(Shop)))
-        .grpc_addr(([127, 0, 0, 1], 0))
-        .http_addr(([127, 0, 0, 1], 0))
-        .build()
-        .unwrap()
-        .bind()
-        .await
-        .unwrap();
-    let url = format!(
-        "http://{}/v1/orders/o1:watch",
-        listening.http_addr().unwrap()
-    );
-    tokio::spawn(listening.serve_with_shutdown(std::future::pending()));
+    let addr = common::serve_http(shop::order_service_http::router(Arc::new(Shop))).await;
+    let url = format!("http://{addr}/v1/orders/o1:watch");
     let body = reqwest::get(url).await.unwrap().text().await.unwrap();
     let lines: Vec<Value> = body
         .lines()

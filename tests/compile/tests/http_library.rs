@@ -3,6 +3,8 @@
 //! client stream, PATCH field-mask inference, Empty requests and responses, and query parameters
 //! of every type (DESIGN section 6).
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 
 use library::library_service_server::LibraryService;
@@ -197,20 +199,8 @@ async fn start() -> Server {
 
 async fn start_with(options: rs_svc::http::Options) -> Server {
     let library = Arc::new(Library::default());
-    let listening = rs_svc::serve::Server::builder()
-        .http(library::library_service_http::router_with(
-            library.clone(),
-            options,
-        ))
-        .grpc_addr(([127, 0, 0, 1], 0))
-        .http_addr(([127, 0, 0, 1], 0))
-        .build()
-        .unwrap()
-        .bind()
-        .await
-        .unwrap();
-    let base = format!("http://{}", listening.http_addr().unwrap());
-    tokio::spawn(listening.serve_with_shutdown(std::future::pending()));
+    let router = library::library_service_http::router_with(library.clone(), options);
+    let base = format!("http://{}", common::serve_http(router).await);
     Server {
         base,
         library,
