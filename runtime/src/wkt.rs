@@ -732,6 +732,11 @@ fn is_field_path(path: &str) -> bool {
     })
 }
 
+/// A FieldMask path in its JSON form: `author.display_name` -> `author.displayName`.
+pub(crate) fn field_path_json(path: &str) -> String {
+    to_lower_camel(path)
+}
+
 /// `display_name` -> `displayName`: drops `_` and capitalizes a lowercase letter after it.
 fn to_lower_camel(path: &str) -> String {
     let mut out = String::with_capacity(path.len());

@@ -245,23 +245,12 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
                 None => method.output == HTTP_BODY,
                 Some(name) => field_type(output, name).as_deref() == Some(HTTP_BODY),
             };
-            let masks: Vec<&Field> = input
-                .map(|m| {
-                    m.fields
-                        .iter()
-                        .filter(|f| {
-                            f.cardinality == Cardinality::Singular
-                                && matches!(&f.ty, FieldType::Message(t) if t == "google.protobuf.FieldMask")
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            let infer_field_mask = match (&binding.method, &binding.body, masks.as_slice()) {
-                (HttpMethod::Patch, Body::Field(_), [mask]) => {
+            let infer_field_mask = match model.inferred_field_mask(method, binding) {
+                Some(mask) => {
                     let json_name = &mask.json_name;
                     quote!(Some(#json_name))
                 }
-                _ => quote!(None),
+                None => quote!(None),
             };
             let envelope = params.grpc_gateway_envelope && method.kind.server_streaming();
             consts.extend(quote! {

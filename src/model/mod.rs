@@ -29,6 +29,30 @@ impl Model {
         self.packages.iter().find(|p| p.name == name)
     }
 
+    /// The `FieldMask` field a PATCH binding infers from its body's keys (shared/DESIGN.md
+    /// section 6): the request's only singular FieldMask field, when the body is one singular
+    /// message field, whose message the inferred paths are relative to. The router and the
+    /// OpenAPI document both ask here.
+    pub fn inferred_field_mask(&self, method: &Method, binding: &Binding) -> Option<&Field> {
+        let (HttpMethod::Patch, Body::Field(body)) = (&binding.method, &binding.body) else {
+            return None;
+        };
+        let input = self.messages.get(&method.input)?;
+        let singular =
+            |f: &&Field| matches!(f.cardinality, Cardinality::Singular | Cardinality::Optional);
+        let body_is_message = input.field(body).filter(singular).is_some_and(
+            |f| matches!(&f.ty, FieldType::Message(t) if !t.starts_with("google.protobuf.")),
+        );
+        let mut masks =
+            input.fields.iter().filter(singular).filter(
+                |f| matches!(&f.ty, FieldType::Message(t) if t == "google.protobuf.FieldMask"),
+            );
+        match (body_is_message, masks.next(), masks.next()) {
+            (true, Some(mask), None) => Some(mask),
+            _ => None,
+        }
+    }
+
     /// Every service to generate, in package order.
     pub fn services(&self) -> impl Iterator<Item = &Service> {
         self.packages.iter().flat_map(|p| &p.services)

@@ -273,41 +273,60 @@ pub fn set_path(
     Ok(())
 }
 
-/// The `FieldMask` JSON paths a PATCH body sets (grpc-gateway's rule): every key of the body
-/// object, nested through singular message fields, so `{"title": .., "author": {"name": ..}}`
-/// on the field `book` gives `book.title`, `book.author.name`. Maps, lists and other values are
-/// leaves. Paths use JSON names, as FieldMask's JSON form does.
+/// The `FieldMask` a PATCH body sets (grpc-gateway's `FieldMaskFromRequestBody`, AIP-134):
+/// paths relative to the body field's message, one per key of the body object, nested through
+/// singular message fields, so `{"title": .., "author": {"name": ..}}` on the field `book`
+/// gives `title`, `author.name` (never `book.title`). Maps, lists, well-known types, other
+/// values and empty objects are leaves. Keys may be JSON or proto names; a key that names no
+/// field is left out (reading the body ignores or rejects it). The paths come in FieldMask's
+/// JSON form: proto names, written lowerCamel.
 pub fn field_mask_paths(
     fields: &'static [QueryField],
     body_field: &str,
     body: &Value,
 ) -> Vec<String> {
-    let Some(field) = fields.iter().find(|f| f.proto_name == body_field) else {
-        return Vec::new();
-    };
     let mut paths = Vec::new();
-    collect_paths(field, field.json_name.to_owned(), body, &mut paths);
+    let body_message = fields
+        .iter()
+        .find(|f| f.proto_name == body_field && f.cardinality == Cardinality::Singular);
+    if let (
+        Some(QueryField {
+            kind: QueryKind::Message(nested),
+            ..
+        }),
+        Value::Object(members),
+    ) = (body_message, body)
+    {
+        collect_paths(nested(), "", members, &mut paths);
+    }
+    // The same mask whatever order the client wrote the keys in.
+    paths.sort_unstable();
     paths
 }
 
-fn collect_paths(field: &QueryField, path: String, value: &Value, out: &mut Vec<String>) {
-    match (field.kind, field.cardinality, value) {
-        (QueryKind::Message(nested), Cardinality::Singular, Value::Object(members))
-            if !members.is_empty() =>
-        {
-            let nested = nested();
-            for (key, value) in members {
-                match nested
-                    .iter()
-                    .find(|f| f.json_name == key || f.proto_name == key)
-                {
-                    Some(f) => collect_paths(f, format!("{path}.{}", f.json_name), value, out),
-                    // Unknown keys are the body's business (ignored or rejected there).
-                    None => out.push(format!("{path}.{key}")),
-                }
+/// The paths below `prefix` (a proto path ending in `.`, or empty) that `members` set.
+fn collect_paths(
+    fields: &'static [QueryField],
+    prefix: &str,
+    members: &Map<String, Value>,
+    out: &mut Vec<String>,
+) {
+    for (key, value) in members {
+        let Some(field) = fields
+            .iter()
+            .find(|f| f.json_name == key || f.proto_name == key)
+        else {
+            continue;
+        };
+        let path = format!("{prefix}{}", field.proto_name);
+        match (field.kind, field.cardinality, value) {
+            (QueryKind::Message(nested), Cardinality::Singular, Value::Object(inner))
+                if !inner.is_empty() =>
+            {
+                collect_paths(nested(), &format!("{path}."), inner, out)
             }
+            _ => out.push(crate::wkt::field_path_json(&path)),
         }
-        _ => out.push(path),
     }
 }
 
@@ -812,23 +831,19 @@ mod tests {
     }
 
     #[test]
-    fn field_mask_paths_follow_the_body_keys_through_singular_messages() {
-        let body = json!({"pageSize": 3, "parent": {"order_by": "x", "parent": {}}, "junk": 1});
-        let mut paths = field_mask_paths(request(), "page", &body);
-        paths.sort();
-        assert_eq!(
-            paths,
-            [
-                "page.junk",
-                "page.pageSize",
-                "page.parent.orderBy",
-                "page.parent.parent"
-            ]
-        );
-        assert_eq!(
-            field_mask_paths(request(), "labels", &json!({"a": "b"})),
-            ["labels"]
-        );
+    fn field_mask_paths_are_relative_to_the_body_field() {
+        let body = json!({
+            "pageSize": 3,
+            "parent": {"order_by": "x", "parent": {}},
+            "junk": 1,
+        });
+        let paths = field_mask_paths(request(), "page", &body);
+        // Proto names, written in FieldMask's JSON form; unknown keys left out; an empty
+        // object is a leaf.
+        assert_eq!(paths, ["pageSize", "parent.orderBy", "parent.parent"]);
+        // A body field that is not a singular message has no paths inside it.
+        assert!(field_mask_paths(request(), "labels", &json!({"a": "b"})).is_empty());
+        assert!(field_mask_paths(request(), "items", &json!([{"pageSize": 1}])).is_empty());
     }
 
     #[test]

@@ -719,16 +719,15 @@ impl<'a> Builder<'a> {
                 self.query(input, "", &excluded, &mut stack, true, &mut parameters);
             }
         }
-        if binding.method == HttpMethod::Patch {
-            if let Some(mask) = self.inferred_mask(method, binding) {
-                let note = format!(
-                    "Without `{mask}`, the fields present in the body are the ones updated."
-                );
-                description = Some(match description {
-                    Some(d) => format!("{d}\n\n{note}"),
-                    None => note,
-                });
-            }
+        if let Some(mask) = self.model.inferred_field_mask(method, binding) {
+            let note = format!(
+                "Without `{}`, the fields present in the body are the ones updated.",
+                self.schemas.key(mask)
+            );
+            description = Some(match description {
+                Some(d) => format!("{d}\n\n{note}"),
+                None => note,
+            });
         }
         let request_body = self.request_body(method, binding, &bound);
         let responses = self.responses(method, binding, key);
@@ -743,26 +742,6 @@ impl<'a> Builder<'a> {
             deprecated: method.deprecated,
             security: None,
             servers: Vec::new(),
-        }
-    }
-
-    /// The FieldMask a PATCH infers from the body's keys (the runtime's rule), if any.
-    fn inferred_mask(&self, method: &Method, binding: &Binding) -> Option<String> {
-        let Body::Field(_) = binding.body else {
-            return None;
-        };
-        let masks: Vec<&Field> = self
-            .input(method)?
-            .fields
-            .iter()
-            .filter(|f| {
-                f.cardinality == Cardinality::Singular
-                    && matches!(&f.ty, FieldType::Message(t) if t == "google.protobuf.FieldMask")
-            })
-            .collect();
-        match masks.as_slice() {
-            [mask] => Some(self.schemas.key(mask)),
-            _ => None,
         }
     }
 

@@ -198,6 +198,22 @@ impl OrderService for Shop {
         self.record("CancelOrder", &request);
         Ok(Response::new(order(&request.into_inner().name)))
     }
+
+    async fn update_order(
+        &self,
+        request: Request<shop::UpdateOrderRequest>,
+    ) -> Result<Response<shop::Order>, Status> {
+        let paths = request
+            .get_ref()
+            .update_mask
+            .clone()
+            .unwrap_or_default()
+            .paths;
+        self.record(&format!("UpdateOrder {paths:?}"), &request);
+        Ok(Response::new(
+            request.into_inner().order.unwrap_or_default(),
+        ))
+    }
 }
 
 struct Server {
@@ -325,6 +341,31 @@ async fn requests_bind_path_body_and_query_into_the_message_the_handler_receives
             Some(r#"{"reason": "changed my mind", "name": "orders/other"}"#),
             200,
             r#"CancelOrder CancelOrderRequest { name: "orders/o3", reason: "changed my mind" }"#,
+        ),
+        // PATCH infers the mask from the body's keys, as paths inside the body field's message
+        // (AIP-134): proto names whichever name the body used, into singular messages, and
+        // stopping at lists, maps, Struct, wrappers and other well-known types.
+        (
+            Method::PATCH,
+            "/v1/orders/o4",
+            Some(r#"{"customer": "c", "split_from": {"customer": "d", "labels": {"a": "b"}, "splitFrom": {}}, "items": [{"sku": "s"}], "labels": {"k": "v"}, "attributes": {"x": {"y": 1}}, "stockLeft": "5", "gift_note": "hi", "createTime": "2024-01-01T00:00:00Z", "deliveryWindow": "1s", "extra": {"z": 1}, "unknownKey": 1}"#),
+            200,
+            r#"UpdateOrder ["attributes", "create_time", "customer", "delivery_window", "extra", "gift_note", "items", "labels", "split_from.customer", "split_from.labels", "split_from.split_from", "stock_left"] UpdateOrderRequest { order: Some(Order { name: "orders/o4", customer: "c","#,
+        ),
+        // A mask the client sent wins; an empty body field gives an empty mask.
+        (
+            Method::PATCH,
+            "/v1/orders/o4?updateMask=customer",
+            Some(r#"{"customer": "c", "labels": {}}"#),
+            200,
+            r#"UpdateOrder ["customer"] UpdateOrderRequest"#,
+        ),
+        (
+            Method::PATCH,
+            "/v1/orders/o4",
+            Some("{}"),
+            200,
+            r#"UpdateOrder [] UpdateOrderRequest"#,
         ),
     ];
     for (method, path, body, status, received) in rows {
