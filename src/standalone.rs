@@ -50,6 +50,10 @@ pub const BUNDLED: &[(&str, &str)] = &[
         "google/rpc/status.proto",
         include_str!("../proto/google/rpc/status.proto"),
     ),
+    (
+        "rs_svc/api/annotations.proto",
+        include_str!("../proto/rs_svc/api/annotations.proto"),
+    ),
 ];
 
 struct Bundled;

@@ -335,3 +335,54 @@ message R { string name = 1; }
     }
     assert!(run_inline_with(source, "no_openapi").is_ok());
 }
+
+/// `rs_svc.api.http_response` declares a 2xx status; anything else, or a bodiless status on a
+/// stream, is a located error naming the method.
+#[test]
+fn a_success_status_must_be_2xx_and_bodiless_ones_not_on_streams() {
+    let source = |status: u32, stream: &str| {
+        format!(
+            r#"syntax = "proto3";
+package status;
+import "google/api/annotations.proto";
+import "rs_svc/api/annotations.proto";
+service S {{
+  rpc M(R) returns ({stream}R) {{
+    option (google.api.http) = {{post: "/v1/m" body: "*"}};
+    option (rs_svc.api.http_response) = {{status: {status}}};
+  }}
+}}
+message R {{ string name = 1; }}
+"#
+        )
+    };
+    for (status, stream) in [(201, ""), (204, ""), (299, ""), (201, "stream ")] {
+        assert!(
+            run_inline(&source(status, stream)).is_ok(),
+            "{status} {stream}"
+        );
+    }
+    for (status, stream, words) in [
+        (404, "", "status 404 is not a success status"),
+        (199, "", "status 199 is not a success status"),
+        (
+            204,
+            "stream ",
+            "status 204 sends no body, but a server-streaming method",
+        ),
+        (205, "stream ", "status 205 sends no body"),
+    ] {
+        match run_inline(&source(status, stream)) {
+            Err(Error::Invalid(errors)) => {
+                assert_eq!(errors.len(), 1, "{errors:#?}");
+                assert!(
+                    errors[0].starts_with("inline.proto:8:5: status.S.M: rs_svc.api.http_response")
+                        && errors[0].contains(words),
+                    "{}",
+                    errors[0]
+                );
+            }
+            other => panic!("{status}: expected an error, got {other:?}"),
+        }
+    }
+}

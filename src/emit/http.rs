@@ -252,6 +252,7 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
                 }
                 None => quote!(None),
             };
+            let success_status = proc_macro2::Literal::u16_unsuffixed(method.success_status);
             let envelope = params.grpc_gateway_envelope && method.kind.server_streaming();
             consts.extend(quote! {
                 #[doc = #doc]
@@ -263,6 +264,7 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
                     http_body_response: #http_body_response,
                     infer_field_mask: #infer_field_mask,
                     grpc_gateway_envelope: #envelope,
+                    success_status: #success_status,
                 };
             });
             let filter = method_filter(&binding.method);

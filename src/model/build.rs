@@ -26,6 +26,7 @@ pub(super) struct Extensions {
     method_signature: Option<ExtensionDescriptor>,
     field_behavior: Option<ExtensionDescriptor>,
     resource: Option<ExtensionDescriptor>,
+    http_response: Option<ExtensionDescriptor>,
 }
 
 impl Extensions {
@@ -38,9 +39,14 @@ impl Extensions {
             method_signature: get("google.api.method_signature"),
             field_behavior: get("google.api.field_behavior"),
             resource: get("google.api.resource"),
+            http_response: get("rs_svc.api.http_response"),
         }
     }
 }
+
+/// `MethodDescriptorProto.options` and `rs_svc.api.http_response`'s number, for locating it.
+const METHOD_OPTIONS: i32 = 4;
+const HTTP_RESPONSE_EXTENSION: i32 = 514061232;
 
 /// The value of an extension option, if it is set.
 pub(super) fn extension(
@@ -183,7 +189,35 @@ fn method(
         idempotency,
         signatures,
         bindings: Vec::new(),
+        success_status: 200,
     };
+    if let Some(Value::Message(response)) = extension(&options, &ext.http_response) {
+        let status = response
+            .get_field_by_name("status")
+            .and_then(|v| v.as_u32())
+            .unwrap_or(0);
+        let mut path = descriptor.path().to_vec();
+        path.extend([METHOD_OPTIONS, HTTP_RESPONSE_EXTENSION]);
+        let at = index.location(&file, &path);
+        match status {
+            0 => {}
+            200..=299
+                if matches!(status, 204 | 205) && method.kind.server_streaming() =>
+            {
+                diags.error(
+                    &at,
+                    &method.full_name,
+                    format!("rs_svc.api.http_response status {status} sends no body, but a server-streaming method answers with a stream; use 200 or another 2xx status"),
+                );
+            }
+            200..=299 => method.success_status = status as u16,
+            _ => diags.error(
+                &at,
+                &method.full_name,
+                format!("rs_svc.api.http_response status {status} is not a success status; use one from 200 to 299 (errors come from the handler's tonic::Status)"),
+            ),
+        }
+    }
     if let Some(Value::Message(rule)) = extension(&options, &ext.http) {
         let site = http::RuleSite {
             index,

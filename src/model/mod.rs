@@ -150,6 +150,16 @@ pub struct Method {
     pub signatures: Vec<Vec<String>>,
     /// The primary HTTP binding first, then the additional ones.
     pub bindings: Vec<Binding>,
+    /// The HTTP status of a successful call on every binding (`rs_svc.api.http_response`):
+    /// 200 unless the method says otherwise; 204 and 205 send no body.
+    pub success_status: u16,
+}
+
+impl Method {
+    /// Whether a successful HTTP response carries no body (204 No Content, 205 Reset Content).
+    pub fn success_has_no_body(&self) -> bool {
+        matches!(self.success_status, 204 | 205)
+    }
 }
 
 /// An HTTP method of a rule.

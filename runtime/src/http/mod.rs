@@ -15,6 +15,6 @@ pub use client_stream::{bidi_streaming, client_streaming};
 pub use docs::{docs_router, Docs};
 pub use routes::{
     handler, unary, BodyRule, Call, Handler, HttpError, Interceptor, JsonMessage, Options, Routes,
-    Rule,
+    Rule, SuccessStatus,
 };
 pub use stream::server_streaming;

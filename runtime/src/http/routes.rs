@@ -326,6 +326,62 @@ pub struct Rule {
     pub infer_field_mask: Option<&'static str>,
     /// Streamed responses use grpc-gateway's `{"result": ..}` / `{"error": ..}` lines.
     pub grpc_gateway_envelope: bool,
+    /// The status of a successful response (the method's `rs_svc.api.http_response`, else
+    /// 200); 204 and 205 send no body. A handler can choose another per response with
+    /// [`SuccessStatus`].
+    pub success_status: u16,
+}
+
+/// The HTTP status of one successful response, chosen by the handler: put it in the
+/// `tonic::Response`'s extensions. It wins over the method's declared status over HTTP/JSON
+/// and is never sent over gRPC. 204 No Content and 205 Reset Content drop the message.
+///
+/// ```
+/// # fn created(book: String) -> tonic::Response<String> {
+/// let mut response = tonic::Response::new(book);
+/// response.extensions_mut().insert(rs_svc::http::SuccessStatus::CREATED);
+/// # response }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SuccessStatus(StatusCode);
+
+impl SuccessStatus {
+    /// 200 OK.
+    pub const OK: Self = SuccessStatus(StatusCode::OK);
+    /// 201 Created.
+    pub const CREATED: Self = SuccessStatus(StatusCode::CREATED);
+    /// 202 Accepted.
+    pub const ACCEPTED: Self = SuccessStatus(StatusCode::ACCEPTED);
+    /// 204 No Content: the response message is not sent.
+    pub const NO_CONTENT: Self = SuccessStatus(StatusCode::NO_CONTENT);
+
+    /// Any 2xx status; `None` for others (errors are a handler's `tonic::Status`).
+    pub fn new(status: StatusCode) -> Option<Self> {
+        status.is_success().then_some(SuccessStatus(status))
+    }
+
+    /// The status.
+    pub fn status(self) -> StatusCode {
+        self.0
+    }
+
+    /// A response with this status carries no body.
+    fn without_body(self) -> bool {
+        matches!(self.0.as_u16(), 204 | 205)
+    }
+
+    /// The handler's choice, else the rule's.
+    pub(super) fn of(extensions: &http::Extensions, rule: &Rule) -> Self {
+        extensions
+            .get::<SuccessStatus>()
+            .copied()
+            .unwrap_or_else(|| {
+                StatusCode::from_u16(rule.success_status)
+                    .ok()
+                    .and_then(Self::new)
+                    .unwrap_or(Self::OK)
+            })
+    }
 }
 
 /// Wraps an async closure as a route [`Handler`] (what generated routes use).
@@ -377,7 +433,14 @@ pub(super) fn json_response<Resp: Serialize>(
     response: tonic::Response<Resp>,
     rule: &Rule,
 ) -> Result<http::Response<Body>, HttpError> {
-    let (metadata, message, _) = response.into_parts();
+    let (metadata, message, extensions) = response.into_parts();
+    let success = SuccessStatus::of(&extensions, rule);
+    if success.without_body() {
+        let mut response = http::Response::new(Body::empty());
+        *response.status_mut() = success.status();
+        metadata::to_response_headers(metadata, response.headers_mut());
+        return Ok(response);
+    }
     let json = match rule.response_body {
         None => serde_json::to_vec(&message),
         Some(field) => serde_json::to_value(&message)
@@ -387,6 +450,7 @@ pub(super) fn json_response<Resp: Serialize>(
     .map_err(|e| tonic::Status::internal(format!("the response cannot be written as JSON: {e}")))?;
     if rule.http_body_response {
         let mut response = raw_response(&json)?;
+        *response.status_mut() = success.status();
         metadata::to_response_headers(metadata, response.headers_mut());
         return Ok(response);
     }
@@ -398,6 +462,7 @@ pub(super) fn json_response<Resp: Serialize>(
     };
     let length = json.len();
     let mut response = http::Response::new(Body::from(json));
+    *response.status_mut() = success.status();
     metadata::to_response_headers(metadata, response.headers_mut());
     let headers = response.headers_mut();
     headers.insert(

@@ -103,6 +103,10 @@ where
     } else {
         respond(framing, wants.trailers, first, rest)
     };
+    // A stream always has a body; a declared 204 or 205 is refused at generation.
+    if let Ok(status) = http::StatusCode::from_u16(rule.success_status) {
+        *response.status_mut() = status;
+    }
     let headers = response.headers_mut();
     metadata::to_response_headers(metadata, headers);
     if wants.trailers {

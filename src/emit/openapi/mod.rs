@@ -917,7 +917,12 @@ impl<'a> Builder<'a> {
         };
         let mut content = Ordered::default();
         let description;
-        if key == MethodKey::Head {
+        if method.success_has_no_body() {
+            description = format!(
+                "{}; the response has no body.",
+                status_reason(method.success_status)
+            );
+        } else if key == MethodKey::Head {
             description = "OK; HEAD responses have no body.".to_owned();
         } else if http_body {
             description = if method.kind.server_streaming() {
@@ -964,12 +969,12 @@ impl<'a> Builder<'a> {
                 },
             );
         } else {
-            description = "OK".to_owned();
+            description = status_reason(method.success_status).to_owned();
             content.insert("application/json", MediaType { schema });
         }
         Ordered(vec![
             (
-                "200".to_owned(),
+                method.success_status.to_string(),
                 Response::Inline {
                     description,
                     content,
@@ -982,6 +987,20 @@ impl<'a> Builder<'a> {
                 },
             ),
         ])
+    }
+}
+
+/// The reason phrase of a success status, for a response's description.
+fn status_reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        203 => "Non-Authoritative Information",
+        204 => "No Content",
+        205 => "Reset Content",
+        206 => "Partial Content",
+        _ => "Success",
     }
 }
 

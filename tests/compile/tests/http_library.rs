@@ -72,6 +72,24 @@ impl LibraryService for Library {
         self.record("UpdateBook", &r);
         Ok(Response::new(r.into_inner().book.unwrap_or_default()))
     }
+    async fn create_shelf(
+        &self,
+        r: Request<library::CreateShelfRequest>,
+    ) -> Result<Response<library::Shelf>, Status> {
+        self.record("CreateShelf", &r);
+        let shelf = r.into_inner().shelf.unwrap_or_default();
+        // The handler's choice per response wins over the method's declared 201.
+        let choice = match shelf.theme.as_str() {
+            "queued" => Some(rs_svc::http::SuccessStatus::ACCEPTED),
+            "nothing" => Some(rs_svc::http::SuccessStatus::NO_CONTENT),
+            _ => None,
+        };
+        let mut response = Response::new(shelf);
+        if let Some(choice) = choice {
+            response.extensions_mut().insert(choice);
+        }
+        Ok(response)
+    }
     async fn delete_book(
         &self,
         r: Request<library::DeleteBookRequest>,
@@ -246,9 +264,23 @@ async fn every_rule_shape_routes_binds_and_answers() {
             Call(Method::PATCH, "/v1/shelves/s1/books/b1?updateMask=author", Some(("application/json", br#"{"title": "New"}"#))),
             Expect(200, "application/json", b"", r#"UpdateBook UpdateBookRequest { book: Some(Book { name: "shelves/s1/books/b1", author: "", title: "New", read: false }), update_mask: Some(FieldMask { paths: ["author"] }) }"#),
         ),
+        // `rs_svc.api.http_response` declares the success status: 204 sends no body.
         (
             Call(Method::DELETE, "/v1/shelves/s1/books/b1", None),
-            Expect(200, "application/json", b"{}", r#"DeleteBook DeleteBookRequest { name: "shelves/s1/books/b1" }"#),
+            Expect(204, "", b"", r#"DeleteBook DeleteBookRequest { name: "shelves/s1/books/b1" }"#),
+        ),
+        (
+            Call(Method::POST, "/v1/shelves", Some(("application/json", br#"{"name": "shelves/s9"}"#))),
+            Expect(201, "application/json", br#"{"name":"shelves/s9"}"#, r#"CreateShelf CreateShelfRequest { shelf: Some(Shelf { name: "shelves/s9", theme: "" })"#),
+        ),
+        // ...and a handler chooses another per response.
+        (
+            Call(Method::POST, "/v1/shelves", Some(("application/json", br#"{"theme": "queued"}"#))),
+            Expect(202, "application/json", br#"{"theme":"queued"}"#, "CreateShelf"),
+        ),
+        (
+            Call(Method::POST, "/v1/shelves", Some(("application/json", br#"{"theme": "nothing"}"#))),
+            Expect(204, "", b"", "CreateShelf"),
         ),
         (
             Call(Method::GET, "/v1/shelves/s1/books/b1/cover", None),
@@ -330,8 +362,17 @@ async fn every_rule_shape_routes_binds_and_answers() {
             StatusCode::from_u16(*status).unwrap(),
             "{what}"
         );
-        assert_eq!(response.headers()["content-type"], *content_type, "{what}");
+        let headers = response.headers().clone();
         let bytes = response.bytes().await.unwrap();
+        if content_type.is_empty() {
+            // No body: no content type and no length either (RFC 9110 section 8.6).
+            assert!(bytes.is_empty(), "{what}: {bytes:?}");
+            for name in ["content-type", "content-length"] {
+                assert!(!headers.contains_key(name), "{what}: {name} {headers:?}");
+            }
+        } else {
+            assert_eq!(headers["content-type"], *content_type, "{what}");
+        }
         if !expected_body.is_empty() {
             assert_eq!(
                 &bytes[..],
