@@ -1,0 +1,344 @@
+//! Generated routers as ordinary axum routers, over real HTTP (DESIGN section 6): merged with one
+//! another and with the user's own routes, nested under a prefix, with 404 and 405 (and `Allow`)
+//! still `google.rpc.Status` JSON across the merged set; a status's metadata as the headers of
+//! an error response; and transport faults in a request body (bad chunking, a body cut short, a
+//! client gone) answered as 400 or dropped, never a crash.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::routing::get;
+use reqwest::Method;
+use rs_svc_compile_test::canonical::acme::shop::v1 as shop;
+use rs_svc_compile_test::canonical::library::v1 as library;
+use rs_svc_compile_test::canonical::ops::v1 as ops;
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tonic::metadata::{MetadataMap, MetadataValue};
+use tonic::{Request, Response, Status};
+
+struct Shop;
+
+/// The metadata of the failing calls: ordinary entries, a binary one, and names that describe
+/// the transport or the status, which must never reach the response headers.
+fn error_metadata() -> MetadataMap {
+    let mut metadata = MetadataMap::new();
+    metadata.insert("x-reason", "gone".parse().unwrap());
+    metadata.append("x-reason", "really".parse().unwrap());
+    metadata.insert_bin("x-trace-bin", MetadataValue::from_bytes(b"\x00\x01\xff"));
+    for (name, value) in [
+        ("content-type", "text/plain"),
+        ("content-length", "1"),
+        ("connection", "close"),
+        ("transfer-encoding", "chunked"),
+        ("trailer", "x-reason"),
+        ("grpc-status", "0"),
+        ("grpc-message", "fine"),
+    ] {
+        metadata.insert(name, value.parse().unwrap());
+    }
+    metadata
+}
+
+fn failed(message: &str) -> Status {
+    Status::with_metadata(tonic::Code::NotFound, message, error_metadata())
+}
+
+#[tonic::async_trait]
+impl shop::order_service_server::OrderService for Shop {
+    async fn get_order(
+        &self,
+        request: Request<shop::GetOrderRequest>,
+    ) -> Result<Response<shop::Order>, Status> {
+        let name = request.into_inner().name;
+        if name == "orders/gone" {
+            return Err(failed("orders/gone was deleted"));
+        }
+        Ok(Response::new(shop::Order {
+            name,
+            ..Default::default()
+        }))
+    }
+
+    async fn watch_order(
+        &self,
+        request: Request<shop::GetOrderRequest>,
+    ) -> Result<Response<tonic::codegen::BoxStream<shop::OrderEvent>>, Status> {
+        let name = request.into_inner().name;
+        if name == "orders/refused" {
+            // Fails before the stream exists.
+            return Err(failed("orders/refused cannot be watched"));
+        }
+        // Fails at its first message, after the response (and its metadata) exists.
+        let stream = tokio_stream::iter(vec![Err(failed("orders/gone was deleted"))]);
+        let mut response = Response::new(Box::pin(stream) as tonic::codegen::BoxStream<_>);
+        response
+            .metadata_mut()
+            .insert("x-served-by", "shop-1".parse().unwrap());
+        Ok(response)
+    }
+
+    async fn import_orders(
+        &self,
+        request: Request<tonic::Streaming<shop::Order>>,
+    ) -> Result<Response<shop::ImportOrdersResponse>, Status> {
+        let mut stream = request.into_inner();
+        let mut names = Vec::new();
+        while let Some(order) = stream.message().await? {
+            names.push(order.name);
+        }
+        if names.is_empty() {
+            return Err(failed("nothing to import"));
+        }
+        Ok(Response::new(shop::ImportOrdersResponse {
+            imported: names.len() as i32,
+            ..Default::default()
+        }))
+    }
+}
+
+struct Library;
+
+#[tonic::async_trait]
+impl library::library_service_server::LibraryService for Library {
+    async fn get_book(
+        &self,
+        request: Request<library::GetBookRequest>,
+    ) -> Result<Response<library::Book>, Status> {
+        Ok(Response::new(library::Book {
+            name: request.into_inner().name,
+            ..Default::default()
+        }))
+    }
+
+    async fn create_shelf(
+        &self,
+        request: Request<library::CreateShelfRequest>,
+    ) -> Result<Response<library::Shelf>, Status> {
+        Ok(Response::new(
+            request.into_inner().shelf.unwrap_or_default(),
+        ))
+    }
+}
+
+struct Ops;
+
+#[tonic::async_trait]
+impl ops::ops_service_server::OpsService for Ops {
+    async fn replay(
+        &self,
+        request: Request<shop::GetOrderRequest>,
+    ) -> Result<Response<shop::OrderEvent>, Status> {
+        Ok(Response::new(shop::OrderEvent {
+            name: request.into_inner().name,
+            ..Default::default()
+        }))
+    }
+}
+
+fn shop_router() -> axum::Router {
+    shop::order_service_http::router(Arc::new(Shop))
+}
+
+fn library_router() -> axum::Router {
+    library::library_service_http::router(Arc::new(Library))
+}
+
+fn ops_router() -> axum::Router {
+    ops::ops_service_http::router(Arc::new(Ops))
+}
+
+/// What a row expects back.
+#[derive(Debug)]
+enum Expect {
+    /// 200 with this JSON `name`.
+    Name(&'static str),
+    /// 200 with this plain text body (a user's route).
+    Text(&'static str),
+    /// A `google.rpc.Status` error: HTTP status, gRPC code, and for 405 the `Allow` methods.
+    Status(u16, i64, &'static [&'static str]),
+    /// The user's own fallback answered.
+    UserFallback,
+}
+
+async fn check(base: &str, rows: &[(Method, &str, Expect)]) {
+    let client = reqwest::Client::new();
+    for (method, path, expect) in rows {
+        let response = client
+            .request(method.clone(), format!("{base}{path}"))
+            .header("content-type", "application/json")
+            .body(if *method == Method::GET { "" } else { "{}" })
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let allow = response
+            .headers()
+            .get("allow")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let text = response.text().await.unwrap();
+        let row = format!("{method} {base}{path}: {status} {text}");
+        match expect {
+            Expect::Name(name) => {
+                assert_eq!(status, 200, "{row}");
+                let body: Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(body["name"], *name, "{row}");
+            }
+            Expect::Text(want) => assert_eq!((status, text.as_str()), (200, *want), "{row}"),
+            Expect::UserFallback => {
+                assert_eq!((status, text.as_str()), (418, "user fallback"), "{row}")
+            }
+            Expect::Status(http, code, methods) => {
+                assert_eq!(status, *http, "{row}");
+                assert_eq!(content_type.as_deref(), Some("application/json"), "{row}");
+                let body: Value = serde_json::from_str(&text).expect(&row);
+                assert_eq!(body["code"], *code, "{row}");
+                if *http == 405 {
+                    let mut allowed: Vec<&str> = allow
+                        .as_deref()
+                        .expect(&row)
+                        .split(',')
+                        .map(str::trim)
+                        .collect();
+                    allowed.sort_unstable();
+                    assert_eq!(allowed, *methods, "{row}");
+                }
+            }
+        }
+    }
+}
+
+/// The rows every mount of the three fixture services answers the same way, under `prefix`.
+fn service_rows(prefix: &str) -> Vec<(Method, String, Expect)> {
+    let rows = vec![
+        (Method::GET, "/v1/orders/o1", Expect::Name("orders/o1")),
+        (
+            Method::GET,
+            "/v1/shelves/s1/books/b1",
+            Expect::Name("shelves/s1/books/b1"),
+        ),
+        (
+            Method::POST,
+            "/ops/v1/orders/o1:replay",
+            Expect::Name("orders/o1"),
+        ),
+        // The library's `/{resource=**}:getType` covers every path with GET; the router that
+        // answers still says 404 when no template matches.
+        (Method::GET, "/v1/nowhere", Expect::Status(404, 5, &[])),
+        (Method::DELETE, "/v1/nowhere", Expect::Status(404, 5, &[])),
+        (
+            Method::GET,
+            "/v1/orders/o1/extra",
+            Expect::Status(404, 5, &[]),
+        ),
+        (Method::PUT, "/ops/v1/anything", Expect::Status(404, 5, &[])),
+        // A path the shop serves, with a method it does not: the methods of that path only
+        // (POST is the shop's `:cancel` verb, on the same axum route but another template).
+        (
+            Method::PUT,
+            "/v1/orders/o1",
+            Expect::Status(405, 12, &["GET", "HEAD", "PATCH"]),
+        ),
+        (
+            Method::POST,
+            "/v1/orders/o1",
+            Expect::Status(405, 12, &["GET", "HEAD", "PATCH"]),
+        ),
+        (
+            Method::PUT,
+            "/v1/shelves/s1/books/b1",
+            Expect::Status(405, 12, &["DELETE", "GET", "HEAD", "PATCH"]),
+        ),
+        (
+            Method::GET,
+            "/ops/v1/orders/o1:replay",
+            Expect::Status(405, 12, &["POST"]),
+        ),
+    ];
+    rows.into_iter()
+        .map(|(method, path, expect)| (method, format!("{prefix}{path}"), expect))
+        .collect()
+}
+
+async fn check_owned(base: &str, rows: Vec<(Method, String, Expect)>) {
+    let rows: Vec<(Method, &str, Expect)> = rows
+        .iter()
+        .map(|(m, p, e)| {
+            (
+                m.clone(),
+                p.as_str(),
+                match e {
+                    Expect::Name(n) => Expect::Name(n),
+                    Expect::Text(t) => Expect::Text(t),
+                    Expect::Status(h, c, m) => Expect::Status(*h, *c, m),
+                    Expect::UserFallback => Expect::UserFallback,
+                },
+            )
+        })
+        .collect();
+    check(base, &rows).await;
+}
+
+#[tokio::test]
+async fn generated_routers_merge_with_each_other_in_any_order() {
+    for app in [
+        shop_router().merge(library_router()).merge(ops_router()),
+        ops_router().merge(library_router().merge(shop_router())),
+    ] {
+        let addr = common::serve_http(app).await;
+        check_owned(&format!("http://{addr}"), service_rows("")).await;
+    }
+}
+
+#[tokio::test]
+async fn generated_routers_nest_under_a_prefix_beside_the_users_routes_and_fallback() {
+    let services = shop_router().merge(library_router()).merge(ops_router());
+    // The user's router has its own fallback and a route inside the services' prefix.
+    let user = axum::Router::new()
+        .route("/api/v1/health", get(|| async { "ok" }))
+        .route("/status", get(|| async { "up" }))
+        .fallback(|| async { (http::StatusCode::IM_A_TEAPOT, "user fallback") });
+    let app = axum::Router::new().nest("/api", services).merge(user);
+    let addr = common::serve_http(app).await;
+    let base = format!("http://{addr}");
+    check_owned(&base, service_rows("/api")).await;
+    check(
+        &base,
+        &[
+            (Method::GET, "/api/v1/health", Expect::Text("ok")),
+            (Method::GET, "/status", Expect::Text("up")),
+            // Outside the nested services, the user's fallback answers as before.
+            (Method::GET, "/elsewhere", Expect::UserFallback),
+            (Method::POST, "/v1/orders/o1", Expect::UserFallback),
+            // The library's root template, nested.
+            (Method::GET, "/api", Expect::Status(501, 12, &[])),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_single_router_still_answers_unknown_paths_with_status_json() {
+    let addr = common::serve_http(shop_router()).await;
+    check(
+        &format!("http://{addr}"),
+        &[
+            (Method::GET, "/v1/orders/o1", Expect::Name("orders/o1")),
+            (Method::GET, "/v1/nowhere", Expect::Status(404, 5, &[])),
+            (Method::GET, "/v1//orders", Expect::Status(404, 5, &[])),
+            (Method::GET, "/v1/orders/", Expect::Status(501, 12, &[])),
+            (
+                Method::DELETE,
+                "/v1/orders/o1",
+                Expect::Status(405, 12, &["GET", "HEAD", "PATCH"]),
+            ),
+        ],
+    )
+    .await;
+}
