@@ -342,3 +342,59 @@ async fn a_single_router_still_answers_unknown_paths_with_status_json() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn an_error_response_carries_its_statuss_metadata_as_headers() {
+    let addr = common::serve_http(shop_router()).await;
+    let client = reqwest::Client::new();
+    // (method, path, body, also the response's own metadata)
+    let rows: &[(Method, &str, &str, bool)] = &[
+        (Method::GET, "/v1/orders/gone", "", false),
+        // A server stream whose handler fails, and one failing at its first message.
+        (Method::GET, "/v1/orders/refused:watch", "", false),
+        (Method::GET, "/v1/orders/o1:watch", "", true),
+        // A client stream whose handler fails after reading the (empty) body.
+        (Method::POST, "/v1/orders:import", "", false),
+    ];
+    for (method, path, body, served_by) in rows {
+        let response = client
+            .request(method.clone(), format!("http://{addr}{path}"))
+            .header("content-type", "application/json")
+            .body(*body)
+            .send()
+            .await
+            .unwrap();
+        let row = format!("{method} {path}");
+        assert_eq!(response.status(), 404, "{row}");
+        let headers = response.headers().clone();
+        let all = |name: &str| -> Vec<&str> {
+            headers
+                .get_all(name)
+                .iter()
+                .map(|v| v.to_str().unwrap())
+                .collect()
+        };
+        assert_eq!(all("x-reason"), ["gone", "really"], "{row}");
+        // Binary metadata as base64, as on success.
+        assert_eq!(all("x-trace-bin"), ["AAH/"], "{row}");
+        // Transport names and the status fields are the router's, never the metadata's.
+        assert_eq!(all("content-type"), ["application/json"], "{row}");
+        for name in [
+            "connection",
+            "transfer-encoding",
+            "trailer",
+            "grpc-status",
+            "grpc-message",
+        ] {
+            assert_eq!(all(name), Vec::<&str>::new(), "{row}: {name}");
+        }
+        assert_ne!(all("content-length"), ["1"], "{row}");
+        assert_eq!(
+            all("x-served-by"),
+            if *served_by { vec!["shop-1"] } else { vec![] },
+            "{row}"
+        );
+        let status: Value = response.json().await.unwrap();
+        assert_eq!(status["code"], 5, "{row}: {status}");
+    }
+}
