@@ -816,9 +816,7 @@ pub(super) async fn read_body(
                 )),
             ));
         }
-        Err(e) => {
-            return Err(tonic::Status::cancelled(format!("reading the request body: {e}")).into())
-        }
+        Err(e) => return Err(body_fault(&*e).into()),
     };
     if bytes.is_empty() {
         return Ok(None);
@@ -832,6 +830,42 @@ pub(super) async fn read_body(
         ));
     }
     Ok(Some(bytes))
+}
+
+/// The status for a request body that failed to arrive (DESIGN section 6): CANCELLED (499)
+/// when the client went away (its connection was reset or aborted, or it reset its HTTP/2
+/// stream or connection), else INVALID_ARGUMENT (400): bad chunk framing, a body that ends
+/// before its `Content-Length` (the client may have only half-closed and still read the answer;
+/// hyper cannot tell that from a close), an HTTP/2 protocol error of the request.
+pub(super) fn body_fault(error: &(dyn std::error::Error + 'static)) -> tonic::Status {
+    let mut gone = false;
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        if let Some(h2) = error.downcast_ref::<h2::Error>() {
+            gone |= h2.is_io() || h2.is_remote();
+        }
+        if let Some(io) = error.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            gone |= matches!(
+                io.kind(),
+                ConnectionReset | ConnectionAborted | BrokenPipe | NotConnected
+            );
+        }
+        if let Some(hyper) = error.downcast_ref::<hyper::Error>() {
+            gone |= hyper.is_canceled();
+        }
+        cause = error.source();
+    }
+    if gone {
+        tonic::Status::cancelled(format!(
+            "the client went away while sending the body: {error}"
+        ))
+    } else {
+        let detail = std::iter::successors(Some(error), |e| e.source())
+            .last()
+            .map_or_else(String::new, |root| format!(": {root}"));
+        tonic::Status::invalid_argument(format!("the request body is malformed{detail}"))
+    }
 }
 
 /// `application/json` or any `+json` type, with no charset or utf-8.
@@ -979,6 +1013,26 @@ mod tests {
         ];
         for (template, paths) in table {
             assert_eq!(covering_paths(template), *paths, "{template:?}");
+        }
+    }
+
+    #[test]
+    fn a_body_fault_is_cancelled_only_when_the_client_went_away() {
+        use std::io::{Error, ErrorKind};
+        let table = [
+            (ErrorKind::ConnectionReset, tonic::Code::Cancelled),
+            (ErrorKind::ConnectionAborted, tonic::Code::Cancelled),
+            (ErrorKind::BrokenPipe, tonic::Code::Cancelled),
+            (ErrorKind::UnexpectedEof, tonic::Code::InvalidArgument),
+            (ErrorKind::InvalidData, tonic::Code::InvalidArgument),
+            (ErrorKind::InvalidInput, tonic::Code::InvalidArgument),
+        ];
+        for (kind, code) in table {
+            // As it reaches the handler: an axum error around the cause.
+            let error = axum::Error::new(Error::new(kind, "cause"));
+            let status = body_fault(&error);
+            assert_eq!(status.code(), code, "{kind:?}");
+            assert!(status.message().contains("cause"), "{kind:?}: {status:?}");
         }
     }
 

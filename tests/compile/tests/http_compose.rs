@@ -21,6 +21,9 @@ use tonic::{Request, Response, Status};
 
 struct Shop;
 
+/// What the import handler read after a first message named `orders/watched`.
+static IMPORT_SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
 /// The metadata of the failing calls: ordinary entries, a binary one, and names that describe
 /// the transport or the status, which must never reach the response headers.
 fn error_metadata() -> MetadataMap {
@@ -86,8 +89,22 @@ impl shop::order_service_server::OrderService for Shop {
     ) -> Result<Response<shop::ImportOrdersResponse>, Status> {
         let mut stream = request.into_inner();
         let mut names = Vec::new();
-        while let Some(order) = stream.message().await? {
-            names.push(order.name);
+        loop {
+            let next = stream.message().await;
+            let first = names.first().map(String::as_str);
+            let named = matches!(&next, Ok(Some(o)) if o.name == "orders/watched");
+            if first == Some("orders/watched") || (first.is_none() && named) {
+                let seen = match &next {
+                    Ok(Some(order)) => format!("message {}", order.name),
+                    Ok(None) => "end".to_owned(),
+                    Err(status) => format!("error {:?}", status.code()),
+                };
+                IMPORT_SEEN.lock().unwrap().push(seen);
+            }
+            match next? {
+                Some(order) => names.push(order.name),
+                None => break,
+            }
         }
         if names.is_empty() {
             return Err(failed("nothing to import"));
@@ -397,4 +414,196 @@ async fn an_error_response_carries_its_statuss_metadata_as_headers() {
         let status: Value = response.json().await.unwrap();
         assert_eq!(status["code"], 5, "{row}: {status}");
     }
+}
+
+/// Sends `request` as raw bytes on a fresh connection, then half-closes (`shutdown`), closes
+/// (`close`) or keeps it open, and reads the answer: `(status, body)`, or `None` when the
+/// server sent nothing before closing.
+async fn raw(addr: SocketAddr, request: &[u8], end: End) -> Option<(u16, String)> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    match end {
+        End::Open => {}
+        End::HalfClose => stream.shutdown().await.unwrap(),
+        End::Close => {
+            drop(stream);
+            return None;
+        }
+    }
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        let mut buffer = [0u8; 4096];
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            }
+            // One response is enough: headers, then Content-Length bytes.
+            let text = String::from_utf8_lossy(&answer).to_string();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        let (name, value) = l.split_once(':')?;
+                        name.eq_ignore_ascii_case("content-length")
+                            .then(|| value.trim().parse::<usize>().ok())?
+                    })
+                    .unwrap_or(0);
+                if body.len() >= length {
+                    break;
+                }
+            }
+        }
+    });
+    read.await.expect("the server answers or closes within 5 s");
+    let text = String::from_utf8_lossy(&answer).to_string();
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    Some((status, body.to_owned()))
+}
+
+#[derive(Clone, Copy, Debug)]
+enum End {
+    Open,
+    HalfClose,
+    Close,
+}
+
+fn post(path: &str, framing: &str, body: &str) -> Vec<u8> {
+    format!(
+        "POST {path} HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\n{framing}\r\n\r\n{body}"
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn a_malformed_or_cut_short_body_is_a_400_status_and_a_vanished_client_harms_nothing() {
+    let addr = common::serve_http(shop_router().merge(library_router())).await;
+    let bad_chunk = "zz\r\n{}\r\n0\r\n\r\n";
+    // A client stream reads a first message, then meets the fault.
+    let line = r#"{"name": "orders/a"}"#.to_owned() + "\n";
+    let first_chunk = format!("{:x}\r\n{line}\r\n", line.len());
+    // (path, framing header, body sent, how the client ends, expected answer)
+    let rows: Vec<(&str, &str, String, End, Option<u16>)> = vec![
+        // Unary: an invalid chunk size line, and a Content-Length never reached.
+        (
+            "/v1/orders",
+            "transfer-encoding: chunked",
+            bad_chunk.into(),
+            End::Open,
+            Some(400),
+        ),
+        (
+            "/v1/orders",
+            "content-length: 100",
+            r#"{"order":"#.into(),
+            End::HalfClose,
+            Some(400),
+        ),
+        (
+            "/v1/orders",
+            "content-length: 100",
+            r#"{"order":"#.into(),
+            End::Close,
+            None,
+        ),
+        // A client stream: the same faults after its first message.
+        (
+            "/v1/orders:import",
+            "transfer-encoding: chunked",
+            format!("{first_chunk}{bad_chunk}"),
+            End::Open,
+            Some(400),
+        ),
+        (
+            "/v1/orders:import",
+            "content-length: 100",
+            line.clone(),
+            End::HalfClose,
+            Some(400),
+        ),
+        (
+            "/v1/orders:import",
+            "content-length: 100",
+            line.clone(),
+            End::Close,
+            None,
+        ),
+        // A raw HttpBody upload (the library's `PutCover`) reads its body the unary way.
+        (
+            "/v1/shelves/s1/books/b1/cover",
+            "transfer-encoding: chunked",
+            bad_chunk.into(),
+            End::Open,
+            Some(400),
+        ),
+    ];
+    for (path, framing, body, end, expected) in rows {
+        let row = format!("{path} {framing} {end:?}");
+        let mut request = post(path, framing, &body);
+        if path.ends_with("/cover") {
+            request = String::from_utf8(request)
+                .unwrap()
+                .replacen("POST", "PUT", 1)
+                .into_bytes();
+        }
+        let answer = raw(addr, &request, end).await;
+        match expected {
+            Some(status) => {
+                let (got, body) = answer.unwrap_or_else(|| panic!("{row}: no answer"));
+                assert_eq!(got, status, "{row}: {body}");
+                let json: Value = serde_json::from_str(&body).expect(&row);
+                assert_eq!(json["code"], 3, "{row}: {body}");
+                assert!(
+                    json["message"].as_str().unwrap().contains("malformed"),
+                    "{row}: {body}"
+                );
+            }
+            None => assert!(answer.is_none(), "{row}"),
+        }
+        // Whatever happened, the server serves the next request.
+        let next = raw(
+            addr,
+            b"GET /v1/orders/o1 HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n",
+            End::Open,
+        )
+        .await;
+        assert_eq!(next.map(|(s, _)| s), Some(200), "after {row}");
+    }
+}
+
+#[tokio::test]
+async fn a_client_stream_whose_client_resets_the_connection_fails_instead_of_ending_cleanly() {
+    let addr = common::serve_http(shop_router()).await;
+    let line = r#"{"name": "orders/watched"}"#.to_owned() + "\n";
+    let request = post(
+        "/v1/orders:import",
+        "transfer-encoding: chunked",
+        &format!("{:x}\r\n{line}\r\n", line.len()),
+    );
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(&request).await.unwrap();
+    // Wait until the handler holds its first message, then reset the connection (RST).
+    for _ in 0..500 {
+        if !IMPORT_SEEN.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(*IMPORT_SEEN.lock().unwrap(), ["message orders/watched"]);
+    // A zero linger never blocks: the close sends RST at once.
+    #[allow(deprecated)]
+    stream.set_linger(Some(std::time::Duration::ZERO)).unwrap();
+    drop(stream);
+    for _ in 0..500 {
+        if IMPORT_SEEN.lock().unwrap().len() > 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // The handler learns the upload broke off; it never takes it for a whole one.
+    assert_eq!(
+        *IMPORT_SEEN.lock().unwrap(),
+        ["message orders/watched", "error Aborted"]
+    );
 }
