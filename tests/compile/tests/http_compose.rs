@@ -21,8 +21,31 @@ use tonic::{Request, Response, Status};
 
 struct Shop;
 
-/// What the import handler read after a first message named `orders/watched`.
-static IMPORT_SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+/// What the import handler read, by the first message's name, for names starting
+/// `orders/watched`.
+static IMPORT_SEEN: std::sync::Mutex<std::collections::BTreeMap<String, Vec<String>>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// What the import handler read in the upload whose first message is `name`.
+fn import_seen(name: &str) -> Vec<String> {
+    IMPORT_SEEN
+        .lock()
+        .unwrap()
+        .get(name)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Waits (up to 5 s) until the handler has read `count` things of the upload `name`.
+async fn wait_for_import(name: &str, count: usize) -> Vec<String> {
+    for _ in 0..500 {
+        if import_seen(name).len() >= count {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    import_seen(name)
+}
 
 /// The metadata of the failing calls: ordinary entries, a binary one, and names that describe
 /// the transport or the status, which must never reach the response headers.
@@ -88,18 +111,26 @@ impl shop::order_service_server::OrderService for Shop {
         request: Request<tonic::Streaming<shop::Order>>,
     ) -> Result<Response<shop::ImportOrdersResponse>, Status> {
         let mut stream = request.into_inner();
-        let mut names = Vec::new();
+        let mut names: Vec<String> = Vec::new();
         loop {
             let next = stream.message().await;
-            let first = names.first().map(String::as_str);
-            let named = matches!(&next, Ok(Some(o)) if o.name == "orders/watched");
-            if first == Some("orders/watched") || (first.is_none() && named) {
+            let key = match (names.first(), &next) {
+                (Some(first), _) => Some(first.clone()),
+                (None, Ok(Some(order))) => Some(order.name.clone()),
+                _ => None,
+            };
+            if let Some(key) = key.filter(|k| k.starts_with("orders/watched")) {
                 let seen = match &next {
                     Ok(Some(order)) => format!("message {}", order.name),
                     Ok(None) => "end".to_owned(),
                     Err(status) => format!("error {:?}", status.code()),
                 };
-                IMPORT_SEEN.lock().unwrap().push(seen);
+                IMPORT_SEEN
+                    .lock()
+                    .unwrap()
+                    .entry(key)
+                    .or_default()
+                    .push(seen);
             }
             match next? {
                 Some(order) => names.push(order.name),
@@ -573,9 +604,10 @@ async fn a_malformed_or_cut_short_body_is_a_400_status_and_a_vanished_client_har
 }
 
 #[tokio::test]
-async fn a_client_stream_whose_client_resets_the_connection_fails_instead_of_ending_cleanly() {
+async fn a_client_stream_whose_client_resets_fails_instead_of_ending_cleanly() {
     let addr = common::serve_http(shop_router()).await;
-    let line = r#"{"name": "orders/watched"}"#.to_owned() + "\n";
+    // HTTP/1.1: the client resets the TCP connection (RST) mid-body.
+    let line = r#"{"name": "orders/watched-h1"}"#.to_owned() + "\n";
     let request = post(
         "/v1/orders:import",
         "transfer-encoding: chunked",
@@ -583,27 +615,41 @@ async fn a_client_stream_whose_client_resets_the_connection_fails_instead_of_end
     );
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     stream.write_all(&request).await.unwrap();
-    // Wait until the handler holds its first message, then reset the connection (RST).
-    for _ in 0..500 {
-        if !IMPORT_SEEN.lock().unwrap().is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    assert_eq!(*IMPORT_SEEN.lock().unwrap(), ["message orders/watched"]);
+    // Once the handler holds the first message.
+    assert_eq!(
+        wait_for_import("orders/watched-h1", 1).await,
+        ["message orders/watched-h1"]
+    );
     // A zero linger never blocks: the close sends RST at once.
     #[allow(deprecated)]
     stream.set_linger(Some(std::time::Duration::ZERO)).unwrap();
     drop(stream);
-    for _ in 0..500 {
-        if IMPORT_SEEN.lock().unwrap().len() > 1 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
     // The handler learns the upload broke off; it never takes it for a whole one.
     assert_eq!(
-        *IMPORT_SEEN.lock().unwrap(),
-        ["message orders/watched", "error Aborted"]
+        wait_for_import("orders/watched-h1", 2).await,
+        ["message orders/watched-h1", "error Aborted"]
+    );
+
+    // HTTP/2: the client resets its stream (RST_STREAM CANCEL) mid-body.
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+    tokio::spawn(connection);
+    let mut client = client.ready().await.unwrap();
+    let request = http::Request::post(format!("http://{addr}/v1/orders:import"))
+        .header("content-type", "application/json")
+        .body(())
+        .unwrap();
+    let (_response, mut body) = client.send_request(request, false).unwrap();
+    let line = r#"{"name": "orders/watched-h2"}"#.to_owned() + "\n";
+    body.send_data(axum::body::Bytes::from(line), false)
+        .unwrap();
+    assert_eq!(
+        wait_for_import("orders/watched-h2", 1).await,
+        ["message orders/watched-h2"]
+    );
+    body.send_reset(h2::Reason::CANCEL);
+    assert_eq!(
+        wait_for_import("orders/watched-h2", 2).await,
+        ["message orders/watched-h2", "error Aborted"]
     );
 }
