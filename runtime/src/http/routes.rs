@@ -186,7 +186,7 @@ impl Routes {
     ///   compose and win over the catch-all. Two routers that both register a `custom` method
     ///   or `*` on the same path make axum panic too ("both have a fallback").
     /// - Outside those prefixes, unknown paths reach the router's fallback (axum's empty 404,
-    ///   or the user's). A response that axum routed through a method fallback may carry
+    ///   or the user's, such as [`not_found`]). A response that axum routed through a method fallback may carry
     ///   axum's `Allow` header even when it is not a 405.
     pub fn into_router(self) -> axum::Router {
         let coverage = coverage(
@@ -347,6 +347,20 @@ impl tower::Service<http::Request<Body>> for Dispatch {
             Ok(response)
         })
     }
+}
+
+/// The `google.rpc.Status` 404 (code NOT_FOUND) the routes answer for a path they do not know,
+/// as an axum handler: a fallback for the whole application, for paths outside every prefix the
+/// generated routers cover (see [`Routes::into_router`]), so that every unknown path answers
+/// alike. Set it once, on the final router: axum refuses to merge two routers with fallbacks.
+///
+/// ```
+/// # fn app(generated: axum::Router) -> axum::Router {
+/// generated.fallback(rs_svc::http::routes::not_found)
+/// # }
+/// ```
+pub async fn not_found() -> http::Response<Body> {
+    route_error(&RouteError::NotFound)
 }
 
 fn route_error(error: &RouteError) -> http::Response<Body> {
