@@ -171,6 +171,35 @@ impl Routes {
     /// parameter, and literals sort before catch-alls in axum's matcher, so generated routers
     /// merge with each other in any order and nest anywhere without a conflict.
     ///
+    /// ```
+    /// use http::Method;
+    /// use rs_svc::http::matcher::{MethodFilter, Segment, Template, Variable};
+    /// use rs_svc::http::{handler, Options, Routes};
+    ///
+    /// // `GET /v1/{name=orders/*}` and `GET /v1/{name=shelves/*}`, two services' routes.
+    /// const ORDER: Template = Template {
+    ///     segments: &[Segment::Literal("v1"), Segment::Literal("orders"), Segment::Single],
+    ///     variables: &[Variable { field: "name", start: 1, end: 3 }],
+    ///     verb: None,
+    /// };
+    /// const SHELF: Template = Template {
+    ///     segments: &[Segment::Literal("v1"), Segment::Literal("shelves"), Segment::Single],
+    ///     variables: &[Variable { field: "name", start: 1, end: 3 }],
+    ///     verb: None,
+    /// };
+    /// let service = |template| {
+    ///     let answer = handler(|_call| async { http::Response::new(axum::body::Body::empty()) });
+    ///     Routes::new(Options::default())
+    ///         .route(MethodFilter::Is(Method::GET), template, answer)
+    ///         .into_router()
+    /// };
+    /// let app = axum::Router::new()
+    ///     .nest("/api", service(&ORDER).merge(service(&SHELF)))
+    ///     .route("/health", axum::routing::get(|| async { "ok" }))
+    ///     .fallback(rs_svc::http::routes::not_found);
+    /// # let _ = app;
+    /// ```
+    ///
     /// # Limits
     ///
     /// - Across routers merged the axum way, axum picks the route with the longest literal
@@ -183,8 +212,10 @@ impl Routes {
     /// - A user's route with a parameter or catch-all at a position where these routes have a
     ///   catch-all (`/v1/{id}` beside `/v1/{*p1}`) conflicts in axum's matcher, and axum panics
     ///   on it, as for any two overlapping routes; routes with literals there (`/v1/health`)
-    ///   compose and win over the catch-all. Two routers that both register a `custom` method
-    ///   or `*` on the same path make axum panic too ("both have a fallback").
+    ///   compose and win over the catch-all. A user's route with the same method on the same
+    ///   path as a template (`GET /v1/orders` beside `ListOrders`) panics as any duplicate
+    ///   route does. Two routers that both register a `custom` method or `*` on the same path
+    ///   make axum panic too ("both have a fallback").
     /// - Outside those prefixes, unknown paths reach the router's fallback (axum's empty 404,
     ///   or the user's, such as [`not_found`]). A response that axum routed through a method fallback may carry
     ///   axum's `Allow` header even when it is not a 405.
