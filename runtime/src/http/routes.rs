@@ -217,7 +217,9 @@ impl Routes {
     ///   route does. Two routers that both register a `custom` method or `*` on the same path
     ///   make axum panic too ("both have a fallback").
     /// - Outside those prefixes, unknown paths reach the router's fallback (axum's empty 404,
-    ///   or the user's, such as [`not_found`]). A response that axum routed through a method fallback may carry
+    ///   or the user's, such as [`not_found`]). axum compares literals as sent, so a request
+    ///   that spells a literal with escapes (`/v%31/orders/o1`) reaches the routes only where a
+    ///   catch-all covers it (`/v1/ord%65rs/o1` does, through `/v1/{*p1}`). A response that axum routed through a method fallback may carry
     ///   axum's `Allow` header even when it is not a 405.
     pub fn into_router(self) -> axum::Router {
         let coverage = coverage(
