@@ -304,7 +304,9 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
 
                 #consts
 
-                /// The routes with default options, as an axum router.
+                /// The routes with default options, as an axum router that merges with other
+                /// routers, nests under a prefix and keeps 404/405 as `google.rpc.Status` JSON
+                /// (`rs_svc::http::Routes::into_router` says how, and its limits).
                 pub fn router<T: super::#server::#trait_name>(
                     service: ::std::sync::Arc<T>,
                 ) -> ::rs_svc::http::axum::Router {

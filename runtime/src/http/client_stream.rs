@@ -9,6 +9,8 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use axum::body::Body;
@@ -33,8 +35,18 @@ where
     Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>> + Send,
 {
     let unary = |request| async move {
-        let (request, timeout) = request?;
-        run(method(request), timeout).await.map_err(HttpError::from)
+        let (request, timeout, gone): Opened<Req> = request?;
+        run(method(request), timeout)
+            .await
+            .map_err(|status| {
+                // The handler may answer anything once its body broke off; the client is gone.
+                if gone.load(Ordering::Relaxed) {
+                    tonic::Status::cancelled(format!("the client went away: {}", status.message()))
+                } else {
+                    status
+                }
+            })
+            .map_err(HttpError::from)
     };
     match unary(open::<Req>(call, rule)).await {
         Ok(response) => {
@@ -60,25 +72,23 @@ where
 {
     let wants = super::stream::Wants::of(&call.parts.headers);
     match open::<Req>(call, rule) {
-        Ok((request, timeout)) => {
+        Ok((request, timeout, _)) => {
             super::stream::respond_stream(&wants, rule, method(request), timeout).await
         }
         Err(error) => error.into_response(),
     }
 }
 
+/// A streaming call ready to run: the request, its deadline, and whether the client went away
+/// while sending the body.
+type Opened<Req> = (
+    tonic::Request<tonic::Streaming<Req>>,
+    Option<std::time::Duration>,
+    Arc<AtomicBool>,
+);
+
 /// The call's metadata and deadline, with the body turned into the handler's message stream.
-#[allow(clippy::type_complexity)]
-fn open<Req>(
-    mut call: Call,
-    rule: &Rule,
-) -> Result<
-    (
-        tonic::Request<tonic::Streaming<Req>>,
-        Option<std::time::Duration>,
-    ),
-    HttpError,
->
+fn open<Req>(mut call: Call, rule: &Rule) -> Result<Opened<Req>, HttpError>
 where
     Req: JsonMessage + prost::Message + Default,
 {
@@ -113,8 +123,10 @@ where
         limit: call.options.body_limit(),
         ready: VecDeque::new(),
         done: false,
+        gone: Arc::default(),
         _message: std::marker::PhantomData,
     };
+    let gone = frames.gone.clone();
     let streaming = tonic::Streaming::new_request(
         tonic_prost::ProstDecoder::<Req>::default(),
         frames,
@@ -125,6 +137,7 @@ where
     Ok((
         tonic::Request::from_parts(metadata, extensions, streaming),
         timeout,
+        gone,
     ))
 }
 
@@ -139,6 +152,8 @@ struct GrpcFrames<Req> {
     /// Pieces of the body, each one message, not yet encoded.
     ready: VecDeque<Bytes>,
     done: bool,
+    /// Set when the body broke off because the client went away.
+    gone: Arc<AtomicBool>,
     _message: std::marker::PhantomData<fn() -> Req>,
 }
 
@@ -260,9 +275,19 @@ impl<Req: JsonMessage + prost::Message + Default> http_body::Body for GrpcFrames
                     }
                 }
                 Some(Err(e)) => {
-                    return Poll::Ready(Some(Err(tonic::Status::cancelled(format!(
-                        "reading the request body: {e}"
-                    )))))
+                    // A malformed body is INVALID_ARGUMENT on the handler's next read. A client
+                    // gone is ABORTED there, not CANCELLED: `tonic::Streaming` takes CANCELLED
+                    // for the clean end of a request stream, and a cut upload must never pass
+                    // for a whole one. The response is then CANCELLED (499).
+                    this.done = true;
+                    let error: Box<dyn std::error::Error + Send + Sync> = e.into();
+                    let status = super::routes::body_fault(&*error);
+                    if status.code() == tonic::Code::Cancelled {
+                        this.gone.store(true, Ordering::Relaxed);
+                        let message = status.message().to_owned();
+                        return Poll::Ready(Some(Err(tonic::Status::aborted(message))));
+                    }
+                    return Poll::Ready(Some(Err(status)));
                 }
                 None => {
                     this.done = true;

@@ -141,11 +141,44 @@ fn push_ip(out: &mut String, ip: std::net::IpAddr) {
 const X_FORWARDED_FOR: &str = "x-forwarded-for";
 const X_FORWARDED_HOST: &str = "x-forwarded-host";
 
-/// Response metadata as response headers, as they are (`-bin` values stay base64).
+/// Response metadata as response headers, as they are (`-bin` values stay base64, every value
+/// of a repeated key is kept), except the transport and hop-by-hop names, which describe this
+/// HTTP exchange and are the router's to write; `trailer` passes, for a stream that announces
+/// its own trailing metadata (see [`STATUS_TRAILERS`]).
 pub fn to_response_headers(metadata: MetadataMap, headers: &mut HeaderMap) {
-    for (name, value) in metadata.into_headers() {
-        if let Some(name) = name {
-            headers.append::<HeaderName>(name, value);
+    append_headers(metadata.into_headers(), headers, |name| {
+        name == "trailer" || !DROPPED.contains(&name)
+    });
+}
+
+/// The status fields gRPC sends as trailers; on an HTTP error they are the status line and the
+/// `google.rpc.Status` body, so the status's metadata never repeats them as headers.
+const STATUS_FIELDS: &[&str] = &["grpc-status", "grpc-message", "grpc-status-details-bin"];
+
+/// The metadata of an error's status (`tonic::Status::with_metadata`, or what a backend sent
+/// with its error) as headers of the error response, as [`to_response_headers`] writes a
+/// success's: as they are, `-bin` values base64, without the transport and hop-by-hop names,
+/// `trailer` (an error response has no trailers) and the status fields.
+pub fn status_headers(status: &tonic::Status, headers: &mut HeaderMap) {
+    if status.metadata().is_empty() {
+        return;
+    }
+    let metadata = status.metadata().clone().into_headers();
+    append_headers(metadata, headers, |name| {
+        !DROPPED.contains(&name) && !STATUS_FIELDS.contains(&name)
+    });
+}
+
+/// Appends every value of `from` whose name `keep` accepts.
+fn append_headers(from: HeaderMap, to: &mut HeaderMap, keep: impl Fn(&str) -> bool) {
+    let mut name: Option<HeaderName> = None;
+    for (key, value) in from {
+        // A key comes once, before all its values.
+        if key.is_some() {
+            name = key;
+        }
+        if let Some(name) = name.as_ref().filter(|n| keep(n.as_str())) {
+            to.append(name.clone(), value);
         }
     }
 }
@@ -426,5 +459,76 @@ mod tests {
         let ok = status_trailers(&tonic::Status::ok(""));
         assert_eq!(ok.len(), 1);
         assert_eq!(ok["grpc-status"], "0");
+    }
+
+    fn metadata(pairs: &[(&str, &str)]) -> MetadataMap {
+        MetadataMap::from_headers(headers(
+            &pairs
+                .iter()
+                .map(|(n, v)| (*n, v.as_bytes()))
+                .collect::<Vec<_>>(),
+        ))
+    }
+
+    fn names_and_values(headers: &HeaderMap) -> Vec<(String, String)> {
+        headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_owned()))
+            .collect()
+    }
+
+    const SENT: &[(&str, &str)] = &[
+        ("x-reason", "gone"),
+        ("x-reason", "really"),
+        ("x-trace-bin", "AAH/"),
+        ("content-type", "text/plain"),
+        ("content-length", "1"),
+        ("connection", "close"),
+        ("transfer-encoding", "chunked"),
+        ("trailer", "x-reason"),
+        ("grpc-status", "0"),
+        ("grpc-message", "fine"),
+        ("grpc-status-details-bin", "AAH/"),
+    ];
+
+    #[test]
+    fn response_metadata_keeps_every_value_but_not_transport_names() {
+        let mut out = HeaderMap::new();
+        to_response_headers(metadata(SENT), &mut out);
+        let kept = names_and_values(&out);
+        let want = [
+            ("x-reason", "gone"),
+            ("x-reason", "really"),
+            ("x-trace-bin", "AAH/"),
+            ("trailer", "x-reason"),
+            ("grpc-status", "0"),
+            ("grpc-message", "fine"),
+            ("grpc-status-details-bin", "AAH/"),
+        ];
+        let mut kept = kept;
+        kept.sort();
+        let mut want: Vec<(String, String)> = want
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        want.sort();
+        assert_eq!(kept, want);
+    }
+
+    #[test]
+    fn an_errors_metadata_leaves_out_transport_names_trailer_and_status_fields() {
+        let status = tonic::Status::with_metadata(tonic::Code::NotFound, "gone", metadata(SENT));
+        let mut out = HeaderMap::new();
+        status_headers(&status, &mut out);
+        let mut kept = names_and_values(&out);
+        kept.sort();
+        assert_eq!(
+            kept,
+            [
+                ("x-reason".to_owned(), "gone".to_owned()),
+                ("x-reason".to_owned(), "really".to_owned()),
+                ("x-trace-bin".to_owned(), "AAH/".to_owned()),
+            ]
+        );
     }
 }

@@ -148,14 +148,193 @@ impl Routes {
     }
 
     /// The axum router serving every route, answering 404 and 405 (with `Allow`) as
-    /// `google.rpc.Status` JSON.
+    /// `google.rpc.Status` JSON. It composes the axum way: `merge` it with other generated
+    /// routers or the user's own, `nest` it under a prefix, add layers.
+    ///
+    /// # How it composes
+    ///
+    /// The router has no fallback (axum refuses to merge two routers that both have one). It
+    /// registers *coverage routes* instead, each answered by these routes' own [`Matcher`], which
+    /// still decides precedence, bindings, 404 and 405 exactly as for a lone router:
+    /// - each template becomes its literal prefix up to the first segment that is not a plain
+    ///   literal, then a catch-all named by its position: `/v1/{name=orders/*}:cancel` is
+    ///   `/v1/orders/{*p2}`, `/v1/{name=**}` is `/v1/{*p1}` (plus `/v1` and `/v1/`, as `**` may
+    ///   match nothing), an all-literal template is itself (plus a trailing-`/` twin);
+    /// - each first literal segment gets a catch-all too (`/v1/{*p1}`), so an unknown path
+    ///   under a prefix the routes use is a Status 404 rather than axum's empty one;
+    /// - a route lists the standard methods of the templates it covers; any other method comes
+    ///   to the matcher through the route's method fallback, which stays axum's *default* kind,
+    ///   so that routes on the same path from several routers (or the user's) merge. A route
+    ///   covering a `custom` method outside axum's nine, or `*`, takes every method itself.
+    ///
+    /// Names never differ between routers for the same position, no route has a single-segment
+    /// parameter, and literals sort before catch-alls in axum's matcher, so generated routers
+    /// merge with each other in any order and nest anywhere without a conflict.
+    ///
+    /// ```
+    /// use http::Method;
+    /// use rs_svc::http::matcher::{MethodFilter, Segment, Template, Variable};
+    /// use rs_svc::http::{handler, Options, Routes};
+    ///
+    /// // `GET /v1/{name=orders/*}` and `GET /v1/{name=shelves/*}`, two services' routes.
+    /// const ORDER: Template = Template {
+    ///     segments: &[Segment::Literal("v1"), Segment::Literal("orders"), Segment::Single],
+    ///     variables: &[Variable { field: "name", start: 1, end: 3 }],
+    ///     verb: None,
+    /// };
+    /// const SHELF: Template = Template {
+    ///     segments: &[Segment::Literal("v1"), Segment::Literal("shelves"), Segment::Single],
+    ///     variables: &[Variable { field: "name", start: 1, end: 3 }],
+    ///     verb: None,
+    /// };
+    /// let service = |template| {
+    ///     let answer = handler(|_call| async { http::Response::new(axum::body::Body::empty()) });
+    ///     Routes::new(Options::default())
+    ///         .route(MethodFilter::Is(Method::GET), template, answer)
+    ///         .into_router()
+    /// };
+    /// let app = axum::Router::new()
+    ///     .nest("/api", service(&ORDER).merge(service(&SHELF)))
+    ///     .route("/health", axum::routing::get(|| async { "ok" }))
+    ///     .fallback(rs_svc::http::routes::not_found);
+    /// # let _ = app;
+    /// ```
+    ///
+    /// # Limits
+    ///
+    /// - Across routers merged the axum way, axum picks the route with the longest literal
+    ///   prefix, and that router alone decides: a path both routers could serve goes to the one
+    ///   whose literals reach further, whatever the methods, and 404/405 and `Allow` describe
+    ///   that router's templates. [`Routes::merge`] puts several services behind one matcher
+    ///   with full precedence (literal > `*` > `**`, a wrong method lets the next route try).
+    /// - On a path several routers cover, a method none of them lists goes to one of their
+    ///   matchers (axum keeps one method fallback), and so does a `custom` method or `*`.
+    /// - A user's route with a parameter or catch-all at a position where these routes have a
+    ///   catch-all (`/v1/{id}` beside `/v1/{*p1}`) conflicts in axum's matcher, and axum panics
+    ///   on it, as for any two overlapping routes; routes with literals there (`/v1/health`)
+    ///   compose and win over the catch-all. A user's route with the same method on the same
+    ///   path as a template (`GET /v1/orders` beside `ListOrders`) panics as any duplicate
+    ///   route does. Two routers that both register a `custom` method or `*` on the same path
+    ///   make axum panic too ("both have a fallback").
+    /// - Outside those prefixes, unknown paths reach the router's fallback (axum's empty 404,
+    ///   or the user's, such as [`not_found`]). axum compares literals as sent, so a request
+    ///   that spells a literal with escapes (`/v%31/orders/o1`) reaches the routes only where a
+    ///   catch-all covers it (`/v1/ord%65rs/o1` does, through `/v1/{*p1}`). A response that axum routed through a method fallback may carry
+    ///   axum's `Allow` header even when it is not a 405.
     pub fn into_router(self) -> axum::Router {
-        let service = Dispatch {
+        let coverage = coverage(
+            self.routes
+                .iter()
+                .map(|(method, template, _)| (method, *template)),
+        );
+        let dispatch = Dispatch {
             matcher: Arc::new(Matcher::new(self.routes)),
             options: Arc::new(self.options),
         };
-        axum::Router::new().fallback_service(service)
+        let mut router = axum::Router::new();
+        for (path, methods) in coverage {
+            let route = if methods.every {
+                axum::routing::any_service(dispatch.clone())
+            } else {
+                let mut route = axum::routing::MethodRouter::new();
+                for method in methods.standard {
+                    route = route.on_service(method, dispatch.clone());
+                }
+                // Every endpoint, the default method fallback included, is the dispatcher.
+                let answer = dispatch.clone();
+                route.layer(tower::layer::layer_fn(move |_| answer.clone()))
+            };
+            router = router.route(&path, route);
+        }
+        router
     }
+}
+
+/// The methods one coverage route lists.
+#[derive(Default)]
+struct Covered {
+    standard: Vec<axum::routing::MethodFilter>,
+    /// A `custom` method outside axum's filters, or `*`: the route takes every method.
+    every: bool,
+}
+
+/// The axum routes that cover `templates` (see [`Routes::into_router`]), by path, in order.
+fn coverage<'a>(
+    templates: impl Iterator<Item = (&'a MethodFilter, &'static Template)>,
+) -> std::collections::BTreeMap<String, Covered> {
+    let mut routes = std::collections::BTreeMap::<String, Covered>::new();
+    let mut methods: std::collections::BTreeMap<String, std::collections::BTreeSet<&str>> =
+        Default::default();
+    for (method, template) in templates {
+        if let Some(super::matcher::Segment::Literal(first)) = template.segments.first() {
+            if plain(first) {
+                routes.entry(format!("/{first}/{{*p1}}")).or_default();
+            }
+        }
+        for path in covering_paths(template) {
+            let covered = routes.entry(path.clone()).or_default();
+            let filter = match method {
+                MethodFilter::Any => None,
+                MethodFilter::Is(method) => axum::routing::MethodFilter::try_from(method.clone())
+                    .ok()
+                    .map(|filter| (method.as_str(), filter)),
+            };
+            match filter {
+                Some((name, filter)) => {
+                    if methods.entry(path).or_default().insert(name) {
+                        covered.standard.push(filter);
+                    }
+                }
+                None => covered.every = true,
+            }
+        }
+    }
+    routes
+}
+
+/// The axum paths one template's requests arrive on.
+fn covering_paths(template: &Template) -> Vec<String> {
+    use super::matcher::Segment;
+    let mut path = String::new();
+    for (position, segment) in template.segments.iter().enumerate() {
+        match segment {
+            Segment::Literal(text) if plain(text) => {
+                path.push('/');
+                path.push_str(text);
+            }
+            Segment::Multi => {
+                // `**` may match no segment at all.
+                let bare = if path.is_empty() {
+                    "/".to_owned()
+                } else {
+                    path.clone()
+                };
+                let mut paths = vec![bare, format!("{path}/{{*p{position}}}")];
+                if !path.is_empty() {
+                    paths.push(format!("{path}/"));
+                }
+                return paths;
+            }
+            _ => return vec![format!("{path}/{{*p{position}}}")],
+        }
+    }
+    match template.verb {
+        None if path.is_empty() => vec!["/".to_owned()],
+        None => vec![format!("{path}/"), path],
+        Some(verb) if plain(verb) && !path.is_empty() => vec![format!("{path}:{verb}")],
+        // A verb axum cannot spell: the last segment's catch-all covers it.
+        Some(_) => {
+            let last = template.segments.len().saturating_sub(1);
+            let parent = path.rsplit_once('/').map_or("", |(parent, _)| parent);
+            vec![format!("{parent}/{{*p{last}}}")]
+        }
+    }
+}
+
+/// A literal axum matches as it is: no escape (the matcher decodes both sides), no character
+/// axum's path syntax gives a meaning (`{`, `}`, a leading `:` or `*`).
+fn plain(text: &str) -> bool {
+    !text.is_empty() && !text.contains(['%', '{', '}']) && !text.starts_with([':', '*'])
 }
 
 #[derive(Clone)]
@@ -201,6 +380,20 @@ impl tower::Service<http::Request<Body>> for Dispatch {
             Ok(response)
         })
     }
+}
+
+/// The `google.rpc.Status` 404 (code NOT_FOUND) the routes answer for a path they do not know,
+/// as an axum handler: a fallback for the whole application, for paths outside every prefix the
+/// generated routers cover (see [`Routes::into_router`]), so that every unknown path answers
+/// alike. Set it once, on the final router: axum refuses to merge two routers with fallbacks.
+///
+/// ```
+/// # fn app(generated: axum::Router) -> axum::Router {
+/// generated.fallback(rs_svc::http::routes::not_found)
+/// # }
+/// ```
+pub async fn not_found() -> http::Response<Body> {
+    route_error(&RouteError::NotFound)
 }
 
 fn route_error(error: &RouteError) -> http::Response<Body> {
@@ -735,9 +928,7 @@ pub(super) async fn read_body(
                 )),
             ));
         }
-        Err(e) => {
-            return Err(tonic::Status::cancelled(format!("reading the request body: {e}")).into())
-        }
+        Err(e) => return Err(body_fault(&*e).into()),
     };
     if bytes.is_empty() {
         return Ok(None);
@@ -751,6 +942,42 @@ pub(super) async fn read_body(
         ));
     }
     Ok(Some(bytes))
+}
+
+/// The status for a request body that failed to arrive (DESIGN section 6): CANCELLED (499)
+/// when the client went away (its connection was reset or aborted, or it reset its HTTP/2
+/// stream or connection), else INVALID_ARGUMENT (400): bad chunk framing, a body that ends
+/// before its `Content-Length` (the client may have only half-closed and still read the answer;
+/// hyper cannot tell that from a close), an HTTP/2 protocol error of the request.
+pub(super) fn body_fault(error: &(dyn std::error::Error + 'static)) -> tonic::Status {
+    let mut gone = false;
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        if let Some(h2) = error.downcast_ref::<h2::Error>() {
+            gone |= h2.is_io() || h2.is_remote();
+        }
+        if let Some(io) = error.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            gone |= matches!(
+                io.kind(),
+                ConnectionReset | ConnectionAborted | BrokenPipe | NotConnected
+            );
+        }
+        if let Some(hyper) = error.downcast_ref::<hyper::Error>() {
+            gone |= hyper.is_canceled();
+        }
+        cause = error.source();
+    }
+    if gone {
+        tonic::Status::cancelled(format!(
+            "the client went away while sending the body: {error}"
+        ))
+    } else {
+        let detail = std::iter::successors(Some(error), |e| e.source())
+            .last()
+            .map_or_else(String::new, |root| format!(": {root}"));
+        tonic::Status::invalid_argument(format!("the request body is malformed{detail}"))
+    }
 }
 
 /// `application/json` or any `+json` type, with no charset or utf-8.
@@ -801,5 +1028,163 @@ impl HttpError {
         let mut response = status::error_response(&self.status);
         *response.status_mut() = self.http;
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::matcher::{Segment as S, Variable as V};
+
+    const NONE: &[V] = &[];
+
+    #[test]
+    fn each_template_is_covered_by_its_literal_prefix_and_a_positional_catch_all() {
+        let table: &[(Template, &[&str])] = &[
+            (
+                Template {
+                    segments: &[],
+                    variables: NONE,
+                    verb: None,
+                },
+                &["/"],
+            ),
+            (
+                Template {
+                    segments: &[S::Literal("v1"), S::Literal("orders")],
+                    variables: NONE,
+                    verb: None,
+                },
+                &["/v1/orders/", "/v1/orders"],
+            ),
+            (
+                Template {
+                    segments: &[S::Literal("v1"), S::Literal("orders")],
+                    variables: NONE,
+                    verb: Some("import"),
+                },
+                &["/v1/orders:import"],
+            ),
+            (
+                Template {
+                    segments: &[S::Literal("v1"), S::Literal("orders"), S::Single],
+                    variables: NONE,
+                    verb: Some("cancel"),
+                },
+                &["/v1/orders/{*p2}"],
+            ),
+            (
+                Template {
+                    segments: &[S::Literal("v1"), S::Single, S::Literal("books")],
+                    variables: NONE,
+                    verb: None,
+                },
+                &["/v1/{*p1}"],
+            ),
+            (
+                Template {
+                    segments: &[S::Literal("v1"), S::Literal("books"), S::Multi],
+                    variables: NONE,
+                    verb: None,
+                },
+                &["/v1/books", "/v1/books/{*p2}", "/v1/books/"],
+            ),
+            (
+                Template {
+                    segments: &[S::Multi],
+                    variables: NONE,
+                    verb: Some("getType"),
+                },
+                &["/", "/{*p0}"],
+            ),
+            // What axum's syntax would misread, or what the matcher decodes, is a catch-all.
+            (
+                Template {
+                    segments: &[S::Literal("v1"), S::Literal("a%62c")],
+                    variables: NONE,
+                    verb: None,
+                },
+                &["/v1/{*p1}"],
+            ),
+            (
+                Template {
+                    segments: &[S::Literal("v1"), S::Literal("{x}")],
+                    variables: NONE,
+                    verb: None,
+                },
+                &["/v1/{*p1}"],
+            ),
+            (
+                Template {
+                    segments: &[S::Literal("v1"), S::Literal("jobs")],
+                    variables: NONE,
+                    verb: Some("a%3Ab"),
+                },
+                &["/v1/{*p1}"],
+            ),
+        ];
+        for (template, paths) in table {
+            assert_eq!(covering_paths(template), *paths, "{template:?}");
+        }
+    }
+
+    #[test]
+    fn a_body_fault_is_cancelled_only_when_the_client_went_away() {
+        use std::io::{Error, ErrorKind};
+        let table = [
+            (ErrorKind::ConnectionReset, tonic::Code::Cancelled),
+            (ErrorKind::ConnectionAborted, tonic::Code::Cancelled),
+            (ErrorKind::BrokenPipe, tonic::Code::Cancelled),
+            (ErrorKind::UnexpectedEof, tonic::Code::InvalidArgument),
+            (ErrorKind::InvalidData, tonic::Code::InvalidArgument),
+            (ErrorKind::InvalidInput, tonic::Code::InvalidArgument),
+        ];
+        for (kind, code) in table {
+            // As it reaches the handler: an axum error around the cause.
+            let error = axum::Error::new(Error::new(kind, "cause"));
+            let status = body_fault(&error);
+            assert_eq!(status.code(), code, "{kind:?}");
+            assert!(status.message().contains("cause"), "{kind:?}: {status:?}");
+        }
+    }
+
+    #[test]
+    fn coverage_adds_a_catch_all_per_first_literal_and_lists_each_method_once() {
+        static GET: Template = Template {
+            segments: &[S::Literal("v1"), S::Literal("orders"), S::Single],
+            variables: NONE,
+            verb: None,
+        };
+        static CANCEL: Template = Template {
+            segments: &[S::Literal("v1"), S::Literal("orders"), S::Single],
+            variables: NONE,
+            verb: Some("cancel"),
+        };
+        static PURGE: Template = Template {
+            segments: &[S::Literal("v2"), S::Literal("cache")],
+            variables: NONE,
+            verb: None,
+        };
+        let routes = [
+            (MethodFilter::Is(Method::GET), &GET),
+            (MethodFilter::Is(Method::POST), &CANCEL),
+            (MethodFilter::Is(Method::GET), &CANCEL),
+            (MethodFilter::custom("PURGE").unwrap(), &PURGE),
+        ];
+        let covered = coverage(routes.iter().map(|(m, t)| (m, *t)));
+        let summary: Vec<(&str, usize, bool)> = covered
+            .iter()
+            .map(|(path, c)| (path.as_str(), c.standard.len(), c.every))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("/v1/orders/{*p2}", 2, false),
+                ("/v1/{*p1}", 0, false),
+                ("/v2/cache", 0, true),
+                ("/v2/cache/", 0, true),
+                ("/v2/{*p1}", 0, false),
+            ]
+        );
     }
 }

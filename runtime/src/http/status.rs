@@ -62,12 +62,14 @@ pub fn status_json(status: &RpcStatus) -> Bytes {
     Bytes::from(serde_json::to_vec(&body).expect("a Status always has a JSON form"))
 }
 
-/// An error response: the HTTP status of `status`'s code, `Content-Type: application/json` and
-/// the `google.rpc.Status` JSON body.
+/// An error response: the HTTP status of `status`'s code, `Content-Type: application/json`, the
+/// `google.rpc.Status` JSON body, and the status's metadata as headers
+/// ([`metadata::status_headers`](super::metadata::status_headers)).
 pub fn error_response(status: &tonic::Status) -> http::Response<axum::body::Body> {
     let rpc = rpc_status(status);
     let mut response = http::Response::new(axum::body::Body::from(status_json(&rpc)));
     *response.status_mut() = http_status(status.code());
+    super::metadata::status_headers(status, response.headers_mut());
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

@@ -182,7 +182,24 @@ where
         inner: Box::pin(stream),
         deadline,
     };
-    let first = stream.next().await.transpose()?;
+    // A stream failing at its first message answers with an ordinary error; the response's
+    // metadata (what gRPC would have sent as headers) comes first, then the status's own.
+    let first = match stream.next().await.transpose() {
+        Ok(first) => first,
+        Err(mut status) => {
+            let mut headers = metadata.into_headers();
+            let own = std::mem::take(status.metadata_mut()).into_headers();
+            let mut name = None;
+            for (key, value) in own {
+                name = key.or(name);
+                if let Some(name) = &name {
+                    headers.append(name.clone(), value);
+                }
+            }
+            *status.metadata_mut() = tonic::metadata::MetadataMap::from_headers(headers);
+            return Err(status.into());
+        }
+    };
     Ok((metadata, first, stream))
 }
 
