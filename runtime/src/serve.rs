@@ -237,7 +237,11 @@ impl Builder {
                 .into_axum_router()
                 .layer(axum::middleware::from_fn(enforce_deadline))
                 .with_state(()),
-            http: self.http.map(|router| router.with_state(())),
+            http: self.http.map(|router| {
+                router
+                    .layer(axum::middleware::from_fn(unknown_path_as_status))
+                    .with_state(())
+            }),
             services: self.services,
             health,
             listen,
@@ -384,6 +388,31 @@ async fn enforce_deadline(
 }
 
 /// Binds `addr`, returning the listener and the address it got (its port, when asked for 0).
+/// axum's own answer to a path no route covers (a bare 404: no body, no content type), which
+/// generated routers merged the axum way leave to the app's fallback, becomes the
+/// `google.rpc.Status` 404 the routes give (shared/DESIGN.md section 6). A 404 with a body or a
+/// content type, from a handler or the user's fallback, passes as it is, and so does any
+/// answer to a gRPC request (its client reads a bare 404 as UNIMPLEMENTED).
+async fn unknown_path_as_status(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use http_body::Body as _;
+    let grpc = request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
+    let response = next.run(request).await;
+    let bare = response.status() == http::StatusCode::NOT_FOUND
+        && !response.headers().contains_key(http::header::CONTENT_TYPE)
+        && response.body().size_hint().exact() == Some(0);
+    if bare && !grpc {
+        crate::http::routes::not_found().await
+    } else {
+        response
+    }
+}
+
 async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), Error> {
     let error = |source| Error::Bind { addr, source };
     let listener = TcpListener::bind(addr).await.map_err(error)?;
