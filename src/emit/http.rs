@@ -206,11 +206,8 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
                 Body::None => quote!(BodyRule::None),
                 Body::All => quote!(BodyRule::All),
                 Body::Field(name) => {
-                    let json_name = model
-                        .messages
-                        .get(&method.input)
-                        .and_then(|m| m.field(name))
-                        .map_or(name.clone(), |f| f.json_name.clone());
+                    // A nested body field (grpc-gateway's extension) is a dotted path of both.
+                    let json_name = json_path(model, &method.input, name);
                     quote!(BodyRule::Field { proto_name: #name, json_name: #json_name })
                 }
             };
@@ -257,7 +254,7 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
                 })
                 .unwrap_or_default();
             let infer_field_mask = match (&binding.method, &binding.body, masks.as_slice()) {
-                (HttpMethod::Patch, Body::Field(_), [mask]) => {
+                (HttpMethod::Patch, Body::Field(name), [mask]) if !name.contains('.') => {
                     let json_name = &mask.json_name;
                     quote!(Some(#json_name))
                 }
@@ -340,6 +337,23 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
         });
     }
     out
+}
+
+/// The JSON names along the dotted proto field path `path` of `message` (`payload.note_text`
+/// -> `payload.noteText`); a name that resolves to no field is kept as it is.
+fn json_path(model: &Model, message: &str, path: &str) -> String {
+    let mut message = model.messages.get(message);
+    path.split('.')
+        .map(|part| {
+            let field = message.and_then(|m| m.field(part));
+            message = field.and_then(|f| match &f.ty {
+                FieldType::Message(t) => model.messages.get(t),
+                _ => None,
+            });
+            field.map_or_else(|| part.to_owned(), |f| f.json_name.clone())
+        })
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// `POST /<package>.<Service>/<Method>` with `body: "*"`, for a method without a rule.

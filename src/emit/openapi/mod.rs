@@ -712,7 +712,7 @@ impl<'a> Builder<'a> {
                     .iter()
                     .cloned()
                     .chain(match &binding.body {
-                        Body::Field(name) => Some(vec![name.clone()]),
+                        Body::Field(name) => Some(name.split('.').map(str::to_owned).collect()),
                         _ => None,
                     })
                     .collect();
@@ -848,7 +848,10 @@ impl<'a> Builder<'a> {
         let field = match &binding.body {
             Body::None => return None,
             Body::All => None,
-            Body::Field(name) => Some(input.and_then(|m| m.field(name))?),
+            Body::Field(name) => {
+                let path: Vec<String> = name.split('.').map(str::to_owned).collect();
+                Some(self.field_at(method, &path)?)
+            }
         };
         let http_body = match field {
             Some(f) => f.ty == FieldType::Message(HTTP_BODY.to_owned()),
