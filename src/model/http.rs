@@ -366,7 +366,11 @@ impl Checker<'_> {
     /// A path variable must reach, through singular message fields, one singular scalar, enum
     /// or string-form well-known type. A repeated scalar or enum at the end is grpc-gateway's
     /// extension (comma-separated values): `Ok(Some(warning))`.
-    fn check_path_field(&self, input: &Message, path: &FieldPath) -> Result<Option<String>, String> {
+    fn check_path_field(
+        &self,
+        input: &Message,
+        path: &FieldPath,
+    ) -> Result<Option<String>, String> {
         let mut message = input;
         for (i, part) in path.0.iter().enumerate() {
             let last = i + 1 == path.0.len();

@@ -474,7 +474,14 @@ impl Parser<'_> {
                     return Err(error(
                         start,
                         format!("the verb `{verb}` has an empty part between two `:`"),
-                        format!("remove the extra `:`: `{}:{}`", &src[..colon], verb.split(':').filter(|p| !p.is_empty()).collect::<Vec<_>>().join(":")),
+                        format!(
+                            "remove the extra `:`: `{}:{}`",
+                            &src[..colon],
+                            verb.split(':')
+                                .filter(|p| !p.is_empty())
+                                .collect::<Vec<_>>()
+                                .join(":")
+                        ),
                     ));
                 }
                 self.literal(start, start + piece.len(), Place::Verb)?;

@@ -101,6 +101,11 @@ impl Options {
         self.reject_unknown_query_parameters = reject;
         self
     }
+
+    /// Whether a query parameter that names no field is a 400.
+    pub(crate) fn rejects_unknown_query_parameters(&self) -> bool {
+        self.reject_unknown_query_parameters
+    }
 }
 
 /// A request on its way to a handler.
@@ -552,8 +557,9 @@ async fn bind<Req: JsonMessage>(
         Some(body),
     ) = (rule.body, rule.http_body_request, &body)
     {
+        let nested = json_name.contains('.');
         let inside = |(field, _): &(&str, String)| query::within(field, proto_name);
-        if rule.infer_field_mask.is_none() && !bindings.iter().any(inside) {
+        if rule.infer_field_mask.is_none() && !nested && !bindings.iter().any(inside) {
             let mut bound: Vec<&str> = bindings.iter().map(|(f, _)| *f).collect();
             bound.push(proto_name);
             let mut object = query::to_json(
@@ -608,7 +614,7 @@ async fn bind<Req: JsonMessage>(
                     object.insert(mask.to_owned(), Value::String(paths.join(",")));
                 }
             }
-            object.insert(json_name.to_owned(), value);
+            insert_at(&mut object, json_name, value);
             object
         }
         _ => query::to_json(
@@ -628,6 +634,27 @@ async fn bind<Req: JsonMessage>(
         query
     };
     Req::from_value(Value::Object(object)).map_err(|e| unreadable::<Req>(e, query, &bound))
+}
+
+/// Puts the body `value` at the dotted JSON path `json_path` of `object`, creating the
+/// messages above it (a nested body field is grpc-gateway's extension) and keeping what the
+/// query set beside it.
+fn insert_at(object: &mut Map<String, Value>, json_path: &str, value: Value) {
+    let (parents, last) = match json_path.rsplit_once('.') {
+        Some((parents, last)) => (Some(parents), last),
+        None => (None, json_path),
+    };
+    let mut target = object;
+    for name in parents.into_iter().flat_map(|p| p.split('.')) {
+        let next = target
+            .entry(name)
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !next.is_object() {
+            *next = Value::Object(Map::new());
+        }
+        target = next.as_object_mut().expect("made an object above");
+    }
+    target.insert(last.to_owned(), value);
 }
 
 /// The error for a request message that does not read: the query parameter at fault when there
