@@ -470,6 +470,11 @@ impl<'a> Builder<'a> {
             let field = self.field_at(method, &field_path).cloned();
             if let [Segment::Single] = segments {
                 let schema = match &field {
+                    // grpc-gateway's repeated path field: comma-separated values, which is
+                    // OpenAPI's `simple` style of an array.
+                    Some(f) if is_query_value(&f.ty) && f.cardinality == Cardinality::Repeated => {
+                        Schema::array(self.schemas.value(&f.ty))
+                    }
                     Some(f) if is_query_value(&f.ty) => {
                         let value = self.schemas.value(&f.ty);
                         non_empty(value)

@@ -548,3 +548,145 @@ async fn envoy_binds_client_stream_path_and_query_as_our_router_does() {
         );
     }
 }
+
+/// The extension router in front of a fresh recorder.
+async fn start_extensions() -> (String, Recorder) {
+    let recorder = Recorder::default();
+    let router = interop::extension_service_http::router(Arc::new(recorder.clone()));
+    (
+        format!("http://{}", common::serve_http(router).await),
+        recorder,
+    )
+}
+
+#[tokio::test]
+async fn grpc_gateway_extensions_are_served_as_grpc_gateway_serves_them() {
+    let (base, recorder) = start_extensions().await;
+    let client = reqwest::Client::new();
+    let ids = |ids: &[&str], pages: &[i64], kinds: &[Kind]| BatchGetNotesRequest {
+        ids: ids.iter().map(|s| s.to_string()).collect(),
+        pages: pages.to_vec(),
+        kinds: kinds.iter().map(|k| *k as i32).collect(),
+        full: false,
+    };
+    let annotate = |note: Option<Note>, priority: i32, reason: &str| AnnotateNoteRequest {
+        id: "n1".to_owned(),
+        payload: Some(interop::Payload {
+            value: note.map(interop::payload::Value::Note),
+            priority,
+        }),
+        reason: reason.to_owned(),
+    };
+    let json = "application/json";
+    // (rule, method, path, content type, body, status, what the handler received)
+    let rows: Vec<(&str, &str, &str, &str, &str, u16, String)> = vec![
+        (
+            "a verb holding `:` is the suffix after the variable",
+            "POST",
+            "/v1/notes/n1:check:twice",
+            json,
+            "",
+            200,
+            format!("{:?}", Note { id: "n1".to_owned(), ..Note::default() }),
+        ),
+        (
+            "the variable before a verb holding `:` may hold `:` itself",
+            "POST",
+            "/v1/notes/a:b:check:twice?text=t",
+            json,
+            "",
+            200,
+            format!("{:?}", Note { id: "a:b".to_owned(), text: "t".to_owned(), ..Note::default() }),
+        ),
+        (
+            "without the whole verb, no route matches",
+            "POST",
+            "/v1/notes/n1:twice",
+            json,
+            "",
+            404,
+            String::new(),
+        ),
+        (
+            "a nested body field is set from the body, creating its parents",
+            "POST",
+            "/v1/notes/n1:annotate",
+            json,
+            r#"{"text": "t", "authorName": "ann"}"#,
+            200,
+            format!("{:?}", annotate(Some(Note { text: "t".to_owned(), author_name: "ann".to_owned(), ..Note::default() }), 0, "")),
+        ),
+        (
+            "the query sets fields beside a nested body field, never inside it",
+            "POST",
+            "/v1/notes/n1:annotate?reason=r&payload.priority=2&payload.note.text=no",
+            json,
+            r#"{"text": "t"}"#,
+            200,
+            format!("{:?}", annotate(Some(Note { text: "t".to_owned(), ..Note::default() }), 2, "r")),
+        ),
+        (
+            "an empty body leaves the nested field an empty message",
+            "POST",
+            "/v1/notes/n1:annotate?reason=r",
+            json,
+            "",
+            200,
+            format!("{:?}", annotate(Some(Note::default()), 0, "r")),
+        ),
+        (
+            "repeated path values are split on commas",
+            "GET",
+            "/v1/notes/a,b/pages/1,-2/kinds/KIND_DRAFT,2",
+            json,
+            "",
+            200,
+            format!("{:?}", ids(&["a", "b"], &[1, -2], &[Kind::Draft, Kind::Final])),
+        ),
+        (
+            "one value is a list of one; an encoded comma splits too, as grpc-gateway decodes first",
+            "GET",
+            "/v1/notes/a%2Cb%20c/pages/7/kinds/KIND_DRAFT?full=true",
+            json,
+            "",
+            200,
+            format!("{:?}", BatchGetNotesRequest { full: true, ..ids(&["a", "b c"], &[7], &[Kind::Draft]) }),
+        ),
+        (
+            "a bad element is a 400",
+            "GET",
+            "/v1/notes/a/pages/1,x/kinds/KIND_DRAFT",
+            json,
+            "",
+            400,
+            String::new(),
+        ),
+        (
+            "a client stream with no body reads its messages from the body",
+            "POST",
+            "/v1/notes:import",
+            "application/x-ndjson",
+            "{\"text\": \"a\"}\n{\"text\": \"b\"}\n",
+            200,
+            format!("{:?}", vec![note("", "a"), note("", "b")]),
+        ),
+    ];
+    for (rule, method, path, content_type, body, status, seen) in rows {
+        let response = client
+            .request(method.parse().unwrap(), format!("{base}{path}"))
+            .header("content-type", content_type)
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        let code = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        assert_eq!(code, status, "{rule}: {text}");
+        let recorded = recorder.take();
+        if status == 200 {
+            assert_eq!(recorded.as_deref(), Some(seen.as_str()), "{rule}");
+        } else {
+            assert_eq!(recorded, None, "{rule}: the handler ran");
+        }
+    }
+}
