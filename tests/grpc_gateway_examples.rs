@@ -3,8 +3,11 @@
 //! grpc-gateway's own build runs them.
 //!
 //! The protos are another project's and are never committed: point `RS_SVC_GRPC_GATEWAY_EXAMPLES`
-//! at a checkout of github.com/grpc-ecosystem/grpc-gateway (v2; its root, or its examplepb
-//! directory). They import `google/api/visibility.proto`, which is not bundled: set
+//! at a checkout of github.com/grpc-ecosystem/grpc-gateway (its root, or its examplepb
+//! directory): v2 keeps them in `examples/internal/proto/examplepb`, v1 (as Debian's
+//! golang-github-grpc-ecosystem-grpc-gateway-dev ships it, under
+//! /usr/share/gocode/src/github.com/grpc-ecosystem/grpc-gateway) in `examples/proto/examplepb`.
+//! v2's import `google/api/visibility.proto`, which is not bundled: set
 //! `RS_SVC_GOOGLE_PROTO_FILES` to a googleapis tree (npm google-proto-files) for that one file.
 //! Without the checkout the test skips.
 
@@ -13,27 +16,33 @@ use std::process::Command;
 
 const PLUGIN: &str = env!("CARGO_BIN_EXE_protoc-gen-rs-svc");
 
-/// The checkout's root, from the variable (the root itself or its examplepb directory).
-fn checkout() -> Option<PathBuf> {
+/// The checkout's root and its examplepb directory (relative), from the variable (the root
+/// itself or its examplepb directory).
+fn checkout() -> Option<(PathBuf, &'static str)> {
     let Some(path) = std::env::var_os("RS_SVC_GRPC_GATEWAY_EXAMPLES") else {
         eprintln!("skipping: set RS_SVC_GRPC_GATEWAY_EXAMPLES to a grpc-gateway checkout");
         return None;
     };
     let path = PathBuf::from(path);
-    let root = if path.ends_with("examples/internal/proto/examplepb") {
-        path.ancestors().nth(4).unwrap().to_owned()
-    } else {
-        path
-    };
-    assert!(
-        root.join(EXAMPLES).is_dir(),
-        "{} has no {EXAMPLES}",
-        root.display()
-    );
-    Some(root)
+    for examples in EXAMPLES {
+        let depth = examples.split('/').count();
+        let root = if path.ends_with(examples) {
+            path.ancestors().nth(depth).unwrap().to_owned()
+        } else {
+            path.clone()
+        };
+        if root.join(examples).is_dir() {
+            return Some((root, examples));
+        }
+    }
+    panic!("{} has none of {EXAMPLES:?}", path.display());
 }
 
-const EXAMPLES: &str = "examples/internal/proto/examplepb";
+/// Where v2, then v1, keeps the example protos.
+const EXAMPLES: [&str; 2] = [
+    "examples/internal/proto/examplepb",
+    "examples/proto/examplepb",
+];
 
 /// Does the file declare an edition (`edition = "2023";`) rather than a syntax?
 fn is_edition(path: &Path) -> bool {
@@ -45,10 +54,10 @@ fn is_edition(path: &Path) -> bool {
 
 #[test]
 fn every_grpc_gateway_example_proto_generates() {
-    let Some(root) = checkout() else {
+    let Some((root, examples)) = checkout() else {
         return;
     };
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root.join(EXAMPLES))
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root.join(examples))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "proto"))
