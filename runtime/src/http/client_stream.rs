@@ -563,6 +563,103 @@ mod tests {
     }
 
     #[test]
+    fn bound_fields_weave_into_a_message_as_envoy_weaves_them() {
+        use serde_json::json;
+        const REF: &[QueryField] = &[QueryField::new(
+            "shelf",
+            "shelf",
+            QueryKind::Text,
+            Cardinality::Singular,
+            None,
+        )];
+        fn ref_fields() -> &'static [QueryField] {
+            REF
+        }
+        const NOTE: &[QueryField] = &[
+            QueryField::new(
+                "shelf",
+                "shelf",
+                QueryKind::Text,
+                Cardinality::Singular,
+                None,
+            ),
+            QueryField::new(
+                "author_name",
+                "authorName",
+                QueryKind::Text,
+                Cardinality::Singular,
+                None,
+            ),
+            QueryField::new("tags", "tags", QueryKind::Text, Cardinality::Repeated, None),
+            QueryField::new(
+                "ref",
+                "ref",
+                QueryKind::Message(ref_fields),
+                Cardinality::Singular,
+                None,
+            ),
+        ];
+        // (rule, first message, bound fields, what the message becomes)
+        let cases = [
+            (
+                "an absent field takes the bound value",
+                json!({"a": 1}),
+                json!({"shelf": "s"}),
+                json!({"a": 1, "shelf": "s"}),
+            ),
+            (
+                "a null field takes the bound value",
+                json!({"shelf": null}),
+                json!({"shelf": "s"}),
+                json!({"shelf": "s"}),
+            ),
+            (
+                "a set field keeps its value, even empty",
+                json!({"shelf": ""}),
+                json!({"shelf": "s"}),
+                json!({"shelf": ""}),
+            ),
+            (
+                "under its proto name too",
+                json!({"author_name": "m"}),
+                json!({"authorName": "q"}),
+                json!({"author_name": "m"}),
+            ),
+            (
+                "repeated values follow the message's",
+                json!({"tags": ["a"]}),
+                json!({"tags": ["q", "r"]}),
+                json!({"tags": ["a", "q", "r"]}),
+            ),
+            (
+                "nested fields weave inside the message's",
+                json!({"ref": {"shelf": "m"}}),
+                json!({"ref": {"shelf": "q"}}),
+                json!({"ref": {"shelf": "m"}}),
+            ),
+            (
+                "a nested message is created",
+                json!({"ref": null}),
+                json!({"ref": {"shelf": "q"}}),
+                json!({"ref": {"shelf": "q"}}),
+            ),
+            (
+                "an empty nested message is filled",
+                json!({"ref": {}}),
+                json!({"ref": {"shelf": "q"}}),
+                json!({"ref": {"shelf": "q"}}),
+            ),
+        ];
+        for (rule, message, bound, expected) in cases {
+            let (Value::Object(mut message), Value::Object(bound)) = (message, bound) else {
+                unreachable!()
+            };
+            weave(&mut message, bound, NOTE);
+            assert_eq!(Value::Object(message), expected, "{rule}");
+        }
+    }
+
+    #[test]
     fn malformed_streams_are_errors() {
         assert!(split(&["[{\"a\":1}"]).unwrap_err().contains("not closed"));
         assert!(split(&["[{\"a\":1},,{}]"])
