@@ -137,6 +137,7 @@ fn merged_document_holds_every_service() {
             "OrderService",
             "NoteService",
             "ExtensionService",
+            "ValueService",
             "LibraryService",
             "OpsService"
         ]

@@ -193,6 +193,9 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
         let trait_name = format_ident!("{}", service.name);
         let mut consts = TokenStream::new();
         let mut routes = TokenStream::new();
+        // Import only what the templates use, so the module has no unused import.
+        let uses_variables = routed.iter().any(|(_, b)| !b.template.variables.is_empty());
+        let uses_segments = routed.iter().any(|(_, b)| !b.template.segments.is_empty());
         for (method, binding) in routed {
             let base = format!("{}_{}", method.name.to_shouty_snake_case(), binding.index);
             let template_ident = format_ident!("{base}");
@@ -299,13 +302,21 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
         // Deprecated methods are served like the others; calling them is not a user's choice.
         let allow_deprecated = routed_deprecated.then(|| quote!(#[allow(deprecated)]));
         let full_name = &service.full_name;
+        let matcher_imports = [
+            Some(quote!(MethodFilter)),
+            uses_segments.then(|| quote!(Segment as S)),
+            Some(quote!(Template)),
+            uses_variables.then(|| quote!(Variable as V)),
+        ]
+        .into_iter()
+        .flatten();
         let module_doc = format!(
             " HTTP/JSON routes of `{full_name}`, transcoded in-process from its `google.api.http` rules."
         );
         out.extend(quote! {
             #[doc = #module_doc]
             pub mod #module {
-                use ::rs_svc::http::matcher::{MethodFilter, Segment as S, Template, Variable as V};
+                use ::rs_svc::http::matcher::{#(#matcher_imports),*};
                 use ::rs_svc::http::{BodyRule, Rule};
 
                 #consts

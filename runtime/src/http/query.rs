@@ -51,6 +51,28 @@ impl QuerySchema for crate::google::api::HttpBody {
     }
 }
 
+/// Well-known types as whole requests (`rpc M(google.protobuf.Duration)`, as grpc-gateway's
+/// examples declare): no field a query or path can set; the body is their JSON form.
+macro_rules! no_query_fields {
+    ($($t:ty),* $(,)?) => {$(
+        impl QuerySchema for $t {
+            fn query_fields() -> &'static [QueryField] {
+                &[]
+            }
+        }
+    )*};
+}
+
+no_query_fields!(
+    crate::wkt::Any,
+    crate::wkt::Timestamp,
+    crate::wkt::Duration,
+    crate::wkt::FieldMask,
+    crate::wkt::Struct,
+    crate::wkt::Value,
+    crate::wkt::ListValue,
+);
+
 /// One field of a [`QuerySchema`].
 #[derive(Debug, Clone, Copy)]
 pub struct QueryField {

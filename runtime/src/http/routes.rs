@@ -14,6 +14,7 @@ use bytes::Bytes;
 use http::{header, HeaderValue, Method, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use serde::de::DeserializeOwned;
+use serde::Deserialize as _;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -299,6 +300,50 @@ impl JsonMessage for () {
         None
     }
 }
+
+/// The wrappers (`google.protobuf.Int64Value`, ...) as whole requests, which prost maps to the
+/// bare value (`i64`): the body is the value's proto3 JSON (`"123"`), and an empty body (`{}`)
+/// is the default value.
+macro_rules! wrapper_request {
+    ($($t:ty => $codec:ident),* $(,)?) => {$(
+        impl JsonMessage for $t {
+            fn query_fields() -> &'static [QueryField] {
+                &[]
+            }
+
+            fn from_value(value: Value) -> Result<Self, String> {
+                if value.as_object().is_some_and(Map::is_empty) {
+                    return Ok(Self::default());
+                }
+                crate::json::De::<crate::json::codec::$codec, $t>::deserialize(value)
+                    .map(|read| read.0)
+                    .map_err(|e| format!("invalid request: {e}"))
+            }
+
+            fn from_body(bytes: &[u8]) -> Result<Self, String> {
+                let value: Value = serde_json::from_slice(bytes)
+                    .map_err(|e| format!("invalid JSON body: {e}"))?;
+                Self::from_value(value)
+            }
+
+            fn rejects(value: Value) -> Option<String> {
+                Self::from_value(value).err()
+            }
+        }
+    )*};
+}
+
+wrapper_request!(
+    f64 => Double,
+    f32 => Float,
+    i64 => Int64,
+    u64 => Uint64,
+    i32 => Int32,
+    u32 => Uint32,
+    bool => Bool,
+    String => Str,
+    Vec<u8> => Bytes,
+);
 
 /// Where a rule's request body goes.
 #[derive(Debug, Clone, Copy)]

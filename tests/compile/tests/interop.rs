@@ -18,7 +18,8 @@ use std::time::Duration;
 
 use interop::extension_service_server::ExtensionService;
 use interop::note_service_server::{NoteService, NoteServiceServer};
-use interop::{AnnotateNoteRequest, BatchGetNotesRequest, Kind, Note, Notes, Ref};
+use interop::value_service_server::ValueService;
+use interop::{AnnotateNoteRequest, BatchGetNotesRequest, Kind, LegacyStatus, Note, Notes, Ref};
 use reqwest::StatusCode;
 use rs_svc_compile_test::interop::v1 as interop;
 use tokio_stream::Stream;
@@ -689,4 +690,107 @@ async fn grpc_gateway_extensions_are_served_as_grpc_gateway_serves_them() {
             assert_eq!(recorded, None, "{rule}: the handler ran");
         }
     }
+}
+
+#[tonic::async_trait]
+impl ValueService for Recorder {
+    async fn echo_int64(&self, request: Request<i64>) -> Result<Response<i64>, Status> {
+        self.push(format!("{:?}", request.get_ref()));
+        Ok(Response::new(request.into_inner()))
+    }
+
+    async fn echo_duration(
+        &self,
+        request: Request<rs_svc::wkt::Duration>,
+    ) -> Result<Response<rs_svc::wkt::Duration>, Status> {
+        let duration = request.get_ref();
+        self.push(format!("{}s {}ns", duration.seconds, duration.nanos));
+        Ok(Response::new(request.into_inner()))
+    }
+
+    async fn echo_status(
+        &self,
+        request: Request<LegacyStatus>,
+    ) -> Result<Response<LegacyStatus>, Status> {
+        self.push(format!("{:?}", request.get_ref()));
+        Ok(Response::new(request.into_inner()))
+    }
+}
+
+#[tokio::test]
+async fn well_known_types_and_proto2_messages_are_whole_requests() {
+    let recorder = Recorder::default();
+    let router = interop::value_service_http::router(Arc::new(recorder.clone()));
+    let base = format!("http://{}", common::serve_http(router).await);
+    // (rule, path, body, status, what the handler received, the response body)
+    let rows = [
+        (
+            "a wrapper's body is its value's JSON",
+            "/v1/values/int64",
+            r#""123""#,
+            200,
+            "123",
+        ),
+        (
+            "a wrapper takes a number too",
+            "/v1/values/int64",
+            "-4",
+            200,
+            "-4",
+        ),
+        (
+            "an empty body is the default value",
+            "/v1/values/int64",
+            "",
+            200,
+            "0",
+        ),
+        (
+            "a bad wrapper value is a 400",
+            "/v1/values/int64",
+            r#""x""#,
+            400,
+            "",
+        ),
+        (
+            "a duration's body is its JSON string",
+            "/v1/values/duration",
+            r#""1.500s""#,
+            200,
+            "1s 500000000ns",
+        ),
+        (
+            "a proto2 message reads its required fields bare",
+            "/v1/values/status",
+            r#"{"code": 3, "reason": "r"}"#,
+            200,
+            r#"LegacyStatus { code: 3, message: None, reason: "r" }"#,
+        ),
+    ];
+    for (rule, path, body, status, seen) in rows {
+        let (code, text) = post(&format!("{base}{path}"), "application/json", body).await;
+        assert_eq!(code.as_u16(), status, "{rule}: {text}");
+        let recorded = recorder.take();
+        if status == 200 {
+            assert_eq!(recorded.as_deref(), Some(seen), "{rule}");
+        } else {
+            assert_eq!(recorded, None, "{rule}: the handler ran");
+        }
+    }
+    // Written back as proto3 JSON.
+    let (_, text) = post(
+        &format!("{base}/v1/values/duration"),
+        "application/json",
+        r#""1.5s""#,
+    )
+    .await;
+    assert_eq!(text, r#""1.500s""#);
+    let (_, text) = post(
+        &format!("{base}/v1/values/status"),
+        "application/json",
+        r#"{"code": 3, "reason": "r"}"#,
+    )
+    .await;
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json, serde_json::json!({"code": 3, "reason": "r"}));
 }
