@@ -866,7 +866,11 @@ impl<'a> Builder<'a> {
             _ if http_body => (binary("The raw bytes; `Content-Type` is passed on."), None),
             None => (
                 self.schemas.message_without(&method.input, bound),
-                input.and_then(|m| clean_comment(&m.comments.doc())),
+                // A well-known type's comment is protobuf's internals, and only some
+                // compilers keep it.
+                input
+                    .filter(|m| !m.full_name.starts_with("google.protobuf."))
+                    .and_then(|m| clean_comment(&m.comments.doc())),
             ),
             Some(field) => {
                 let below: Vec<Vec<String>> = bound
