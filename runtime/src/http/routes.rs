@@ -352,7 +352,8 @@ pub enum BodyRule {
     None,
     /// `body: "*"`: the whole message; the query is ignored.
     All,
-    /// `body: "field"`: that top-level field, by proto and JSON name.
+    /// `body: "field"`: that field, by proto and JSON name; a dotted path of both for a nested
+    /// field (grpc-gateway's extension), whose parent messages are created.
     Field {
         proto_name: &'static str,
         json_name: &'static str,
