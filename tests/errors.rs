@@ -50,12 +50,15 @@ const CASES: &[(&str, &[&str])] = &[
         "UnknownBodyField",
         &["body \"payload\"", "no field `payload`"],
     ),
-    ("NestedBodyField", &["body \"inner.id\"", "top-level field"]),
+    (
+        "NestedBodyField",
+        &["body \"name.id\"", "`name` is not a singular message"],
+    ),
     (
         "UnknownResponseBody",
         &["response_body \"result\"", "no field `result`"],
     ),
-    ("RepeatedInPath", &["repeated field `tags`"]),
+    ("RepeatedInPath", &["repeated field `inners`"]),
     ("MapInPath", &["map field `labels`"]),
     (
         "MessageInPath",
@@ -83,11 +86,11 @@ const CASES: &[(&str, &[&str])] = &[
             "`GET /v1/things/{name}` of invalid.v1.Broken.First",
         ],
     ),
+    ("StreamWithFieldBody", &["client-streaming", "body: \"*\""]),
     (
-        "StreamWithPath",
-        &["client-streaming", "remove the variables"],
+        "VerbWithEmptyPart",
+        &["the verb `a::b` has an empty part", "`/v1/{name}:a:b`"],
     ),
-    ("StreamWithoutBody", &["client-streaming", "body: \"*\""]),
     (
         "NoPattern",
         &[
@@ -193,6 +196,57 @@ message R { string a = 1; }
             .any(|e| e.contains("Broken.BodyOnGet: a GET request has no body")),
         "{errors:#?}"
     );
+}
+
+#[test]
+fn grpc_gateway_extensions_generate_with_a_warning_naming_the_rule_and_saying_it_is_not_portable() {
+    let output = common::generate(&["interop/v1/interop.proto"], "").unwrap();
+    let warnings: Vec<String> = output.warnings.iter().map(ToString::to_string).collect();
+    // (method, words its one warning must contain)
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "ImportNotes",
+            &["client-streaming method with no body", "set body: \"*\""],
+        ),
+        ("CheckNote", &["the verb `check:twice` holds a `:`"]),
+        (
+            "AnnotateNote",
+            &["body \"payload.note\" names a nested field"],
+        ),
+        (
+            "BatchGetNotes",
+            &["variable `ids` binds repeated field `ids`", "split on `,`"],
+        ),
+    ];
+    for (method, words) in cases {
+        let element = format!(": interop.v1.ExtensionService.{method}: ");
+        let found: Vec<&String> = warnings.iter().filter(|w| w.contains(&element)).collect();
+        assert!(
+            !found.is_empty(),
+            "no warning for {method} in {warnings:#?}"
+        );
+        let warning = found[0];
+        assert!(
+            warning.starts_with("interop/v1/interop.proto:"),
+            "{warning}"
+        );
+        for word in words
+            .iter()
+            .chain(&["grpc-gateway extension", "not portable"])
+        {
+            assert!(
+                warning.contains(word),
+                "{method}: {word:?} missing from {warning}"
+            );
+        }
+    }
+    // Path variables on streams are served as Envoy serves them: no warning.
+    assert!(
+        !warnings.iter().any(|w| w.contains("NoteService.")),
+        "{warnings:#?}"
+    );
+    // Each repeated variable of BatchGetNotes is named once: ids, pages, kinds.
+    assert_eq!(warnings.len(), 6, "{warnings:#?}");
 }
 
 #[test]

@@ -131,7 +131,17 @@ fn merged_document_holds_every_service() {
         .iter()
         .map(|t| t["name"].as_str().unwrap())
         .collect();
-    assert_eq!(tags, ["OrderService", "LibraryService", "OpsService"]);
+    assert_eq!(
+        tags,
+        [
+            "OrderService",
+            "NoteService",
+            "ExtensionService",
+            "ValueService",
+            "LibraryService",
+            "OpsService"
+        ]
+    );
 }
 
 /// `no_openapi` writes no document; `openapi_format=json` writes JSON that parses.

@@ -193,6 +193,9 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
         let trait_name = format_ident!("{}", service.name);
         let mut consts = TokenStream::new();
         let mut routes = TokenStream::new();
+        // Import only what the templates use, so the module has no unused import.
+        let uses_variables = routed.iter().any(|(_, b)| !b.template.variables.is_empty());
+        let uses_segments = routed.iter().any(|(_, b)| !b.template.segments.is_empty());
         for (method, binding) in routed {
             let base = format!("{}_{}", method.name.to_shouty_snake_case(), binding.index);
             let template_ident = format_ident!("{base}");
@@ -206,11 +209,8 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
                 Body::None => quote!(BodyRule::None),
                 Body::All => quote!(BodyRule::All),
                 Body::Field(name) => {
-                    let json_name = model
-                        .messages
-                        .get(&method.input)
-                        .and_then(|m| m.field(name))
-                        .map_or(name.clone(), |f| f.json_name.clone());
+                    // A nested body field (grpc-gateway's extension) is a dotted path of both.
+                    let json_name = json_path(model, &method.input, name);
                     quote!(BodyRule::Field { proto_name: #name, json_name: #json_name })
                 }
             };
@@ -293,13 +293,21 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
         // Deprecated methods are served like the others; calling them is not a user's choice.
         let allow_deprecated = routed_deprecated.then(|| quote!(#[allow(deprecated)]));
         let full_name = &service.full_name;
+        let matcher_imports = [
+            Some(quote!(MethodFilter)),
+            uses_segments.then(|| quote!(Segment as S)),
+            Some(quote!(Template)),
+            uses_variables.then(|| quote!(Variable as V)),
+        ]
+        .into_iter()
+        .flatten();
         let module_doc = format!(
             " HTTP/JSON routes of `{full_name}`, transcoded in-process from its `google.api.http` rules."
         );
         out.extend(quote! {
             #[doc = #module_doc]
             pub mod #module {
-                use ::rs_svc::http::matcher::{MethodFilter, Segment as S, Template, Variable as V};
+                use ::rs_svc::http::matcher::{#(#matcher_imports),*};
                 use ::rs_svc::http::{BodyRule, Rule};
 
                 #consts
@@ -333,6 +341,23 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
         });
     }
     out
+}
+
+/// The JSON names along the dotted proto field path `path` of `message` (`payload.note_text`
+/// -> `payload.noteText`); a name that resolves to no field is kept as it is.
+fn json_path(model: &Model, message: &str, path: &str) -> String {
+    let mut message = model.messages.get(message);
+    path.split('.')
+        .map(|part| {
+            let field = message.and_then(|m| m.field(part));
+            message = field.and_then(|f| match &f.ty {
+                FieldType::Message(t) => model.messages.get(t),
+                _ => None,
+            });
+            field.map_or_else(|| part.to_owned(), |f| f.json_name.clone())
+        })
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// `POST /<package>.<Service>/<Method>` with `body: "*"`, for a method without a rule.

@@ -74,7 +74,10 @@ pub fn all(
             file.items.extend(part.items);
         }
         let mut content = header();
-        for file in &package.files {
+        // Sorted: protoc lists the files as given, buf and standalone mode in dependency order.
+        let mut sources: Vec<&String> = package.files.iter().collect();
+        sources.sort();
+        for file in sources {
             content.push_str(&format!("// source: {file}\n"));
         }
         let body = prettyplease::unparse(&file);

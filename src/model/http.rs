@@ -203,28 +203,36 @@ impl Checker<'_> {
         let input = self.model.messages.get(&self.method.input)?;
         let output = self.model.messages.get(&self.method.output)?;
 
+        // Path variables on client and bidi streams bind into the stream's first message, as
+        // Envoy's transcoder serves them (shared/DESIGN.md section 4).
         if let Some(template) = &template {
-            if self.method.kind.client_streaming() && !template.variables.is_empty() {
-                diags.error(
-                    &at(&path_field),
-                    element,
-                    format!(
-                        "path template {path:?} binds fields, but a client-streaming method takes every message from the body; remove the variables"
-                    ),
-                );
-            }
             for var in &template.variables {
-                if let Err(problem) = self.check_path_field(input, &var.field_path) {
-                    diags.error(
+                match self.check_path_field(input, &var.field_path) {
+                    Ok(None) => {}
+                    Ok(Some(warning)) => diags.warning(
+                        &at(&path_field),
+                        element,
+                        format!("path template {path:?}: {warning}"),
+                    ),
+                    Err(problem) => diags.error(
                         &at(&path_field),
                         element,
                         format!("path template {path:?}: {problem}"),
-                    );
+                    ),
                 }
+            }
+            if let Some(verb) = template.verb.as_deref().filter(|v| v.contains(':')) {
+                diags.warning(
+                    &at(&path_field),
+                    element,
+                    format!(
+                        "path template {path:?}: the verb `{verb}` holds a `:`, a grpc-gateway extension (after a variable, the verb is everything after the first `:`); {NOT_PORTABLE}; a verb without `:` is portable"
+                    ),
+                );
             }
         }
 
-        let body = match rule.body.as_str() {
+        let mut body = match rule.body.as_str() {
             "" => Body::None,
             "*" => Body::All,
             name => Body::Field(name.to_owned()),
@@ -232,38 +240,53 @@ impl Checker<'_> {
         if let Body::Field(name) = &body {
             let problem = match FieldPath::parse(name) {
                 None => Some(format!("body {name:?} is not a field name; use \"*\", a top-level field of {}, or leave it empty", input.full_name)),
-                Some(fp) if fp.0.len() > 1 => Some(format!(
-                    "body {name:?} names a nested field; the body must be \"*\" or a top-level field of {}, e.g. {:?}",
-                    input.full_name, fp.0[0]
-                )),
-                Some(_) if input.field(name).is_none() => Some(format!(
-                    "body {name:?}: {} has no field `{name}`; {}",
-                    input.full_name,
-                    field_hint(input)
-                )),
-                Some(_) => template.as_ref().and_then(|t| {
-                    t.variables
-                        .iter()
-                        // `{book.name}` with body "book" is the usual update shape: the
-                        // path fills in one field of the body. Binding the body field
-                        // itself leaves nothing for the body to carry.
-                        .find(|v| v.field_path.0 == [name.as_str()])
-                        .map(|v| format!(
-                            "body {name:?} is also bound by path variable `{}`; a field comes from the path or the body, not both: bind another field in the path or choose another body field",
-                            v.field_path
-                        ))
-                }),
+                Some(fp) => match self.check_body_field(input, &fp) {
+                    Err(problem) => Some(problem),
+                    Ok(()) => template.as_ref().and_then(|t| {
+                        t.variables
+                            .iter()
+                            // `{book.name}` with body "book" is the usual update shape: the
+                            // path fills in one field of the body. Binding the body field
+                            // itself (or a field above it) leaves nothing for the body to carry.
+                            .find(|v| fp.0.starts_with(&v.field_path.0))
+                            .map(|v| format!(
+                                "body {name:?} is also bound by path variable `{}`; a field comes from the path or the body, not both: bind another field in the path or choose another body field",
+                                v.field_path
+                            ))
+                    }),
+                },
             };
-            if let Some(problem) = problem {
-                diags.error(&at(&[BODY]), element, problem);
+            match problem {
+                Some(problem) => diags.error(&at(&[BODY]), element, problem),
+                None if name.contains('.') => diags.warning(
+                    &at(&[BODY]),
+                    element,
+                    format!(
+                        "body {name:?} names a nested field, a grpc-gateway extension (the JSON body is that field, the messages above it created); {NOT_PORTABLE}; a top-level body field is portable"
+                    ),
+                ),
+                None => {}
             }
         }
-        if self.method.kind.client_streaming() && body != Body::All {
-            diags.error(
-                &at(&[BODY]),
-                element,
-                "a client-streaming method reads a stream of whole messages from the body; set body: \"*\"",
-            );
+        if self.method.kind.client_streaming() {
+            match body {
+                Body::All => {}
+                Body::None => {
+                    diags.warning(
+                        &at(&[BODY]),
+                        element,
+                        format!(
+                            "a client-streaming method with no body reads its stream from the request body anyway, a grpc-gateway extension; {NOT_PORTABLE}; set body: \"*\" to say so"
+                        ),
+                    );
+                    body = Body::All;
+                }
+                Body::Field(_) => diags.error(
+                    &at(&[BODY]),
+                    element,
+                    "a client-streaming method reads a stream of whole messages from the body; set body: \"*\"",
+                ),
+            }
         }
         if http_method == HttpMethod::Get && body != Body::None {
             let message =
@@ -308,9 +331,46 @@ impl Checker<'_> {
         })
     }
 
+    /// A body field must reach, through singular message fields, a field of the request. A
+    /// nested one is grpc-gateway's extension (the caller warns).
+    fn check_body_field(&self, input: &Message, path: &FieldPath) -> Result<(), String> {
+        let mut message = input;
+        for (i, part) in path.0.iter().enumerate() {
+            let Some(field) = message.field(part) else {
+                return Err(format!(
+                    "body \"{path}\": {} has no field `{part}`; {}",
+                    message.full_name,
+                    field_hint(message)
+                ));
+            };
+            if i + 1 == path.0.len() {
+                break;
+            }
+            match (&field.ty, &field.cardinality) {
+                (FieldType::Message(name), Cardinality::Singular | Cardinality::Optional) => {
+                    message = self.model.messages.get(name).ok_or_else(|| {
+                        format!("body \"{path}\": message {name} is missing from the request")
+                    })?;
+                }
+                _ => {
+                    return Err(format!(
+                        "body \"{path}\": `{part}` is not a singular message, so the body cannot go deeper; use \"*\" or a top-level field of {}",
+                        input.full_name
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// A path variable must reach, through singular message fields, one singular scalar, enum
-    /// or string-form well-known type.
-    fn check_path_field(&self, input: &Message, path: &FieldPath) -> Result<(), String> {
+    /// or string-form well-known type. A repeated scalar or enum at the end is grpc-gateway's
+    /// extension (comma-separated values): `Ok(Some(warning))`.
+    fn check_path_field(
+        &self,
+        input: &Message,
+        path: &FieldPath,
+    ) -> Result<Option<String>, String> {
         let mut message = input;
         for (i, part) in path.0.iter().enumerate() {
             let last = i + 1 == path.0.len();
@@ -322,6 +382,13 @@ impl Checker<'_> {
                 ));
             };
             match field.cardinality {
+                Cardinality::Repeated
+                    if last && !matches!(field.ty, FieldType::Message(_)) =>
+                {
+                    return Ok(Some(format!(
+                        "variable `{path}` binds repeated field `{part}`, a grpc-gateway extension (the segment is split on `,` into the list, so no element can hold a comma); {NOT_PORTABLE}; a list in the query (`?{part}=a&{part}=b`) is portable"
+                    )));
+                }
                 Cardinality::Repeated => {
                     return Err(format!(
                         "variable `{path}` binds repeated field `{part}`; a path segment holds one value, so bind a singular field (repeated values go in the query or body)"
@@ -357,9 +424,12 @@ impl Checker<'_> {
                 _ => {}
             }
         }
-        Ok(())
+        Ok(None)
     }
 }
+
+/// What every warning about an extension of another transcoder says.
+const NOT_PORTABLE: &str = "it is not portable: http.proto does not define it, so other transcoders may refuse the rule or serve it differently";
 
 /// "its fields are a, b, c" (or that it has none), to help fix a misspelt name.
 fn field_hint(message: &Message) -> String {

@@ -465,7 +465,31 @@ impl Parser<'_> {
                 ),
             ));
         }
-        self.literal(colon + 1, src.len(), Place::Verb)?;
+        if src[..colon].ends_with('}') && verb.contains(':') {
+            // grpc-gateway's extension: after a variable, everything after the first `:` is the
+            // verb (`{uuid}:custom:custom`); the model warns that it is not portable.
+            let mut start = colon + 1;
+            for piece in verb.split(':') {
+                if piece.is_empty() {
+                    return Err(error(
+                        start,
+                        format!("the verb `{verb}` has an empty part between two `:`"),
+                        format!(
+                            "remove the extra `:`: `{}:{}`",
+                            &src[..colon],
+                            verb.split(':')
+                                .filter(|p| !p.is_empty())
+                                .collect::<Vec<_>>()
+                                .join(":")
+                        ),
+                    ));
+                }
+                self.literal(start, start + piece.len(), Place::Verb)?;
+                start += piece.len() + 1;
+            }
+        } else {
+            self.literal(colon + 1, src.len(), Place::Verb)?;
+        }
         self.pos = src.len();
         Ok(verb.to_owned())
     }
@@ -926,6 +950,8 @@ mod tests {
         ("/v1/*:batchGet", &["v1", "*"], &[], Some("batchGet")),
         ("/{resource=**}:getType", &["**"], &[("resource", 0, 1)], Some("getType")),
         ("/v1:verb", &["v1"], &[], Some("verb")),
+        // grpc-gateway's extension: after a variable, the verb is everything after the first `:`.
+        ("/v1/{uuid}:custom:custom", &["v1", "*"], &[("uuid", 1, 2)], Some("custom:custom")),
         ("/v1/a%2Fb", &["v1", "a%2Fb"], &[], None),
         ("/v1/{a}/{b}", &["v1", "*", "*"], &[("a", 1, 2), ("b", 2, 3)], None),
         ("/v1/x-y.z_~!$&'()+,;=@", &["v1", "x-y.z_~!$&'()+,;=@"], &[], None),
@@ -1033,6 +1059,8 @@ mod tests {
         ("verbs hold no spaces", "/v1/a:b c", 7, "a space is not allowed in the verb `b c`", "`/v1/a:b%20c`"),
         ("verbs are literals", "/v1/a:*", 6, "`*` is not allowed in the verb", "`/v1/a:%2A`"),
         ("a template has one verb", "/v1/a:b:c", 7, "second `:`", "`/v1/a:b%3Ac`"),
+        ("a verb after a variable has no empty part", "/v1/{a}:b::c", 10, "empty part between two `:`", "`/v1/{a}:b:c`"),
+        ("each part of a verb is a literal", "/v1/{a}:b:c d", 11, "a space is not allowed in the verb `c d`", "`/v1/{a}:b:c%20d`"),
         ("verbs hold no variables", "/v1/a:{b}", 6, "`{` is not allowed in the verb", "`/v1/a:%7Bb%7D`"),
         ("a variable does not start mid-segment", "/v1/a{b}", 5, "variable starts in the middle of a segment, after `a`", "`/v1/a/{b}`"),
         ("nothing follows a variable in its segment", "/v1/{a}b", 7, "`b` follows the variable `{a}` in the same segment", "`/v1/{a}/b`"),

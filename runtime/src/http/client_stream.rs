@@ -5,6 +5,12 @@
 //!
 //! A stream of `google.api.HttpBody` reads the body raw instead, whatever its content type: each
 //! piece of the body that arrives becomes one message (see [`RAW_PIECE_BYTES`]).
+//!
+//! Path variables and query parameters bind into the stream's first message only, as Envoy's
+//! gRPC-JSON transcoder binds them (checked side by side with Envoy in the compile tests): the
+//! query is read even with `body: "*"`, a field the first message sets keeps the message's
+//! value, a repeated field gets the bound values after the message's own, and later messages
+//! are passed on untouched. See [`weave`] for the two cases where we differ from Envoy.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -20,6 +26,9 @@ use http_body::Frame;
 use serde::Serialize;
 use tokio_stream::Stream;
 
+use serde_json::{Map, Value};
+
+use super::query::{self, Cardinality, QueryField, QueryKind};
 use super::routes::{call_metadata, is_json, run, Call, HttpError, JsonMessage, Rule};
 
 /// Serves one client-streaming call: the messages of the body in, one JSON response out.
@@ -93,6 +102,7 @@ where
     Req: JsonMessage + prost::Message + Default,
 {
     let (request, timeout) = call_metadata(&mut call.parts, &call.options)?;
+    let bound = bound_fields::<Req>(&call)?;
     let content_type = call.parts.headers.get(header::CONTENT_TYPE);
     let pieces = if rule.http_body_request {
         // A client stream's body is always `*` (the plugin checks), so the messages are HttpBody.
@@ -115,7 +125,10 @@ where
                 ),
             });
         }
-        Pieces::Json(Splitter::default())
+        Pieces::Json {
+            split: Splitter::default(),
+            bound,
+        }
     };
     let frames = GrpcFrames::<Req> {
         body: call.body,
@@ -141,6 +154,66 @@ where
     ))
 }
 
+/// The fields the path variables and the query set, as the JSON object of a message (`None`
+/// when there are none): what [`weave`] puts into the stream's first message. Path beats
+/// query, as in a unary call. A bad value is a 400 before the handler runs.
+fn bound_fields<Req: JsonMessage>(call: &Call) -> Result<Option<Map<String, Value>>, HttpError> {
+    let query = call.parts.uri.query().unwrap_or("");
+    if call.bindings.is_empty() && query.is_empty() {
+        return Ok(None);
+    }
+    let fields = Req::query_fields();
+    let paths: Vec<&str> = call.bindings.iter().map(|(f, _)| *f).collect();
+    let reject_unknown = call.options.rejects_unknown_query_parameters();
+    let mut object = query::to_json(fields, query, &paths, reject_unknown)?;
+    for (field, value) in &call.bindings {
+        query::set_path(&mut object, fields, field, value)?;
+    }
+    Ok((!object.is_empty()).then_some(object))
+}
+
+/// Puts the fields the path and query bound (`bound`, JSON names) into `message`, the JSON
+/// object of a stream's first message, as Envoy's transcoder weaves its bindings:
+/// - a field the message leaves out or sets to `null` takes the bound value, creating the
+///   messages above it;
+/// - a field the message sets keeps the message's value;
+/// - a repeated field gets the bound values after the message's own.
+///
+/// Envoy compares the message's keys with proto names only, so a field the message sets under
+/// its JSON name (`authorName`) takes the bound value there; here the message's value wins
+/// under either name. And where the query names a field a path variable binds, Envoy takes
+/// the query's value; here the path wins, as in every other call.
+pub(crate) fn weave(
+    message: &mut Map<String, Value>,
+    bound: Map<String, Value>,
+    fields: &'static [QueryField],
+) {
+    for (json_name, value) in bound {
+        let field = fields.iter().find(|f| f.json_name == json_name);
+        let key = match field {
+            Some(f) if !message.contains_key(&json_name) && message.contains_key(f.proto_name) => {
+                f.proto_name.to_owned()
+            }
+            _ => json_name,
+        };
+        match (message.get_mut(&key), value, field) {
+            (None | Some(Value::Null), value, _) => {
+                message.remove(&key);
+                message.insert(key, value);
+            }
+            (Some(Value::Array(mine)), Value::Array(values), _) => mine.extend(values),
+            (Some(Value::Object(mine)), Value::Object(values), Some(f))
+                if f.cardinality == Cardinality::Singular =>
+            {
+                if let QueryKind::Message(nested) = f.kind {
+                    weave(mine, values, nested());
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// The request body re-framed as gRPC messages: each message (parsed from JSON, or an HttpBody
 /// around raw bytes) encoded with its 5-byte gRPC header, so `tonic::Streaming` decodes it as if
 /// it came over gRPC. A bad message ends the stream with INVALID_ARGUMENT, which the handler
@@ -159,8 +232,12 @@ struct GrpcFrames<Req> {
 
 /// How the body is cut into messages.
 enum Pieces {
-    /// NDJSON lines or JSON array elements, each parsed as `Req`.
-    Json(Splitter),
+    /// NDJSON lines or JSON array elements, each parsed as `Req`; `bound` (the path's and the
+    /// query's fields) goes into the first.
+    Json {
+        split: Splitter,
+        bound: Option<Map<String, Value>>,
+    },
     /// Raw bytes of any content type, each piece the data of one `google.api.HttpBody`.
     Raw(RawPieces),
 }
@@ -169,7 +246,7 @@ impl Pieces {
     /// The messages `data` completes.
     fn push(&mut self, data: Bytes, limit: usize) -> Result<Vec<Bytes>, tonic::Status> {
         match self {
-            Pieces::Json(split) => split.push(&data, limit),
+            Pieces::Json { split, .. } => split.push(&data, limit),
             Pieces::Raw(raw) => Ok(raw.push(data)),
         }
     }
@@ -177,19 +254,31 @@ impl Pieces {
     /// The messages left when the body ends.
     fn finish(&mut self) -> Result<Vec<Bytes>, tonic::Status> {
         match self {
-            Pieces::Json(split) => split.finish(),
+            Pieces::Json { split, .. } => split.finish(),
             Pieces::Raw(raw) => Ok(raw.finish()),
         }
     }
 
     /// One piece as a gRPC frame of `Req`.
     fn encode<Req: JsonMessage + prost::Message>(
-        &self,
+        &mut self,
         piece: Bytes,
     ) -> Result<Bytes, tonic::Status> {
         match self {
-            Pieces::Json(_) => {
-                grpc_frame(&Req::from_body(&piece).map_err(tonic::Status::invalid_argument)?)
+            Pieces::Json { bound, .. } => {
+                let message = match bound.take() {
+                    None => Req::from_body(&piece),
+                    Some(bound) => match serde_json::from_slice::<Value>(&piece) {
+                        Ok(Value::Object(mut message)) => {
+                            weave(&mut message, bound, Req::query_fields());
+                            Req::from_value(Value::Object(message))
+                        }
+                        // Not an object: the message's reader words the error.
+                        Ok(_) => Req::from_body(&piece),
+                        Err(e) => Err(format!("invalid JSON body: {e}")),
+                    },
+                };
+                grpc_frame(&message.map_err(tonic::Status::invalid_argument)?)
             }
             Pieces::Raw(raw) => grpc_frame(&crate::google::api::HttpBody {
                 content_type: raw.content_type.clone(),
@@ -496,6 +585,103 @@ mod tests {
         assert_eq!(lengths(&[2 * max + 10]), [max, max, 10]);
         assert_eq!(lengths(&[]), [0]);
         assert_eq!(lengths(&[0, 0]), [0]);
+    }
+
+    #[test]
+    fn bound_fields_weave_into_a_message_as_envoy_weaves_them() {
+        use serde_json::json;
+        const REF: &[QueryField] = &[QueryField::new(
+            "shelf",
+            "shelf",
+            QueryKind::Text,
+            Cardinality::Singular,
+            None,
+        )];
+        fn ref_fields() -> &'static [QueryField] {
+            REF
+        }
+        const NOTE: &[QueryField] = &[
+            QueryField::new(
+                "shelf",
+                "shelf",
+                QueryKind::Text,
+                Cardinality::Singular,
+                None,
+            ),
+            QueryField::new(
+                "author_name",
+                "authorName",
+                QueryKind::Text,
+                Cardinality::Singular,
+                None,
+            ),
+            QueryField::new("tags", "tags", QueryKind::Text, Cardinality::Repeated, None),
+            QueryField::new(
+                "ref",
+                "ref",
+                QueryKind::Message(ref_fields),
+                Cardinality::Singular,
+                None,
+            ),
+        ];
+        // (rule, first message, bound fields, what the message becomes)
+        let cases = [
+            (
+                "an absent field takes the bound value",
+                json!({"a": 1}),
+                json!({"shelf": "s"}),
+                json!({"a": 1, "shelf": "s"}),
+            ),
+            (
+                "a null field takes the bound value",
+                json!({"shelf": null}),
+                json!({"shelf": "s"}),
+                json!({"shelf": "s"}),
+            ),
+            (
+                "a set field keeps its value, even empty",
+                json!({"shelf": ""}),
+                json!({"shelf": "s"}),
+                json!({"shelf": ""}),
+            ),
+            (
+                "under its proto name too",
+                json!({"author_name": "m"}),
+                json!({"authorName": "q"}),
+                json!({"author_name": "m"}),
+            ),
+            (
+                "repeated values follow the message's",
+                json!({"tags": ["a"]}),
+                json!({"tags": ["q", "r"]}),
+                json!({"tags": ["a", "q", "r"]}),
+            ),
+            (
+                "nested fields weave inside the message's",
+                json!({"ref": {"shelf": "m"}}),
+                json!({"ref": {"shelf": "q"}}),
+                json!({"ref": {"shelf": "m"}}),
+            ),
+            (
+                "a nested message is created",
+                json!({"ref": null}),
+                json!({"ref": {"shelf": "q"}}),
+                json!({"ref": {"shelf": "q"}}),
+            ),
+            (
+                "an empty nested message is filled",
+                json!({"ref": {}}),
+                json!({"ref": {"shelf": "q"}}),
+                json!({"ref": {"shelf": "q"}}),
+            ),
+        ];
+        for (rule, message, bound, expected) in cases {
+            let (Value::Object(mut message), Value::Object(bound)) = (message, bound) else {
+                unreachable!()
+            };
+            weave(&mut message, bound, NOTE);
+            assert_eq!(Value::Object(message), expected, "{rule}");
+        }
     }
 
     #[test]

@@ -453,15 +453,15 @@ impl<R> Matcher<R> {
         let mut path = Path::new(raw_path);
         path.split()?;
 
-        let verb = if self.verbs.is_empty() {
-            None
+        let verbs = if self.verbs.is_empty() {
+            Vec::new()
         } else {
-            self.split_verb(&path)
+            self.split_verbs(&path)
         };
         let whole_end = path.spans().last().map_or(0, |s| s.end as usize);
         // Whether some route matched the path, whatever its method.
         let mut matched = false;
-        if let Some((colon, verb)) = &verb {
+        for (colon, verb) in &verbs {
             path.cut_last(*colon);
             let picked = self.walk(&path, 0, 0, &mut |ends, bare| {
                 self.pick(ends, Some(verb), method, bare, &mut matched)
@@ -483,7 +483,7 @@ impl<R> Matcher<R> {
 
         // No route for this method: say which methods would have had one.
         let mut allow = Vec::new();
-        if let Some((colon, verb)) = &verb {
+        for (colon, verb) in &verbs {
             path.cut_last(*colon);
             self.collect_methods(&path, Some(verb), &mut allow);
             path.cut_last(whole_end);
@@ -500,23 +500,28 @@ impl<R> Matcher<R> {
         Err(RouteError::MethodNotAllowed { allow })
     }
 
-    /// The offset of the `:` before a registered verb in the last segment, and that verb.
-    fn split_verb<'p>(&self, path: &Path<'p>) -> Option<(usize, Cow<'p, [u8]>)> {
-        let last = *path.spans().last()?;
-        let segment = &path.text.as_bytes()[last.start as usize..last.end as usize];
-        let colon = segment.iter().rposition(|&b| b == b':')?;
-        // `/v1/:cancel` has no segment before the verb; read it as the segment `:cancel`.
-        if colon == 0 {
-            return None;
-        }
-        let raw = &path.text[last.start as usize + colon + 1..last.end as usize];
-        let verb = if last.escaped {
-            decode(raw, false).ok()?
-        } else {
-            Cow::Borrowed(raw.as_bytes())
+    /// Each registered verb the last segment ends with, after a `:`, with the offset of that
+    /// `:`: the longest first. A verb is what follows the last `:`, or, for a verb holding `:`
+    /// itself (grpc-gateway's `{uuid}:custom:custom`), an earlier one.
+    fn split_verbs<'p>(&self, path: &Path<'p>) -> Vec<(usize, Cow<'p, [u8]>)> {
+        let Some(last) = path.spans().last().copied() else {
+            return Vec::new();
         };
-        self.verbs.binary_search_by(|v| (**v).cmp(&*verb)).ok()?;
-        Some((last.start as usize + colon, verb))
+        let segment = &path.text.as_bytes()[last.start as usize..last.end as usize];
+        // `/v1/:cancel` has no segment before the verb; read it as the segment `:cancel`.
+        (1..segment.len())
+            .filter(|&colon| segment[colon] == b':')
+            .filter_map(|colon| {
+                let raw = &path.text[last.start as usize + colon + 1..last.end as usize];
+                let verb = if last.escaped {
+                    decode(raw, false).ok()?
+                } else {
+                    Cow::Borrowed(raw.as_bytes())
+                };
+                self.verbs.binary_search_by(|v| (**v).cmp(&*verb)).ok()?;
+                Some((last.start as usize + colon, verb))
+            })
+            .collect()
     }
 
     /// Walks the tree from `node`, which has matched the segments before `at`, most specific
@@ -1238,6 +1243,44 @@ mod tests {
                     Route("get", &[("id", ":activate")]),
                 ),
                 ("GET", "/v1/users:activate", NotFound),
+            ],
+        );
+    }
+
+    #[test]
+    fn a_verb_holding_a_colon_is_matched_as_a_suffix_of_the_last_segment() {
+        // grpc-gateway's `{uuid}:custom:custom`: the longest registered verb is tried first,
+        // then shorter ones, then the path without a verb.
+        let m = matcher(&[
+            ("POST", "/v1/notes/{id}:check:twice", "twice"),
+            ("POST", "/v1/notes/{id}:twice", "once"),
+            ("GET", "/v1/notes/{id}", "get"),
+        ]);
+        check(
+            &m,
+            &[
+                (
+                    "POST",
+                    "/v1/notes/n1:check:twice",
+                    Route("twice", &[("id", "n1")]),
+                ),
+                (
+                    "POST",
+                    "/v1/notes/a:b:check:twice",
+                    Route("twice", &[("id", "a:b")]),
+                ),
+                ("POST", "/v1/notes/n1:twice", Route("once", &[("id", "n1")])),
+                (
+                    "POST",
+                    "/v1/notes/:check:twice",
+                    Route("once", &[("id", ":check")]),
+                ),
+                (
+                    "GET",
+                    "/v1/notes/n1:check:twice",
+                    Route("get", &[("id", "n1:check:twice")]),
+                ),
+                ("POST", "/v1/notes/n1:check", NotAllowed("GET, HEAD")),
             ],
         );
     }

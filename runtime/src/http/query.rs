@@ -51,6 +51,28 @@ impl QuerySchema for crate::google::api::HttpBody {
     }
 }
 
+/// Well-known types as whole requests (`rpc M(google.protobuf.Duration)`, as grpc-gateway's
+/// examples declare): no field a query or path can set; the body is their JSON form.
+macro_rules! no_query_fields {
+    ($($t:ty),* $(,)?) => {$(
+        impl QuerySchema for $t {
+            fn query_fields() -> &'static [QueryField] {
+                &[]
+            }
+        }
+    )*};
+}
+
+no_query_fields!(
+    crate::wkt::Any,
+    crate::wkt::Timestamp,
+    crate::wkt::Duration,
+    crate::wkt::FieldMask,
+    crate::wkt::Struct,
+    crate::wkt::Value,
+    crate::wkt::ListValue,
+);
+
 /// One field of a [`QuerySchema`].
 #[derive(Debug, Clone, Copy)]
 pub struct QueryField {
@@ -247,6 +269,10 @@ pub fn to_json(
 
 /// Sets the field at the dotted proto path `field` (a path variable) to `value`, converted as
 /// its kind says, creating the messages above it; it replaces what body or query set.
+///
+/// A repeated field takes the value split on `,` (grpc-gateway's extension, which the plugin
+/// warns about): `a,b` is the list `["a", "b"]`. The value is split after percent-decoding,
+/// as grpc-gateway does, so no element can hold a comma.
 pub fn set_path(
     object: &mut Map<String, Value>,
     fields: &'static [QueryField],
@@ -258,7 +284,15 @@ pub fn set_path(
             "path variable `{field}` names no field of the request"
         )));
     };
-    let json = scalar(resolved.field.kind, value, field)?;
+    let json = match resolved.field.cardinality {
+        Cardinality::Repeated => Value::Array(
+            value
+                .split(',')
+                .map(|element| scalar(resolved.field.kind, element, field))
+                .collect::<Result<_, _>>()?,
+        ),
+        _ => scalar(resolved.field.kind, value, field)?,
+    };
     let mut target = object;
     for name in &resolved.parent_json {
         let next = target

@@ -14,6 +14,7 @@ use bytes::Bytes;
 use http::{header, HeaderValue, Method, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use serde::de::DeserializeOwned;
+use serde::Deserialize as _;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -100,6 +101,11 @@ impl Options {
     pub fn reject_unknown_query_parameters(mut self, reject: bool) -> Self {
         self.reject_unknown_query_parameters = reject;
         self
+    }
+
+    /// Whether a query parameter that names no field is a 400.
+    pub(crate) fn rejects_unknown_query_parameters(&self) -> bool {
+        self.reject_unknown_query_parameters
     }
 }
 
@@ -488,6 +494,50 @@ impl JsonMessage for () {
     }
 }
 
+/// The wrappers (`google.protobuf.Int64Value`, ...) as whole requests, which prost maps to the
+/// bare value (`i64`): the body is the value's proto3 JSON (`"123"`), and an empty body (`{}`)
+/// is the default value.
+macro_rules! wrapper_request {
+    ($($t:ty => $codec:ident),* $(,)?) => {$(
+        impl JsonMessage for $t {
+            fn query_fields() -> &'static [QueryField] {
+                &[]
+            }
+
+            fn from_value(value: Value) -> Result<Self, String> {
+                if value.as_object().is_some_and(Map::is_empty) {
+                    return Ok(Self::default());
+                }
+                crate::json::De::<crate::json::codec::$codec, $t>::deserialize(value)
+                    .map(|read| read.0)
+                    .map_err(|e| format!("invalid request: {e}"))
+            }
+
+            fn from_body(bytes: &[u8]) -> Result<Self, String> {
+                let value: Value = serde_json::from_slice(bytes)
+                    .map_err(|e| format!("invalid JSON body: {e}"))?;
+                Self::from_value(value)
+            }
+
+            fn rejects(value: Value) -> Option<String> {
+                Self::from_value(value).err()
+            }
+        }
+    )*};
+}
+
+wrapper_request!(
+    f64 => Double,
+    f32 => Float,
+    i64 => Int64,
+    u64 => Uint64,
+    i32 => Int32,
+    u32 => Uint32,
+    bool => Bool,
+    String => Str,
+    Vec<u8> => Bytes,
+);
+
 /// Where a rule's request body goes.
 #[derive(Debug, Clone, Copy)]
 pub enum BodyRule {
@@ -495,7 +545,8 @@ pub enum BodyRule {
     None,
     /// `body: "*"`: the whole message; the query is ignored.
     All,
-    /// `body: "field"`: that top-level field, by proto and JSON name.
+    /// `body: "field"`: that field, by proto and JSON name; a dotted path of both for a nested
+    /// field (grpc-gateway's extension), whose parent messages are created.
     Field {
         proto_name: &'static str,
         json_name: &'static str,
@@ -810,8 +861,9 @@ async fn bind<Req: JsonMessage>(
         Some(body),
     ) = (rule.body, rule.http_body_request, &body)
     {
+        let nested = json_name.contains('.');
         let inside = |(field, _): &(&str, String)| query::within(field, proto_name);
-        if rule.infer_field_mask.is_none() && !bindings.iter().any(inside) {
+        if rule.infer_field_mask.is_none() && !nested && !bindings.iter().any(inside) {
             let mut bound: Vec<&str> = bindings.iter().map(|(f, _)| *f).collect();
             bound.push(proto_name);
             let mut object = query::to_json(
@@ -866,7 +918,7 @@ async fn bind<Req: JsonMessage>(
                     object.insert(mask.to_owned(), Value::String(paths.join(",")));
                 }
             }
-            object.insert(json_name.to_owned(), value);
+            insert_at(&mut object, json_name, value);
             object
         }
         _ => query::to_json(
@@ -886,6 +938,27 @@ async fn bind<Req: JsonMessage>(
         query
     };
     Req::from_value(Value::Object(object)).map_err(|e| unreadable::<Req>(e, query, &bound))
+}
+
+/// Puts the body `value` at the dotted JSON path `json_path` of `object`, creating the
+/// messages above it (a nested body field is grpc-gateway's extension) and keeping what the
+/// query set beside it.
+fn insert_at(object: &mut Map<String, Value>, json_path: &str, value: Value) {
+    let (parents, last) = match json_path.rsplit_once('.') {
+        Some((parents, last)) => (Some(parents), last),
+        None => (None, json_path),
+    };
+    let mut target = object;
+    for name in parents.into_iter().flat_map(|p| p.split('.')) {
+        let next = target
+            .entry(name)
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !next.is_object() {
+            *next = Value::Object(Map::new());
+        }
+        target = next.as_object_mut().expect("made an object above");
+    }
+    target.insert(last.to_owned(), value);
 }
 
 /// The error for a request message that does not read: the query parameter at fault when there

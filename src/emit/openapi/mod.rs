@@ -470,6 +470,11 @@ impl<'a> Builder<'a> {
             let field = self.field_at(method, &field_path).cloned();
             if let [Segment::Single] = segments {
                 let schema = match &field {
+                    // grpc-gateway's repeated path field: comma-separated values, which is
+                    // OpenAPI's `simple` style of an array.
+                    Some(f) if is_query_value(&f.ty) && f.cardinality == Cardinality::Repeated => {
+                        Schema::array(self.schemas.value(&f.ty))
+                    }
                     Some(f) if is_query_value(&f.ty) => {
                         let value = self.schemas.value(&f.ty);
                         non_empty(value)
@@ -712,7 +717,7 @@ impl<'a> Builder<'a> {
                     .iter()
                     .cloned()
                     .chain(match &binding.body {
-                        Body::Field(name) => Some(vec![name.clone()]),
+                        Body::Field(name) => Some(name.split('.').map(str::to_owned).collect()),
                         _ => None,
                     })
                     .collect();
@@ -827,7 +832,10 @@ impl<'a> Builder<'a> {
         let field = match &binding.body {
             Body::None => return None,
             Body::All => None,
-            Body::Field(name) => Some(input.and_then(|m| m.field(name))?),
+            Body::Field(name) => {
+                let path: Vec<String> = name.split('.').map(str::to_owned).collect();
+                Some(self.field_at(method, &path)?)
+            }
         };
         let http_body = match field {
             Some(f) => f.ty == FieldType::Message(HTTP_BODY.to_owned()),
@@ -837,7 +845,11 @@ impl<'a> Builder<'a> {
             _ if http_body => (binary("The raw bytes; `Content-Type` is passed on."), None),
             None => (
                 self.schemas.message_without(&method.input, bound),
-                input.and_then(|m| clean_comment(&m.comments.doc())),
+                // A well-known type's comment is protobuf's internals, and only some
+                // compilers keep it.
+                input
+                    .filter(|m| !m.full_name.starts_with("google.protobuf."))
+                    .and_then(|m| clean_comment(&m.comments.doc())),
             ),
             Some(field) => {
                 let below: Vec<Vec<String>> = bound
