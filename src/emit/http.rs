@@ -358,6 +358,7 @@ pub(crate) fn unbound_binding(service: &crate::model::Service, method: &Method) 
         response_body: None,
         index: 0,
         location: method.location.clone(),
+        unreachable: false,
     }
 }
 

@@ -329,7 +329,7 @@ impl Node {
 
 impl<R> Matcher<R> {
     /// Builds the matcher. Declaration order matters only between routes with the same method
-    /// and the same template shape (the plugin rejects those): the first one wins.
+    /// and the same template shape (the plugin warns about those): the first one wins.
     ///
     /// The plugin validates templates; one it would reject is still accepted here without
     /// panicking: a template with `**` before its last segment never matches, a variable
