@@ -435,8 +435,16 @@ mod tests {
     #[test]
     fn strict_http_rules_is_an_opt_in_flag() {
         assert!(!Params::default().strict_http_rules);
-        assert!(Params::parse("strict_http_rules").unwrap().strict_http_rules);
-        assert!(!Params::parse("strict_http_rules=false").unwrap().strict_http_rules);
+        assert!(
+            Params::parse("strict_http_rules")
+                .unwrap()
+                .strict_http_rules
+        );
+        assert!(
+            !Params::parse("strict_http_rules=false")
+                .unwrap()
+                .strict_http_rules
+        );
         assert!(Params::parse("strict_http_rules=maybe").is_err());
     }
 

@@ -34,7 +34,10 @@ const CASES: &[(&str, &[&str])] = &[
     ("Unclosed", &["\"/v1/{name\"", "not closed"]),
     ("TrailingSlash", &["\"/v1/books/\"", "trailing"]),
     ("Nested", &["\"/v1/{name={id}}\"", "nest"]),
-    ("DoubleStarNotLast", &["\"/v1/**/tail\"", "**"]),
+    (
+        "DoubleStarNotLast",
+        &["\"/v1/**/{name}\"", "`**` is followed by a variable"],
+    ),
     ("BadLiteral", &["\"/v1/a b\""]),
     ("EmptySegment", &["\"/v1//x\"", "empty"]),
     ("NoLeadingSlash", &["\"v1/books\"", "/"]),
@@ -377,7 +380,11 @@ message R { string read_stream = 1; string name = 2; }
         "bq.Read.ReadRows serves every such request, being registered first",
         "or set strict_http_rules to make this an error",
     ] {
-        assert!(warnings[0].contains(words), "{words:?} missing from {}", warnings[0]);
+        assert!(
+            warnings[0].contains(words),
+            "{words:?} missing from {}",
+            warnings[0]
+        );
     }
     match run_inline_with(source, "strict_http_rules") {
         Err(Error::Invalid(errors)) => {

@@ -200,6 +200,19 @@ impl Checker<'_> {
             }
         };
 
+        if template
+            .as_ref()
+            .is_some_and(PathTemplate::multi_before_literals)
+        {
+            diags.warning(
+                &at(&path_field),
+                element,
+                format!(
+                    "path template {path:?}: `**` is followed by literal segments; http.proto's grammar puts `**` last, so other transcoders may refuse this rule (rs-svc matches the literals from the end of the path and binds the rest to `**`)"
+                ),
+            );
+        }
+
         let input = self.model.messages.get(&self.method.input)?;
         let output = self.model.messages.get(&self.method.output)?;
 
@@ -402,7 +415,11 @@ pub(crate) fn check_routes(model: &mut Model, params: &Params, diags: &mut Diagn
     // (package, service, method, binding) indices of the routes found unreachable.
     let mut unreachable = Vec::new();
     let services = model.packages.iter().enumerate().flat_map(|(p, package)| {
-        package.services.iter().enumerate().map(move |(s, service)| (p, s, service))
+        package
+            .services
+            .iter()
+            .enumerate()
+            .map(move |(s, service)| (p, s, service))
     });
     for (p, s, service) in services {
         for (m, method) in service.methods.iter().enumerate() {
