@@ -9,7 +9,8 @@
 #
 #   scripts/googleapis.sh                 the representative slice (what CI runs)
 #   scripts/googleapis.sh --all           every API directory (326)
-#   scripts/googleapis.sh kms/inventory/v1 pubsub/v1 ...   these directories (under google/cloud)
+#   scripts/googleapis.sh kms/inventory/v1 pubsub/v1 ...   these directories: under google/cloud,
+#                                         else under google/ (pubsub, storage, spanner live there)
 #
 # Options:
 #   --corpus DIR    the google-proto-files tree (default: $RS_SVC_GOOGLE_PROTO_FILES)
@@ -36,6 +37,7 @@ SLICE=(
   storage/v2
   compute/v1
   bigquery/storage/v1
+  bigquery/storage/v1beta1
   kms/inventory/v1
   managedkafka/schemaregistry/v1
   kms/v1
@@ -62,7 +64,7 @@ while [ $# -gt 0 ]; do
     --no-protoc) modes=("${modes[@]/protoc}") ;;
     -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
-    *) dirs+=("${1#google/cloud/}") ;;
+    *) dirs+=("${1#google/}") ;;
   esac
   shift
 done
@@ -92,7 +94,7 @@ fi
 
 if [ "$all" = 1 ]; then
   mapfile -t dirs < <(cd "$corpus" && grep -rl --include='*.proto' '^service ' google/cloud |
-    xargs -n1 dirname | sort -u | sed 's|^google/cloud/||')
+    xargs -n1 dirname | sort -u | sed 's|^google/||')
 elif [ "${#dirs[@]}" = 0 ]; then
   dirs=("${SLICE[@]}")
 fi
@@ -110,6 +112,7 @@ for mode in "${modes[@]}"; do
   for dir in "${dirs[@]}"; do
     n=$((n + 1))
     path="google/cloud/$dir"
+    [ -d "$corpus/$path" ] || path="google/$dir"
     mapfile -t protos < <(cd "$corpus" && ls "$path"/*.proto 2>/dev/null)
     if [ "${#protos[@]}" = 0 ]; then
       echo "FAIL $path: no .proto files"

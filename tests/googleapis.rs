@@ -93,12 +93,13 @@ const DIRECTORIES: &[(&str, &[&str])] = &[
         "google/cloud/kms/inventory/v1",
         &["KeyTrackingService.GetProtectedResourcesSummary: path template \"/v1/{name=projects/*/locations/*/keyRings/*/cryptoKeys/**}/protectedResourcesSummary\": `**` is followed by literal segments"],
     ),
+    // v1 and v1beta2 have the same pair, and client-streaming methods with path variables too.
     (
-        "google/cloud/bigquery/storage/v1",
-        &["BigQueryRead.SplitReadStream: route `GET /v1/{name=projects/*/locations/*/sessions/*/streams/*}` can never be reached: `GET /v1/{read_stream=projects/*/locations/*/sessions/*/streams/*}` of google.cloud.bigquery.storage.v1.BigQueryRead.ReadRows"],
+        "google/cloud/bigquery/storage/v1beta1",
+        &["BigQueryStorage.SplitReadStream: route `GET /v1beta1/{original_stream.name=projects/*/streams/*}` can never be reached: `GET /v1beta1/{read_position.stream.name=projects/*/streams/*}` of google.cloud.bigquery.storage.v1beta1.BigQueryStorage.ReadRows"],
     ),
-    ("google/cloud/pubsub/v1", &[]),
-    ("google/cloud/storage/v2", &[]),
+    ("google/pubsub/v1", &[]),
+    ("google/storage/v2", &[]),
 ];
 
 #[test]

@@ -63,9 +63,11 @@ async fn get(url: String) -> (StatusCode, Value) {
 #[tokio::test]
 async fn services_named_with_acronyms_are_served_under_tonic_build_names() {
     let service = Arc::new(Acronyms);
-    let router = acronyms::i_a_m_policy_http::router(service.clone())
-        .merge(acronyms::o_s_login_http::router(service.clone()))
-        .merge(acronyms::h_t_t_p_proxy_http::router(service.clone()));
+    let options = rs_svc::http::Options::default;
+    let router = acronyms::i_a_m_policy_http::routes(service.clone(), options())
+        .merge(acronyms::o_s_login_http::routes(service.clone(), options()))
+        .merge(acronyms::h_t_t_p_proxy_http::routes(service, options()))
+        .into_router();
     let base = format!("http://{}", common::serve_http(router).await);
 
     let response = reqwest::Client::new()
@@ -98,6 +100,7 @@ async fn services_named_with_acronyms_are_served_under_tonic_build_names() {
 
 struct Shapes;
 
+/// What `read_rows` returns with `generate_default_stubs` (tonic-build's `BoxStream`).
 type RowStream = Pin<Box<dyn Stream<Item = Result<shapes::ReadRowsResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -115,8 +118,6 @@ impl shapes::key_tracking_server::KeyTracking for Shapes {
 
 #[tonic::async_trait]
 impl shapes::big_query_read_server::BigQueryRead for Shapes {
-    type ReadRowsStream = RowStream;
-
     async fn read_rows(
         &self,
         request: Request<shapes::ReadRowsRequest>,
@@ -160,7 +161,7 @@ async fn literals_after_double_star_match_the_end_of_the_path() {
         (
             "/v1/projects/p1/cryptoKeys/k1/other",
             StatusCode::NOT_FOUND,
-            json!({"code": 5, "message": "no route matches the path", "details": []}),
+            json!({"code": 5, "message": "no route for this path", "details": []}),
         ),
     ];
     for (path, status, body) in cases {
