@@ -139,7 +139,10 @@ for mode in "${modes[@]}"; do
     else
       failed=$((failed + 1))
       echo "FAIL $path:"
-      sed 's/^/       /' "$work/stderr" | head -20
+      # The plugin's lines, without protoc's own warnings (unused imports); all if none.
+      grep -E '^(--rs-svc_out: |protoc-gen-rs-svc: |google/)' "$work/stderr" |
+        grep -v ': warning: Import ' >"$work/errors" || cp "$work/stderr" "$work/errors"
+      sed 's/^/       /' "$work/errors" | head -20
     fi
   done
   seconds=$(awk -v ns=$(($(date +%s%N) - start)) 'BEGIN { printf "%.1f", ns / 1e9 }')

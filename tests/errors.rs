@@ -99,7 +99,7 @@ const STRICT_CASES: &[(&str, &[&str])] = &[
         &[
             "`GET /v1/things/{name}` is declared twice",
             "invalid.v1.Broken.First at invalid/bad_rules.proto:",
-            "invalid.v1.Broken.First serves every such request, being registered first",
+            "invalid.v1.Broken.First serves every such request (the router keeps the first registered",
             "(an error because of strict_http_rules)",
         ],
     ),
@@ -377,7 +377,7 @@ message R { string read_stream = 1; string name = 2; }
         "inline.proto:9:",
         "bq.Read.SplitReadStream: route `GET /v1/{name=projects/*/streams/*}` can never be reached",
         "`GET /v1/{read_stream=projects/*/streams/*}` of bq.Read.ReadRows at inline.proto:6:",
-        "bq.Read.ReadRows serves every such request, being registered first",
+        "bq.Read.ReadRows serves every such request (the router keeps the first registered",
         "or set strict_http_rules to make this an error",
     ] {
         assert!(

@@ -22,7 +22,7 @@ const EXPECTED_WARNINGS: &[(&str, &str)] = &[
     ),
     (
         "shapes/v1/shapes.proto",
-        "shapes/v1/shapes.proto:29:5: shapes.v1.BigQueryRead.SplitReadStream: route `GET /v1/{name=projects/*/streams/*}` can never be reached: `GET /v1/{read_stream=projects/*/streams/*}` of shapes.v1.BigQueryRead.ReadRows at shapes/v1/shapes.proto:23:5 matches exactly the same requests; shapes.v1.BigQueryRead.ReadRows serves every such request, being registered first (declared first, or in the router merged first); change the literal parts or the method of one of them, or set strict_http_rules to make this an error",
+        "shapes/v1/shapes.proto:29:5: shapes.v1.BigQueryRead.SplitReadStream: route `GET /v1/{name=projects/*/streams/*}` can never be reached: `GET /v1/{read_stream=projects/*/streams/*}` of shapes.v1.BigQueryRead.ReadRows at shapes/v1/shapes.proto:23:5 matches exactly the same requests; shapes.v1.BigQueryRead.ReadRows serves every such request (the router keeps the first registered of routes with one method and one shape: the one declared first, or across services the one whose routes are merged first); change the literal parts or the method of one of them, or set strict_http_rules to make this an error",
     ),
 ];
 

@@ -5,6 +5,8 @@
 //! `.ci/run` installs it. Without it the corpus test skips, unless `RS_SVC_REQUIRE_GOOGLEAPIS=1`
 //! (set by CI) makes that a failure.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use protoc_gen_rs_svc::{decode, run, standalone, Output};
@@ -117,4 +119,48 @@ fn standalone_mode_generates_googleapis_directories() {
             assert!(got.contains(want), "{dir}: {want:?} missing from {got}");
         }
     }
+}
+
+/// The OpenAPI document of the shapes fixture: a `**` followed by a literal is a path parameter
+/// that may hold `/`, before the literal; the route that can never be reached is left out.
+#[test]
+fn openapi_documents_double_star_before_literals_and_leaves_out_unreachable_routes() {
+    let output = common::generate(&["shapes/v1/shapes.proto"], "openapi_format=json").unwrap();
+    let doc = output
+        .files
+        .iter()
+        .find(|f| f.name.ends_with(".openapi.json"))
+        .expect("an OpenAPI document");
+    let doc: serde_json::Value = serde_json::from_str(&doc.content).unwrap();
+    let paths = &doc["paths"];
+    let summary = &paths["/v1/projects/{project}/cryptoKeys/{name}/protectedResourcesSummary"]["get"];
+    assert_eq!(
+        summary["operationId"], "KeyTracking_GetProtectedResourcesSummary",
+        "{paths:#}"
+    );
+    let name = summary["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "name")
+        .unwrap();
+    assert!(
+        name["description"]
+            .as_str()
+            .unwrap()
+            .contains("may hold several segments separated by `/`"),
+        "{name:#}"
+    );
+    let operations: Vec<&str> = paths
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|p| p.as_object().unwrap().values())
+        .filter_map(|op| op["operationId"].as_str())
+        .collect();
+    assert!(operations.contains(&"BigQueryRead_ReadRows"), "{operations:?}");
+    assert!(
+        !operations.contains(&"BigQueryRead_SplitReadStream"),
+        "{operations:?}"
+    );
 }

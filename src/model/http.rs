@@ -439,7 +439,7 @@ pub(crate) fn check_routes(model: &mut Model, params: &Params, diags: &mut Diagn
                 // registered first serves; routers register routes in declaration order, and
                 // merged routers in the order they are merged.
                 let serves = format!(
-                    "{} serves every such request, being registered first (declared first, or in the router merged first)",
+                    "{} serves every such request (the router keeps the first registered of routes with one method and one shape: the one declared first, or across services the one whose routes are merged first)",
                     first.full_name
                 );
                 let problem = if first_binding.template == binding.template {
