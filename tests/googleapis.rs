@@ -133,7 +133,8 @@ fn openapi_documents_double_star_before_literals_and_leaves_out_unreachable_rout
         .expect("an OpenAPI document");
     let doc: serde_json::Value = serde_json::from_str(&doc.content).unwrap();
     let paths = &doc["paths"];
-    let summary = &paths["/v1/projects/{project}/cryptoKeys/{name}/protectedResourcesSummary"]["get"];
+    let summary =
+        &paths["/v1/projects/{project}/cryptoKeys/{name}/protectedResourcesSummary"]["get"];
     assert_eq!(
         summary["operationId"], "KeyTracking_GetProtectedResourcesSummary",
         "{paths:#}"
@@ -158,7 +159,10 @@ fn openapi_documents_double_star_before_literals_and_leaves_out_unreachable_rout
         .flat_map(|p| p.as_object().unwrap().values())
         .filter_map(|op| op["operationId"].as_str())
         .collect();
-    assert!(operations.contains(&"BigQueryRead_ReadRows"), "{operations:?}");
+    assert!(
+        operations.contains(&"BigQueryRead_ReadRows"),
+        "{operations:?}"
+    );
     assert!(
         !operations.contains(&"BigQueryRead_SplitReadStream"),
         "{operations:?}"

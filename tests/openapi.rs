@@ -131,7 +131,19 @@ fn merged_document_holds_every_service() {
         .iter()
         .map(|t| t["name"].as_str().unwrap())
         .collect();
-    assert_eq!(tags, ["OrderService", "LibraryService", "OpsService"]);
+    assert_eq!(
+        tags,
+        [
+            "OrderService",
+            "IAMPolicy",
+            "OSLogin",
+            "HTTPProxy",
+            "LibraryService",
+            "OpsService",
+            "KeyTracking",
+            "BigQueryRead"
+        ]
+    );
 }
 
 /// `no_openapi` writes no document; `openapi_format=json` writes JSON that parses.
