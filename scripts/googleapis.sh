@@ -7,7 +7,7 @@
 # and the .proto files, rpc methods and warnings of the directories that succeeded, and the
 # seconds taken. Exits non-zero when any directory fails in any mode.
 #
-#   scripts/googleapis.sh                 the representative slice (what CI runs)
+#   scripts/googleapis.sh                 the representative slice (CI runs it; see .ci/run)
 #   scripts/googleapis.sh --all           every API directory (326)
 #   scripts/googleapis.sh kms/inventory/v1 pubsub/v1 ...   these directories: under google/cloud,
 #                                         else under google/ (pubsub, storage, spanner live there)
