@@ -19,7 +19,8 @@ use crate::{decode, response, run, standalone, Error};
 ///
 ///   protoc --plugin=protoc-gen-rs-svc --rs-svc_out=OUT --rs-svc_opt=k=v -I DIR FILE.proto
 ///
-/// Standalone mode compiles .proto files itself (google/api annotations bundled):
+/// Standalone mode compiles .proto files itself (google/api annotations bundled; the bundled
+/// well-known types win over -I for google/protobuf/*):
 ///
 ///   protoc-gen-rs-svc generate -I DIR FILE.proto -o OUT
 #[derive(Parser, Debug)]
@@ -34,7 +35,9 @@ enum Command {
     /// Compile .proto files in-process and write the generated files to a directory.
     Generate {
         /// Directory to search for imports (repeatable; default: the current directory). The
-        /// google/api annotation protos and the well-known types are always available.
+        /// google/api annotation protos and the well-known types are always available. For
+        /// `google/protobuf/*` the bundled well-known types win over these directories, so a
+        /// googleapis checkout whose descriptor.proto uses newer syntax works as an include.
         #[arg(short = 'I', long = "include", value_name = "DIR")]
         includes: Vec<PathBuf>,
         /// Output directory (created if missing).

@@ -57,9 +57,30 @@ pub fn type_name(proto_name: &str) -> String {
     sanitize(&proto_name.to_upper_camel_case())
 }
 
-/// A tonic-style module name for a service: `OrderService`, `server` -> `order_service_server`.
-pub fn service_module(service: &str, suffix: &str) -> String {
-    sanitize(&format!("{}_{suffix}", service.to_snake_case()))
+/// The module tonic-build generates for a service (`server`, `client`), and our own modules
+/// beside them (`http`), named the same way so the three line up:
+/// `OrderService` -> `order_service_server`, `IAMPolicy` -> `i_a_m_policy_server`.
+///
+/// tonic-build does not use heck: it lower-cases each character and puts `_` before every
+/// upper-case one that follows another character (its `naive_snake_case`), so acronyms come
+/// apart letter by letter. Every reference to a tonic-build item goes through this function
+/// and [`tonic_type`], or the generated crate does not compile.
+pub fn tonic_module(service: &str, suffix: &str) -> String {
+    let mut snake = String::with_capacity(service.len() + suffix.len() + 4);
+    let mut chars = service.chars().peekable();
+    while let Some(c) = chars.next() {
+        snake.push(c.to_ascii_lowercase());
+        if chars.peek().is_some_and(|next| next.is_uppercase()) {
+            snake.push('_');
+        }
+    }
+    format!("{snake}_{suffix}")
+}
+
+/// A type tonic-build generates for a service: the proto name as written plus a suffix,
+/// `IAMPolicy`, `Server` -> `IAMPolicyServer`; an empty suffix gives the server trait.
+pub fn tonic_type(service: &str, suffix: &str) -> String {
+    format!("{service}{suffix}")
 }
 
 /// Rust field name, as prost-build writes it: `display_name` -> `display_name`, `type` -> `r#type`.
@@ -99,13 +120,33 @@ mod tests {
         assert_eq!(type_name("order_service"), "OrderService");
         assert_eq!(type_name("Self"), "Self_");
         assert_eq!(
-            service_module("OrderService", "server"),
+            tonic_module("OrderService", "server"),
             "order_service_server"
         );
         assert_eq!(method_name("GetOrder"), "get_order");
         assert_eq!(method_name("Move"), "r#move");
         assert_eq!(address_env_var("OrderService"), "ORDER_SERVICE_ADDR");
         assert_eq!(address_env_var("HTTPProxy"), "HTTP_PROXY_ADDR");
+    }
+
+    /// tonic-build 0.14's `naive_snake_case`, which names the `<svc>_server` and `<svc>_client`
+    /// modules, splits acronyms letter by letter; heck would not.
+    #[test]
+    fn tonic_names_match_tonic_build_for_acronyms() {
+        let rows = [
+            ("OrderService", "order_service_server", "OrderServiceServer"),
+            ("IAMPolicy", "i_a_m_policy_server", "IAMPolicyServer"),
+            ("OSLogin", "o_s_login_server", "OSLoginServer"),
+            ("HTTPProxy", "h_t_t_p_proxy_server", "HTTPProxyServer"),
+            ("V1Service", "v1_service_server", "V1ServiceServer"),
+            ("lower_case", "lower_case_server", "lower_caseServer"),
+        ];
+        for (service, module, server) in rows {
+            assert_eq!(tonic_module(service, "server"), module, "{service}");
+            assert_eq!(tonic_type(service, "Server"), server, "{service}");
+        }
+        assert_eq!(tonic_module("IAMPolicy", "client"), "i_a_m_policy_client");
+        assert_eq!(tonic_type("IAMPolicy", ""), "IAMPolicy");
     }
 
     #[test]

@@ -42,6 +42,7 @@ const KNOWN: &[(&str, &str)] = &[
     ("no_client", "no_client[=<bool>]"),
     ("generate_default_stubs", "generate_default_stubs[=<bool>]"),
     ("deny_get_body", "deny_get_body[=<bool>]"),
+    ("strict_http_rules", "strict_http_rules[=<bool>]"),
     ("json_omit_defaults", "json_omit_defaults[=<bool>]"),
     ("json_proto_names", "json_proto_names[=<bool>]"),
     ("json_enum_numbers", "json_enum_numbers[=<bool>]"),
@@ -118,6 +119,9 @@ pub struct Params {
     pub generate_default_stubs: bool,
     /// A `body` on a GET rule is an error instead of a warning.
     pub deny_get_body: bool,
+    /// Two routes with one method and template, or a route that another always wins over, are
+    /// errors instead of warnings.
+    pub strict_http_rules: bool,
     /// JSON: leave out fields with default values (canonical proto3 JSON). By default they are
     /// written, as grpc-gateway does.
     pub json_omit_defaults: bool,
@@ -175,6 +179,7 @@ impl Default for Params {
             no_client: false,
             generate_default_stubs: false,
             deny_get_body: false,
+            strict_http_rules: false,
             json_omit_defaults: false,
             json_proto_names: false,
             json_enum_numbers: false,
@@ -344,6 +349,7 @@ impl Params {
             "no_client" => self.no_client = parse_bool(key, value)?,
             "generate_default_stubs" => self.generate_default_stubs = parse_bool(key, value)?,
             "deny_get_body" => self.deny_get_body = parse_bool(key, value)?,
+            "strict_http_rules" => self.strict_http_rules = parse_bool(key, value)?,
             "json_omit_defaults" => self.json_omit_defaults = parse_bool(key, value)?,
             "json_proto_names" => self.json_proto_names = parse_bool(key, value)?,
             "json_enum_numbers" => self.json_enum_numbers = parse_bool(key, value)?,
@@ -424,6 +430,22 @@ mod tests {
         assert!(p.no_server);
         assert!(p.no_client);
         assert!(!p.compile_well_known_types);
+    }
+
+    #[test]
+    fn strict_http_rules_is_an_opt_in_flag() {
+        assert!(!Params::default().strict_http_rules);
+        assert!(
+            Params::parse("strict_http_rules")
+                .unwrap()
+                .strict_http_rules
+        );
+        assert!(
+            !Params::parse("strict_http_rules=false")
+                .unwrap()
+                .strict_http_rules
+        );
+        assert!(Params::parse("strict_http_rules=maybe").is_err());
     }
 
     #[test]

@@ -4,6 +4,12 @@
 //! The google/api annotation protos and google/rpc/{status,error_details}.proto ship inside the
 //! binary, so `import "google/api/annotations.proto"` resolves with no `-I`. Include paths given
 //! by the user come first and win over the bundled copies.
+//!
+//! The well-known types are the exception: for `google/protobuf/*` protox's bundled copies win
+//! over include paths. They are fixed definitions, and the copies a googleapis checkout ships
+//! (npm google-proto-files) use syntax newer than protox parses (extension declarations of
+//! protobuf 27 in `descriptor.proto`). A `google/protobuf/` file protox does not bundle still
+//! comes from the include paths.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -67,6 +73,20 @@ impl FileResolver for Bundled {
     }
 }
 
+/// protox's bundled well-known types, and only those: the first resolver of the chain, so that
+/// they win over include paths (see the module docs).
+struct WellKnownTypes(GoogleFileResolver);
+
+impl FileResolver for WellKnownTypes {
+    fn open_file(&self, name: &str) -> Result<File, protox::Error> {
+        if name.starts_with("google/protobuf/") {
+            self.0.open_file(name)
+        } else {
+            Err(protox::Error::file_not_found(name))
+        }
+    }
+}
+
 /// A .proto compile failure, rendered with file, line, column and the offending source line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -102,11 +122,11 @@ fn compile(
     files: &[PathBuf],
 ) -> Result<(Vec<String>, Vec<u8>), CompileError> {
     let mut resolver = ChainFileResolver::new();
+    resolver.add(WellKnownTypes(GoogleFileResolver::new()));
     for include in includes {
         resolver.add(IncludeFileResolver::new(include.clone()));
     }
     resolver.add(Bundled);
-    resolver.add(GoogleFileResolver::new());
     let mut compiler = protox::Compiler::with_file_resolver(resolver);
     compiler.include_imports(true).include_source_info(true);
     for file in files {

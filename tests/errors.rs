@@ -34,7 +34,10 @@ const CASES: &[(&str, &[&str])] = &[
     ("Unclosed", &["\"/v1/{name\"", "not closed"]),
     ("TrailingSlash", &["\"/v1/books/\"", "trailing"]),
     ("Nested", &["\"/v1/{name={id}}\"", "nest"]),
-    ("DoubleStarNotLast", &["\"/v1/**/tail\"", "**"]),
+    (
+        "DoubleStarNotLast",
+        &["\"/v1/**/{name}\"", "`**` is followed by a variable"],
+    ),
     ("BadLiteral", &["\"/v1/a b\""]),
     ("EmptySegment", &["\"/v1//x\"", "empty"]),
     ("NoLeadingSlash", &["\"v1/books\"", "/"]),
@@ -72,20 +75,6 @@ const CASES: &[(&str, &[&str])] = &[
         "NestedAdditional",
         &["additional_bindings inside additional_bindings"],
     ),
-    (
-        "Duplicate",
-        &[
-            "`GET /v1/things/{name}` is declared twice",
-            "invalid.v1.Broken.First at invalid/bad_rules.proto:",
-        ],
-    ),
-    (
-        "Shadowed",
-        &[
-            "`GET /v1/things/{id}` can never be reached",
-            "`GET /v1/things/{name}` of invalid.v1.Broken.First",
-        ],
-    ),
     ("StreamWithFieldBody", &["client-streaming", "body: \"*\""]),
     (
         "VerbWithEmptyPart",
@@ -105,10 +94,55 @@ const CASES: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// Route collisions: warnings by default (the router still serves every request, through the
+/// route registered first), errors with `strict_http_rules`.
+const STRICT_CASES: &[(&str, &[&str])] = &[
+    (
+        "Duplicate",
+        &[
+            "`GET /v1/things/{name}` is declared twice",
+            "invalid.v1.Broken.First at invalid/bad_rules.proto:",
+            "invalid.v1.Broken.First serves every such request (the router keeps the first registered",
+            "(an error because of strict_http_rules)",
+        ],
+    ),
+    (
+        "Shadowed",
+        &[
+            "`GET /v1/things/{id}` can never be reached",
+            "`GET /v1/things/{name}` of invalid.v1.Broken.First",
+            "invalid.v1.Broken.First serves every such request",
+        ],
+    ),
+];
+
 #[test]
 fn every_rule_mistake_is_reported_with_location_element_and_fix() {
+    check_cases(&errors(""), CASES);
+}
+
+#[test]
+fn route_collisions_are_errors_with_strict_http_rules() {
+    let errors = errors("strict_http_rules");
+    check_cases(&errors, CASES);
+    check_cases(&errors, STRICT_CASES);
+}
+
+#[test]
+fn route_collisions_are_not_errors_without_strict_http_rules() {
     let errors = errors("");
-    for (method, words) in CASES {
+    for (method, _) in STRICT_CASES {
+        let element = format!(": invalid.v1.Broken.{method}: ");
+        assert!(
+            !errors.iter().any(|e| e.contains(&element)),
+            "{method} is only a warning: {errors:#?}"
+        );
+    }
+}
+
+/// Each case's error exists, holds its words, and is located inside the method.
+fn check_cases(errors: &[String], cases: &[(&str, &[&str])]) {
+    for (method, words) in cases {
         let element = format!(": invalid.v1.Broken.{method}: ");
         let found: Vec<&String> = errors.iter().filter(|e| e.contains(&element)).collect();
         assert!(
@@ -346,19 +380,72 @@ message R {{ string name = 1; }}
         ),
         other => panic!("expected an OpenAPI error, got {other:?}"),
     }
-    // The same host serves both: the second route can never be reached.
-    match run_inline(&source("a.example.com", "a.example.com")) {
-        Err(Error::Invalid(errors)) => {
-            assert_eq!(errors.len(), 1, "{errors:#?}");
+    // The same host serves both: the second route can never be reached, a warning (an error
+    // with strict_http_rules).
+    let one_host = source("a.example.com", "a.example.com");
+    let duplicate =
+        "hosts.B.Get: route `GET /v1/{name=things/*}` is declared twice: hosts.A.Get at inline.proto:";
+    match run_inline_with(&one_host, "no_openapi") {
+        Ok(output) => {
+            assert_eq!(output.warnings.len(), 1, "{:#?}", output.warnings);
+            let warning = output.warnings[0].to_string();
+            assert!(warning.contains(duplicate), "{warning}");
             assert!(
-                errors[0].contains(
-                    "hosts.B.Get: route `GET /v1/{name=things/*}` is declared twice: hosts.A.Get"
-                ),
-                "{}",
-                errors[0]
+                warning.contains("hosts.A.Get serves every such request"),
+                "{warning}"
             );
         }
+        other => panic!("expected a duplicate-route warning, got {other:?}"),
+    }
+    match run_inline_with(&one_host, "no_openapi,strict_http_rules") {
+        Err(Error::Invalid(errors)) => {
+            assert_eq!(errors.len(), 1, "{errors:#?}");
+            assert!(errors[0].contains(duplicate), "{}", errors[0]);
+        }
         other => panic!("expected a duplicate-route error, got {other:?}"),
+    }
+}
+
+/// bigquery/storage v1's shape: two GET routes that differ only in the variable's name. The
+/// response succeeds and the warning names both methods and the one that serves.
+#[test]
+fn a_route_that_can_never_be_reached_is_a_warning_naming_both_methods() {
+    let source = r#"syntax = "proto3";
+package bq;
+import "google/api/annotations.proto";
+service Read {
+  rpc ReadRows(R) returns (R) {
+    option (google.api.http) = {get: "/v1/{read_stream=projects/*/streams/*}"};
+  }
+  rpc SplitReadStream(R) returns (R) {
+    option (google.api.http) = {get: "/v1/{name=projects/*/streams/*}"};
+  }
+}
+message R { string read_stream = 1; string name = 2; }
+"#;
+    let output = run_inline(source).expect("an unreachable route does not fail generation");
+    assert!(!output.files.is_empty());
+    let warnings: Vec<String> = output.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    for words in [
+        "inline.proto:9:",
+        "bq.Read.SplitReadStream: route `GET /v1/{name=projects/*/streams/*}` can never be reached",
+        "`GET /v1/{read_stream=projects/*/streams/*}` of bq.Read.ReadRows at inline.proto:6:",
+        "bq.Read.ReadRows serves every such request (the router keeps the first registered",
+        "or set strict_http_rules to make this an error",
+    ] {
+        assert!(
+            warnings[0].contains(words),
+            "{words:?} missing from {}",
+            warnings[0]
+        );
+    }
+    match run_inline_with(source, "strict_http_rules") {
+        Err(Error::Invalid(errors)) => {
+            assert_eq!(errors.len(), 1, "{errors:#?}");
+            assert!(errors[0].contains("can never be reached"), "{}", errors[0]);
+        }
+        other => panic!("expected an error with strict_http_rules, got {other:?}"),
     }
 }
 

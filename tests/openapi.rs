@@ -135,11 +135,16 @@ fn merged_document_holds_every_service() {
         tags,
         [
             "OrderService",
+            "IAMPolicy",
+            "OSLogin",
+            "HTTPProxy",
             "NoteService",
             "ExtensionService",
             "ValueService",
             "LibraryService",
-            "OpsService"
+            "OpsService",
+            "KeyTracking",
+            "BigQueryRead"
         ]
     );
 }

@@ -167,7 +167,7 @@ fn grpc_service(model: &Model, service: &Service, externs: &[(String, String)]) 
 fn with_dial_helpers(client: TokenStream, service: &Service, params: &Params) -> TokenStream {
     let mut module: syn::ItemMod =
         syn::parse2(client).expect("tonic-build emits one client module");
-    let client = format_ident!("{}Client", service.name);
+    let client = format_ident!("{}", naming::tonic_type(&service.name, "Client"));
     let full_name = &service.full_name;
     let address_env = naming::address_env_var(&service.name);
     let dial_port = proc_macro2::Literal::u16_unsuffixed(params.dial_port);

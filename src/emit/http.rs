@@ -188,9 +188,9 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
             continue;
         }
         let routed_deprecated = routed.iter().any(|(m, _)| m.deprecated);
-        let module = format_ident!("{}", naming::service_module(&service.name, "http"));
-        let server = format_ident!("{}", naming::service_module(&service.name, "server"));
-        let trait_name = format_ident!("{}", service.name);
+        let module = format_ident!("{}", naming::tonic_module(&service.name, "http"));
+        let server = format_ident!("{}", naming::tonic_module(&service.name, "server"));
+        let trait_name = format_ident!("{}", naming::tonic_type(&service.name, ""));
         let mut consts = TokenStream::new();
         let mut routes = TokenStream::new();
         // Import only what the templates use, so the module has no unused import.
@@ -376,6 +376,7 @@ pub(crate) fn unbound_binding(service: &crate::model::Service, method: &Method) 
         response_body: None,
         index: 0,
         location: method.location.clone(),
+        unreachable: false,
     }
 }
 

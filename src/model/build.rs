@@ -100,7 +100,7 @@ pub fn build(request: &Request, params: &Params) -> (Model, Diagnostics) {
         }
     }
     model.packages = packages.into_values().collect();
-    http::check_routes(&model, &mut diags);
+    http::check_routes(&mut model, params, &mut diags);
     (model, diags)
 }
 

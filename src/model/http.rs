@@ -200,6 +200,19 @@ impl Checker<'_> {
             }
         };
 
+        if template
+            .as_ref()
+            .is_some_and(PathTemplate::multi_before_literals)
+        {
+            diags.warning(
+                &at(&path_field),
+                element,
+                format!(
+                    "path template {path:?}: `**` is followed by literal segments; http.proto's grammar puts `**` last, so other transcoders may refuse this rule (rs-svc matches the literals from the end of the path and binds the rest to `**`)"
+                ),
+            );
+        }
+
         let input = self.model.messages.get(&self.method.input)?;
         let output = self.model.messages.get(&self.method.output)?;
 
@@ -328,6 +341,7 @@ impl Checker<'_> {
             response_body,
             index,
             location: at(&path_field),
+            unreachable: false,
         })
     }
 
@@ -456,16 +470,30 @@ fn is_method_token(kind: &str) -> bool {
 /// time to a route of the same method with the same shape (same literals, wildcards and verb):
 /// any other difference leaves some path where it is the better match.
 ///
+/// Neither stops generation: the router still serves every request, through the route
+/// registered first (the runtime matcher keeps the first of routes with one method and one
+/// shape), and googleapis ships such pairs (bigquery/storage `ReadRows` and `SplitReadStream`).
+/// They are warnings, or errors with `strict_http_rules`.
+///
 /// Routes can only collide when they are served together. Services with different
 /// `google.api.default_host`s are different servers (google/cloud alone has over a thousand
 /// identical routes across services, each on its own host), so routes are compared among
 /// services of the same default host, services without one forming one group.
-pub(crate) fn check_routes(model: &Model, diags: &mut Diagnostics) {
+pub(crate) fn check_routes(model: &mut Model, params: &Params, diags: &mut Diagnostics) {
     type Key<'a> = (Option<&'a str>, HttpMethod, String);
     let mut seen: BTreeMap<Key<'_>, (&Method, &Binding)> = BTreeMap::new();
-    for service in model.services() {
-        for method in &service.methods {
-            for binding in &method.bindings {
+    // (package, service, method, binding) indices of the routes found unreachable.
+    let mut unreachable = Vec::new();
+    let services = model.packages.iter().enumerate().flat_map(|(p, package)| {
+        package
+            .services
+            .iter()
+            .enumerate()
+            .map(move |(s, service)| (p, s, service))
+    });
+    for (p, s, service) in services {
+        for (m, method) in service.methods.iter().enumerate() {
+            for (b, binding) in method.bindings.iter().enumerate() {
                 let key = (
                     service.default_host.as_deref(),
                     binding.method.clone(),
@@ -475,24 +503,48 @@ pub(crate) fn check_routes(model: &Model, diags: &mut Diagnostics) {
                     seen.insert(key, (method, binding));
                     continue;
                 };
+                unreachable.push((p, s, m, b));
                 let route = format!("{} {}", binding.method, binding.template);
-                let message = if first_binding.template == binding.template {
+                // The matcher's tie rule: among routes of one method and one shape, the one
+                // registered first serves; routers register routes in declaration order, and
+                // merged routers in the order they are merged.
+                let serves = format!(
+                    "{} serves every such request (the router keeps the first registered of routes with one method and one shape: the one declared first, or across services the one whose routes are merged first)",
+                    first.full_name
+                );
+                let problem = if first_binding.template == binding.template {
                     format!(
-                        "route `{route}` is declared twice: {} at {} has the same method and path; change the path or the method of one of them",
+                        "route `{route}` is declared twice: {} at {} has the same method and path; {serves}",
                         first.full_name, first_binding.location
                     )
                 } else {
                     format!(
-                        "route `{route}` can never be reached: `{} {}` of {} at {} matches exactly the same requests and is registered first; change the literal parts of one path",
+                        "route `{route}` can never be reached: `{} {}` of {} at {} matches exactly the same requests; {serves}",
                         first_binding.method,
                         first_binding.template,
                         first.full_name,
                         first_binding.location
                     )
                 };
-                diags.error(&binding.location, &method.full_name, message);
+                let fix = "change the literal parts or the method of one of them";
+                if params.strict_http_rules {
+                    diags.error(
+                        &binding.location,
+                        &method.full_name,
+                        format!("{problem}; {fix} (an error because of strict_http_rules)"),
+                    );
+                } else {
+                    diags.warning(
+                        &binding.location,
+                        &method.full_name,
+                        format!("{problem}; {fix}, or set strict_http_rules to make this an error"),
+                    );
+                }
             }
         }
+    }
+    for (p, s, m, b) in unreachable {
+        model.packages[p].services[s].methods[m].bindings[b].unreachable = true;
     }
 }
 

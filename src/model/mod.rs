@@ -209,6 +209,10 @@ pub struct Binding {
     /// 0 for the rule itself, 1.. for `additional_bindings`.
     pub index: usize,
     pub location: Location,
+    /// Another route of the same method and shape, registered first, serves every request
+    /// this one matches (a warning, see `http::check_routes`). The router still registers it;
+    /// the OpenAPI document leaves it out, since it documents what serves a request.
+    pub unreachable: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

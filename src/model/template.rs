@@ -1,7 +1,8 @@
 //! Path templates of `google.api.http` rules, such as `/v1/{name=shelves/*/books/*}:cancel`.
 //!
 //! The grammar is the one documented in googleapis' `google/api/http.proto`, except that `/`
-//! alone (the root) is accepted too:
+//! alone (the root) is accepted too, and `**` may be followed by literal segments (googleapis
+//! publishes such templates; see [`PathTemplate::multi_before_literals`]):
 //!
 //! ```text
 //! Template  = "/" [ Segments ] [ Verb ] ;
@@ -50,7 +51,8 @@ pub enum Segment {
     Literal(String),
     /// `*`: matches exactly one segment.
     Single,
-    /// `**`: matches the rest of the path (zero or more segments); always the last segment.
+    /// `**`: matches zero or more segments: the rest of the path, or, when literal segments
+    /// follow it, everything up to those literals, matched from the end of the path.
     Multi,
 }
 
@@ -146,6 +148,16 @@ impl PathTemplate {
             out.push_str(&upper_hex_escapes(verb));
         }
         out
+    }
+
+    /// Whether literal segments follow `**`. http.proto's grammar puts `**` last, so other
+    /// transcoders may refuse such a template; googleapis has some, and the runtime matches
+    /// the literals from the end of the path.
+    pub fn multi_before_literals(&self) -> bool {
+        self.segments
+            .iter()
+            .position(|s| *s == Segment::Multi)
+            .is_some_and(|i| i + 1 < self.segments.len())
     }
 
     /// The variable that binds segment number `segment`, if any.
@@ -683,22 +695,36 @@ impl Parser<'_> {
         ))
     }
 
-    /// `**` matches the rest of the path, so at most one may appear, as the last segment.
+    /// At most one `**` may appear. http.proto's grammar puts it last; googleapis also has it
+    /// followed by literal segments (`{name=.../cryptoKeys/**}/protectedResourcesSummary`),
+    /// which match the end of the path, so those are accepted (the caller warns). Anything
+    /// else after it, `*` or a variable, would make the split between `**` and what follows
+    /// ambiguous.
     fn check_multi(&self) -> Result<(), TemplateError> {
         let multis: Vec<usize> = (0..self.segments.len())
             .filter(|&i| self.segments[i] == Segment::Multi)
             .collect();
-        let last = self.segments.len().saturating_sub(1);
         match multis[..] {
             [] => Ok(()),
-            [i] if i == last => Ok(()),
             [i] => {
+                // A segment after `**` in another variable than the one holding `**`.
+                let foreign = |j: usize| {
+                    self.variables
+                        .iter()
+                        .any(|v| (v.start..v.end).contains(&j) && !(v.start..v.end).contains(&i))
+                };
+                let Some(j) = (i + 1..self.segments.len())
+                    .find(|&j| foreign(j) || !matches!(self.segments[j], Segment::Literal(_)))
+                else {
+                    return Ok(());
+                };
+                let what = if foreign(j) { "a variable" } else { "`*`" };
                 let at = self.offsets[i];
                 Err(error(
                     at,
-                    "`**` is not the last segment",
+                    format!("`**` is followed by {what}, so where `**` ends is ambiguous"),
                     format!(
-                        "`**` matches the rest of the path, so nothing can follow it; use `*` to match exactly one segment: `{}`",
+                        "`**` can be followed only by literal segments, matched from the end of the path; use `*` to match exactly one segment: `{}`",
                         self.splice(at..at + 2, "*")
                     ),
                 ))
@@ -713,7 +739,7 @@ impl Parser<'_> {
                 Err(error(
                     self.offsets[second],
                     "the template has more than one `**`",
-                    format!("only one is allowed, as the last segment; match single segments with `*`: `{fixed}`"),
+                    format!("only one is allowed; match single segments with `*`: `{fixed}`"),
                 ))
             }
         }
@@ -957,6 +983,11 @@ mod tests {
         ("/v1/x-y.z_~!$&'()+,;=@", &["v1", "x-y.z_~!$&'()+,;=@"], &[], None),
         ("/v1/a=b", &["v1", "a=b"], &[], None),
         ("/v1/{_x.y_2=a%20b/**}:do-it.now", &["v1", "a%20b", "**"], &[("_x.y_2", 1, 3)], Some("do-it.now")),
+        // `**` followed by literals only (googleapis has these): matched from the end.
+        ("/v1/{name=keys/**}/summary", &["v1", "keys", "**", "summary"], &[("name", 1, 3)], None),
+        ("/v1/**/a/b:go", &["v1", "**", "a", "b"], &[], Some("go")),
+        ("/v1/{name=**/tail}", &["v1", "**", "tail"], &[("name", 1, 3)], None),
+        ("/{a}/{b=x/**}/y", &["*", "x", "**", "y"], &[("a", 0, 1), ("b", 1, 3)], None),
     ];
 
     #[test]
@@ -1037,8 +1068,10 @@ mod tests {
         ("field names hold letters, digits and `_`", "/v1/{a-b}", 6, "`-` cannot appear", "`/v1/{a_b}`"),
         ("a verb goes after the variable", "/v1/{name:cancel}", 9, "`:` cannot appear", "`{name}:cancel`"),
         ("`=` is followed by segments", "/v1/{name=}", 10, "nothing after `=`", "`/v1/{name}`"),
-        ("`**` is the last segment", "/v1/**/x", 4, "`**` is not the last segment", "`/v1/*/x`"),
-        ("`**` in a variable is the last segment", "/v1/{a=**}/x", 7, "`**` is not the last segment", "`/v1/{a=*}/x`"),
+        ("`**` is not followed by a variable", "/v1/**/{x}", 4, "`**` is followed by a variable", "`/v1/*/{x}`"),
+        ("`**` in a variable is not followed by another variable", "/v1/{a=**}/{b}", 7, "`**` is followed by a variable", "`/v1/{a=*}/{b}`"),
+        ("`**` is not followed by `*`", "/v1/{a=**/*}", 7, "`**` is followed by `*`", "`/v1/{a=*/*}`"),
+        ("`**` is not followed by `*` outside variables", "/v1/**/x/*", 4, "`**` is followed by `*`", "`/v1/*/x/*`"),
         ("there is at most one `**`", "/v1/**/**", 7, "more than one `**`", "`/v1/*/**`"),
         ("wildcards are `*` or `**`", "/v1/***", 6, "`***` is not a wildcard", "`/v1/*`"),
         ("`*` is not mixed into a literal", "/v1/a*", 5, "`*` is mixed into the literal `a*`", "`/v1/a%2A`"),
@@ -1155,6 +1188,22 @@ mod tests {
         ];
         for (a, b) in rows {
             assert_ne!(parse(a).shape(), parse(b).shape(), "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn multi_before_literals_tells_templates_beyond_http_proto_grammar() {
+        let rows = [
+            ("/v1/{name=keys/**}/summary", true),
+            ("/v1/**/a:go", true),
+            ("/v1/{name=**/tail}", true),
+            ("/v1/**", false),
+            ("/v1/{a=**}:go", false),
+            ("/v1/a/*", false),
+            ("/", false),
+        ];
+        for (template, want) in rows {
+            assert_eq!(parse(template).multi_before_literals(), want, "{template}");
         }
     }
 

@@ -12,7 +12,9 @@
 //!   value can still be split on `/`;
 //! - a custom verb (`:cancel`) is split off only when some route registers it;
 //! - one trailing `/` is ignored, an empty segment (`//`) never matches, and `**` may match no
-//!   segment at all.
+//!   segment at all;
+//! - literal segments after `**` (googleapis has `{name=.../cryptoKeys/**}/protectedResourcesSummary`)
+//!   match the end of the path, and `**` takes what lies between.
 //!
 //! ```
 //! use http::Method;
@@ -57,7 +59,9 @@ pub enum Segment {
     Literal(&'static str),
     /// `*`: any one non-empty segment.
     Single,
-    /// `**`: the rest of the path, zero or more segments. Only meaningful as the last segment.
+    /// `**`: zero or more segments, the rest of the path. Literal segments may follow it: they
+    /// match the last segments of the path, and `**` what lies before them. A template with
+    /// anything else after `**` never matches.
     Multi,
 }
 
@@ -213,9 +217,11 @@ struct Entry<R> {
     route: R,
     /// The template's verb, decoded.
     verb: Option<Box<[u8]>>,
-    /// A variable is exactly the final `**`, so the route must not match when `**` matches no
+    /// A variable is exactly the `**`, so the route must not match when `**` matches no
     /// segment: that variable would be empty.
     binds_bare_multi: bool,
+    /// The literal segments after `**`, decoded; they must match the end of the path.
+    suffix: Box<[Box<[u8]>]>,
 }
 
 #[derive(Debug, Default)]
@@ -234,6 +240,9 @@ struct Node {
     end: Vec<usize>,
     /// Routes whose template ends with `**` right after this node.
     multi: Vec<usize>,
+    /// Routes whose template has `**` right after this node, then literal segments; longest
+    /// suffix first. They are tried before `multi`: a suffix that matches is more specific.
+    multi_suffixed: Vec<usize>,
 }
 
 /// How many leading bytes a [`tag`] holds.
@@ -329,7 +338,7 @@ impl Node {
 
 impl<R> Matcher<R> {
     /// Builds the matcher. Declaration order matters only between routes with the same method
-    /// and the same template shape (the plugin rejects those): the first one wins.
+    /// and the same template shape (the plugin warns about those): the first one wins.
     ///
     /// The plugin validates templates; one it would reject is still accepted here without
     /// panicking: a template with `**` before its last segment never matches, a variable
@@ -355,9 +364,20 @@ impl<R> Matcher<R> {
     fn insert(&mut self, method: MethodFilter, template: &'static Template, route: R) {
         let segments = template.segments;
         let multi_at = segments.iter().position(|s| *s == Segment::Multi);
-        if multi_at.is_some_and(|at| at + 1 != segments.len()) {
-            return;
-        }
+        let suffix: Box<[Box<[u8]>]> = match multi_at {
+            None => Box::default(),
+            Some(at) => {
+                let mut suffix = Vec::new();
+                for segment in &segments[at + 1..] {
+                    match segment {
+                        Segment::Literal(text) => suffix.push(decode_literal(text)),
+                        // Where `**` would end is ambiguous: such a route never matches.
+                        _ => return,
+                    }
+                }
+                suffix.into()
+            }
+        };
         let index = self.routes.len();
         let mut node = 0;
         for segment in segments {
@@ -395,8 +415,16 @@ impl<R> Matcher<R> {
                 Segment::Multi => break,
             };
         }
-        if multi_at.is_some() {
+        if multi_at.is_some() && suffix.is_empty() {
             self.nodes[node].multi.push(index);
+        } else if multi_at.is_some() {
+            // Longest suffix first, in declaration order among equal lengths.
+            let here = &self.nodes[node].multi_suffixed;
+            let at = here
+                .iter()
+                .take_while(|&&i| self.routes[i].suffix.len() >= suffix.len())
+                .count();
+            self.nodes[node].multi_suffixed.insert(at, index);
         } else {
             self.nodes[node].end.push(index);
         }
@@ -416,6 +444,7 @@ impl<R> Matcher<R> {
             route,
             verb,
             binds_bare_multi,
+            suffix,
         });
     }
 
@@ -463,16 +492,16 @@ impl<R> Matcher<R> {
         let mut matched = false;
         for (colon, verb) in &verbs {
             path.cut_last(*colon);
-            let picked = self.walk(&path, 0, 0, &mut |ends, bare| {
-                self.pick(ends, Some(verb), method, bare, &mut matched)
+            let picked = self.walk(&path, 0, 0, &mut |ends, multi_at| {
+                self.pick(&path, ends, Some(verb), method, multi_at, &mut matched)
             });
             if let ControlFlow::Break(index) = picked {
                 return self.found(index, &path);
             }
             path.cut_last(whole_end);
         }
-        let picked = self.walk(&path, 0, 0, &mut |ends, bare| {
-            self.pick(ends, None, method, bare, &mut matched)
+        let picked = self.walk(&path, 0, 0, &mut |ends, multi_at| {
+            self.pick(&path, ends, None, method, multi_at, &mut matched)
         });
         if let ControlFlow::Break(index) = picked {
             return self.found(index, &path);
@@ -525,22 +554,24 @@ impl<R> Matcher<R> {
     }
 
     /// Walks the tree from `node`, which has matched the segments before `at`, most specific
-    /// branch first, calling `visit` with each set of routes whose template matches the whole
-    /// path (and whether they match through a `**` that covers no segment) until it breaks.
+    /// branch first, calling `visit` with each set of routes whose template may match the whole
+    /// path until it breaks. Routes ending at a node match outright (`None`); routes with `**`
+    /// get the index of the first segment `**` would cover (`Some`), and [`Matcher::fits`]
+    /// decides.
     fn walk<B>(
         &self,
         path: &Path<'_>,
         node: usize,
         at: usize,
-        visit: &mut impl FnMut(&[usize], bool) -> ControlFlow<B>,
+        visit: &mut impl FnMut(&[usize], Option<usize>) -> ControlFlow<B>,
     ) -> ControlFlow<B> {
         let node = &self.nodes[node];
         let Some(&span) = path.spans().get(at) else {
             if !node.end.is_empty() {
-                visit(&node.end, false)?;
+                visit(&node.end, None)?;
             }
             if !node.multi.is_empty() {
-                visit(&node.multi, true)?;
+                visit(&node.multi, Some(at))?;
             }
             return ControlFlow::Continue(());
         };
@@ -561,27 +592,58 @@ impl<R> Matcher<R> {
         if let Some(child) = node.single {
             self.walk(path, child, at + 1, visit)?;
         }
+        if !node.multi_suffixed.is_empty() {
+            visit(&node.multi_suffixed, Some(at))?;
+        }
         if !node.multi.is_empty() {
-            visit(&node.multi, false)?;
+            visit(&node.multi, Some(at))?;
         }
         ControlFlow::Continue(())
+    }
+
+    /// Whether route `index`, reached by [`Matcher::walk`] with `multi_at`, matches `path`:
+    /// its literals after `**` match the last segments, and a variable that is exactly `**`
+    /// gets at least one segment.
+    fn fits(&self, index: usize, path: &Path<'_>, multi_at: Option<usize>) -> bool {
+        let Some(at) = multi_at else {
+            return true;
+        };
+        let entry = &self.routes[index];
+        let spans = path.spans();
+        let Some(covered) = (spans.len() - at).checked_sub(entry.suffix.len()) else {
+            return false;
+        };
+        if covered == 0 && entry.binds_bare_multi {
+            return false;
+        }
+        let last = &spans[spans.len() - entry.suffix.len()..];
+        entry.suffix.iter().zip(last).all(|(literal, span)| {
+            let text = &path.text[span.start as usize..span.end as usize];
+            if span.escaped {
+                // The path's escapes were checked already.
+                decode(text, false).is_ok_and(|text| *text == **literal)
+            } else {
+                text.as_bytes() == &**literal
+            }
+        })
     }
 
     /// The route of `ends` with verb `verb` that serves `method`, if any. Sets `matched` when
     /// some route of `ends` matches, whatever its method.
     fn pick(
         &self,
+        path: &Path<'_>,
         ends: &[usize],
         verb: Option<&[u8]>,
         method: &Method,
-        bare_multi: bool,
+        multi_at: Option<usize>,
         matched: &mut bool,
     ) -> ControlFlow<usize> {
         let mut any = None;
         let mut get = None;
         for &index in ends {
             let entry = &self.routes[index];
-            if entry.verb.as_deref() != verb || (bare_multi && entry.binds_bare_multi) {
+            if entry.verb.as_deref() != verb || !self.fits(index, path, multi_at) {
                 continue;
             }
             *matched = true;
@@ -602,10 +664,10 @@ impl<R> Matcher<R> {
 
     /// Adds to `allow` the method of every route with verb `verb` matching `path`.
     fn collect_methods(&self, path: &Path<'_>, verb: Option<&[u8]>, allow: &mut Vec<Method>) {
-        let _ = self.walk(path, 0, 0, &mut |ends, bare| {
+        let _ = self.walk(path, 0, 0, &mut |ends, multi_at| {
             for &index in ends {
                 let entry = &self.routes[index];
-                if entry.verb.as_deref() != verb || (bare && entry.binds_bare_multi) {
+                if entry.verb.as_deref() != verb || !self.fits(index, path, multi_at) {
                     continue;
                 }
                 if let MethodFilter::Is(method) = &entry.method {
@@ -758,19 +820,23 @@ fn bind<'a>(
 ) -> Result<Vec<(&'static str, Cow<'a, str>)>, RouteError> {
     let segments = template.segments;
     let spans = path.spans();
+    let multi_at = segments.iter().position(|s| *s == Segment::Multi);
+    // The span where segment `i` (or the end of segment `i - 1`) falls: segments after `**`
+    // match the last spans.
+    let span_of = |i: usize| match multi_at {
+        Some(m) if i > m => spans.len().saturating_sub(segments.len() - i),
+        _ => i.min(spans.len()),
+    };
     let mut bindings = Vec::with_capacity(template.variables.len());
     for variable in template.variables {
         let end = variable.end.min(segments.len());
         if variable.start >= end {
             continue;
         }
-        let multi = segments[end - 1] == Segment::Multi;
-        // A `**` covering no segment leaves `start` past the spans.
-        let covered = &spans[variable.start.min(spans.len())..if multi {
-            spans.len()
-        } else {
-            end.min(spans.len())
-        }];
+        let multi = multi_at.is_some_and(|m| (variable.start..end).contains(&m));
+        // A `**` covering no segment leaves `start` at the end of the spans it covers.
+        let start = span_of(variable.start);
+        let covered = &spans[start..span_of(end).max(start)];
         let (Some(first), Some(last)) = (covered.first(), covered.last()) else {
             bindings.push((variable.field, Cow::Borrowed("")));
             continue;
@@ -1386,6 +1452,114 @@ mod tests {
     }
 
     #[test]
+    fn literals_after_multi_match_the_end_of_the_path_and_multi_takes_the_rest() {
+        let routes = [
+            (
+                "GET",
+                "/v1/{name=projects/*/cryptoKeys/**}/protectedResourcesSummary",
+                "summary",
+            ),
+            ("GET", "/v1/{name=projects/*/cryptoKeys/**}", "key"),
+            ("GET", "/v2/{name=schemas/**}/schema", "schema"),
+            ("GET", "/v2/{parent=schemas/**}/versions", "versions"),
+            ("POST", "/v3/**/a/b:go", "verb"),
+            ("GET", "/v4/{name=**}/x", "bare"),
+            ("GET", "/v5/*/tail", "single-tail"),
+            ("GET", "/v5/{rest=**}/tail", "multi-tail"),
+            ("GET", "/v6/{name=**/tail}", "in-variable"),
+        ];
+        let key = |v: &'static str| Route("key", Box::leak(Box::new([("name", v)])));
+        let summary = |v: &'static str| Route("summary", Box::leak(Box::new([("name", v)])));
+        let cases = [
+            (
+                "GET",
+                "/v1/projects/p/cryptoKeys/k1/protectedResourcesSummary",
+                summary("projects/p/cryptoKeys/k1"),
+            ),
+            (
+                "GET",
+                "/v1/projects/p/cryptoKeys/a/b/protectedResourcesSummary",
+                summary("projects/p/cryptoKeys/a/b"),
+            ),
+            // `**` may cover no segment.
+            (
+                "GET",
+                "/v1/projects/p/cryptoKeys/protectedResourcesSummary",
+                summary("projects/p/cryptoKeys"),
+            ),
+            (
+                "GET",
+                "/v1/projects/p/cryptoKeys/k1/protectedResourcesSummary/",
+                summary("projects/p/cryptoKeys/k1"),
+            ),
+            // Multi-segment decoding: `%2F` stays; the literal matches once decoded.
+            (
+                "GET",
+                "/v1/projects/p/cryptoKeys/a%2Fb/protectedResourcesSummary",
+                summary("projects/p/cryptoKeys/a%2Fb"),
+            ),
+            (
+                "GET",
+                "/v1/projects/p/cryptoKeys/k/protected%52esourcesSummary",
+                summary("projects/p/cryptoKeys/k"),
+            ),
+            // Without the suffix, the plain `**` route takes it all.
+            (
+                "GET",
+                "/v1/projects/p/cryptoKeys/k1",
+                key("projects/p/cryptoKeys/k1"),
+            ),
+            (
+                "GET",
+                "/v1/projects/p/cryptoKeys/k1/other",
+                key("projects/p/cryptoKeys/k1/other"),
+            ),
+            (
+                "DELETE",
+                "/v1/projects/p/cryptoKeys/k1/protectedResourcesSummary",
+                NotAllowed("GET, HEAD"),
+            ),
+            (
+                "GET",
+                "/v2/schemas/s1/schema",
+                Route("schema", &[("name", "schemas/s1")]),
+            ),
+            (
+                "GET",
+                "/v2/schemas/ctx/s1/versions",
+                Route("versions", &[("parent", "schemas/ctx/s1")]),
+            ),
+            ("GET", "/v2/schemas/s1/other", NotFound),
+            ("GET", "/v2/schema", NotFound),
+            ("POST", "/v3/a/b:go", Route("verb", &[])),
+            ("POST", "/v3/x/y/a/b:go", Route("verb", &[])),
+            ("GET", "/v3/x/a/b:go", NotAllowed("POST")),
+            ("POST", "/v3/x/a/c:go", NotFound),
+            // A variable that is exactly `**` never binds an empty value.
+            ("GET", "/v4/x", NotFound),
+            ("GET", "/v4/y/x", Route("bare", &[("name", "y")])),
+            ("GET", "/v4/y/z/x", Route("bare", &[("name", "y/z")])),
+            // Precedence still holds: `*` beats `**`.
+            ("GET", "/v5/a/tail", Route("single-tail", &[])),
+            (
+                "GET",
+                "/v5/a/b/tail",
+                Route("multi-tail", &[("rest", "a/b")]),
+            ),
+            (
+                "GET",
+                "/v6/a/b/tail",
+                Route("in-variable", &[("name", "a/b/tail")]),
+            ),
+            ("GET", "/v6/tail", Route("in-variable", &[("name", "tail")])),
+        ];
+        check(&matcher(&routes), &cases);
+        let mut reversed = routes;
+        reversed.reverse();
+        check(&matcher(&reversed), &cases);
+    }
+
+    #[test]
     fn unknown_path_is_not_found_and_wrong_method_lists_the_allowed_ones() {
         let m = matcher(&[
             ("GET", "/v1/shelves/{shelf}", "get"),
@@ -1727,7 +1901,7 @@ mod tests {
     #[test]
     fn odd_templates_do_not_panic() {
         static MULTI_FIRST: Template = Template {
-            segments: &[Segment::Multi, Segment::Literal("x")],
+            segments: &[Segment::Multi, Segment::Single],
             variables: &[],
             verb: None,
         };

@@ -133,7 +133,13 @@ fn routes(service: &Service, method: &Method, params: &Params) -> Vec<Binding> {
     if method.bindings.is_empty() && params.generate_unbound_methods {
         vec![super::http::unbound_binding(service, method)]
     } else {
-        method.bindings.clone()
+        // A route that can never be reached serves nothing to document.
+        method
+            .bindings
+            .iter()
+            .filter(|b| !b.unreachable)
+            .cloned()
+            .collect()
     }
 }
 
