@@ -279,7 +279,11 @@ fn field(f: &FieldDescriptor, index: &SourceIndex<'_>, ext: &Extensions) -> Fiel
         kind => {
             let cardinality = if f.is_list() {
                 Cardinality::Repeated
-            } else if f.supports_presence() && !matches!(kind, Kind::Message(_)) {
+            } else if f.supports_presence()
+                && !matches!(kind, Kind::Message(_))
+                // prost generates a proto2 `required` scalar as a plain field, not an Option.
+                && f.cardinality() != prost_reflect::Cardinality::Required
+            {
                 Cardinality::Optional
             } else {
                 Cardinality::Singular
