@@ -183,6 +183,29 @@ mod tests {
     }
 
     #[test]
+    fn a_panic_in_prost_reflect_is_an_error_naming_the_file() {
+        // prost-reflect 0.16 panics (an index out of bounds) formatting its own error about an
+        // unknown syntax.
+        let request = CodeGeneratorRequest {
+            file_to_generate: vec!["future.proto".into()],
+            proto_file: vec![FileDescriptorProto {
+                name: Some("future.proto".into()),
+                syntax: Some("proto4".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let err = decode(&request.encode_to_vec()).unwrap_err();
+        assert!(!err.is_malformed(), "a request to answer with an error");
+        let err = err.to_string();
+        assert!(
+            err.starts_with("future.proto: reading it (prost-reflect): internal error:"),
+            "{err}"
+        );
+        assert!(err.contains("index out of bounds"), "{err}");
+    }
+
+    #[test]
     fn minimal_request_decodes() {
         let request = CodeGeneratorRequest {
             file_to_generate: vec!["a.proto".into()],
