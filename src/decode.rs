@@ -124,15 +124,20 @@ pub fn decode(bytes: &[u8]) -> Result<Request, DecodeError> {
 /// an unknown `syntax`, formatting its own error): that becomes an error naming the file.
 fn read_pool(files: Vec<Vec<u8>>) -> Result<DescriptorPool, DecodeError> {
     let set = RawFileSet { file: files }.encode_to_vec();
-    let inconsistent =
-        |e| DecodeError::in_files(format!("the descriptors in the request are inconsistent: {e}"));
+    let inconsistent = |e| {
+        DecodeError::in_files(format!(
+            "the descriptors in the request are inconsistent: {e}"
+        ))
+    };
     match guard::catch("reading the request's descriptors (prost-reflect)", || {
         DescriptorPool::decode(set.as_slice())
     }) {
         Ok(pool) => pool.map_err(inconsistent),
         Err(panic) => {
             // Add the files one by one to find the one prost-reflect cannot take.
-            let files = RawFileSet::decode(set.as_slice()).map(|s| s.file).unwrap_or_default();
+            let files = RawFileSet::decode(set.as_slice())
+                .map(|s| s.file)
+                .unwrap_or_default();
             let mut pool = DescriptorPool::new();
             for raw in &files {
                 let name = FileDescriptorProto::decode(raw.as_slice())

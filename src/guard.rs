@@ -88,7 +88,10 @@ mod tests {
             err.starts_with("a.proto: package `a` (prost-build): internal error:"),
             "{err}"
         );
-        assert!(err.contains("index out of bounds (at src/guard.rs:"), "{err}");
+        assert!(
+            err.contains("index out of bounds (at src/guard.rs:"),
+            "{err}"
+        );
         // The thread is no longer guarded: its context is back to empty.
         assert!(!GUARDED.with(Cell::get));
         assert_eq!(DOING.with(|d| d.borrow().clone()), "");

@@ -1255,12 +1255,7 @@ fn registry() -> &'static RwLock<HashMap<String, Entry>> {
             entry::<BytesValue>(),
             entry::<Empty>(),
         ];
-        RwLock::new(
-            generated
-                .chain(entries)
-                .chain(error_details())
-                .collect(),
-        )
+        RwLock::new(generated.chain(entries).chain(error_details()).collect())
     })
 }
 

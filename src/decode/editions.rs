@@ -324,7 +324,10 @@ impl Walk<'_> {
         }
         if ty == TYPE_ENUM {
             let enum_name = string_field(field, "type_name");
-            if self.closed_enums.contains(enum_name.trim_start_matches('.')) {
+            if self
+                .closed_enums
+                .contains(enum_name.trim_start_matches('.'))
+            {
                 self.need(Syntax::Proto2, path, &full, "a field of a closed enum");
             }
         }
@@ -338,9 +341,12 @@ impl Walk<'_> {
         let mut wants_oneof = false;
         if !repeated {
             match f.presence {
-                LEGACY_REQUIRED => {
-                    self.need(Syntax::Proto2, path, &full, "`field_presence = LEGACY_REQUIRED`")
-                }
+                LEGACY_REQUIRED => self.need(
+                    Syntax::Proto2,
+                    path,
+                    &full,
+                    "`field_presence = LEGACY_REQUIRED`",
+                ),
                 IMPLICIT if !message && !in_oneof && !extension => {
                     self.need(Syntax::Proto3, path, &full, "`field_presence = IMPLICIT`")
                 }
@@ -627,3 +633,54 @@ fn list_mut<'a>(msg: &'a mut DynamicMessage, name: &str) -> Option<&'a mut Vec<V
     msg.get_field_by_name_mut(name)?.as_list_mut()
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost_types::FileDescriptorProto;
+
+    /// A file in `syntax` with `edition` (field 14) appended on the wire, as prost-types 0.14
+    /// has no such field.
+    fn file(syntax: &str, edition: Option<u64>) -> Vec<u8> {
+        let mut bytes = FileDescriptorProto {
+            name: Some("a.proto".into()),
+            package: Some("a".into()),
+            syntax: Some(syntax.into()),
+            ..Default::default()
+        }
+        .encode_to_vec();
+        if let Some(edition) = edition {
+            prost::encoding::uint64::encode(14, &edition, &mut bytes);
+        }
+        bytes
+    }
+
+    #[test]
+    fn proto2_and_proto3_files_are_left_byte_for_byte() {
+        let mut files = vec![file("proto2", None), file("proto3", None)];
+        let before = files.clone();
+        lower(&mut files).unwrap();
+        assert_eq!(files, before);
+    }
+
+    #[test]
+    fn an_edition_2023_file_becomes_proto3_without_its_edition() {
+        let mut files = vec![file("editions", Some(EDITION_2023 as u64))];
+        lower(&mut files).unwrap();
+        let lowered = FileDescriptorProto::decode(files[0].as_slice()).unwrap();
+        assert_eq!(lowered.syntax(), "proto3");
+        assert_eq!(files[0], file("proto3", None));
+    }
+
+    #[test]
+    fn a_later_edition_is_an_error_naming_it() {
+        let mut files = vec![file("editions", Some(1001))];
+        let errors = lower(&mut files).unwrap_err();
+        assert_eq!(
+            errors,
+            [
+                "a.proto: a: edition 2024 is not supported: protoc-gen-rs-svc lowers edition 2023 \
+              files to proto2 or proto3, and no later edition"
+            ]
+        );
+    }
+}

@@ -17,7 +17,7 @@ pub mod alt {
 
 /// The edition 2023 fixtures of tests/editions, compiled by protoc and lowered to proto2 and
 /// proto3 by the plugin.
-pub mod editions {
+pub mod edition2023 {
     include!(concat!(env!("OUT_DIR"), "/editions/mod.rs"));
 }
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use prost::Message;
-use rs_svc_compile_test::editions::editions::v1 as ed;
+use rs_svc_compile_test::edition2023::editions::v1 as ed;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../editions")
