@@ -21,6 +21,8 @@ fn protos(dir: &Path, base: &Path, out: &mut Vec<PathBuf>) {
 struct RawRequest {
     #[prost(string, repeated, tag = "1")]
     file_to_generate: Vec<String>,
+    #[prost(string, optional, tag = "2")]
+    parameter: Option<String>,
     #[prost(bytes = "vec", repeated, tag = "15")]
     proto_file: Vec<Vec<u8>>,
 }
@@ -55,6 +57,8 @@ fn editions(out_dir: &Path) {
     let set = <RawFileSet as prost::Message>::decode(&*std::fs::read(&set_path).unwrap()).unwrap();
     let request = RawRequest {
         file_to_generate: files.map(str::to_owned).to_vec(),
+        // The lowered descriptors, for the tests' prost-reflect comparison.
+        parameter: Some("file_descriptor_set".to_owned()),
         proto_file: set.file,
     };
     let request = protoc_gen_rs_svc::decode(&prost::Message::encode_to_vec(&request))

@@ -1,7 +1,9 @@
 //! Edition 2023 files lowered to proto2 and proto3 (tests/editions) keep protoc's wire format:
 //! the generated prost messages encode to the same bytes as protoc itself encodes the same
 //! text-format message with the edition 2023 descriptors, and decode protoc's bytes back to
-//! the same values. protoc is the oracle here: it knows editions, prost-reflect 0.16 does not.
+//! the same values. protoc is the oracle here: it knows editions, prost-reflect 0.16 does not;
+//! prost-reflect then reads protoc's bytes through the lowered descriptors and must agree on
+//! the bytes and on which fields are present.
 
 mod common;
 
@@ -45,6 +47,24 @@ fn protoc_encode(file: &str, message: &str, text: &str) -> Vec<u8> {
         String::from_utf8_lossy(&out.stderr)
     );
     out.stdout
+}
+
+/// prost-reflect's view of `bytes` through the lowered descriptors the plugin embeds: the
+/// message re-encodes to the same bytes, and says which fields are present.
+fn dynamic(message: &str, bytes: &[u8]) -> prost_reflect::DynamicMessage {
+    let pool = prost_reflect::DescriptorPool::decode(
+        rs_svc_compile_test::edition2023::FILE_DESCRIPTOR_SET,
+    )
+    .unwrap();
+    let desc = pool.get_message_by_name(message).unwrap();
+    let dynamic = prost_reflect::DynamicMessage::decode(desc, bytes).unwrap();
+    assert_eq!(dynamic.encode_to_vec(), bytes, "{message}");
+    dynamic
+}
+
+/// The names of the fields `message` holds, in field order.
+fn present(message: &prost_reflect::DynamicMessage) -> Vec<String> {
+    message.fields().map(|(f, _)| f.name().to_owned()).collect()
 }
 
 /// The field keys of an encoded message, in order: (number, wire type).
@@ -106,6 +126,20 @@ fn proto3_lowering_keeps_presence_packing_and_open_enums_on_the_wire() {
             (11, 0)
         ]
     );
+    let dynamic = dynamic("editions.v1.Item", &oracle);
+    assert_eq!(
+        present(&dynamic),
+        [
+            "count",
+            "label",
+            "color",
+            "packed_numbers",
+            "expanded_numbers",
+            "colors",
+            "child",
+            "id"
+        ]
+    );
 }
 
 #[test]
@@ -130,6 +164,19 @@ fn proto2_lowering_keeps_closed_enums_defaults_required_and_packing_on_the_wire(
         keys(&oracle),
         [(1, 0), (3, 2), (4, 2), (5, 5), (5, 5), (6, 2)]
     );
+    let dynamic = dynamic("editions.v1.Legacy", &oracle);
+    assert_eq!(
+        present(&dynamic),
+        ["size", "code", "packed_numbers", "expanded_numbers", "note"]
+    );
+    // Closed enums are proto2's: the lowered file is proto2, the open one's proto3.
+    let pool = prost_reflect::DescriptorPool::decode(
+        rs_svc_compile_test::edition2023::FILE_DESCRIPTOR_SET,
+    )
+    .unwrap();
+    let syntax = |name: &str| pool.get_enum_by_name(name).unwrap().parent_file().syntax();
+    assert_eq!(syntax("editions.v1.Size"), prost_reflect::Syntax::Proto2);
+    assert_eq!(syntax("editions.v1.Color"), prost_reflect::Syntax::Proto3);
 }
 
 #[tokio::test]
