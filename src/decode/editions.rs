@@ -13,6 +13,7 @@
 //! | `repeated_field_encoding = PACKED` / `EXPANDED` | default / `[packed = false]` | `[packed = true]` / default |
 //! | `utf8_validation = VERIFY` / `NONE` | default / none | (prost checks anyway) / default |
 //! | a field `[default = ...]` | none | the same |
+//! | extension ranges, extensions of other than options | none | the same |
 //!
 //! A file needing both columns, or using `message_encoding = DELIMITED` (groups), cannot be
 //! lowered: a located error names the elements. The file is edited as a dynamic message, so
@@ -211,6 +212,9 @@ impl Walk<'_> {
             .filter_map(|v| v.as_message().map(|m| string_field(m, "name")))
             .collect();
         let oneofs = list(msg, "oneof_decl").len();
+        if !list(msg, "extension_range").is_empty() {
+            self.need(Syntax::Proto2, path, &full, "an extension range");
+        }
         if let Some(fields) = list_mut(msg, "field") {
             for (i, field) in fields.iter_mut().enumerate() {
                 let Some(field) = field.as_message_mut() else {
@@ -336,6 +340,15 @@ impl Walk<'_> {
         }
         if field.has_field_by_name("default_value") {
             self.need(Syntax::Proto2, path, &full, "a `default` value");
+        }
+        if extension {
+            // proto3 extends only the options messages (custom options).
+            let extendee = string_field(field, "extendee");
+            let options =
+                extendee.starts_with(".google.protobuf.") && extendee.ends_with("Options");
+            if !options {
+                self.need(Syntax::Proto2, path, &full, "an extension of a message");
+            }
         }
         let packable = repeated && !message && ty != TYPE_STRING && ty != TYPE_BYTES;
         let mut wants_oneof = false;
@@ -669,6 +682,31 @@ mod tests {
         let lowered = FileDescriptorProto::decode(files[0].as_slice()).unwrap();
         assert_eq!(lowered.syntax(), "proto3");
         assert_eq!(files[0], file("proto3", None));
+    }
+
+    #[test]
+    fn extension_ranges_lower_to_proto2() {
+        let mut bytes = FileDescriptorProto {
+            name: Some("a.proto".into()),
+            package: Some("a".into()),
+            syntax: Some("editions".into()),
+            message_type: vec![prost_types::DescriptorProto {
+                name: Some("Extendable".into()),
+                extension_range: vec![prost_types::descriptor_proto::ExtensionRange {
+                    start: Some(100),
+                    end: Some(200),
+                    options: None,
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+        .encode_to_vec();
+        prost::encoding::uint64::encode(14, &(EDITION_2023 as u64), &mut bytes);
+        let mut files = vec![bytes];
+        lower(&mut files).unwrap();
+        let lowered = FileDescriptorProto::decode(files[0].as_slice()).unwrap();
+        assert_eq!(lowered.syntax(), "proto2");
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! `google.protobuf.Any` JSON and error details know every generated message with no
-//! registration call (DESIGN section 5): generated code registers its types at link time.
+//! registration call (shared/DESIGN.md section 5): generated code registers its types at link
+//! time.
 //!
-//! This binary must never call `register_json_types()` nor `rs_svc::wkt::register`: the point
-//! is that a user who never heard of them gets the same JSON.
+//! This binary must never call the generated registration function nor the runtime's
+//! registration (the last test checks): a user who never heard of them gets the same JSON.
 //!
 //! The fixture type is `library.v1.Shelf`, whose fields have one-word names and are set, so its
 //! JSON is the same in every generated tree of this crate (default, canonical, alt), whichever
@@ -122,4 +123,16 @@ async fn a_json_body_holding_an_any_of_a_generated_message_reaches_the_handler()
     let received = shop.0.lock().unwrap().clone().expect("an Any in the order");
     assert_eq!(received.type_url, library::Shelf::type_url());
     assert_eq!(library::Shelf::decode(&*received.value).unwrap(), shelf());
+}
+
+#[test]
+fn this_binary_never_registers_a_type() {
+    // Spelled in pieces so this test does not find itself.
+    let source = include_str!("any_unregistered.rs");
+    for call in [
+        concat!("register_json", "_types("),
+        concat!("wkt::", "register"),
+    ] {
+        assert!(!source.contains(call), "{call} in this test binary");
+    }
 }
