@@ -116,7 +116,16 @@ fn generate(
     } else {
         includes
     };
-    let bytes = standalone::request(includes, files, parameter)?;
+    // protox is one more library that could panic on an input: that is an error too.
+    let what = files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let bytes = crate::guard::catch(&format!("{what}: compiling (protox)"), || {
+        standalone::request(includes, files, parameter)
+    })
+    .map_err(anyhow::Error::msg)??;
     let request = decode(&bytes)?;
     let output = match run(&request) {
         Ok(output) => output,
