@@ -215,7 +215,11 @@ impl Walk<'_> {
         if !list(msg, "extension_range").is_empty() {
             self.need(Syntax::Proto2, path, &full, "an extension range");
         }
-        if let Some(fields) = list_mut(msg, "field") {
+        // A map's entry message keeps plain key and value fields, as protoc writes it in proto3.
+        let map_entry = message_field(msg, "options")
+            .and_then(|o| o.get_field_by_name("map_entry")?.as_bool())
+            .unwrap_or(false);
+        if let Some(fields) = list_mut(msg, "field").filter(|_| !map_entry) {
             for (i, field) in fields.iter_mut().enumerate() {
                 let Some(field) = field.as_message_mut() else {
                     continue;

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use prost::Message;
+use prost_reflect::ReflectMessage;
 use rs_svc_compile_test::edition2023::editions::v1 as ed;
 
 fn fixtures() -> PathBuf {
@@ -102,11 +103,13 @@ fn proto3_lowering_keeps_presence_packing_and_open_enums_on_the_wire() {
             total: 9,
             ..Default::default()
         })),
+        stock: [("a".to_owned(), 3)].into(),
         choice: Some(ed::item::Choice::Id(0)),
     };
     let text = "count: 0 label: \"\" color: COLOR_UNSPECIFIED total: 0 \
                 shade: COLOR_UNSPECIFIED packed_numbers: [1, 2, 300] \
-                expanded_numbers: [-1, 5] colors: [COLOR_RED, 7] child { total: 9 } id: 0";
+                expanded_numbers: [-1, 5] colors: [COLOR_RED, 7] child { total: 9 } id: 0 \
+                stock { key: \"a\" value: 3 }";
     let oracle = protoc_encode("editions/v1/items.proto", "editions.v1.Item", text);
     assert_eq!(item.encode_to_vec(), oracle);
     assert_eq!(ed::Item::decode(oracle.as_slice()).unwrap(), item);
@@ -123,7 +126,8 @@ fn proto3_lowering_keeps_presence_packing_and_open_enums_on_the_wire() {
             (7, 0),
             (8, 2),
             (9, 2),
-            (11, 0)
+            (11, 0),
+            (12, 2)
         ]
     );
     let dynamic = dynamic("editions.v1.Item", &oracle);
@@ -137,9 +141,16 @@ fn proto3_lowering_keeps_presence_packing_and_open_enums_on_the_wire() {
             "expanded_numbers",
             "colors",
             "child",
-            "id"
+            "id",
+            "stock"
         ]
     );
+    // The map's entry keeps plain key and value fields (no synthetic oneofs).
+    let entry = dynamic.descriptor().get_field_by_name("stock").unwrap();
+    let prost_reflect::Kind::Message(entry) = entry.kind() else {
+        panic!("a map field is a message of entries")
+    };
+    assert_eq!(entry.oneofs().count(), 0);
 }
 
 #[test]
