@@ -7,9 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use prost::Message;
 
-use crate::{decode, response, run, standalone, Error};
+use crate::{decode, encode_response, response, run, standalone, Error};
 
 /// A protoc/buf plugin that generates prost messages for a protobuf API and checks its
 /// google.api.http rules.
@@ -89,15 +88,19 @@ fn plugin() -> anyhow::Result<()> {
     }
     let mut bytes = Vec::new();
     stdin.read_to_end(&mut bytes).context("reading stdin")?;
-    // Malformed stdin is not a response to write: protoc would not be the reader.
-    let request = decode(&bytes)?;
-    let result = run(&request);
+    // Malformed stdin is not a response to write: protoc would not be the reader. A request
+    // whose files cannot be read is answered with the error.
+    let result = match decode(&bytes) {
+        Ok(request) => run(&request),
+        Err(e) if !e.is_malformed() => Err(Error::from(e)),
+        Err(e) => return Err(e.into()),
+    };
     if let Ok(output) = &result {
         print_warnings(&output.warnings);
     }
     let mut stdout = std::io::stdout().lock();
     stdout
-        .write_all(&response(result).encode_to_vec())
+        .write_all(&encode_response(&response(result)))
         .context("writing stdout")?;
     stdout.flush().context("writing stdout")?;
     Ok(())
@@ -116,7 +119,16 @@ fn generate(
     } else {
         includes
     };
-    let bytes = standalone::request(includes, files, parameter)?;
+    // protox is one more library that could panic on an input: that is an error too.
+    let what = files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let bytes = crate::guard::catch(&format!("{what}: compiling (protox)"), || {
+        standalone::request(includes, files, parameter)
+    })
+    .map_err(anyhow::Error::msg)??;
     let request = decode(&bytes)?;
     let output = match run(&request) {
         Ok(output) => output,

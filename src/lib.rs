@@ -12,6 +12,7 @@ pub mod cli;
 pub mod decode;
 pub mod diag;
 pub mod emit;
+mod guard;
 pub mod model;
 pub mod naming;
 pub mod params;
@@ -57,7 +58,9 @@ pub fn run(request: &Request) -> Result<Output, Error> {
         errors.extend(e.to_string().lines().map(str::to_owned));
         Params::default()
     });
-    let (model, mut diags) = model::build(request, &params);
+    let what = request.files_to_generate.join(", ");
+    let (model, mut diags) = guard::catch(&what, || model::build(request, &params))
+        .map_err(|panic| Error::Invalid(vec![panic]))?;
     // In file order, so a long list reads top to bottom alongside the .proto file.
     diags.errors.sort_by(|a, b| a.location.cmp(&b.location));
     errors.extend(diags.errors.iter().map(ToString::to_string));
@@ -68,7 +71,8 @@ pub fn run(request: &Request) -> Result<Output, Error> {
     // give byte-identical output.
     let mut files: Vec<_> = request.proto_files().collect();
     files.sort_by(|a, b| a.name().cmp(b.name()));
-    let files = emit::all(&model, &files, &params)?;
+    let files = guard::catch(&what, || emit::all(&model, &files, &params))
+        .map_err(|panic| Error::Invalid(vec![panic]))??;
     Ok(Output {
         files,
         warnings: diags.warnings,
@@ -81,11 +85,16 @@ pub fn generate(request: &[u8]) -> CodeGeneratorResponse {
     response(decode(request).map_err(Error::from).and_then(|r| run(&r)))
 }
 
+/// `FEATURE_SUPPORTS_EDITIONS` of plugin.proto, which prost-types 0.14's `Feature` lacks.
+pub const FEATURE_SUPPORTS_EDITIONS: u64 = 2;
+
 /// Packs a run's result into a CodeGeneratorResponse. Supported features are declared on
 /// errors too, so protoc reports our error rather than complaining about proto3 optional.
+/// Editions are declared supported (edition 2023 files are lowered to proto2 or proto3); the
+/// edition range goes in fields prost-types 0.14 lacks, which [`encode_response`] writes.
 pub fn response(result: Result<Output, Error>) -> CodeGeneratorResponse {
     let mut response = CodeGeneratorResponse {
-        supported_features: Some(Feature::Proto3Optional as u64),
+        supported_features: Some(Feature::Proto3Optional as u64 | FEATURE_SUPPORTS_EDITIONS),
         ..Default::default()
     };
     match result {
@@ -103,4 +112,17 @@ pub fn response(result: Result<Output, Error>) -> CodeGeneratorResponse {
         Err(e) => response.error = Some(e.to_string()),
     }
     response
+}
+
+/// The bytes of `response` with `minimum_edition` (3) and `maximum_edition` (4) set to
+/// `EDITION_2023`: plugin.proto has these fields, prost-types 0.14's struct does not, and protoc
+/// refuses edition files from a plugin that declares editions without them. Fields may come in
+/// any order on the wire, so they are appended.
+pub fn encode_response(response: &CodeGeneratorResponse) -> Vec<u8> {
+    use prost::Message;
+    let mut bytes = response.encode_to_vec();
+    let edition = decode::editions::EDITION_2023 as u64;
+    prost::encoding::uint64::encode(3, &edition, &mut bytes);
+    prost::encoding::uint64::encode(4, &edition, &mut bytes);
+    bytes
 }

@@ -300,12 +300,19 @@ fn error_text_snapshot() {
 }
 
 #[test]
-fn response_carries_the_error_and_still_declares_proto3_optional() {
+fn response_carries_the_error_and_still_declares_proto3_optional_and_editions() {
     let bytes =
         protoc_gen_rs_svc::standalone::request(&[common::testdata()], &[FILE.into()], "").unwrap();
     let response = protoc_gen_rs_svc::generate(&bytes);
     assert!(response.file.is_empty());
-    assert_eq!(response.supported_features, Some(1));
+    // FEATURE_PROTO3_OPTIONAL | FEATURE_SUPPORTS_EDITIONS
+    assert_eq!(response.supported_features, Some(3));
+    // minimum_edition (3) and maximum_edition (4) are EDITION_2023 (1000) on the wire.
+    let encoded = protoc_gen_rs_svc::encode_response(&response);
+    assert!(
+        encoded.ends_with(&[0x18, 0xe8, 0x07, 0x20, 0xe8, 0x07]),
+        "{encoded:?}"
+    );
     assert!(response.error.unwrap().contains("Broken.Unclosed"));
 }
 

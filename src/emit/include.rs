@@ -62,9 +62,9 @@ pub fn include_file(
             quote!(#(#path)::*();)
         });
         tokens.extend(quote! {
-            /// Registers the messages of every package with `rs_svc::wkt::register`, so
-            /// `google.protobuf.Any` values holding them can be written and read as JSON. Call
-            /// it once at start-up.
+            /// Registers the messages of every package with `rs_svc::wkt::register`. Not needed:
+            /// `google.protobuf.Any` JSON knows every generated message linked into the binary
+            /// from the start. Kept so code that calls it still compiles; calling it is harmless.
             pub fn register_json_types() {
                 #(#calls)*
             }

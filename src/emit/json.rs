@@ -416,10 +416,15 @@ pub fn impls(model: &Model, package: &str, params: &Params) -> TokenStream {
             .messages
             .values()
             .filter(|m| m.package == package && !m.map_entry)
-            .map(|m| path_tokens(&paths::rust_path(model, package, &m.full_name, &[])));
+            .map(|m| path_tokens(&paths::rust_path(model, package, &m.full_name, &[])))
+            .collect::<Vec<_>>();
+        // Link-time registration: any binary that links these types knows them in `Any` JSON
+        // and in error details, with no call to forget.
         quote! {
-            /// Registers every message of this package with `rs_svc::wkt::register`, so
-            /// `google.protobuf.Any` values holding them can be written and read as JSON.
+            ::rs_svc::__private::any_types!(#(#types),*);
+            /// Registers every message of this package with `rs_svc::wkt::register`. Not needed:
+            /// `google.protobuf.Any` JSON knows every generated message linked into the binary
+            /// from the start. Kept so code that calls it still compiles; calling it is harmless.
             pub fn register_json_types() {
                 #(::rs_svc::wkt::register::<#types>();)*
             }

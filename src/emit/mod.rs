@@ -57,6 +57,7 @@ pub fn all(
     let query_messages = http::query_messages(model, params);
     for package in &model.packages {
         let what = format!("package `{}`", package.name);
+        crate::guard::doing(format!("{}: {what}", package.files.join(", ")));
         // prost-build gives text; our parts are tokens, parsed directly (printing them to text
         // and parsing that again was a large share of generation time).
         let prost_code = prost.remove(&package.name).unwrap_or_default();

@@ -16,6 +16,61 @@ fn protos(dir: &Path, base: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// A CodeGeneratorRequest whose files stay raw bytes (edition features and all).
+#[derive(Clone, PartialEq, prost::Message)]
+struct RawRequest {
+    #[prost(string, repeated, tag = "1")]
+    file_to_generate: Vec<String>,
+    #[prost(string, optional, tag = "2")]
+    parameter: Option<String>,
+    #[prost(bytes = "vec", repeated, tag = "15")]
+    proto_file: Vec<Vec<u8>>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct RawFileSet {
+    #[prost(bytes = "vec", repeated, tag = "1")]
+    file: Vec<Vec<u8>>,
+}
+
+/// The edition 2023 fixtures (tests/editions; protox cannot parse editions, so protoc compiles
+/// them) generated into OUT_DIR/editions, with protoc's descriptors beside them for the tests.
+fn editions(out_dir: &Path) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../editions");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let files = ["editions/v1/items.proto", "editions/v1/legacy.proto"];
+    let set_path = out_dir.join("editions_set.bin");
+    let status = std::process::Command::new(protoc_bin_vendored::protoc_bin_path().unwrap())
+        .arg("-I")
+        .arg(&dir)
+        .arg("-I")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto"))
+        .arg("-I")
+        .arg(protoc_bin_vendored::include_path().unwrap())
+        .arg("--include_imports")
+        .arg("--include_source_info")
+        .arg(format!("--descriptor_set_out={}", set_path.display()))
+        .args(files)
+        .status()
+        .unwrap();
+    assert!(status.success(), "protoc failed on the editions fixtures");
+    let set = <RawFileSet as prost::Message>::decode(&*std::fs::read(&set_path).unwrap()).unwrap();
+    let request = RawRequest {
+        file_to_generate: files.map(str::to_owned).to_vec(),
+        // The lowered descriptors, for the tests' prost-reflect comparison.
+        parameter: Some("file_descriptor_set".to_owned()),
+        proto_file: set.file,
+    };
+    let request = protoc_gen_rs_svc::decode(&prost::Message::encode_to_vec(&request))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let output = protoc_gen_rs_svc::run(&request).unwrap_or_else(|e| panic!("{e}"));
+    for file in output.files {
+        let path = out_dir.join("editions").join(&file.name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, file.content).unwrap();
+    }
+}
+
 fn main() {
     let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
     println!("cargo:rerun-if-changed={}", testdata.display());
@@ -28,6 +83,7 @@ fn main() {
         protoc_gen_rs_svc::standalone::descriptor_set(std::slice::from_ref(&testdata), &files)
             .unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(out_dir.join("descriptor_set.bin"), set).unwrap();
+    editions(&out_dir);
     // Defaults (plus the embedded descriptor set) at the root; each JSON option set in its own
     // module tree.
     for (dir, parameter) in [

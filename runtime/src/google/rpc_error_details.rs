@@ -1428,8 +1428,14 @@ impl<'de> ::serde::Deserialize<'de> for RetryInfo {
         deserializer.deserialize_map(Visitor)
     }
 }
-/// Registers every message of this package with `rs_svc::wkt::register`, so
-/// `google.protobuf.Any` values holding them can be written and read as JSON.
+::rs_svc::__private::any_types!(
+    BadRequest, bad_request::FieldViolation, DebugInfo, ErrorInfo, Help, help::Link,
+    LocalizedMessage, PreconditionFailure, precondition_failure::Violation, QuotaFailure,
+    quota_failure::Violation, RequestInfo, ResourceInfo, RetryInfo
+);
+/// Registers every message of this package with `rs_svc::wkt::register`. Not needed:
+/// `google.protobuf.Any` JSON knows every generated message linked into the binary
+/// from the start. Kept so code that calls it still compiles; calling it is harmless.
 pub fn register_json_types() {
     ::rs_svc::wkt::register::<BadRequest>();
     ::rs_svc::wkt::register::<bad_request::FieldViolation>();

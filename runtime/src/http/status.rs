@@ -53,10 +53,11 @@ pub fn rpc_status(status: &tonic::Status) -> RpcStatus {
 
 /// The JSON body of an error: `{"code": 5, "message": "...", "details": [...]}`.
 ///
-/// A detail whose type is registered (the well-known types and the `google.rpc` error details
-/// from the start, others through `rs_svc::wkt::register`, which the generated
-/// `register_json_types()` calls) is written as proto3 JSON. One that is not cannot be, so it
-/// is written as `{"@type": "<url>", "value": "<base64 of the message>"}`, so no detail is lost.
+/// A detail whose type is known to [`crate::wkt::Any`] (the well-known types, the `google.rpc`
+/// error details and every generated message linked into the binary, with no call to make;
+/// hand-written messages through `rs_svc::wkt::register`) is written as proto3 JSON. One that is
+/// not cannot be, so it is written as `{"@type": "<url>", "value": "<base64 of the message>"}`,
+/// so no detail is lost.
 pub fn status_json(status: &RpcStatus) -> Bytes {
     let body = StatusJson(status);
     Bytes::from(serde_json::to_vec(&body).expect("a Status always has a JSON form"))

@@ -15,6 +15,16 @@ pub mod alt {
     include!(concat!(env!("OUT_DIR"), "/alt/mod.rs"));
 }
 
+/// The edition 2023 fixtures of tests/editions, compiled by protoc and lowered to proto2 and
+/// proto3 by the plugin.
+pub mod edition2023 {
+    include!(concat!(env!("OUT_DIR"), "/editions/mod.rs"));
+}
+
+/// protoc's own descriptors of the edition 2023 fixtures (editions intact).
+pub const EDITIONS_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/editions_set.bin"));
+
 /// The fixtures' FileDescriptorSet (imports included), for tests that need reflection.
 pub const DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptor_set.bin"));
 
