@@ -68,11 +68,10 @@ pub fn run(request: &Request) -> Result<Output, Error> {
     // give byte-identical output.
     let mut files: Vec<_> = request.proto_files().collect();
     files.sort_by(|a, b| a.name().cmp(b.name()));
-    let files = emit::all(&model, &files, &params)?;
-    Ok(Output {
-        files,
-        warnings: diags.warnings,
-    })
+    let (files, emitted) = emit::all(&model, &files, &params)?;
+    let mut warnings = diags.warnings;
+    warnings.extend(emitted);
+    Ok(Output { files, warnings })
 }
 
 /// The library entry point: a CodeGeneratorRequest's bytes in, a CodeGeneratorResponse out.

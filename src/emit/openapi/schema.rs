@@ -359,9 +359,30 @@ pub fn scalar(s: Scalar) -> Schema {
             .with_pattern("^[0-9]+$"),
         Scalar::Bool => Schema::of_type("boolean"),
         Scalar::String => Schema::of_type("string"),
-        Scalar::Bytes => Schema::of_type("string").with_format("byte"),
+        Scalar::Bytes => Schema::of_type("string")
+            .with_format("byte")
+            .with_pattern(BYTES_PATTERN),
     }
 }
+
+// The patterns below say exactly what the runtime's JSON reader accepts for each string form
+// (shared/DESIGN.md section 5), so a document never allows a value the router answers with 400.
+
+/// Base64, standard or URL-safe alphabet (not mixed), padded or not.
+pub const BYTES_PATTERN: &str = "^(([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}(==)?|[A-Za-z0-9+/]{3}=?)?|([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2}(==)?|[A-Za-z0-9_-]{3}=?)?)$";
+
+/// RFC 3339 with an upper-case `T`, at most 9 fractional digits, `Z` or an offset in hours and
+/// minutes, within 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999999Z: the lookahead
+/// rules out the first and last day with an offset that could leave that range (a little
+/// stricter than the runtime there). `format: date-time` rules out days a month lacks.
+pub const TIMESTAMP_PATTERN: &str = "^(?!0001-01-01T.*\\+|9999-12-31T.*-)(?!0000)[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$";
+
+/// Seconds up to 315,576,000,000 (10,000 years), up to 9 fractional digits, and `s`.
+pub const DURATION_PATTERN: &str = "^-?0*([0-9]{1,11}|[12][0-9]{11}|30[0-9]{10}|31[0-4][0-9]{9}|315[0-4][0-9]{8}|3155[0-6][0-9]{7}|31557[0-5][0-9]{6}|315576000000)(\\.[0-9]{1,9})?s$";
+
+/// Comma-separated field paths of lowerCamelCase names joined by `.`; empty is no paths.
+pub const FIELD_MASK_PATTERN: &str =
+    "^([A-Za-z][A-Za-z0-9]*(\\.[A-Za-z][A-Za-z0-9]*)*(,[A-Za-z][A-Za-z0-9]*(\\.[A-Za-z][A-Za-z0-9]*)*)*)?$";
 
 /// Map keys are JSON object member names; numbers and bools in their text form.
 fn map_key(key: Scalar) -> Option<Schema> {
@@ -382,16 +403,23 @@ fn map_key(key: Scalar) -> Option<Schema> {
 pub fn well_known(name: &str) -> Option<Schema> {
     let wrapper = |s: Scalar| scalar(s);
     Some(match name {
-        "google.protobuf.Timestamp" => Schema::of_type("string").with_format("date-time"),
+        "google.protobuf.Timestamp" => Schema {
+            description: Some(
+                "RFC 3339, such as `2024-02-29T12:34:56.789Z`, from year 1 to 9999.".to_owned(),
+            ),
+            ..Schema::of_type("string")
+                .with_format("date-time")
+                .with_pattern(TIMESTAMP_PATTERN)
+        },
         "google.protobuf.Duration" => Schema {
             description: Some(
                 "Seconds with up to 9 fractional digits and an `s`, such as `1.5s`.".to_owned(),
             ),
-            ..Schema::of_type("string").with_pattern("^-?[0-9]+(\\.[0-9]{1,9})?s$")
+            ..Schema::of_type("string").with_pattern(DURATION_PATTERN)
         },
         "google.protobuf.FieldMask" => Schema {
             description: Some("Field paths in lowerCamelCase, separated by commas.".to_owned()),
-            ..Schema::of_type("string")
+            ..Schema::of_type("string").with_pattern(FIELD_MASK_PATTERN)
         },
         "google.protobuf.Struct" => Schema::of_type("object"),
         "google.protobuf.Value" => Schema::default(),
@@ -415,5 +443,102 @@ pub fn is_query_value(ty: &FieldType) -> bool {
         FieldType::Scalar(_) => true,
         FieldType::Enum(e) => e != "google.protobuf.NullValue",
         FieldType::Message(m) => crate::model::SCALAR_WELL_KNOWN_TYPES.contains(&m.as_str()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each pattern against values the runtime's JSON reader accepts (`true`) and rejects
+    /// (runtime/src/wkt.rs and runtime/src/json.rs), so the documents allow exactly those.
+    #[test]
+    fn well_known_patterns_match_what_the_runtime_accepts() {
+        let table: &[(&str, &[(&str, bool)])] = &[
+            (
+                TIMESTAMP_PATTERN,
+                &[
+                    ("2024-02-29T12:34:56.789Z", true),
+                    ("1972-01-01T10:00:20.021+05:30", true),
+                    ("0001-01-01T00:00:00Z", true),
+                    ("9999-12-31T23:59:59.999999999Z", true),
+                    ("2024-02-29T12:34:56z", true),
+                    ("", false),
+                    ("2024-02-29", false),
+                    ("2024-02-29t12:34:56Z", false),
+                    ("2024-02-29T12:34:56", false),
+                    ("2024-13-01T00:00:00Z", false),
+                    ("2024-01-01T24:00:00Z", false),
+                    ("2024-01-01T23:59:60Z", false),
+                    ("2024-01-01T00:00:00.1234567890Z", false),
+                    ("2024-01-01T00:00:00+24:00", false),
+                    ("0000-01-01T00:00:00Z", false),
+                    ("0001-01-01T00:00:00+01:00", false),
+                    ("9999-12-31T23:00:00-01:00", false),
+                ],
+            ),
+            (
+                DURATION_PATTERN,
+                &[
+                    ("1.5s", true),
+                    ("-0.000000001s", true),
+                    ("315576000000s", true),
+                    ("-315576000000.999999999s", true),
+                    ("99999999999s", true),
+                    ("", false),
+                    ("1.5", false),
+                    ("s", false),
+                    (".5s", false),
+                    ("1.s", false),
+                    ("315576000001s", false),
+                    ("400000000000s", false),
+                    ("1.0000000001s", false),
+                ],
+            ),
+            (
+                FIELD_MASK_PATTERN,
+                &[
+                    ("", true),
+                    ("title", true),
+                    ("user.displayName,title", true),
+                    ("a1.b2", true),
+                    (",", false),
+                    ("title,", false),
+                    ("user_name", false),
+                    ("1title", false),
+                    ("user..name", false),
+                    ("a b", false),
+                ],
+            ),
+            (
+                BYTES_PATTERN,
+                &[
+                    ("", true),
+                    ("AQID", true),
+                    ("AQ==", true),
+                    ("AQ", true),
+                    ("AQI=", true),
+                    ("AQI", true),
+                    ("-_-_", true),
+                    ("+/+/", true),
+                    ("A", false),
+                    ("AQ=", false),
+                    ("AQID=", false),
+                    ("+_", false),
+                    ("AQ==AQ==", false),
+                    ("A Q", false),
+                ],
+            ),
+        ];
+        for (pattern, cases) in table {
+            let regex = fancy_regex::Regex::new(pattern).unwrap();
+            for (value, accepted) in *cases {
+                assert_eq!(
+                    regex.is_match(value).unwrap(),
+                    *accepted,
+                    "{value:?} against {pattern}"
+                );
+            }
+        }
     }
 }

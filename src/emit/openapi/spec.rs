@@ -54,6 +54,24 @@ pub struct Document {
     pub tags: Vec<Tag>,
     pub paths: Ordered<PathItem>,
     pub components: Components,
+    /// Operations the router serves that this document leaves out, and why.
+    #[serde(rename = "x-rs-svc-omitted", skip_serializing_if = "Vec::is_empty")]
+    pub omitted: Vec<Omitted>,
+}
+
+/// An operation left out of a document (a method its OpenAPI version has no place for, or a
+/// second operation on one path and method), listed at the document root so readers and
+/// tools see what the router serves beyond the paths.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Omitted {
+    /// The HTTP method as the router matches it (`PURGE`).
+    pub method: String,
+    pub path: String,
+    pub operation_id: String,
+    /// The proto method it calls.
+    pub rpc: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -76,13 +94,29 @@ pub struct Tag {
     pub description: Option<String>,
 }
 
-/// The operations of one path, by lower-case HTTP method, in OpenAPI's order.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct PathItem(pub BTreeMap<MethodKey, Operation>);
+/// The operations of one path: by lower-case HTTP method in OpenAPI's order, then (OpenAPI
+/// 3.2) the other methods under `additionalOperations`, by method as sent.
+#[derive(Debug, Clone, Default)]
+pub struct PathItem {
+    pub operations: BTreeMap<MethodKey, Operation>,
+    pub additional: BTreeMap<String, Operation>,
+}
+
+impl Serialize for PathItem {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for (key, operation) in &self.operations {
+            map.serialize_entry(key.as_str(), operation)?;
+        }
+        if !self.additional.is_empty() {
+            map.serialize_entry("additionalOperations", &self.additional)?;
+        }
+        map.end()
+    }
+}
 
 /// An OpenAPI operation key; the derived order is the order the specification lists them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum MethodKey {
     Get,
     Put,
@@ -92,6 +126,8 @@ pub enum MethodKey {
     Head,
     Patch,
     Trace,
+    /// OpenAPI 3.2 only.
+    Query,
 }
 
 impl MethodKey {
@@ -106,6 +142,7 @@ impl MethodKey {
             MethodKey::Head => "head",
             MethodKey::Patch => "patch",
             MethodKey::Trace => "trace",
+            MethodKey::Query => "query",
         }
     }
 }
