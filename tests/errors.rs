@@ -333,7 +333,11 @@ message R { string name = 1; }
         "{}",
         warnings[0]
     );
-    assert!(warnings[0].contains("`openapi_version=3.2`"), "{}", warnings[0]);
+    assert!(
+        warnings[0].contains("`openapi_version=3.2`"),
+        "{}",
+        warnings[0]
+    );
     assert!(run_inline_with(source, "openapi_version=3.2")
         .unwrap()
         .warnings

@@ -291,7 +291,10 @@ fn custom_method_is_a_warning_omitted_from_3_1_and_documented_in_3_2() {
     assert_eq!(stderr.matches("warning:").count(), 1, "{stderr}");
     // The router still serves PURGE.
     let code = std::fs::read_to_string(out.path().join("purge.v1.rs")).unwrap();
-    assert!(code.contains("\"PURGE\""), "no PURGE route in the generated code");
+    assert!(
+        code.contains("\"PURGE\""),
+        "no PURGE route in the generated code"
+    );
     let doc = read_yaml(&out.path().join("purge/v1/purge.openapi.yaml"));
     assert_eq!(doc["openapi"], "3.1.0");
     let item = doc["paths"]["/v1/keys/{key}"].as_object().unwrap();
@@ -316,7 +319,10 @@ fn custom_method_is_a_warning_omitted_from_3_1_and_documented_in_3_2() {
     let doc = read_yaml(&path);
     assert_eq!(doc["openapi"], "3.2.0");
     let item = &doc["paths"]["/v1/keys/{key}"];
-    assert_eq!(item["additionalOperations"]["PURGE"]["operationId"], "Cache_Purge");
+    assert_eq!(
+        item["additionalOperations"]["PURGE"]["operationId"],
+        "Cache_Purge"
+    );
     assert_eq!(item["get"]["operationId"], "Cache_Get");
     assert!(doc.get("x-rs-svc-omitted").is_none(), "{doc}");
     // Both real validators know 3.2.
@@ -324,7 +330,10 @@ fn custom_method_is_a_warning_omitted_from_3_1_and_documented_in_3_2() {
         "RS_SVC_OPENAPI_SPEC_VALIDATOR",
         "venv/bin/openapi-spec-validator",
     ) {
-        check(Command::new(validator).args(["--schema", "3.2"]).arg(&path), "3.2 PURGE");
+        check(
+            Command::new(validator).args(["--schema", "3.2"]).arg(&path),
+            "3.2 PURGE",
+        );
     }
     if let Some(redocly) = tool("RS_SVC_REDOCLY", "redocly/node_modules/.bin/redocly") {
         check(

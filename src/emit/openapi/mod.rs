@@ -433,15 +433,13 @@ fn slots(method: &HttpMethod, version: OpenApiVersion) -> Result<Vec<Slot>, (Str
             ("TRACE", _) => fixed(&[MethodKey::Trace]),
             ("QUERY", OpenApiVersion::V3_2) => fixed(&[MethodKey::Query]),
             (other, OpenApiVersion::V3_2) => vec![Slot::Additional(other.to_owned())],
-            (other, OpenApiVersion::V3_1) => {
-                return Err((
-                    other.to_owned(),
-                    format!(
-                        "OpenAPI 3.1 has no operation for the HTTP method `{other}` (only GET, PUT, \
+            (other, OpenApiVersion::V3_1) => return Err((
+                other.to_owned(),
+                format!(
+                    "OpenAPI 3.1 has no operation for the HTTP method `{other}` (only GET, PUT, \
                          POST, DELETE, OPTIONS, HEAD, PATCH and TRACE)"
-                    ),
-                ))
-            }
+                ),
+            )),
         },
     })
 }

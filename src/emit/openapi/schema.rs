@@ -4,6 +4,7 @@
 //! written only when something in the document refers to it.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
 
 use serde_json::Value;
 
@@ -16,6 +17,25 @@ use crate::params::Params;
 pub const STATUS: &str = "google.rpc.Status";
 const ANY: &str = "google.protobuf.Any";
 const EMPTY: &str = "google.protobuf.Empty";
+
+/// The well-known types whose JSON form is not an object: in an Any, their JSON is `value`.
+const VALUE_FORM: &[&str] = &[
+    "google.protobuf.Timestamp",
+    "google.protobuf.Duration",
+    "google.protobuf.FieldMask",
+    "google.protobuf.Struct",
+    "google.protobuf.Value",
+    "google.protobuf.ListValue",
+    "google.protobuf.DoubleValue",
+    "google.protobuf.FloatValue",
+    "google.protobuf.Int64Value",
+    "google.protobuf.UInt64Value",
+    "google.protobuf.Int32Value",
+    "google.protobuf.UInt32Value",
+    "google.protobuf.BoolValue",
+    "google.protobuf.StringValue",
+    "google.protobuf.BytesValue",
+];
 
 /// Builds schemas and remembers which components they refer to.
 pub struct Schemas<'a> {
@@ -161,6 +181,8 @@ impl<'a> Schemas<'a> {
             properties,
             required,
             deprecated: message.deprecated,
+            // The runtime answers an unknown member with 400 under `json_reject_unknown`.
+            closed: self.params.json_reject_unknown,
             ..Schema::of_type("object")
         };
         // At most one member of each oneof is written (or accepted).
@@ -200,25 +222,87 @@ impl<'a> Schemas<'a> {
                     .filter(|n| !out.contains_key(n)),
             );
         }
+        // Any lists the types it may hold, so it is written once every other component is known.
+        if out.contains_key(ANY) {
+            let any = self.any(&out);
+            out.insert(ANY.to_owned(), any);
+        }
         out
+    }
+
+    /// `google.protobuf.Any` as the runtime reads it: `{}`, or `@type` naming a type the runtime
+    /// knows with that type's JSON beside it (in `value` for a type with a non-object JSON form).
+    /// Listed are the well-known types (always known) and this document's messages, which the
+    /// generated `register_json_types()` registers; any other type is left out, so everything
+    /// the schema allows is accepted.
+    fn any(&self, components: &BTreeMap<String, Schema>) -> Schema {
+        let type_url = |name: &str| Schema {
+            enumeration: vec![Value::from(format!("type.googleapis.com/{name}"))],
+            ..Schema::of_type("string")
+        };
+        let mut branches = vec![Schema {
+            max_properties: Some(0),
+            ..Schema::default()
+        }];
+        for name in VALUE_FORM {
+            branches.push(Schema {
+                properties: Ordered(vec![
+                    ("@type".to_owned(), type_url(name)),
+                    (
+                        "value".to_owned(),
+                        well_known(name).expect("a well-known type"),
+                    ),
+                ]),
+                required: vec!["@type".to_owned(), "value".to_owned()],
+                closed: true,
+                ..Schema::default()
+            });
+        }
+        branches.push(Schema {
+            properties: Ordered(vec![("@type".to_owned(), type_url(EMPTY))]),
+            required: vec!["@type".to_owned()],
+            closed: true,
+            ..Schema::default()
+        });
+        // With `json_reject_unknown` a message's schema is closed, and `@type` beside its
+        // fields would not fit it: those messages are left out.
+        if self.params.enable_type_names && !self.params.json_reject_unknown {
+            for name in components.keys() {
+                let registered = self.model.messages.get(name).is_some_and(|m| {
+                    !m.map_entry && self.model.packages.iter().any(|p| p.name == m.package)
+                });
+                if registered {
+                    branches.push(Schema {
+                        properties: Ordered(vec![("@type".to_owned(), type_url(name))]),
+                        required: vec!["@type".to_owned()],
+                        all_of: vec![Schema::reference(name)],
+                        ..Schema::default()
+                    });
+                }
+            }
+        }
+        Schema {
+            description: Some(
+                "A message of any type: `@type` names it, as `type.googleapis.com/<full name>`, \
+                 and the other members are its JSON form (or `value` for types with a \
+                 non-object JSON form); `{}` is the empty Any. Listed are the well-known types \
+                 and this document's messages (registered by `register_json_types()`)."
+                    .to_owned(),
+            ),
+            properties: Ordered(vec![("@type".to_owned(), Schema::of_type("string"))]),
+            any_of: branches,
+            ..Schema::of_type("object")
+        }
     }
 
     fn component(&mut self, name: &str) -> Schema {
         match name {
             STATUS => self.status_schema(),
-            ANY => Schema {
-                description: Some(
-                    "A message of any type: `@type` names it, as \
-                     `type.googleapis.com/<full name>`, and the other members are its JSON \
-                     form (or `value` for types with a non-object JSON form)."
-                        .to_owned(),
-                ),
-                properties: Ordered(vec![("@type".to_owned(), Schema::of_type("string"))]),
-                required: vec!["@type".to_owned()],
-                ..Schema::of_type("object")
-            },
+            // Written by `any` once the other components are known.
+            ANY => Schema::default(),
             EMPTY => Schema {
                 description: Some("Carries nothing: always `{}`.".to_owned()),
+                closed: true,
                 ..Schema::of_type("object")
             },
             _ => {
@@ -341,22 +425,27 @@ fn at_most_one(members: &[String]) -> Option<Schema> {
 pub fn scalar(s: Scalar) -> Schema {
     match s {
         Scalar::Double => Schema::of_type("number").with_format("double"),
-        Scalar::Float => Schema::of_type("number").with_format("float"),
+        // The runtime refuses a number that rounds to infinity as a float.
+        Scalar::Float => Schema {
+            minimum: serde_json::Number::from_f64(-f64::from(f32::MAX)),
+            maximum: serde_json::Number::from_f64(f64::from(f32::MAX)),
+            ..Schema::of_type("number").with_format("float")
+        },
         Scalar::Int32 | Scalar::Sint32 | Scalar::Sfixed32 => {
             Schema::of_type("integer").with_format("int32")
         }
         Scalar::Uint32 | Scalar::Fixed32 => Schema {
-            minimum: Some(0),
+            minimum: Some(0.into()),
             maximum: Some(u32::MAX.into()),
             ..Schema::of_type("integer").with_format("uint32")
         },
         // 64-bit integers are decimal strings in proto3 JSON.
         Scalar::Int64 | Scalar::Sint64 | Scalar::Sfixed64 => Schema::of_type("string")
             .with_format("int64")
-            .with_pattern("^-?[0-9]+$"),
+            .with_pattern(&INT64_PATTERN),
         Scalar::Uint64 | Scalar::Fixed64 => Schema::of_type("string")
             .with_format("uint64")
-            .with_pattern("^[0-9]+$"),
+            .with_pattern(&UINT64_PATTERN),
         Scalar::Bool => Schema::of_type("boolean"),
         Scalar::String => Schema::of_type("string"),
         Scalar::Bytes => Schema::of_type("string")
@@ -367,6 +456,78 @@ pub fn scalar(s: Scalar) -> Schema {
 
 // The patterns below say exactly what the runtime's JSON reader accepts for each string form
 // (shared/DESIGN.md section 5), so a document never allows a value the router answers with 400.
+
+/// A decimal integer from `-negative` to `positive` (both as digits; no `-` when `negative` is
+/// `None`), no `+`: what the runtime reads from a string. Leading zeros are allowed.
+fn integer_pattern(negative: Option<&str>, positive: &str) -> String {
+    match negative {
+        Some(negative) => format!(
+            "^(-0*{}|0*{})$",
+            at_most(negative, false),
+            at_most(positive, false)
+        ),
+        None => format!("^0*{}$", at_most(positive, false)),
+    }
+}
+
+/// [`integer_pattern`] in canonical form only (no leading zeros, no `-0`): map keys, where the
+/// runtime refuses two keys of one value (`1` and `01`), which a pattern cannot rule out
+/// otherwise.
+fn map_key_pattern(negative: Option<&str>, positive: &str) -> String {
+    match negative {
+        Some(negative) => format!(
+            "^(0|-{}|{})$",
+            at_most(negative, true),
+            at_most(positive, true)
+        ),
+        None => format!("^(0|{})$", at_most(positive, true)),
+    }
+}
+
+/// An alternation matching the decimal numbers from 0 to `limit` written without leading
+/// zeros (from 1 when `positive`): shorter numbers, then for each digit of `limit` the numbers
+/// that share its digits before and have a smaller one there, then `limit` itself.
+fn at_most(limit: &str, positive: bool) -> String {
+    let digits = limit.as_bytes();
+    let mut alternatives = Vec::new();
+    match (digits.len(), positive) {
+        (1, _) => {}
+        (2, true) => alternatives.push("[1-9]".to_owned()),
+        (n, true) => alternatives.push(format!("[1-9][0-9]{{0,{}}}", n - 2)),
+        (n, false) => alternatives.push(format!("[0-9]{{1,{}}}", n - 1)),
+    }
+    for (i, digit) in digits.iter().map(|d| d - b'0').enumerate() {
+        let lowest = u8::from(i == 0);
+        if digit <= lowest {
+            continue;
+        }
+        let class = if digit - 1 == lowest {
+            lowest.to_string()
+        } else {
+            format!("[{lowest}-{}]", digit - 1)
+        };
+        let tail = match digits.len() - i - 1 {
+            0 => String::new(),
+            1 => "[0-9]".to_owned(),
+            n => format!("[0-9]{{{n}}}"),
+        };
+        alternatives.push(format!("{}{class}{tail}", &limit[..i]));
+    }
+    alternatives.push(limit.to_owned());
+    format!("({})", alternatives.join("|"))
+}
+
+static INT32_KEY: LazyLock<String> =
+    LazyLock::new(|| map_key_pattern(Some("2147483648"), "2147483647"));
+static UINT32_KEY: LazyLock<String> = LazyLock::new(|| map_key_pattern(None, "4294967295"));
+static INT64_KEY: LazyLock<String> =
+    LazyLock::new(|| map_key_pattern(Some("9223372036854775808"), "9223372036854775807"));
+static UINT64_KEY: LazyLock<String> =
+    LazyLock::new(|| map_key_pattern(None, "18446744073709551615"));
+static INT64_PATTERN: LazyLock<String> =
+    LazyLock::new(|| integer_pattern(Some("9223372036854775808"), "9223372036854775807"));
+static UINT64_PATTERN: LazyLock<String> =
+    LazyLock::new(|| integer_pattern(None, "18446744073709551615"));
 
 /// Base64, standard or URL-safe alphabet (not mixed), padded or not.
 pub const BYTES_PATTERN: &str = "^(([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}(==)?|[A-Za-z0-9+/]{3}=?)?|([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2}(==)?|[A-Za-z0-9_-]{3}=?)?)$";
@@ -392,10 +553,12 @@ fn map_key(key: Scalar) -> Option<Schema> {
             enumeration: vec![Value::from("true"), Value::from("false")],
             ..Schema::default()
         }),
-        Scalar::Uint32 | Scalar::Fixed32 | Scalar::Uint64 | Scalar::Fixed64 => {
-            Some(Schema::default().with_pattern("^[0-9]+$"))
+        Scalar::Uint32 | Scalar::Fixed32 => Some(Schema::default().with_pattern(&UINT32_KEY)),
+        Scalar::Uint64 | Scalar::Fixed64 => Some(Schema::default().with_pattern(&UINT64_KEY)),
+        Scalar::Int64 | Scalar::Sint64 | Scalar::Sfixed64 => {
+            Some(Schema::default().with_pattern(&INT64_KEY))
         }
-        _ => Some(Schema::default().with_pattern("^-?[0-9]+$")),
+        _ => Some(Schema::default().with_pattern(&INT32_KEY)),
     }
 }
 
@@ -530,7 +693,55 @@ mod tests {
                 ],
             ),
         ];
-        for (pattern, cases) in table {
+        let int32 = INT32_KEY.as_str();
+        let uint64 = UINT64_PATTERN.as_str();
+        let int64 = INT64_PATTERN.as_str();
+        let integers: &[(&str, &[(&str, bool)])] = &[
+            (
+                int32,
+                &[
+                    ("0", true),
+                    ("7", true),
+                    ("-7", true),
+                    ("10", true),
+                    ("-0", false),
+                    ("007", false),
+                    ("2147483647", true),
+                    ("-2147483648", true),
+                    ("1999999999", true),
+                    ("2147483648", false),
+                    ("-2147483649", false),
+                    ("2200000000", false),
+                    ("3000000000", false),
+                    ("+1", false),
+                    ("", false),
+                    ("1.5", false),
+                ],
+            ),
+            (
+                int64,
+                &[
+                    ("9223372036854775807", true),
+                    ("-9223372036854775808", true),
+                    ("-0", true),
+                    ("007", true),
+                    ("9223372036854775799", true),
+                    ("9223372036854775808", false),
+                    ("9300000000000000000", false),
+                    ("10000000000000000000", false),
+                ],
+            ),
+            (
+                uint64,
+                &[
+                    ("18446744073709551615", true),
+                    ("0000018446744073709551615", true),
+                    ("18446744073709551616", false),
+                    ("-1", false),
+                ],
+            ),
+        ];
+        for (pattern, cases) in table.iter().chain(integers) {
             let regex = fancy_regex::Regex::new(pattern).unwrap();
             for (value, accepted) in *cases {
                 assert_eq!(

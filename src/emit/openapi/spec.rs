@@ -44,6 +44,11 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+/// A closed object's `additionalProperties`: always `false`.
+fn serialize_closed<S: Serializer>(_: &bool, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_bool(false)
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Document {
     pub openapi: &'static str,
@@ -280,6 +285,12 @@ pub struct Schema {
     pub property_names: Option<Box<Schema>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub additional_properties: Option<Box<Schema>>,
+    /// `additionalProperties: false`; never set together with `additional_properties`.
+    #[serde(rename = "additionalProperties", skip_serializing_if = "is_false")]
+    #[serde(serialize_with = "serialize_closed")]
+    pub closed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_properties: Option<u32>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub required: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -291,9 +302,9 @@ pub struct Schema {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub any_of: Vec<Schema>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub minimum: Option<i64>,
+    pub minimum: Option<serde_json::Number>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub maximum: Option<u64>,
+    pub maximum: Option<serde_json::Number>,
     #[serde(skip_serializing_if = "is_false")]
     pub read_only: bool,
     #[serde(skip_serializing_if = "is_false")]
