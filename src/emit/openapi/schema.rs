@@ -319,7 +319,19 @@ impl<'a> Schemas<'a> {
     }
 
     fn status_schema(&mut self) -> Schema {
-        let any = self.reference(ANY);
+        // Details are written by the server, of any type it knows (google.rpc details and
+        // others): described loosely here, so the precise Any component is only in documents
+        // whose own messages hold an Any.
+        let any = Schema {
+            description: Some(
+                "A message of any type: `@type` names it, as `type.googleapis.com/<full name>`, \
+                 and the other members are its JSON form."
+                    .to_owned(),
+            ),
+            properties: Ordered(vec![("@type".to_owned(), Schema::of_type("string"))]),
+            required: vec!["@type".to_owned()],
+            ..Schema::of_type("object")
+        };
         Schema {
             description: Some(
                 "An error: the gRPC status code, a message for developers, and typed details."
