@@ -7,7 +7,7 @@
 //!   parameter per segment (`/v1/shelves/{shelf}/books/{book}`), named after a matching
 //!   `google.api.resource` pattern when there is one, else after the literal before it. Two
 //!   paths of the same shape always get the same names, as OpenAPI requires.
-//! - Documentation never blocks code (shared/DESIGN.md section 6): a `custom` kind OpenAPI 3.1
+//! - Documentation never blocks code (shared/DESIGN.md section 4): a `custom` kind OpenAPI 3.1
 //!   has no operation for (anything but HEAD, OPTIONS and TRACE and the five standard methods),
 //!   or a second operation on one path and method, is a warning naming the rule; the operation
 //!   is left out and listed under `x-rs-svc-omitted` at the document root. OpenAPI 3.2 documents
@@ -433,13 +433,15 @@ fn slots(method: &HttpMethod, version: OpenApiVersion) -> Result<Vec<Slot>, (Str
             ("TRACE", _) => fixed(&[MethodKey::Trace]),
             ("QUERY", OpenApiVersion::V3_2) => fixed(&[MethodKey::Query]),
             (other, OpenApiVersion::V3_2) => vec![Slot::Additional(other.to_owned())],
-            (other, OpenApiVersion::V3_1) => return Err((
-                other.to_owned(),
-                format!(
+            (other, OpenApiVersion::V3_1) => {
+                return Err((
+                    other.to_owned(),
+                    format!(
                     "OpenAPI 3.1 has no operation for the HTTP method `{other}` (only GET, PUT, \
                          POST, DELETE, OPTIONS, HEAD, PATCH and TRACE)"
                 ),
-            )),
+                ))
+            }
         },
     })
 }
