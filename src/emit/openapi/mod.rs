@@ -1144,6 +1144,38 @@ mod tests {
     }
 
     #[test]
+    fn each_version_places_each_method_or_says_why_not() {
+        use OpenApiVersion::{V3_1, V3_2};
+        let fixed = |key| Ok(vec![Slot::Fixed(key)]);
+        let custom = |kind: &str| HttpMethod::Custom(kind.to_owned());
+        for (method, version, expected) in [
+            (HttpMethod::Get, V3_1, fixed(MethodKey::Get)),
+            (HttpMethod::Patch, V3_2, fixed(MethodKey::Patch)),
+            (custom("HEAD"), V3_1, fixed(MethodKey::Head)),
+            (custom("TRACE"), V3_2, fixed(MethodKey::Trace)),
+            (custom("QUERY"), V3_2, fixed(MethodKey::Query)),
+            (
+                custom("PURGE"),
+                V3_2,
+                Ok(vec![Slot::Additional("PURGE".to_owned())]),
+            ),
+        ] {
+            assert_eq!(slots(&method, version), expected, "{method:?} {version:?}");
+        }
+        for kind in ["PURGE", "QUERY", "LINK"] {
+            let (sent, reason) = slots(&custom(kind), V3_1).unwrap_err();
+            assert_eq!(sent, kind);
+            assert!(
+                reason.starts_with(&format!(
+                    "OpenAPI 3.1 has no operation for the HTTP method `{kind}`"
+                )),
+                "{reason}"
+            );
+        }
+        assert_eq!(slots(&custom("*"), V3_2).unwrap().len(), 5);
+    }
+
+    #[test]
     fn package_versions() {
         assert_eq!(package_version("library.v1"), Some("v1"));
         assert_eq!(package_version("a.v2beta1.b"), Some("v2beta1"));

@@ -1,4 +1,4 @@
-//! The parts of OpenAPI 3.1 we write, as typed values. Field order is output order; empty and
+//! The parts of OpenAPI 3.1 and 3.2 we write, as typed values. Field order is output order; empty and
 //! unset members are left out, so documents stay short and read top to bottom.
 
 use std::collections::BTreeMap;
