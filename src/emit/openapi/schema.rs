@@ -443,9 +443,11 @@ pub fn scalar(s: Scalar) -> Schema {
             maximum: serde_json::Number::from_f64(f64::from(f32::MAX)),
             ..Schema::of_type("number").with_format("float")
         },
-        Scalar::Int32 | Scalar::Sint32 | Scalar::Sfixed32 => {
-            Schema::of_type("integer").with_format("int32")
-        }
+        Scalar::Int32 | Scalar::Sint32 | Scalar::Sfixed32 => Schema {
+            minimum: Some(i32::MIN.into()),
+            maximum: Some(i32::MAX.into()),
+            ..Schema::of_type("integer").with_format("int32")
+        },
         Scalar::Uint32 | Scalar::Fixed32 => Schema {
             minimum: Some(0.into()),
             maximum: Some(u32::MAX.into()),
