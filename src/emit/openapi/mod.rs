@@ -874,11 +874,16 @@ impl<'a> Builder<'a> {
                 }
                 (Cardinality::Map { .. }, true) => {
                     let schema = self.schemas.field(field);
+                    // `field[KEY]=VALUE`: a key holding `[` or `]` cannot be written there.
+                    let property_names = schema.property_names.clone().or_else(|| {
+                        Some(Box::new(Schema::default().with_pattern("^[^\\[\\]]*$")))
+                    });
                     let schema = Schema {
                         description: None,
                         deprecated: false,
                         read_only: false,
                         write_only: false,
+                        property_names,
                         ..schema
                     };
                     (Some("deepObject"), Some(true), schema)
