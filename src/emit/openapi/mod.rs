@@ -875,9 +875,10 @@ impl<'a> Builder<'a> {
                 (Cardinality::Map { .. }, true) => {
                     let schema = self.schemas.field(field);
                     // `field[KEY]=VALUE`: a key holding `[` or `]` cannot be written there.
-                    let property_names = schema.property_names.clone().or_else(|| {
-                        Some(Box::new(Schema::default().with_pattern("^[^\\[\\]]*$")))
-                    });
+                    let property_names = schema
+                        .property_names
+                        .clone()
+                        .or_else(|| Some(Box::new(Schema::default().with_pattern("^[^\\[\\]]*$"))));
                     let schema = Schema {
                         description: None,
                         deprecated: false,
