@@ -71,12 +71,11 @@ pub fn run(request: &Request) -> Result<Output, Error> {
     // give byte-identical output.
     let mut files: Vec<_> = request.proto_files().collect();
     files.sort_by(|a, b| a.name().cmp(b.name()));
-    let files = guard::catch(&what, || emit::all(&model, &files, &params))
+    let (files, emitted) = guard::catch(&what, || emit::all(&model, &files, &params))
         .map_err(|panic| Error::Invalid(vec![panic]))??;
-    Ok(Output {
-        files,
-        warnings: diags.warnings,
-    })
+    let mut warnings = diags.warnings;
+    warnings.extend(emitted);
+    Ok(Output { files, warnings })
 }
 
 /// The library entry point: a CodeGeneratorRequest's bytes in, a CodeGeneratorResponse out.

@@ -57,13 +57,24 @@ const KNOWN: &[(&str, &str)] = &[
     ("no_openapi", "no_openapi[=<bool>]"),
     ("openapi_format", "openapi_format=<yaml|json>"),
     ("openapi_merge", "openapi_merge=<name>"),
-    ("openapi_version", "openapi_version=<version>"),
+    ("openapi_version", "openapi_version=<3.1|3.2>"),
+    ("openapi_info_version", "openapi_info_version=<version>"),
     (
         "openapi_oauth_authorization_url",
         "openapi_oauth_authorization_url=<url>",
     ),
     ("openapi_oauth_token_url", "openapi_oauth_token_url=<url>"),
 ];
+
+/// The OpenAPI Specification version the documents follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OpenApiVersion {
+    /// 3.1.0: HTTP methods other than its eight are left out (and listed in the document).
+    #[default]
+    V3_1,
+    /// 3.2.0: other HTTP methods under a path item's `additionalOperations`, QUERY as `query`.
+    V3_2,
+}
 
 /// How OpenAPI documents are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -148,8 +159,10 @@ pub struct Params {
     /// `openapi_merge=NAME`: one document `NAME.openapi.yaml` for every file, instead of one
     /// per proto file with services.
     pub openapi_merge: Option<String>,
+    /// `openapi_version=3.2`: the OpenAPI Specification version of the documents (default 3.1).
+    pub openapi_version: OpenApiVersion,
     /// `info.version` of the documents; by default the package's version (`v1`).
-    pub openapi_version: Option<String>,
+    pub openapi_info_version: Option<String>,
     /// The OAuth 2.0 authorization endpoint, for services with `google.api.oauth_scopes`.
     pub openapi_oauth_authorization_url: Option<String>,
     /// The OAuth 2.0 token endpoint, for services with `google.api.oauth_scopes`.
@@ -191,7 +204,8 @@ impl Default for Params {
             no_openapi: false,
             openapi_format: OpenApiFormat::Yaml,
             openapi_merge: None,
-            openapi_version: None,
+            openapi_version: OpenApiVersion::V3_1,
+            openapi_info_version: None,
             openapi_oauth_authorization_url: None,
             openapi_oauth_token_url: None,
         }
@@ -382,7 +396,22 @@ impl Params {
                 }
                 self.openapi_merge = Some(name.to_owned());
             }
-            "openapi_version" => self.openapi_version = Some(required(key, value)?.to_owned()),
+            "openapi_version" => {
+                self.openapi_version = match required(key, value)? {
+                    "3.1" | "3.1.0" => OpenApiVersion::V3_1,
+                    "3.2" | "3.2.0" => OpenApiVersion::V3_2,
+                    other => {
+                        return Err(format!(
+                            "parameter `openapi_version` takes the OpenAPI Specification version, \
+                             `3.1` or `3.2`, not `{other}`; the API's own version (`info.version`) \
+                             is `openapi_info_version`"
+                        ))
+                    }
+                }
+            }
+            "openapi_info_version" => {
+                self.openapi_info_version = Some(required(key, value)?.to_owned())
+            }
             "openapi_oauth_authorization_url" => {
                 self.openapi_oauth_authorization_url = Some(required(key, value)?.to_owned())
             }

@@ -1,6 +1,8 @@
 //! Every OpenAPI document the fixtures (and the example) produce passes two real validators:
-//! `openapi-spec-validator` (PyPI) and `redocly lint` (npm, recommended rules: no errors).
-//! Also the document options: per file or merged, YAML or JSON.
+//! `openapi-spec-validator` (PyPI) and `redocly lint` (npm, recommended rules: no errors), as
+//! OpenAPI 3.1 and, with `openapi_version=3.2`, as 3.2 (both tools know 3.2.0; the validator
+//! checks against the official 3.2 JSON schema it bundles). Also the document options: per file
+//! or merged, YAML or JSON; and what a document cannot hold is a warning, never an error.
 //!
 //! The tools come from `RS_SVC_OPENAPI_SPEC_VALIDATOR` / `RS_SVC_REDOCLY`, else from
 //! `~/.cache/rs-svc/tools/` where `.ci/run` installs them. Without them the validator test
@@ -8,8 +10,8 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use protoc_gen_rs_svc::{decode, run, standalone, GeneratedFile};
 
@@ -50,6 +52,7 @@ fn all_documents() -> Vec<(String, GeneratedFile)> {
         "openapi_format=json",
         "json_proto_names,json_enum_numbers,json_omit_defaults,stream_envelope=grpc_gateway",
         "generate_unbound_methods,openapi_oauth_token_url=https://auth.acme.example/token,openapi_oauth_authorization_url=https://auth.acme.example/authorize",
+        "openapi_version=3.2,generate_unbound_methods",
     ] {
         let output = common::generate(&files, parameter).unwrap();
         out.extend(
@@ -93,8 +96,9 @@ fn every_document_passes_openapi_spec_validator_and_redocly() {
         return;
     };
     let documents = all_documents();
-    // Per file, merged, JSON, the JSON options, unbound methods with OAuth, and the example.
-    assert!(documents.len() >= 14, "{}", documents.len());
+    // Per file, merged, JSON, the JSON options, unbound methods with OAuth, OpenAPI 3.2, and
+    // the example.
+    assert!(documents.len() >= 17, "{}", documents.len());
     let dir = tempfile::tempdir().unwrap();
     let mut paths = Vec::new();
     for (n, (label, file)) in documents.iter().enumerate() {
@@ -164,7 +168,7 @@ fn document_parameters() {
     let doc: serde_json::Value = serde_json::from_str(&json[0].content).unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
     let versioned = documents(
-        common::generate(&files, "openapi_version=2.3.4")
+        common::generate(&files, "openapi_info_version=2.3.4")
             .unwrap()
             .files,
     );
@@ -234,4 +238,215 @@ fn documents_follow_the_proto() {
         .contains(&"customer".into()));
     assert!(order["oneOf"].is_array(), "{order}");
     assert_eq!(shop["servers"][0]["url"], "https://shop.acme.example:8443");
+}
+
+const PLUGIN: &str = env!("CARGO_BIN_EXE_protoc-gen-rs-svc");
+
+/// A service with a method OpenAPI 3.1 has no operation for, beside an ordinary one.
+const PURGE_PROTO: &str = r#"syntax = "proto3";
+package purge.v1;
+import "google/api/annotations.proto";
+service Cache {
+  rpc Purge(Key) returns (Key) {
+    option (google.api.http) = {custom: {kind: "PURGE" path: "/v1/{name=keys/*}"}};
+  }
+  rpc Get(Key) returns (Key) {
+    option (google.api.http) = {get: "/v1/{name=keys/*}"};
+  }
+}
+message Key { string name = 1; }
+"#;
+
+/// The warning both modes print for PURGE, located at its rule.
+const PURGE_WARNING: &str = "protoc-gen-rs-svc: warning: purge/v1/purge.proto:6:5: purge.v1.Cache.Purge: OpenAPI 3.1 has no operation for the HTTP method `PURGE`";
+
+/// Writes the PURGE fixture into a fresh include directory.
+fn purge_fixture() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("purge/v1")).unwrap();
+    std::fs::write(dir.path().join("purge/v1/purge.proto"), PURGE_PROTO).unwrap();
+    dir
+}
+
+/// Real protoc (protoc-bin-vendored) running the plugin binary on the PURGE fixture.
+fn protoc_purge(include: &Path, out: &Path, parameter: &str) -> Output {
+    let mut command = Command::new(protoc_bin_vendored::protoc_bin_path().unwrap());
+    command
+        .arg(format!("--plugin=protoc-gen-rs-svc={PLUGIN}"))
+        .arg(format!("--rs-svc_out={}", out.display()))
+        .arg("-I")
+        .arg(include)
+        .arg("-I")
+        .arg(common::root().join("proto"))
+        .arg("-I")
+        .arg(protoc_bin_vendored::include_path().unwrap());
+    if !parameter.is_empty() {
+        command.arg(format!("--rs-svc_opt={parameter}"));
+    }
+    command.arg("purge/v1/purge.proto").output().unwrap()
+}
+
+fn read_yaml(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    yaml_serde::from_str(&text).unwrap()
+}
+
+/// Documentation never blocks code: under protoc a `custom` PURGE rule is a located warning on
+/// stderr, the response succeeds with the gRPC and HTTP code, and the 3.1 document leaves the
+/// operation out and lists it under `x-rs-svc-omitted`; `openapi_version=3.2` documents it
+/// under `additionalOperations`, with no warning, and that document validates as 3.2.
+#[test]
+fn custom_method_is_a_warning_omitted_from_3_1_and_documented_in_3_2() {
+    let include = purge_fixture();
+    let out = tempfile::tempdir().unwrap();
+    let run = protoc_purge(include.path(), out.path(), "");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stderr.contains(PURGE_WARNING), "{stderr}");
+    assert_eq!(stderr.matches("warning:").count(), 1, "{stderr}");
+    // The router still serves PURGE.
+    let code = std::fs::read_to_string(out.path().join("purge.v1.rs")).unwrap();
+    assert!(
+        code.contains("\"PURGE\""),
+        "no PURGE route in the generated code"
+    );
+    let doc = read_yaml(&out.path().join("purge/v1/purge.openapi.yaml"));
+    assert_eq!(doc["openapi"], "3.1.0");
+    let item = doc["paths"]["/v1/keys/{key}"].as_object().unwrap();
+    assert_eq!(item.keys().collect::<Vec<_>>(), ["get"], "{item:?}");
+    assert_eq!(
+        doc["x-rs-svc-omitted"],
+        serde_json::json!([{
+            "method": "PURGE",
+            "path": "/v1/keys/{key}",
+            "operationId": "Cache_Purge",
+            "rpc": "purge.v1.Cache.Purge",
+            "reason": "OpenAPI 3.1 has no operation for the HTTP method `PURGE` (only GET, PUT, POST, DELETE, OPTIONS, HEAD, PATCH and TRACE)",
+        }])
+    );
+
+    let out32 = tempfile::tempdir().unwrap();
+    let run = protoc_purge(include.path(), out32.path(), "openapi_version=3.2");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    let path = out32.path().join("purge/v1/purge.openapi.yaml");
+    let doc = read_yaml(&path);
+    assert_eq!(doc["openapi"], "3.2.0");
+    let item = &doc["paths"]["/v1/keys/{key}"];
+    assert_eq!(
+        item["additionalOperations"]["PURGE"]["operationId"],
+        "Cache_Purge"
+    );
+    assert_eq!(item["get"]["operationId"], "Cache_Get");
+    assert!(doc.get("x-rs-svc-omitted").is_none(), "{doc}");
+    // Both real validators know 3.2.
+    if let Some(validator) = tool(
+        "RS_SVC_OPENAPI_SPEC_VALIDATOR",
+        "venv/bin/openapi-spec-validator",
+    ) {
+        check(
+            Command::new(validator).args(["--schema", "3.2"]).arg(&path),
+            "3.2 PURGE",
+        );
+    }
+    if let Some(redocly) = tool("RS_SVC_REDOCLY", "redocly/node_modules/.bin/redocly") {
+        check(
+            Command::new(redocly)
+                .arg("lint")
+                .arg(&path)
+                .env("REDOCLY_TELEMETRY", "off")
+                .env("REDOCLY_SUPPRESS_UPDATE_NOTICE", "true"),
+            "redocly 3.2 PURGE",
+        );
+    }
+}
+
+/// Standalone mode prints the same located warning on stderr and writes every file.
+#[test]
+fn standalone_mode_prints_the_omission_warning() {
+    let include = purge_fixture();
+    let out = tempfile::tempdir().unwrap();
+    let run = Command::new(PLUGIN)
+        .arg("generate")
+        .arg("-I")
+        .arg(include.path())
+        .arg(include.path().join("purge/v1/purge.proto"))
+        .arg("-o")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stderr.contains(PURGE_WARNING), "{stderr}");
+    assert!(out.path().join("purge/v1/purge.openapi.yaml").exists());
+}
+
+/// Two operations on one path and method in one document: the second is left out with a
+/// warning naming both, and recorded; the first stays.
+#[test]
+fn second_operation_on_one_path_and_method_is_omitted_and_recorded() {
+    let include = tempfile::tempdir().unwrap();
+    for (package, host) in [("a", "a.example.com"), ("b", "b.example.com")] {
+        std::fs::write(
+            include.path().join(format!("{package}.proto")),
+            format!(
+                r#"syntax = "proto3";
+package {package};
+import "google/api/annotations.proto";
+import "google/api/client.proto";
+service Things {{
+  option (google.api.default_host) = "{host}";
+  rpc Get(R) returns (R) {{ option (google.api.http) = {{get: "/v1/{{name=things/*}}"}}; }}
+}}
+message R {{ string name = 1; }}
+"#
+            ),
+        )
+        .unwrap();
+    }
+    let bytes = standalone::request(
+        &[include.path().to_owned()],
+        &[PathBuf::from("a.proto"), PathBuf::from("b.proto")],
+        "openapi_merge=api",
+    )
+    .unwrap();
+    let output = run(&decode(&bytes).unwrap()).expect("generation succeeds");
+    let warnings: Vec<String> = output.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert!(
+        warnings[0].starts_with("b.proto:7:")
+            && warnings[0].contains(": b.Things.Get: OpenAPI allows one operation per path and method, and `GET /v1/things/{thing}` is already `a.Things_Get`"),
+        "{}",
+        warnings[0]
+    );
+    let docs = documents(output.files);
+    let doc: serde_json::Value = yaml_serde::from_str(&docs[0].content).unwrap();
+    assert_eq!(
+        doc["paths"]["/v1/things/{thing}"]["get"]["operationId"],
+        "a.Things_Get"
+    );
+    assert_eq!(doc["x-rs-svc-omitted"][0]["operationId"], "b.Things_Get");
+    assert_eq!(doc["x-rs-svc-omitted"][0]["rpc"], "b.Things.Get");
+}
+
+/// `openapi_version` is the OpenAPI Specification version; the API's version moved to
+/// `openapi_info_version`, and an old-style value says so.
+#[test]
+fn openapi_version_takes_the_specification_version() {
+    let files = ["library/v1/library.proto"];
+    for (parameter, openapi) in [
+        ("", "3.1.0"),
+        ("openapi_version=3.1", "3.1.0"),
+        ("openapi_version=3.2", "3.2.0"),
+        ("openapi_version=3.2.0", "3.2.0"),
+    ] {
+        assert_eq!(parsed(&files, parameter)["openapi"], openapi, "{parameter}");
+    }
+    match common::generate(&files, "openapi_version=2.3.4") {
+        Err(protoc_gen_rs_svc::Error::Invalid(errors)) => {
+            assert!(errors[0].contains("`openapi_info_version`"), "{errors:?}")
+        }
+        other => panic!("expected a parameter error, got {other:?}"),
+    }
 }

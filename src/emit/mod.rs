@@ -10,6 +10,7 @@ pub mod paths;
 
 use prost_types::FileDescriptorProto;
 
+use crate::diag::Diagnostic;
 use crate::model::Model;
 use crate::params::Params;
 
@@ -45,13 +46,13 @@ pub(crate) fn format_rust(source: &str, what: &str) -> Result<String, EmitError>
     Ok(prettyplease::unparse(&file))
 }
 
-/// Every output file of the request, in a stable order. `files` is every file of the request,
-/// imports included.
+/// Every output file of the request, in a stable order, and the warnings emission adds (what an
+/// OpenAPI document leaves out). `files` is every file of the request, imports included.
 pub fn all(
     model: &Model,
     files: &[&FileDescriptorProto],
     params: &Params,
-) -> Result<Vec<GeneratedFile>, EmitError> {
+) -> Result<(Vec<GeneratedFile>, Vec<Diagnostic>), EmitError> {
     let mut prost = messages::messages(model, files, params)?;
     let mut out = Vec::new();
     let query_messages = http::query_messages(model, params);
@@ -94,8 +95,9 @@ pub fn all(
     if let Some(include) = include_file(model, files, params)? {
         out.push(include);
     }
-    out.extend(openapi::documents(model, params)?);
-    Ok(out)
+    let (documents, warnings) = openapi::documents(model, params)?;
+    out.extend(documents);
+    Ok((out, warnings))
 }
 
 /// The output path of a package's Rust file.

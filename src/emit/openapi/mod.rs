@@ -1,5 +1,5 @@
-//! OpenAPI 3.1 documents (shared/DESIGN.md section 8): one per proto file with routed services,
-//! or one merged document. They describe exactly what the generated router does (section 6):
+//! OpenAPI 3.1 (or, with `openapi_version=3.2`, 3.2) documents (shared/DESIGN.md section 8): one
+//! per proto file with routed services, or one merged document. They describe exactly what the generated router does (section 6):
 //! the same paths, the same query parameters, the same JSON.
 //!
 //! Choices worth knowing:
@@ -7,8 +7,11 @@
 //!   parameter per segment (`/v1/shelves/{shelf}/books/{book}`), named after a matching
 //!   `google.api.resource` pattern when there is one, else after the literal before it. Two
 //!   paths of the same shape always get the same names, as OpenAPI requires.
-//! - `custom` kinds OpenAPI has no operation for (anything but HEAD, OPTIONS and TRACE and the
-//!   five standard methods) are a generation error naming the rule; `*` is documented as GET,
+//! - Documentation never blocks code (shared/DESIGN.md section 4): a `custom` kind OpenAPI 3.1
+//!   has no operation for (anything but HEAD, OPTIONS and TRACE and the five standard methods),
+//!   or a second operation on one path and method, is a warning naming the rule; the operation
+//!   is left out and listed under `x-rs-svc-omitted` at the document root. OpenAPI 3.2 documents
+//!   other methods under `additionalOperations` (and QUERY as `query`). `*` is documented as GET,
 //!   PUT, POST, DELETE and PATCH.
 //! - OAuth scopes become an `oauth2` scheme when the endpoints are known (the
 //!   `openapi_oauth_*_url` parameters, or Google's for `googleapis.com` scopes); otherwise a
@@ -23,39 +26,43 @@ use std::collections::{BTreeMap, BTreeSet};
 use heck::ToSnakeCase;
 
 use super::{EmitError, GeneratedFile};
+use crate::diag::Diagnostic;
 use crate::model::template::Segment;
 use crate::model::{
     Binding, Body, Cardinality, Field, FieldBehavior, FieldType, HttpMethod, Method, Model, Service,
 };
-use crate::params::{OpenApiFormat, Params};
+use crate::params::{OpenApiFormat, OpenApiVersion, Params};
 use schema::{is_query_value, Schemas};
 use spec::{
-    Components, Document, Info, MediaType, MethodKey, OAuthFlow, Operation, Ordered, Parameter,
-    PathItem, RequestBody, Response, Schema, SecurityScheme, Server, Tag,
+    Components, Document, Info, MediaType, MethodKey, OAuthFlow, Omitted, Operation, Ordered,
+    Parameter, PathItem, RequestBody, Response, Schema, SecurityScheme, Server, Tag,
 };
 
 const HTTP_BODY: &str = "google.api.HttpBody";
 const ERROR_RESPONSE: &str = "Error";
 
-/// Every OpenAPI document of the request, in a stable order.
-pub fn documents(model: &Model, params: &Params) -> Result<Vec<GeneratedFile>, EmitError> {
+/// Every OpenAPI document of the request, in a stable order, and the warnings about what they
+/// leave out.
+pub fn documents(
+    model: &Model,
+    params: &Params,
+) -> Result<(Vec<GeneratedFile>, Vec<Diagnostic>), EmitError> {
     if params.no_openapi {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
     let routed: Vec<&Service> = model
         .services()
         .filter(|s| s.methods.iter().any(|m| !routes(s, m, params).is_empty()))
         .collect();
     let mut out = Vec::new();
-    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
     let mut emit = |name: String, sources: Vec<&str>, services: Vec<&Service>, title: String| {
-        match document(model, params, &services, title) {
-            Ok(document) => out.push(GeneratedFile {
-                content: render(&document, &sources, params)?,
-                name,
-            }),
-            Err(mut e) => errors.append(&mut e),
-        }
+        let (document, mut omissions) = document(model, params, &services, title);
+        warnings.append(&mut omissions);
+        out.push(GeneratedFile {
+            content: render(&document, &sources, params)?,
+            name,
+        });
         Ok::<(), EmitError>(())
     };
     let extension = match params.openapi_format {
@@ -99,11 +106,7 @@ pub fn documents(model: &Model, params: &Params) -> Result<Vec<GeneratedFile>, E
             }
         }
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(EmitError(errors.join("\n")))
-    }
+    Ok((out, warnings))
 }
 
 fn render(document: &Document, sources: &[&str], params: &Params) -> Result<String, EmitError> {
@@ -202,15 +205,18 @@ struct Builder<'a> {
     patterns: Vec<Vec<String>>,
     /// Path parameter names used for each path shape, so equal shapes get equal names.
     shapes: BTreeMap<String, Vec<String>>,
-    errors: Vec<String>,
+    /// Operations left out of the document, each with its warning.
+    omitted: Vec<Omitted>,
+    warnings: Vec<Diagnostic>,
 }
 
+/// One document, and a warning for each operation it leaves out.
 fn document(
     model: &Model,
     params: &Params,
     services: &[&Service],
     title: String,
-) -> Result<Document, Vec<String>> {
+) -> (Document, Vec<Diagnostic>) {
     let mut builder = Builder {
         model,
         params,
@@ -222,7 +228,8 @@ fn document(
             .map(|p| p.split('/').map(str::to_owned).collect())
             .collect(),
         shapes: BTreeMap::new(),
-        errors: Vec::new(),
+        omitted: Vec::new(),
+        warnings: Vec::new(),
     };
     // Short names, unless two services of the document share one.
     let mut short = BTreeMap::<&str, usize>::new();
@@ -245,7 +252,8 @@ fn document(
     }
     let mut security = BTreeMap::new();
     let mut paths: Ordered<PathItem> = Ordered::default();
-    let mut seen: BTreeMap<(String, MethodKey), String> = BTreeMap::new();
+    // Path and method (as sent) -> the operation id documented there.
+    let mut seen: BTreeMap<(String, String), String> = BTreeMap::new();
     let mut tags = Vec::new();
     for service in services {
         let tag = label(service);
@@ -256,36 +264,46 @@ fn document(
         let requirement = builder.security(service, &mut security);
         for method in &service.methods {
             for binding in routes(service, method, params) {
-                let element = &method.full_name;
-                let keys = match method_keys(&binding.method) {
-                    Ok(keys) => keys,
-                    Err(message) => {
-                        builder
-                            .errors
-                            .push(format!("{}: {element}: {message}", binding.location));
+                let (path, path_parameters) = builder.path(method, &binding);
+                let mut id = format!("{tag}_{}", method.name);
+                if binding.index > 0 {
+                    id.push_str(&format!("_{}", binding.index));
+                }
+                let slots = match slots(&binding.method, params.openapi_version) {
+                    Ok(slots) => slots,
+                    Err((sent, reason)) => {
+                        let advice = "the route is served, and left out of the OpenAPI document \
+                                      (listed under `x-rs-svc-omitted`); `openapi_version=3.2` \
+                                      documents it under `additionalOperations`";
+                        builder.omit(&binding, method, sent, &path, id, reason, advice);
                         continue;
                     }
                 };
-                let (path, path_parameters) = builder.path(method, &binding);
-                for (n, key) in keys.iter().enumerate() {
-                    let mut id = format!("{tag}_{}", method.name);
-                    if binding.index > 0 {
-                        id.push_str(&format!("_{}", binding.index));
-                    }
+                for (n, slot) in slots.iter().enumerate() {
+                    let mut id = id.clone();
                     if n > 0 {
-                        id.push_str(&format!("_{}", key.as_str()));
+                        id.push_str(&format!("_{}", slot.name().to_lowercase()));
                     }
-                    if let Some(other) = seen.insert((path.clone(), *key), id.clone()) {
-                        builder.errors.push(format!(
-                            "{}: {element}: OpenAPI allows one operation per path and method, and `{} {path}` is also `{other}`; \
-                             write separate documents (leave out `openapi_merge`) or change one path",
-                            binding.location,
-                            key.as_str().to_uppercase(),
-                        ));
+                    let sent = slot.name();
+                    if let Some(other) = seen.get(&(path.clone(), sent.clone())) {
+                        let reason = format!(
+                            "OpenAPI allows one operation per path and method, and `{sent} {path}` is already `{other}`"
+                        );
+                        let advice = "the route is served, and left out of this OpenAPI document \
+                                      (listed under `x-rs-svc-omitted`); write separate documents \
+                                      (leave out `openapi_merge`) or change one path";
+                        builder.omit(&binding, method, sent, &path, id, reason, advice);
                         continue;
                     }
+                    seen.insert((path.clone(), sent), id.clone());
+                    // Only HEAD changes an operation's shape (no response body); any other
+                    // method stands in for the additional ones.
+                    let key = match slot {
+                        Slot::Fixed(key) => *key,
+                        Slot::Additional(_) => MethodKey::Post,
+                    };
                     let mut operation =
-                        builder.operation(method, &binding, *key, &path_parameters, id);
+                        builder.operation(method, &binding, key, &path_parameters, id);
                     operation.tags = vec![tag.clone()];
                     operation.deprecated |= service.deprecated;
                     // An empty list says, explicitly, that the proto declares no auth.
@@ -293,22 +311,21 @@ fn document(
                     if servers.len() > 1 {
                         operation.servers = vec![server(service)];
                     }
-                    match paths.get_mut(&path) {
-                        Some(item) => {
-                            item.0.insert(*key, operation);
+                    if paths.get_mut(&path).is_none() {
+                        paths.insert(path.clone(), PathItem::default());
+                    }
+                    let item = paths.get_mut(&path).expect("inserted above");
+                    match slot {
+                        Slot::Fixed(key) => {
+                            item.operations.insert(*key, operation);
                         }
-                        None => {
-                            let mut item = PathItem::default();
-                            item.0.insert(*key, operation);
-                            paths.insert(path.clone(), item);
+                        Slot::Additional(sent) => {
+                            item.additional.insert(sent.clone(), operation);
                         }
                     }
                 }
             }
         }
-    }
-    if !builder.errors.is_empty() {
-        return Err(builder.errors);
     }
     let error_schema = builder.schemas.status();
     let mut responses = BTreeMap::new();
@@ -329,7 +346,7 @@ fn document(
         _ => None,
     };
     let version = params
-        .openapi_version
+        .openapi_info_version
         .clone()
         .or_else(|| {
             let versions: BTreeSet<_> = services
@@ -342,8 +359,11 @@ fn document(
             }
         })
         .unwrap_or_else(|| "0.0.0".to_owned());
-    Ok(Document {
-        openapi: "3.1.0",
+    let document = Document {
+        openapi: match params.openapi_version {
+            OpenApiVersion::V3_1 => "3.1.0",
+            OpenApiVersion::V3_2 => "3.2.0",
+        },
         info: Info {
             title,
             description,
@@ -357,7 +377,9 @@ fn document(
             responses,
             security_schemes: security,
         },
-    })
+        omitted: builder.omitted,
+    };
+    (document, builder.warnings)
 }
 
 /// `https://` and the service's `google.api.default_host`; without one, `/`: wherever the
@@ -370,34 +392,60 @@ fn server(service: &Service) -> Server {
     Server { url }
 }
 
-/// The OpenAPI operations a rule's HTTP method is documented as.
-fn method_keys(method: &HttpMethod) -> Result<Vec<MethodKey>, String> {
+/// Where an operation goes in a path item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Slot {
+    /// A fixed field: `get`, `put`, ...
+    Fixed(MethodKey),
+    /// OpenAPI 3.2's `additionalOperations`, by the method as sent.
+    Additional(String),
+}
+
+impl Slot {
+    /// The HTTP method as sent (`GET`, `PURGE`).
+    fn name(&self) -> String {
+        match self {
+            Slot::Fixed(key) => key.as_str().to_uppercase(),
+            Slot::Additional(sent) => sent.clone(),
+        }
+    }
+}
+
+/// The OpenAPI operations a rule's HTTP method is documented as; or, when the version has no
+/// place for the method, the method as sent and why.
+fn slots(method: &HttpMethod, version: OpenApiVersion) -> Result<Vec<Slot>, (String, String)> {
+    let fixed = |keys: &[MethodKey]| keys.iter().copied().map(Slot::Fixed).collect();
     Ok(match method {
-        HttpMethod::Get => vec![MethodKey::Get],
-        HttpMethod::Put => vec![MethodKey::Put],
-        HttpMethod::Post => vec![MethodKey::Post],
-        HttpMethod::Delete => vec![MethodKey::Delete],
-        HttpMethod::Patch => vec![MethodKey::Patch],
-        HttpMethod::Custom(kind) => match kind.as_str() {
-            "*" => vec![
+        HttpMethod::Get => fixed(&[MethodKey::Get]),
+        HttpMethod::Put => fixed(&[MethodKey::Put]),
+        HttpMethod::Post => fixed(&[MethodKey::Post]),
+        HttpMethod::Delete => fixed(&[MethodKey::Delete]),
+        HttpMethod::Patch => fixed(&[MethodKey::Patch]),
+        HttpMethod::Custom(kind) => match (kind.as_str(), version) {
+            ("*", _) => fixed(&[
                 MethodKey::Get,
                 MethodKey::Put,
                 MethodKey::Post,
                 MethodKey::Delete,
                 MethodKey::Patch,
-            ],
-            "GET" => vec![MethodKey::Get],
-            "PUT" => vec![MethodKey::Put],
-            "POST" => vec![MethodKey::Post],
-            "DELETE" => vec![MethodKey::Delete],
-            "PATCH" => vec![MethodKey::Patch],
-            "HEAD" => vec![MethodKey::Head],
-            "OPTIONS" => vec![MethodKey::Options],
-            "TRACE" => vec![MethodKey::Trace],
-            other => {
-                return Err(format!(
-                    "OpenAPI 3.1 has no operation for the HTTP method `{other}` (only GET, PUT, POST, DELETE, OPTIONS, HEAD, PATCH and TRACE); \
-                     use one of those, or turn OpenAPI off with `no_openapi`"
+            ]),
+            ("GET", _) => fixed(&[MethodKey::Get]),
+            ("PUT", _) => fixed(&[MethodKey::Put]),
+            ("POST", _) => fixed(&[MethodKey::Post]),
+            ("DELETE", _) => fixed(&[MethodKey::Delete]),
+            ("PATCH", _) => fixed(&[MethodKey::Patch]),
+            ("HEAD", _) => fixed(&[MethodKey::Head]),
+            ("OPTIONS", _) => fixed(&[MethodKey::Options]),
+            ("TRACE", _) => fixed(&[MethodKey::Trace]),
+            ("QUERY", OpenApiVersion::V3_2) => fixed(&[MethodKey::Query]),
+            (other, OpenApiVersion::V3_2) => vec![Slot::Additional(other.to_owned())],
+            (other, OpenApiVersion::V3_1) => {
+                return Err((
+                    other.to_owned(),
+                    format!(
+                    "OpenAPI 3.1 has no operation for the HTTP method `{other}` (only GET, PUT, \
+                         POST, DELETE, OPTIONS, HEAD, PATCH and TRACE)"
+                ),
                 ))
             }
         },
@@ -425,6 +473,33 @@ fn singular(literal: &str) -> String {
 }
 
 impl<'a> Builder<'a> {
+    /// Leaves an operation out of the document: listed under `x-rs-svc-omitted`, and a warning
+    /// at the rule saying why and what to do.
+    #[allow(clippy::too_many_arguments)]
+    fn omit(
+        &mut self,
+        binding: &Binding,
+        method: &Method,
+        sent: String,
+        path: &str,
+        operation_id: String,
+        reason: String,
+        advice: &str,
+    ) {
+        self.warnings.push(Diagnostic {
+            location: binding.location.clone(),
+            element: method.full_name.clone(),
+            message: format!("{reason}; {advice}"),
+        });
+        self.omitted.push(Omitted {
+            method: sent,
+            path: path.to_owned(),
+            operation_id,
+            rpc: method.full_name.clone(),
+            reason,
+        });
+    }
+
     fn input(&self, method: &Method) -> Option<&'a crate::model::Message> {
         self.model.messages.get(&method.input)
     }
@@ -789,11 +864,17 @@ impl<'a> Builder<'a> {
                 }
                 (Cardinality::Map { .. }, true) => {
                     let schema = self.schemas.field(field);
+                    // `field[KEY]=VALUE`: a key holding `[` or `]` cannot be written there.
+                    let property_names = schema
+                        .property_names
+                        .clone()
+                        .or_else(|| Some(Box::new(Schema::default().with_pattern("^[^\\[\\]]*$"))));
                     let schema = Schema {
                         description: None,
                         deprecated: false,
                         read_only: false,
                         write_only: false,
+                        property_names,
                         ..schema
                     };
                     (Some("deepObject"), Some(true), schema)
@@ -1082,6 +1163,38 @@ mod tests {
         let (s, d) = summary_and_description(Some("Lists.\nAll of them.\n\nMore.".to_owned()));
         assert_eq!(s.as_deref(), Some("Lists. All of them."));
         assert_eq!(d.as_deref(), Some("More."));
+    }
+
+    #[test]
+    fn each_version_places_each_method_or_says_why_not() {
+        use OpenApiVersion::{V3_1, V3_2};
+        let fixed = |key| Ok(vec![Slot::Fixed(key)]);
+        let custom = |kind: &str| HttpMethod::Custom(kind.to_owned());
+        for (method, version, expected) in [
+            (HttpMethod::Get, V3_1, fixed(MethodKey::Get)),
+            (HttpMethod::Patch, V3_2, fixed(MethodKey::Patch)),
+            (custom("HEAD"), V3_1, fixed(MethodKey::Head)),
+            (custom("TRACE"), V3_2, fixed(MethodKey::Trace)),
+            (custom("QUERY"), V3_2, fixed(MethodKey::Query)),
+            (
+                custom("PURGE"),
+                V3_2,
+                Ok(vec![Slot::Additional("PURGE".to_owned())]),
+            ),
+        ] {
+            assert_eq!(slots(&method, version), expected, "{method:?} {version:?}");
+        }
+        for kind in ["PURGE", "QUERY", "LINK"] {
+            let (sent, reason) = slots(&custom(kind), V3_1).unwrap_err();
+            assert_eq!(sent, kind);
+            assert!(
+                reason.starts_with(&format!(
+                    "OpenAPI 3.1 has no operation for the HTTP method `{kind}`"
+                )),
+                "{reason}"
+            );
+        }
+        assert_eq!(slots(&custom("*"), V3_2).unwrap().len(), 5);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! written only when something in the document refers to it.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
 
 use serde_json::Value;
 
@@ -16,6 +17,25 @@ use crate::params::Params;
 pub const STATUS: &str = "google.rpc.Status";
 const ANY: &str = "google.protobuf.Any";
 const EMPTY: &str = "google.protobuf.Empty";
+
+/// The well-known types whose JSON form is not an object: in an Any, their JSON is `value`.
+const VALUE_FORM: &[&str] = &[
+    "google.protobuf.Timestamp",
+    "google.protobuf.Duration",
+    "google.protobuf.FieldMask",
+    "google.protobuf.Struct",
+    "google.protobuf.Value",
+    "google.protobuf.ListValue",
+    "google.protobuf.DoubleValue",
+    "google.protobuf.FloatValue",
+    "google.protobuf.Int64Value",
+    "google.protobuf.UInt64Value",
+    "google.protobuf.Int32Value",
+    "google.protobuf.UInt32Value",
+    "google.protobuf.BoolValue",
+    "google.protobuf.StringValue",
+    "google.protobuf.BytesValue",
+];
 
 /// Builds schemas and remembers which components they refer to.
 pub struct Schemas<'a> {
@@ -161,6 +181,8 @@ impl<'a> Schemas<'a> {
             properties,
             required,
             deprecated: message.deprecated,
+            // The runtime answers an unknown member with 400 under `json_reject_unknown`.
+            closed: self.params.json_reject_unknown,
             ..Schema::of_type("object")
         };
         // At most one member of each oneof is written (or accepted).
@@ -200,25 +222,87 @@ impl<'a> Schemas<'a> {
                     .filter(|n| !out.contains_key(n)),
             );
         }
+        // Any lists the types it may hold, so it is written once every other component is known.
+        if out.contains_key(ANY) {
+            let any = self.any(&out);
+            out.insert(ANY.to_owned(), any);
+        }
         out
+    }
+
+    /// `google.protobuf.Any` as the runtime reads it: `{}`, or `@type` naming a type the runtime
+    /// knows with that type's JSON beside it (in `value` for a type with a non-object JSON form).
+    /// Listed are the well-known types (always known) and this document's messages, which the
+    /// generated `register_json_types()` registers; any other type is left out, so everything
+    /// the schema allows is accepted.
+    fn any(&self, components: &BTreeMap<String, Schema>) -> Schema {
+        let type_url = |name: &str| Schema {
+            enumeration: vec![Value::from(format!("type.googleapis.com/{name}"))],
+            ..Schema::of_type("string")
+        };
+        let mut branches = vec![Schema {
+            max_properties: Some(0),
+            ..Schema::default()
+        }];
+        for name in VALUE_FORM {
+            branches.push(Schema {
+                properties: Ordered(vec![
+                    ("@type".to_owned(), type_url(name)),
+                    (
+                        "value".to_owned(),
+                        well_known(name).expect("a well-known type"),
+                    ),
+                ]),
+                required: vec!["@type".to_owned(), "value".to_owned()],
+                closed: true,
+                ..Schema::default()
+            });
+        }
+        branches.push(Schema {
+            properties: Ordered(vec![("@type".to_owned(), type_url(EMPTY))]),
+            required: vec!["@type".to_owned()],
+            closed: true,
+            ..Schema::default()
+        });
+        // With `json_reject_unknown` a message's schema is closed, and `@type` beside its
+        // fields would not fit it: those messages are left out.
+        if self.params.enable_type_names && !self.params.json_reject_unknown {
+            for name in components.keys() {
+                let registered = self.model.messages.get(name).is_some_and(|m| {
+                    !m.map_entry && self.model.packages.iter().any(|p| p.name == m.package)
+                });
+                if registered {
+                    branches.push(Schema {
+                        properties: Ordered(vec![("@type".to_owned(), type_url(name))]),
+                        required: vec!["@type".to_owned()],
+                        all_of: vec![Schema::reference(name)],
+                        ..Schema::default()
+                    });
+                }
+            }
+        }
+        Schema {
+            description: Some(
+                "A message of any type: `@type` names it, as `type.googleapis.com/<full name>`, \
+                 and the other members are its JSON form (or `value` for types with a \
+                 non-object JSON form); `{}` is the empty Any. Listed are the well-known types \
+                 and this document's messages (registered by `register_json_types()`)."
+                    .to_owned(),
+            ),
+            properties: Ordered(vec![("@type".to_owned(), Schema::of_type("string"))]),
+            any_of: branches,
+            ..Schema::of_type("object")
+        }
     }
 
     fn component(&mut self, name: &str) -> Schema {
         match name {
             STATUS => self.status_schema(),
-            ANY => Schema {
-                description: Some(
-                    "A message of any type: `@type` names it, as \
-                     `type.googleapis.com/<full name>`, and the other members are its JSON \
-                     form (or `value` for types with a non-object JSON form)."
-                        .to_owned(),
-                ),
-                properties: Ordered(vec![("@type".to_owned(), Schema::of_type("string"))]),
-                required: vec!["@type".to_owned()],
-                ..Schema::of_type("object")
-            },
+            // Written by `any` once the other components are known.
+            ANY => Schema::default(),
             EMPTY => Schema {
                 description: Some("Carries nothing: always `{}`.".to_owned()),
+                closed: true,
                 ..Schema::of_type("object")
             },
             _ => {
@@ -235,7 +319,19 @@ impl<'a> Schemas<'a> {
     }
 
     fn status_schema(&mut self) -> Schema {
-        let any = self.reference(ANY);
+        // Details are written by the server, of any type it knows (google.rpc details and
+        // others): described loosely here, so the precise Any component is only in documents
+        // whose own messages hold an Any.
+        let any = Schema {
+            description: Some(
+                "A message of any type: `@type` names it, as `type.googleapis.com/<full name>`, \
+                 and the other members are its JSON form."
+                    .to_owned(),
+            ),
+            properties: Ordered(vec![("@type".to_owned(), Schema::of_type("string"))]),
+            required: vec!["@type".to_owned()],
+            ..Schema::of_type("object")
+        };
         Schema {
             description: Some(
                 "An error: the gRPC status code, a message for developers, and typed details."
@@ -341,27 +437,127 @@ fn at_most_one(members: &[String]) -> Option<Schema> {
 pub fn scalar(s: Scalar) -> Schema {
     match s {
         Scalar::Double => Schema::of_type("number").with_format("double"),
-        Scalar::Float => Schema::of_type("number").with_format("float"),
-        Scalar::Int32 | Scalar::Sint32 | Scalar::Sfixed32 => {
-            Schema::of_type("integer").with_format("int32")
-        }
+        // The runtime refuses a number that rounds to infinity as a float.
+        Scalar::Float => Schema {
+            minimum: serde_json::Number::from_f64(-f64::from(f32::MAX)),
+            maximum: serde_json::Number::from_f64(f64::from(f32::MAX)),
+            ..Schema::of_type("number").with_format("float")
+        },
+        Scalar::Int32 | Scalar::Sint32 | Scalar::Sfixed32 => Schema {
+            minimum: Some(i32::MIN.into()),
+            maximum: Some(i32::MAX.into()),
+            ..Schema::of_type("integer").with_format("int32")
+        },
         Scalar::Uint32 | Scalar::Fixed32 => Schema {
-            minimum: Some(0),
+            minimum: Some(0.into()),
             maximum: Some(u32::MAX.into()),
             ..Schema::of_type("integer").with_format("uint32")
         },
         // 64-bit integers are decimal strings in proto3 JSON.
         Scalar::Int64 | Scalar::Sint64 | Scalar::Sfixed64 => Schema::of_type("string")
             .with_format("int64")
-            .with_pattern("^-?[0-9]+$"),
+            .with_pattern(&INT64_PATTERN),
         Scalar::Uint64 | Scalar::Fixed64 => Schema::of_type("string")
             .with_format("uint64")
-            .with_pattern("^[0-9]+$"),
+            .with_pattern(&UINT64_PATTERN),
         Scalar::Bool => Schema::of_type("boolean"),
         Scalar::String => Schema::of_type("string"),
-        Scalar::Bytes => Schema::of_type("string").with_format("byte"),
+        Scalar::Bytes => Schema::of_type("string")
+            .with_format("byte")
+            .with_pattern(BYTES_PATTERN),
     }
 }
+
+// The patterns below say exactly what the runtime's JSON reader accepts for each string form
+// (shared/DESIGN.md section 5), so a document never allows a value the router answers with 400.
+
+/// A decimal integer from `-negative` to `positive` (both as digits; no `-` when `negative` is
+/// `None`), no `+`: what the runtime reads from a string. Leading zeros are allowed.
+fn integer_pattern(negative: Option<&str>, positive: &str) -> String {
+    match negative {
+        Some(negative) => format!(
+            "^(-0*{}|0*{})$",
+            at_most(negative, false),
+            at_most(positive, false)
+        ),
+        None => format!("^0*{}$", at_most(positive, false)),
+    }
+}
+
+/// [`integer_pattern`] in canonical form only (no leading zeros, no `-0`): map keys, where the
+/// runtime refuses two keys of one value (`1` and `01`), which a pattern cannot rule out
+/// otherwise.
+fn map_key_pattern(negative: Option<&str>, positive: &str) -> String {
+    match negative {
+        Some(negative) => format!(
+            "^(0|-{}|{})$",
+            at_most(negative, true),
+            at_most(positive, true)
+        ),
+        None => format!("^(0|{})$", at_most(positive, true)),
+    }
+}
+
+/// An alternation matching the decimal numbers from 0 to `limit` written without leading
+/// zeros (from 1 when `positive`): shorter numbers, then for each digit of `limit` the numbers
+/// that share its digits before and have a smaller one there, then `limit` itself.
+fn at_most(limit: &str, positive: bool) -> String {
+    let digits = limit.as_bytes();
+    let mut alternatives = Vec::new();
+    match (digits.len(), positive) {
+        (1, _) => {}
+        (2, true) => alternatives.push("[1-9]".to_owned()),
+        (n, true) => alternatives.push(format!("[1-9][0-9]{{0,{}}}", n - 2)),
+        (n, false) => alternatives.push(format!("[0-9]{{1,{}}}", n - 1)),
+    }
+    for (i, digit) in digits.iter().map(|d| d - b'0').enumerate() {
+        let lowest = u8::from(i == 0);
+        if digit <= lowest {
+            continue;
+        }
+        let class = if digit - 1 == lowest {
+            lowest.to_string()
+        } else {
+            format!("[{lowest}-{}]", digit - 1)
+        };
+        let tail = match digits.len() - i - 1 {
+            0 => String::new(),
+            1 => "[0-9]".to_owned(),
+            n => format!("[0-9]{{{n}}}"),
+        };
+        alternatives.push(format!("{}{class}{tail}", &limit[..i]));
+    }
+    alternatives.push(limit.to_owned());
+    format!("({})", alternatives.join("|"))
+}
+
+static INT32_KEY: LazyLock<String> =
+    LazyLock::new(|| map_key_pattern(Some("2147483648"), "2147483647"));
+static UINT32_KEY: LazyLock<String> = LazyLock::new(|| map_key_pattern(None, "4294967295"));
+static INT64_KEY: LazyLock<String> =
+    LazyLock::new(|| map_key_pattern(Some("9223372036854775808"), "9223372036854775807"));
+static UINT64_KEY: LazyLock<String> =
+    LazyLock::new(|| map_key_pattern(None, "18446744073709551615"));
+static INT64_PATTERN: LazyLock<String> =
+    LazyLock::new(|| integer_pattern(Some("9223372036854775808"), "9223372036854775807"));
+static UINT64_PATTERN: LazyLock<String> =
+    LazyLock::new(|| integer_pattern(None, "18446744073709551615"));
+
+/// Base64, standard or URL-safe alphabet (not mixed), padded or not.
+pub const BYTES_PATTERN: &str = "^(([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}(==)?|[A-Za-z0-9+/]{3}=?)?|([A-Za-z0-9_-]{4})*([A-Za-z0-9_-]{2}(==)?|[A-Za-z0-9_-]{3}=?)?)$";
+
+/// RFC 3339 with an upper-case `T`, at most 9 fractional digits, `Z` or an offset in hours and
+/// minutes, within 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999999Z: the lookahead
+/// rules out the first and last day with an offset that could leave that range (a little
+/// stricter than the runtime there). `format: date-time` rules out days a month lacks.
+pub const TIMESTAMP_PATTERN: &str = "^(?!0001-01-01T.*\\+|9999-12-31T.*-)(?!0000)[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$";
+
+/// Seconds up to 315,576,000,000 (10,000 years), up to 9 fractional digits, and `s`.
+pub const DURATION_PATTERN: &str = "^-?0*([0-9]{1,11}|[12][0-9]{11}|30[0-9]{10}|31[0-4][0-9]{9}|315[0-4][0-9]{8}|3155[0-6][0-9]{7}|31557[0-5][0-9]{6}|315576000000)(\\.[0-9]{1,9})?s$";
+
+/// Comma-separated field paths of lowerCamelCase names joined by `.`; empty is no paths.
+pub const FIELD_MASK_PATTERN: &str =
+    "^([A-Za-z][A-Za-z0-9]*(\\.[A-Za-z][A-Za-z0-9]*)*(,[A-Za-z][A-Za-z0-9]*(\\.[A-Za-z][A-Za-z0-9]*)*)*)?$";
 
 /// Map keys are JSON object member names; numbers and bools in their text form.
 fn map_key(key: Scalar) -> Option<Schema> {
@@ -371,10 +567,12 @@ fn map_key(key: Scalar) -> Option<Schema> {
             enumeration: vec![Value::from("true"), Value::from("false")],
             ..Schema::default()
         }),
-        Scalar::Uint32 | Scalar::Fixed32 | Scalar::Uint64 | Scalar::Fixed64 => {
-            Some(Schema::default().with_pattern("^[0-9]+$"))
+        Scalar::Uint32 | Scalar::Fixed32 => Some(Schema::default().with_pattern(&UINT32_KEY)),
+        Scalar::Uint64 | Scalar::Fixed64 => Some(Schema::default().with_pattern(&UINT64_KEY)),
+        Scalar::Int64 | Scalar::Sint64 | Scalar::Sfixed64 => {
+            Some(Schema::default().with_pattern(&INT64_KEY))
         }
-        _ => Some(Schema::default().with_pattern("^-?[0-9]+$")),
+        _ => Some(Schema::default().with_pattern(&INT32_KEY)),
     }
 }
 
@@ -382,16 +580,23 @@ fn map_key(key: Scalar) -> Option<Schema> {
 pub fn well_known(name: &str) -> Option<Schema> {
     let wrapper = |s: Scalar| scalar(s);
     Some(match name {
-        "google.protobuf.Timestamp" => Schema::of_type("string").with_format("date-time"),
+        "google.protobuf.Timestamp" => Schema {
+            description: Some(
+                "RFC 3339, such as `2024-02-29T12:34:56.789Z`, from year 1 to 9999.".to_owned(),
+            ),
+            ..Schema::of_type("string")
+                .with_format("date-time")
+                .with_pattern(TIMESTAMP_PATTERN)
+        },
         "google.protobuf.Duration" => Schema {
             description: Some(
                 "Seconds with up to 9 fractional digits and an `s`, such as `1.5s`.".to_owned(),
             ),
-            ..Schema::of_type("string").with_pattern("^-?[0-9]+(\\.[0-9]{1,9})?s$")
+            ..Schema::of_type("string").with_pattern(DURATION_PATTERN)
         },
         "google.protobuf.FieldMask" => Schema {
             description: Some("Field paths in lowerCamelCase, separated by commas.".to_owned()),
-            ..Schema::of_type("string")
+            ..Schema::of_type("string").with_pattern(FIELD_MASK_PATTERN)
         },
         "google.protobuf.Struct" => Schema::of_type("object"),
         "google.protobuf.Value" => Schema::default(),
@@ -415,5 +620,150 @@ pub fn is_query_value(ty: &FieldType) -> bool {
         FieldType::Scalar(_) => true,
         FieldType::Enum(e) => e != "google.protobuf.NullValue",
         FieldType::Message(m) => crate::model::SCALAR_WELL_KNOWN_TYPES.contains(&m.as_str()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each pattern against values the runtime's JSON reader accepts (`true`) and rejects
+    /// (runtime/src/wkt.rs and runtime/src/json.rs), so the documents allow exactly those.
+    #[test]
+    fn well_known_patterns_match_what_the_runtime_accepts() {
+        let table: &[(&str, &[(&str, bool)])] = &[
+            (
+                TIMESTAMP_PATTERN,
+                &[
+                    ("2024-02-29T12:34:56.789Z", true),
+                    ("1972-01-01T10:00:20.021+05:30", true),
+                    ("0001-01-01T00:00:00Z", true),
+                    ("9999-12-31T23:59:59.999999999Z", true),
+                    ("2024-02-29T12:34:56z", true),
+                    ("", false),
+                    ("2024-02-29", false),
+                    ("2024-02-29t12:34:56Z", false),
+                    ("2024-02-29T12:34:56", false),
+                    ("2024-13-01T00:00:00Z", false),
+                    ("2024-01-01T24:00:00Z", false),
+                    ("2024-01-01T23:59:60Z", false),
+                    ("2024-01-01T00:00:00.1234567890Z", false),
+                    ("2024-01-01T00:00:00+24:00", false),
+                    ("0000-01-01T00:00:00Z", false),
+                    ("0001-01-01T00:00:00+01:00", false),
+                    ("9999-12-31T23:00:00-01:00", false),
+                ],
+            ),
+            (
+                DURATION_PATTERN,
+                &[
+                    ("1.5s", true),
+                    ("-0.000000001s", true),
+                    ("315576000000s", true),
+                    ("-315576000000.999999999s", true),
+                    ("99999999999s", true),
+                    ("", false),
+                    ("1.5", false),
+                    ("s", false),
+                    (".5s", false),
+                    ("1.s", false),
+                    ("315576000001s", false),
+                    ("400000000000s", false),
+                    ("1.0000000001s", false),
+                ],
+            ),
+            (
+                FIELD_MASK_PATTERN,
+                &[
+                    ("", true),
+                    ("title", true),
+                    ("user.displayName,title", true),
+                    ("a1.b2", true),
+                    (",", false),
+                    ("title,", false),
+                    ("user_name", false),
+                    ("1title", false),
+                    ("user..name", false),
+                    ("a b", false),
+                ],
+            ),
+            (
+                BYTES_PATTERN,
+                &[
+                    ("", true),
+                    ("AQID", true),
+                    ("AQ==", true),
+                    ("AQ", true),
+                    ("AQI=", true),
+                    ("AQI", true),
+                    ("-_-_", true),
+                    ("+/+/", true),
+                    ("A", false),
+                    ("AQ=", false),
+                    ("AQID=", false),
+                    ("+_", false),
+                    ("AQ==AQ==", false),
+                    ("A Q", false),
+                ],
+            ),
+        ];
+        let int32 = INT32_KEY.as_str();
+        let uint64 = UINT64_PATTERN.as_str();
+        let int64 = INT64_PATTERN.as_str();
+        let integers: &[(&str, &[(&str, bool)])] = &[
+            (
+                int32,
+                &[
+                    ("0", true),
+                    ("7", true),
+                    ("-7", true),
+                    ("10", true),
+                    ("-0", false),
+                    ("007", false),
+                    ("2147483647", true),
+                    ("-2147483648", true),
+                    ("1999999999", true),
+                    ("2147483648", false),
+                    ("-2147483649", false),
+                    ("2200000000", false),
+                    ("3000000000", false),
+                    ("+1", false),
+                    ("", false),
+                    ("1.5", false),
+                ],
+            ),
+            (
+                int64,
+                &[
+                    ("9223372036854775807", true),
+                    ("-9223372036854775808", true),
+                    ("-0", true),
+                    ("007", true),
+                    ("9223372036854775799", true),
+                    ("9223372036854775808", false),
+                    ("9300000000000000000", false),
+                    ("10000000000000000000", false),
+                ],
+            ),
+            (
+                uint64,
+                &[
+                    ("18446744073709551615", true),
+                    ("0000018446744073709551615", true),
+                    ("18446744073709551616", false),
+                    ("-1", false),
+                ],
+            ),
+        ];
+        for (pattern, cases) in table.iter().chain(integers) {
+            let regex = fancy_regex::Regex::new(pattern).unwrap();
+            for (value, accepted) in *cases {
+                assert_eq!(
+                    regex.is_match(value).unwrap(),
+                    *accepted,
+                    "{value:?} against {pattern}"
+                );
+            }
+        }
     }
 }

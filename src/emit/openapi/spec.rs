@@ -1,4 +1,4 @@
-//! The parts of OpenAPI 3.1 we write, as typed values. Field order is output order; empty and
+//! The parts of OpenAPI 3.1 and 3.2 we write, as typed values. Field order is output order; empty and
 //! unset members are left out, so documents stay short and read top to bottom.
 
 use std::collections::BTreeMap;
@@ -44,6 +44,11 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+/// A closed object's `additionalProperties`: always `false`.
+fn serialize_closed<S: Serializer>(_: &bool, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_bool(false)
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Document {
     pub openapi: &'static str,
@@ -54,6 +59,24 @@ pub struct Document {
     pub tags: Vec<Tag>,
     pub paths: Ordered<PathItem>,
     pub components: Components,
+    /// Operations the router serves that this document leaves out, and why.
+    #[serde(rename = "x-rs-svc-omitted", skip_serializing_if = "Vec::is_empty")]
+    pub omitted: Vec<Omitted>,
+}
+
+/// An operation left out of a document (a method its OpenAPI version has no place for, or a
+/// second operation on one path and method), listed at the document root so readers and
+/// tools see what the router serves beyond the paths.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Omitted {
+    /// The HTTP method as the router matches it (`PURGE`).
+    pub method: String,
+    pub path: String,
+    pub operation_id: String,
+    /// The proto method it calls.
+    pub rpc: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -76,13 +99,29 @@ pub struct Tag {
     pub description: Option<String>,
 }
 
-/// The operations of one path, by lower-case HTTP method, in OpenAPI's order.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct PathItem(pub BTreeMap<MethodKey, Operation>);
+/// The operations of one path: by lower-case HTTP method in OpenAPI's order, then (OpenAPI
+/// 3.2) the other methods under `additionalOperations`, by method as sent.
+#[derive(Debug, Clone, Default)]
+pub struct PathItem {
+    pub operations: BTreeMap<MethodKey, Operation>,
+    pub additional: BTreeMap<String, Operation>,
+}
+
+impl Serialize for PathItem {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for (key, operation) in &self.operations {
+            map.serialize_entry(key.as_str(), operation)?;
+        }
+        if !self.additional.is_empty() {
+            map.serialize_entry("additionalOperations", &self.additional)?;
+        }
+        map.end()
+    }
+}
 
 /// An OpenAPI operation key; the derived order is the order the specification lists them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum MethodKey {
     Get,
     Put,
@@ -92,6 +131,8 @@ pub enum MethodKey {
     Head,
     Patch,
     Trace,
+    /// OpenAPI 3.2 only.
+    Query,
 }
 
 impl MethodKey {
@@ -106,6 +147,7 @@ impl MethodKey {
             MethodKey::Head => "head",
             MethodKey::Patch => "patch",
             MethodKey::Trace => "trace",
+            MethodKey::Query => "query",
         }
     }
 }
@@ -243,6 +285,12 @@ pub struct Schema {
     pub property_names: Option<Box<Schema>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub additional_properties: Option<Box<Schema>>,
+    /// `additionalProperties: false`; never set together with `additional_properties`.
+    #[serde(rename = "additionalProperties", skip_serializing_if = "is_false")]
+    #[serde(serialize_with = "serialize_closed")]
+    pub closed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_properties: Option<u32>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub required: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -254,9 +302,9 @@ pub struct Schema {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub any_of: Vec<Schema>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub minimum: Option<i64>,
+    pub minimum: Option<serde_json::Number>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub maximum: Option<u64>,
+    pub maximum: Option<serde_json::Number>,
     #[serde(skip_serializing_if = "is_false")]
     pub read_only: bool,
     #[serde(skip_serializing_if = "is_false")]
