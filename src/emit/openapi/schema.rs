@@ -232,9 +232,9 @@ impl<'a> Schemas<'a> {
 
     /// `google.protobuf.Any` as the runtime reads it: `{}`, or `@type` naming a type the runtime
     /// knows with that type's JSON beside it (in `value` for a type with a non-object JSON form).
-    /// Listed are the well-known types (always known) and this document's messages, which the
-    /// generated `register_json_types()` registers; any other type is left out, so everything
-    /// the schema allows is accepted.
+    /// Listed are the well-known types (always known) and this document's messages, which
+    /// generated code registers at link time; any other type is left out, so everything the
+    /// schema allows is accepted.
     fn any(&self, components: &BTreeMap<String, Schema>) -> Schema {
         let type_url = |name: &str| Schema {
             enumeration: vec![Value::from(format!("type.googleapis.com/{name}"))],
