@@ -1,7 +1,7 @@
 //! `protoc-gen-rs-svc`: a protoc/buf plugin that turns a protobuf API into what a Rust service
 //! needs. The pipeline has hard seams (shared/DESIGN.md section 2):
 //!
-//! 1. [`decode`]: request bytes -> descriptors, extension options intact;
+//! 1. [`decode`](mod@decode): request bytes -> descriptors, extension options intact;
 //! 2. [`model`]: descriptors -> a validated model of packages, services, methods and routes;
 //! 3. [`emit`]: model -> files.
 //!
