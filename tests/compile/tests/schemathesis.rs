@@ -10,7 +10,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use rs_svc::http::axum::Router;
@@ -416,6 +416,37 @@ fn schemathesis() -> Option<PathBuf> {
         path.display()
     );
     None
+}
+
+/// The documents under `dir` (paths relative to it) that have operations: every one of them
+/// needs a router in the list above.
+fn documents_with_operations(dir: &Path, base: &Path, out: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            documents_with_operations(&path, base, out);
+        } else if path.to_string_lossy().ends_with(".openapi.yaml")
+            && std::fs::read_to_string(&path)
+                .unwrap()
+                .contains("operationId:")
+        {
+            let relative = path.strip_prefix(base).unwrap();
+            out.push(relative.to_string_lossy().replace('\\', "/"));
+        }
+    }
+}
+
+#[test]
+fn every_document_with_operations_has_a_router() {
+    let out_dir = PathBuf::from(env!("OUT_DIR"));
+    for (set, routers) in [("canonical", canonical::routers()), ("alt", alt::routers())] {
+        let mut documents = Vec::new();
+        documents_with_operations(&out_dir.join(set), &out_dir.join(set), &mut documents);
+        documents.sort();
+        let mut served: Vec<String> = routers.iter().map(|(d, _)| (*d).to_owned()).collect();
+        served.sort();
+        assert_eq!(documents, served, "[{set}] documents with operations vs routers");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
