@@ -508,8 +508,8 @@ fn a_oneof_member_bound_by_the_path_or_body_takes_its_siblings_out_of_reach() {
             .collect()
     };
     let body = |path: &str| -> Vec<String> {
-        let schema = &doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]
-            ["schema"];
+        let schema =
+            &doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"];
         schema["properties"]
             .as_object()
             .unwrap_or_else(|| panic!("{path}: {schema}"))

@@ -2,7 +2,9 @@
 //! from each OpenAPI document the build script wrote (the `canonical` and `alt` option sets),
 //! sends them to that fixture's generated router served with stub handlers that answer OK, and
 //! its `positive_data_acceptance` check fails on any request the document allows and the router
-//! rejects (a 400 for an empty `Timestamp`, say).
+//! rejects (a 400 for an empty `Timestamp`, say). A file's services share one router, as its
+//! document holds them all, and every document with operations must have one (a new fixture
+//! cannot slip past).
 //!
 //! The tool comes from `RS_SVC_SCHEMATHESIS`, else from `~/.cache/rs-svc/tools/venv/bin/`
 //! where `.ci/run` installs it; without it the test skips, unless
@@ -445,7 +447,10 @@ fn every_document_with_operations_has_a_router() {
         documents.sort();
         let mut served: Vec<String> = routers.iter().map(|(d, _)| (*d).to_owned()).collect();
         served.sort();
-        assert_eq!(documents, served, "[{set}] documents with operations vs routers");
+        assert_eq!(
+            documents, served,
+            "[{set}] documents with operations vs routers"
+        );
     }
 }
 
