@@ -450,3 +450,97 @@ fn openapi_version_takes_the_specification_version() {
         other => panic!("expected a parameter error, got {other:?}"),
     }
 }
+
+/// Methods binding one member of a oneof by the path or the body field: the runtime refuses a
+/// second member (DESIGN section 6), so the document offers the others neither as query
+/// parameters nor in the body.
+const ONEOF_PROTO: &str = r#"syntax = "proto3";
+package choice.v1;
+import "google/api/annotations.proto";
+service Choices {
+  rpc NestedBody(Outer) returns (Outer) {
+    option (google.api.http) = {post: "/v1/nested/{key}" body: "inner.note"};
+  }
+  rpc PathMember(Inner) returns (Inner) {
+    option (google.api.http) = {get: "/v1/path/{id}"};
+  }
+  rpc PathMemberWithBody(Inner) returns (Inner) {
+    option (google.api.http) = {post: "/v1/path/{id}" body: "*"};
+  }
+  rpc PathIntoMember(Inner) returns (Inner) {
+    option (google.api.http) = {post: "/v1/into/{note.text}" body: "*"};
+  }
+}
+message Outer {
+  string key = 1;
+  Inner inner = 2;
+}
+message Inner {
+  oneof value {
+    Note note = 1;
+    string text = 2;
+    string id = 3;
+  }
+  int32 priority = 4;
+}
+message Note { string text = 1; }
+"#;
+
+#[test]
+fn a_oneof_member_bound_by_the_path_or_body_takes_its_siblings_out_of_reach() {
+    let include = tempfile::tempdir().unwrap();
+    std::fs::write(include.path().join("choice.proto"), ONEOF_PROTO).unwrap();
+    let bytes = standalone::request(
+        &[include.path().to_owned()],
+        &[PathBuf::from("choice.proto")],
+        "",
+    )
+    .unwrap();
+    let docs = documents(run(&decode(&bytes).unwrap()).unwrap().files);
+    let doc: serde_json::Value = yaml_serde::from_str(&docs[0].content).unwrap();
+    let query = |path: &str, method: &str| -> Vec<String> {
+        doc["paths"][path][method]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["in"] == "query")
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let body = |path: &str| -> Vec<String> {
+        let schema =
+            &doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"];
+        schema["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{path}: {schema}"))
+            .keys()
+            .cloned()
+            .collect()
+    };
+    // (rule, what the client may send, expected)
+    let cases = [
+        (
+            "the body field `inner.note` is set: `inner.text` and `inner.id` are not",
+            query("/v1/nested/{key}", "post"),
+            vec!["inner.priority"],
+        ),
+        (
+            "the path sets `id`: `text` and `note` are not query parameters",
+            query("/v1/path/{id}", "get"),
+            vec!["priority"],
+        ),
+        (
+            "the path sets `id`: the body holds neither `text` nor `note`",
+            body("/v1/path/{id}"),
+            vec!["priority"],
+        ),
+        (
+            "the path sets `note.text`, so `note`: the body holds neither `text` nor `id`",
+            body("/v1/into/{note.text}"),
+            vec!["note", "priority"],
+        ),
+    ];
+    for (rule, sent, expected) in cases {
+        assert_eq!(sent, expected, "{rule}");
+    }
+}

@@ -427,6 +427,10 @@ pub trait JsonMessage: Sized + Send + 'static {
     fn from_value(value: Value) -> Result<Self, String>;
     /// Reads the message from a JSON body.
     fn from_body(bytes: &[u8]) -> Result<Self, String>;
+    /// The message an empty request body stands for: the default message, which is what `{}`
+    /// reads as, also for a well-known type whose JSON is not an object (an empty body is a
+    /// zero `Duration`, while `{}` is no duration).
+    fn empty_body() -> Self;
     /// Reads the message from top-level path variables and query parameters; `None` when it
     /// does not read (the general way then explains why).
     fn from_flat(_flat: query::Flat<'_>) -> Option<Self> {
@@ -438,7 +442,7 @@ pub trait JsonMessage: Sized + Send + 'static {
 
 impl<T> JsonMessage for T
 where
-    T: QuerySchema + DeserializeOwned + Send + 'static,
+    T: QuerySchema + DeserializeOwned + Default + Send + 'static,
 {
     fn query_fields() -> &'static [QueryField] {
         T::query_fields()
@@ -457,6 +461,10 @@ where
 
     fn from_body(bytes: &[u8]) -> Result<Self, String> {
         crate::json::from_slice(bytes).map_err(|e| format!("invalid JSON body: {e}"))
+    }
+
+    fn empty_body() -> Self {
+        T::default()
     }
 
     fn from_flat(flat: query::Flat<'_>) -> Option<Self> {
@@ -484,6 +492,8 @@ impl JsonMessage for () {
             Err(e) => Err(format!("invalid JSON body: {e}")),
         }
     }
+
+    fn empty_body() -> Self {}
 
     fn from_flat(_: query::Flat<'_>) -> Option<Self> {
         Some(())
@@ -517,6 +527,10 @@ macro_rules! wrapper_request {
                 let value: Value = serde_json::from_slice(bytes)
                     .map_err(|e| format!("invalid JSON body: {e}"))?;
                 Self::from_value(value)
+            }
+
+            fn empty_body() -> Self {
+                Self::default()
             }
 
             fn rejects(value: Value) -> Option<String> {
@@ -831,15 +845,19 @@ async fn bind<Req: JsonMessage>(
         BodyRule::None => None,
         _ => Some(read_body(parts, body, options.max_body_bytes, rule.http_body_request).await?),
     };
-    // The common case of a whole-message JSON body with no path variables: read it directly.
+    // The common case of a whole-message JSON body with no path variables: read it directly
+    // (no body at all is the default message).
     if let (BodyRule::All, true, false, Some(body)) = (
         rule.body,
         bindings.is_empty(),
         rule.http_body_request,
         &body,
     ) {
-        return Req::from_body(body.as_ref().map_or(b"{}".as_slice(), |b| b.as_ref()))
-            .map_err(|e| tonic::Status::invalid_argument(e).into());
+        return match body {
+            Some(body) => Req::from_body(body),
+            None => Ok(Req::empty_body()),
+        }
+        .map_err(|e| tonic::Status::invalid_argument(e).into());
     }
     let body_value = |bytes: Option<Bytes>| -> Result<Value, HttpError> {
         if rule.http_body_request {

@@ -32,7 +32,7 @@ use crate::model::{
     Binding, Body, Cardinality, Field, FieldBehavior, FieldType, HttpMethod, Method, Model, Service,
 };
 use crate::params::{OpenApiFormat, OpenApiVersion, Params};
-use schema::{is_query_value, Schemas};
+use schema::{is_query_value, oneof_taken, Schemas};
 use spec::{
     Components, Document, Info, MediaType, MethodKey, OAuthFlow, Omitted, Operation, Ordered,
     Parameter, PathItem, RequestBody, Response, Schema, SecurityScheme, Server, Tag,
@@ -832,7 +832,8 @@ impl<'a> Builder<'a> {
     }
 
     /// Query parameters for every field of `message` the runtime binds from the query string,
-    /// below `prefix`, leaving out `excluded` paths (bound by the path or the body).
+    /// below `prefix`, leaving out `excluded` paths (bound by the path or the body) and the
+    /// other members of a oneof one of them sets.
     fn query(
         &mut self,
         message: &crate::model::Message,
@@ -844,7 +845,9 @@ impl<'a> Builder<'a> {
     ) {
         stack.push(message.full_name.clone());
         for field in &message.fields {
-            if excluded.iter().any(|p| p.len() == 1 && p[0] == field.name) {
+            if excluded.iter().any(|p| p.len() == 1 && p[0] == field.name)
+                || oneof_taken(message, excluded, field)
+            {
                 continue;
             }
             let below: Vec<Vec<String>> = excluded

@@ -37,6 +37,23 @@ const VALUE_FORM: &[&str] = &[
     "google.protobuf.BytesValue",
 ];
 
+/// Whether `field` of `message` is out of the client's reach because a path in `bound` (proto
+/// field paths relative to `message`, bound by a path variable or the body field) always sets
+/// another member of its oneof: the runtime refuses two members of one oneof
+/// (shared/DESIGN.md sections 5 and 6), so neither the query nor the body may send it.
+pub fn oneof_taken(message: &Message, bound: &[Vec<String>], field: &Field) -> bool {
+    let Some(oneof) = &field.oneof else {
+        return false;
+    };
+    bound.iter().filter_map(|p| p.first()).any(|name| {
+        *name != field.name
+            && message
+                .fields
+                .iter()
+                .any(|f| f.name == *name && f.oneof.as_ref() == Some(oneof))
+    })
+}
+
 /// Builds schemas and remembers which components they refer to.
 pub struct Schemas<'a> {
     model: &'a Model,
@@ -139,7 +156,7 @@ impl<'a> Schemas<'a> {
     }
 
     /// The object schema of a message: its component body, or an inline variant without the
-    /// fields at `removed`.
+    /// fields at `removed` and the other members of a oneof one of them sets.
     fn object(&mut self, message: &Message, removed: &[Vec<String>]) -> Schema {
         let mut properties = Ordered::default();
         let mut required = Vec::new();
@@ -150,7 +167,9 @@ impl<'a> Schemas<'a> {
                 .filter(|p| p.len() > 1 && p[0] == field.name)
                 .map(|p| p[1..].to_vec())
                 .collect();
-            if removed.iter().any(|p| p.len() == 1 && p[0] == field.name) {
+            if removed.iter().any(|p| p.len() == 1 && p[0] == field.name)
+                || oneof_taken(message, removed, field)
+            {
                 continue;
             }
             let schema = match (&field.ty, below.is_empty()) {

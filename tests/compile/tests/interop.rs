@@ -759,6 +759,21 @@ async fn well_known_types_and_proto2_messages_are_whole_requests() {
             200,
             "1s 500000000ns",
         ),
+        // No body is the default message, whatever its JSON form: `{}` is not a duration.
+        (
+            "an empty body is the default duration",
+            "/v1/values/duration",
+            "",
+            200,
+            "0s 0ns",
+        ),
+        (
+            "an explicit `{}` is no duration",
+            "/v1/values/duration",
+            "{}",
+            400,
+            "",
+        ),
         (
             "a proto2 message reads its required fields bare",
             "/v1/values/status",

@@ -2,7 +2,9 @@
 //! from each OpenAPI document the build script wrote (the `canonical` and `alt` option sets),
 //! sends them to that fixture's generated router served with stub handlers that answer OK, and
 //! its `positive_data_acceptance` check fails on any request the document allows and the router
-//! rejects (a 400 for an empty `Timestamp`, say).
+//! rejects (a 400 for an empty `Timestamp`, say). A file's services share one router, as its
+//! document holds them all, and every document with operations must have one (a new fixture
+//! cannot slip past).
 //!
 //! The tool comes from `RS_SVC_SCHEMATHESIS`, else from `~/.cache/rs-svc/tools/venv/bin/`
 //! where `.ci/run` installs it; without it the test skips, unless
@@ -10,7 +12,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use rs_svc::http::axum::Router;
@@ -22,7 +24,10 @@ macro_rules! stubs {
     ($module:ident, $generated:path) => {
         mod $module {
             use generated::acme::shop::v1 as shop;
+            use generated::acronyms::v1 as acronyms;
+            use generated::interop::v1 as interop;
             use generated::library::v1 as library;
+            use generated::shapes::v1 as shapes;
             use rs_svc::google::api::HttpBody;
             use tonic::codegen::BoxStream;
             use tonic::{Request, Response, Status, Streaming};
@@ -219,9 +224,133 @@ macro_rules! stubs {
                 }
             }
 
-            /// Each fixture file's router, by the file's document path under OUT_DIR.
+            #[tonic::async_trait]
+            impl acronyms::i_a_m_policy_server::IAMPolicy for Stub {
+                async fn get_iam_policy(
+                    &self,
+                    _: Request<acronyms::GetIamPolicyRequest>,
+                ) -> Result<Response<acronyms::Policy>, Status> {
+                    ok()
+                }
+            }
+
+            #[tonic::async_trait]
+            impl acronyms::o_s_login_server::OSLogin for Stub {
+                async fn get_login_profile(
+                    &self,
+                    _: Request<acronyms::GetLoginProfileRequest>,
+                ) -> Result<Response<acronyms::LoginProfile>, Status> {
+                    ok()
+                }
+            }
+
+            #[tonic::async_trait]
+            impl acronyms::h_t_t_p_proxy_server::HTTPProxy for Stub {
+                async fn get_proxy(
+                    &self,
+                    _: Request<acronyms::GetProxyRequest>,
+                ) -> Result<Response<acronyms::Proxy>, Status> {
+                    ok()
+                }
+            }
+
+            #[tonic::async_trait]
+            impl interop::note_service_server::NoteService for Stub {
+                async fn write_notes(
+                    &self,
+                    r: Request<Streaming<interop::Note>>,
+                ) -> Result<Response<interop::Notes>, Status> {
+                    drain(r.into_inner()).await?;
+                    ok()
+                }
+                async fn echo_notes(
+                    &self,
+                    r: Request<Streaming<interop::Note>>,
+                ) -> Result<Response<BoxStream<interop::Note>>, Status> {
+                    drain(r.into_inner()).await?;
+                    one()
+                }
+            }
+
+            #[tonic::async_trait]
+            impl interop::extension_service_server::ExtensionService for Stub {
+                async fn import_notes(
+                    &self,
+                    r: Request<Streaming<interop::Note>>,
+                ) -> Result<Response<interop::Notes>, Status> {
+                    drain(r.into_inner()).await?;
+                    ok()
+                }
+                async fn check_note(
+                    &self,
+                    _: Request<interop::Note>,
+                ) -> Result<Response<interop::Note>, Status> {
+                    ok()
+                }
+                async fn annotate_note(
+                    &self,
+                    _: Request<interop::AnnotateNoteRequest>,
+                ) -> Result<Response<interop::AnnotateNoteRequest>, Status> {
+                    ok()
+                }
+                async fn batch_get_notes(
+                    &self,
+                    _: Request<interop::BatchGetNotesRequest>,
+                ) -> Result<Response<interop::BatchGetNotesRequest>, Status> {
+                    ok()
+                }
+            }
+
+            #[tonic::async_trait]
+            impl interop::value_service_server::ValueService for Stub {
+                async fn echo_int64(&self, _: Request<i64>) -> Result<Response<i64>, Status> {
+                    ok()
+                }
+                async fn echo_duration(
+                    &self,
+                    _: Request<rs_svc::wkt::Duration>,
+                ) -> Result<Response<rs_svc::wkt::Duration>, Status> {
+                    ok()
+                }
+                async fn echo_status(
+                    &self,
+                    _: Request<interop::LegacyStatus>,
+                ) -> Result<Response<interop::LegacyStatus>, Status> {
+                    ok()
+                }
+            }
+
+            #[tonic::async_trait]
+            impl shapes::key_tracking_server::KeyTracking for Stub {
+                async fn get_protected_resources_summary(
+                    &self,
+                    _: Request<shapes::GetProtectedResourcesSummaryRequest>,
+                ) -> Result<Response<shapes::ProtectedResourcesSummary>, Status> {
+                    ok()
+                }
+            }
+
+            #[tonic::async_trait]
+            impl shapes::big_query_read_server::BigQueryRead for Stub {
+                async fn read_rows(
+                    &self,
+                    _: Request<shapes::ReadRowsRequest>,
+                ) -> Result<Response<BoxStream<shapes::ReadRowsResponse>>, Status> {
+                    one()
+                }
+                async fn split_read_stream(
+                    &self,
+                    _: Request<shapes::SplitReadStreamRequest>,
+                ) -> Result<Response<shapes::SplitReadStreamResponse>, Status> {
+                    ok()
+                }
+            }
+
+            /// Each fixture file's router (all its services behind one matcher), by the file's
+            /// document path under OUT_DIR.
             pub fn routers() -> Vec<(&'static str, rs_svc::http::axum::Router)> {
                 let stub = std::sync::Arc::new(Stub);
+                let options = rs_svc::http::Options::default;
                 vec![
                     (
                         "acme/shop/v1/shop.openapi.yaml",
@@ -233,7 +362,33 @@ macro_rules! stubs {
                     ),
                     (
                         "ops/v1/ops.openapi.yaml",
-                        generated::ops::v1::ops_service_http::router(stub),
+                        generated::ops::v1::ops_service_http::router(stub.clone()),
+                    ),
+                    (
+                        "acronyms/v1/acronyms.openapi.yaml",
+                        acronyms::i_a_m_policy_http::routes(stub.clone(), options())
+                            .merge(acronyms::o_s_login_http::routes(stub.clone(), options()))
+                            .merge(acronyms::h_t_t_p_proxy_http::routes(
+                                stub.clone(),
+                                options(),
+                            ))
+                            .into_router(),
+                    ),
+                    (
+                        "interop/v1/interop.openapi.yaml",
+                        interop::note_service_http::routes(stub.clone(), options())
+                            .merge(interop::extension_service_http::routes(
+                                stub.clone(),
+                                options(),
+                            ))
+                            .merge(interop::value_service_http::routes(stub.clone(), options()))
+                            .into_router(),
+                    ),
+                    (
+                        "shapes/v1/shapes.openapi.yaml",
+                        shapes::key_tracking_http::routes(stub.clone(), options())
+                            .merge(shapes::big_query_read_http::routes(stub, options()))
+                            .into_router(),
                     ),
                 ]
             }
@@ -263,6 +418,40 @@ fn schemathesis() -> Option<PathBuf> {
         path.display()
     );
     None
+}
+
+/// The documents under `dir` (paths relative to it) that have operations: every one of them
+/// needs a router in the list above.
+fn documents_with_operations(dir: &Path, base: &Path, out: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            documents_with_operations(&path, base, out);
+        } else if path.to_string_lossy().ends_with(".openapi.yaml")
+            && std::fs::read_to_string(&path)
+                .unwrap()
+                .contains("operationId:")
+        {
+            let relative = path.strip_prefix(base).unwrap();
+            out.push(relative.to_string_lossy().replace('\\', "/"));
+        }
+    }
+}
+
+#[test]
+fn every_document_with_operations_has_a_router() {
+    let out_dir = PathBuf::from(env!("OUT_DIR"));
+    for (set, routers) in [("canonical", canonical::routers()), ("alt", alt::routers())] {
+        let mut documents = Vec::new();
+        documents_with_operations(&out_dir.join(set), &out_dir.join(set), &mut documents);
+        documents.sort();
+        let mut served: Vec<String> = routers.iter().map(|(d, _)| (*d).to_owned()).collect();
+        served.sort();
+        assert_eq!(
+            documents, served,
+            "[{set}] documents with operations vs routers"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
