@@ -297,6 +297,29 @@ fn pair(key: &str, value: Option<&str>) -> Result<(String, String), String> {
     }
 }
 
+/// `extern_path=.pkg.Type=::crate::Type`: a fully-qualified proto name (or `.` for every
+/// package) and a Rust path, checked here so that emitters can rely on both.
+fn extern_path(key: &str, value: Option<&str>) -> Result<(String, String), String> {
+    let (proto, rust) = pair(key, value)?;
+    let proto_name = proto == "."
+        || proto.strip_prefix('.').is_some_and(|rest| {
+            rest.split('.').all(|name| {
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            })
+        });
+    if !proto_name {
+        return Err(format!(
+            "parameter `{key}`: `{proto}` is not a fully-qualified proto name; write it with a leading dot, like `.google.protobuf` or `.acme.v1.Order`"
+        ));
+    }
+    if syn::parse_str::<syn::Path>(&rust).is_err() {
+        return Err(format!(
+            "parameter `{key}`: `{rust}` is not a Rust path; write one like `::pbjson_types` or `crate::types::Order`"
+        ));
+    }
+    Ok((proto, rust))
+}
+
 fn usage(key: &str) -> &'static str {
     KNOWN
         .iter()
@@ -336,7 +359,7 @@ impl Params {
             Ok(())
         };
         match key {
-            "extern_path" => self.extern_paths.push(pair(key, value)?),
+            "extern_path" => self.extern_paths.push(extern_path(key, value)?),
             "compile_well_known_types" => self.compile_well_known_types = parse_bool(key, value)?,
             "default_package_filename" => {
                 self.default_package_filename = required(key, value)?.to_owned()

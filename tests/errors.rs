@@ -542,3 +542,39 @@ message R {{ string name = 1; }}
         }
     }
 }
+
+/// A malformed `extern_path` is a parameter error naming it, never a panic in an emitter.
+#[test]
+fn a_malformed_extern_path_is_a_parameter_error() {
+    let source = r#"syntax = "proto3";
+package ext;
+import "google/api/annotations.proto";
+service S {
+  rpc M(R) returns (R) { option (google.api.http) = {get: "/v1/m"}; }
+}
+message R { string name = 1; }
+"#;
+    for (parameter, words) in [
+        (
+            "extern_path=.ext=not a path",
+            "`not a path` is not a Rust path",
+        ),
+        (
+            "extern_path=.ext.R=::x::{y}",
+            "`::x::{y}` is not a Rust path",
+        ),
+        (
+            "extern_path=ext.R=::x::R",
+            "`ext.R` is not a fully-qualified proto name",
+        ),
+    ] {
+        match run_inline_with(source, parameter) {
+            Err(Error::Invalid(errors)) => assert!(
+                errors.iter().any(|e| e.contains(words)),
+                "{parameter}: {errors:#?}"
+            ),
+            other => panic!("{parameter}: expected a parameter error, got {other:?}"),
+        }
+    }
+    assert!(run_inline_with(source, "extern_path=.ext.R=crate::types::R").is_ok());
+}
