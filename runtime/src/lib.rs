@@ -17,6 +17,7 @@
 extern crate self as rs_svc;
 
 pub mod dial;
+mod grpc_timeout;
 pub mod http;
 pub mod json;
 pub mod serve;

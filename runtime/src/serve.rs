@@ -376,7 +376,7 @@ async fn enforce_deadline(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    let Some(timeout) = crate::dial::grpc_timeout(request.headers()) else {
+    let Some(timeout) = crate::grpc_timeout::grpc_timeout(request.headers()) else {
         return next.run(request).await;
     };
     match tokio::time::timeout(timeout, next.run(request)).await {

@@ -22,6 +22,7 @@ use tower::{Service, ServiceExt};
 
 use super::balance::{Pool, Subchannel};
 use super::{Backoff, MethodKind};
+use crate::grpc_timeout::{encode_grpc_timeout, grpc_timeout};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -309,30 +310,6 @@ fn message_response(message: Bytes) -> http::Response<Body> {
         .expect("static response parts are valid")
 }
 
-/// `grpc-timeout`: up to 8 digits and a unit (H, M, S, m, u, n).
-pub(crate) fn grpc_timeout(headers: &HeaderMap) -> Option<Duration> {
-    grpc_timeout_value(headers.get("grpc-timeout")?)
-}
-
-/// One `grpc-timeout` value; `None` when malformed.
-pub(crate) fn grpc_timeout_value(value: &HeaderValue) -> Option<Duration> {
-    let value = value.to_str().ok()?;
-    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
-    if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let n: u64 = digits.parse().ok()?;
-    Some(match unit {
-        "H" => Duration::from_secs(n * 3600),
-        "M" => Duration::from_secs(n * 60),
-        "S" => Duration::from_secs(n),
-        "m" => Duration::from_millis(n),
-        "u" => Duration::from_micros(n),
-        "n" => Duration::from_nanos(n),
-        _ => return None,
-    })
-}
-
 /// Writes the time left until `deadline` as `grpc-timeout`, so the server sees the deadline.
 fn set_grpc_timeout(headers: &mut HeaderMap, deadline: Option<Instant>) {
     let Some(deadline) = deadline else { return };
@@ -341,20 +318,6 @@ fn set_grpc_timeout(headers: &mut HeaderMap, deadline: Option<Instant>) {
         "grpc-timeout",
         HeaderValue::from_str(&encode_grpc_timeout(left)).expect("digits and a unit"),
     );
-}
-
-pub(crate) fn encode_grpc_timeout(d: Duration) -> String {
-    const MAX: u128 = 99_999_999;
-    let micros = d.as_micros();
-    if micros <= MAX {
-        format!("{micros}u")
-    } else if d.as_millis() <= MAX {
-        format!("{}m", d.as_millis())
-    } else if u128::from(d.as_secs()) <= MAX {
-        format!("{}S", d.as_secs())
-    } else {
-        format!("{}H", (d.as_secs() / 3600).min(MAX as u64))
-    }
 }
 
 /// `grpc-retry-pushback-ms`: `Some(Some(delay))` to wait as asked, `Some(None)` when the server
@@ -420,48 +383,6 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(name, HeaderValue::from_static(value));
         h
-    }
-
-    #[test]
-    fn grpc_timeout_reads_every_unit_and_rejects_malformed_values() {
-        let cases = [
-            ("1H", Some(Duration::from_secs(3600))),
-            ("2M", Some(Duration::from_secs(120))),
-            ("3S", Some(Duration::from_secs(3))),
-            ("250m", Some(Duration::from_millis(250))),
-            ("7u", Some(Duration::from_micros(7))),
-            ("9n", Some(Duration::from_nanos(9))),
-            ("123456789m", None),
-            ("m", None),
-            ("10x", None),
-            ("-1S", None),
-            ("", None),
-        ];
-        for (value, want) in cases {
-            assert_eq!(
-                grpc_timeout(&headers("grpc-timeout", value)),
-                want,
-                "{value}"
-            );
-        }
-    }
-
-    #[test]
-    fn encoded_grpc_timeout_round_trips_within_its_unit() {
-        for d in [
-            Duration::from_micros(1500),
-            Duration::from_secs(30),
-            Duration::from_secs(200),
-            Duration::from_secs(86_400 * 365),
-        ] {
-            let mut h = HeaderMap::new();
-            h.insert("grpc-timeout", encode_grpc_timeout(d).parse().unwrap());
-            let back = grpc_timeout(&h).unwrap();
-            assert!(
-                back <= d && d - back < Duration::from_secs(1),
-                "{d:?} -> {back:?}"
-            );
-        }
     }
 
     #[test]

@@ -62,7 +62,6 @@ use tonic::transport::{ClientTlsConfig, Endpoint};
 
 use balance::Pool;
 pub use call::Channel;
-pub(crate) use call::{grpc_timeout, grpc_timeout_value};
 use call::{Circuit, CircuitConfig, MethodPolicy, Policy};
 use target::Target;
 

@@ -65,7 +65,7 @@ pub fn from_request(
     for (name, value) in headers {
         let text = name.as_str();
         if text == "grpc-timeout" {
-            let value = crate::dial::grpc_timeout_value(value).ok_or_else(|| {
+            let value = crate::grpc_timeout::grpc_timeout_value(value).ok_or_else(|| {
                 tonic::Status::invalid_argument(format!(
                     "invalid Grpc-Timeout `{}`: expected up to 8 digits and a unit, one of H M S m u n",
                     String::from_utf8_lossy(value.as_bytes())
