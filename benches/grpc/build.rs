@@ -2,10 +2,10 @@
 //! way the standalone command does, and `plain/` with plain tonic-prost-build under the vendored
 //! protoc, the baseline the generated server is compared with.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn main() {
-    let proto = Path::new(env!("CARGO_MANIFEST_DIR")).join("proto");
+    let proto = manifest_dir().join("proto");
     println!("cargo:rerun-if-changed={}", proto.display());
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     let file = PathBuf::from("bench/v1/echo.proto");
@@ -33,4 +33,10 @@ fn main() {
         .emit_rerun_if_changed(false)
         .compile_with_config(config, &[proto.join(&file)], &[proto])
         .unwrap();
+}
+
+/// The package's directory, read when the script runs rather than when it was compiled: cargo
+/// may reuse a compiled build script for a clone at another path sharing the target directory.
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
 }

@@ -3,10 +3,10 @@
 //! and writes `items.pb`: the descriptor set, imports included, that Envoy's gRPC-JSON
 //! transcoder loads.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn main() {
-    let proto = Path::new(env!("CARGO_MANIFEST_DIR")).join("proto");
+    let proto = manifest_dir().join("proto");
     println!("cargo:rerun-if-changed={}", proto.display());
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     let includes = [proto];
@@ -32,4 +32,10 @@ fn main() {
         );
     }
     std::fs::write(out.join("items.pb"), set).unwrap();
+}
+
+/// The package's directory, read when the script runs rather than when it was compiled: cargo
+/// may reuse a compiled build script for a clone at another path sharing the target directory.
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
 }

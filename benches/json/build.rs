@@ -1,10 +1,10 @@
 //! Generates the shop fixture three ways: rs-svc (canonical JSON, to compare like with like),
 //! prost-build + pbjson-build, and a descriptor set for prost-reflect.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn main() {
-    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
+    let testdata = manifest_dir().join("../../testdata");
     println!("cargo:rerun-if-changed={}", testdata.display());
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     let files = [PathBuf::from("acme/shop/v1/shop.proto")];
@@ -41,4 +41,10 @@ fn main() {
         .out_dir(&pbjson_dir)
         .build(&[".acme"])
         .unwrap();
+}
+
+/// The package's directory, read when the script runs rather than when it was compiled: cargo
+/// may reuse a compiled build script for a clone at another path sharing the target directory.
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
 }

@@ -2,10 +2,10 @@
 //! the plugin library, exactly what
 //! `protoc-gen-rs-svc generate -I proto user/v1/user.proto --opt file_descriptor_set` writes.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn main() {
-    let proto = Path::new(env!("CARGO_MANIFEST_DIR")).join("proto");
+    let proto = manifest_dir().join("proto");
     println!("cargo:rerun-if-changed={}", proto.display());
     let request = protoc_gen_rs_svc::standalone::request(
         &[proto],
@@ -21,4 +21,10 @@ fn main() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, file.content).unwrap();
     }
+}
+
+/// The package's directory, read when the script runs rather than when it was compiled: cargo
+/// may reuse a compiled build script for a clone at another path sharing the target directory.
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
 }

@@ -36,7 +36,7 @@ struct RawFileSet {
 /// The edition 2023 fixtures (tests/editions; protox cannot parse editions, so protoc compiles
 /// them) generated into OUT_DIR/editions, with protoc's descriptors beside them for the tests.
 fn editions(out_dir: &Path) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../editions");
+    let dir = manifest_dir().join("../editions");
     println!("cargo:rerun-if-changed={}", dir.display());
     let files = ["editions/v1/items.proto", "editions/v1/legacy.proto"];
     let set_path = out_dir.join("editions_set.bin");
@@ -44,7 +44,7 @@ fn editions(out_dir: &Path) {
         .arg("-I")
         .arg(&dir)
         .arg("-I")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto"))
+        .arg(manifest_dir().join("../../proto"))
         .arg("-I")
         .arg(protoc_bin_vendored::include_path().unwrap())
         .arg("--include_imports")
@@ -72,7 +72,7 @@ fn editions(out_dir: &Path) {
 }
 
 fn main() {
-    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
+    let testdata = manifest_dir().join("../../testdata");
     println!("cargo:rerun-if-changed={}", testdata.display());
     let mut files = Vec::new();
     protos(&testdata, &testdata, &mut files);
@@ -111,4 +111,10 @@ fn main() {
             std::fs::write(path, file.content).unwrap();
         }
     }
+}
+
+/// The package's directory, read when the script runs rather than when it was compiled: cargo
+/// may reuse a compiled build script for a clone at another path sharing the target directory.
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
 }
