@@ -1,6 +1,6 @@
 //! A panic inside a library the pipeline calls (prost-reflect, prost-build, tonic-build, syn,
 //! prettyplease) becomes an error naming what was being processed, never a crash: a bad input
-//! is a response error (shared/DESIGN.md section 4), and so is a bug in a dependency.
+//! is a response error (docs/reference.md section 2), and so is a bug in a dependency.
 //!
 //! While [`catch`] runs, a process-wide panic hook (installed once) records the panic on this
 //! thread instead of printing it with a backtrace; panics anywhere else print as usual.

@@ -1,5 +1,5 @@
 //! `protoc-gen-rs-svc`: a protoc/buf plugin that turns a protobuf API into what a Rust service
-//! needs. The pipeline has hard seams (shared/DESIGN.md section 2):
+//! needs. The pipeline has hard seams (docs/reference.md section 1):
 //!
 //! 1. [`decode`](mod@decode): request bytes -> descriptors, extension options intact;
 //! 2. [`model`]: descriptors -> a validated model of packages, services, methods and routes;

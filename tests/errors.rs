@@ -1,4 +1,4 @@
-//! Every generation-time check of DESIGN section 4: located, named, with a fix, and all
+//! Every generation-time check of docs/reference.md section 2: located, named, with a fix, and all
 //! reported together.
 
 mod common;

@@ -184,7 +184,7 @@ fn parsed(files: &[&str], parameter: &str) -> serde_json::Value {
     yaml_serde::from_str(&docs[0].content).unwrap()
 }
 
-/// The rules of DESIGN section 8 that a reader checks first, on the fixtures.
+/// The rules of docs/reference.md section 6 that a reader checks first, on the fixtures.
 #[test]
 fn documents_follow_the_proto() {
     let library = parsed(&["library/v1/library.proto"], "");
@@ -452,7 +452,7 @@ fn openapi_version_takes_the_specification_version() {
 }
 
 /// Methods binding one member of a oneof by the path or the body field: the runtime refuses a
-/// second member (DESIGN section 6), so the document offers the others neither as query
+/// second member (docs/reference.md section 4), so the document offers the others neither as query
 /// parameters nor in the body.
 const ONEOF_PROTO: &str = r#"syntax = "proto3";
 package choice.v1;

@@ -390,7 +390,7 @@ async fn enforce_deadline(
 /// Binds `addr`, returning the listener and the address it got (its port, when asked for 0).
 /// axum's own answer to a path no route covers (a bare 404: no body, no content type), which
 /// generated routers merged the axum way leave to the app's fallback, becomes the
-/// `google.rpc.Status` 404 the routes give (shared/DESIGN.md section 6). A 404 with a body or a
+/// `google.rpc.Status` 404 the routes give (docs/reference.md section 4). A 404 with a body or a
 /// content type, from a handler or the user's fallback, passes as it is, and so does any
 /// answer to a gRPC request (its client reads a bare 404 as UNIMPLEMENTED).
 async fn unknown_path_as_status(

@@ -161,7 +161,7 @@ fn grpc_service(model: &Model, service: &Service, externs: &[(String, String)]) 
     }
 }
 
-/// Adds the dial helpers of DESIGN section 7 to tonic-build's `<svc>_client` module:
+/// Adds the dial helpers of docs/reference.md section 5 to tonic-build's `<svc>_client` module:
 /// `DEFAULT_HOST` and `OAUTH_SCOPES` when the proto sets them, the `SERVICE` description,
 /// `dial_with(options)`, and `dial()` when there is a default host.
 fn with_dial_helpers(client: TokenStream, service: &Service, params: &Params) -> TokenStream {

@@ -1,6 +1,6 @@
 //! What HTTP/JSON transcoding needs from generated code: a `QuerySchema` impl for every message
 //! that query parameters can reach (the request of a method with an http rule and the singular
-//! messages below it), so the runtime can bind `?a.b=v` (shared/DESIGN.md section 6).
+//! messages below it), so the runtime can bind `?a.b=v` (docs/reference.md section 4).
 
 use std::collections::{BTreeSet, VecDeque};
 

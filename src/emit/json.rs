@@ -3,7 +3,7 @@
 //! rules themselves (64-bit strings, base64, NaN, enum names, ...) live in the runtime.
 //!
 //! Options are decided at generation time: `json_omit_defaults`, `json_proto_names`,
-//! `json_enum_numbers`, `json_reject_unknown` (shared/DESIGN.md section 5).
+//! `json_enum_numbers`, `json_reject_unknown` (docs/reference.md section 3).
 
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;

@@ -1,6 +1,6 @@
 //! `google.api.http` rules -> validated [`Binding`]s, and the request-wide route checks.
 //!
-//! Every check of DESIGN section 4 lives here or in the template parser. Errors name the rule's
+//! Every check of docs/reference.md section 2 lives here or in the template parser. Errors name the rule's
 //! place in the .proto file and say how to fix it.
 
 use std::collections::BTreeMap;
@@ -217,7 +217,7 @@ impl Checker<'_> {
         let output = self.model.messages.get(&self.method.output)?;
 
         // Path variables on client and bidi streams bind into the stream's first message, as
-        // Envoy's transcoder serves them (shared/DESIGN.md section 4).
+        // Envoy's transcoder serves them (docs/reference.md section 2).
         if let Some(template) = &template {
             for var in &template.variables {
                 match self.check_path_field(input, &var.field_path) {

@@ -29,8 +29,8 @@ impl Model {
         self.packages.iter().find(|p| p.name == name)
     }
 
-    /// The `FieldMask` field a PATCH binding infers from its body's keys (shared/DESIGN.md
-    /// section 6): the request's only singular FieldMask field, when the body is one singular
+    /// The `FieldMask` field a PATCH binding infers from its body's keys (docs/reference.md
+    /// section 4): the request's only singular FieldMask field, when the body is one singular
     /// message field, whose message the inferred paths are relative to. The router and the
     /// OpenAPI document both ask here.
     pub fn inferred_field_mask(&self, method: &Method, binding: &Binding) -> Option<&Field> {

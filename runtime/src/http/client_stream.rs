@@ -1,4 +1,4 @@
-//! Client and bidi streaming over HTTP (DESIGN section 6, "Streaming"): the request body is
+//! Client and bidi streaming over HTTP (docs/reference.md section 4, "Streaming"): the request body is
 //! NDJSON (one message per line) or a JSON array of messages, split as it arrives, so an upload
 //! of any size is never held whole. Each message is handed to the handler through a real
 //! `tonic::Streaming`, the type its trait method takes.

@@ -1,6 +1,6 @@
 //! The route matcher every generated `<service>_http` router shares: it maps a method and a raw
 //! request path to the route whose `google.api.http` template matches, and to the values of the
-//! template's variables (DESIGN section 6, "Routing").
+//! template's variables (docs/reference.md section 4, "Routing").
 //!
 //! Generated code emits each template as a [`Template`] const and builds one [`Matcher`] per
 //! router; a request is then one [`Matcher::find`]. The rules, in short:

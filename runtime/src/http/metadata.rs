@@ -1,4 +1,4 @@
-//! HTTP headers to gRPC metadata and back, and the `Grpc-Timeout` deadline (DESIGN section 6,
+//! HTTP headers to gRPC metadata and back, and the `Grpc-Timeout` deadline (docs/reference.md section 4,
 //! "Headers and deadlines"), so a handler sees an HTTP call the way it sees a gRPC one.
 
 use std::net::SocketAddr;

@@ -1,4 +1,4 @@
-//! Query parameters to a request message (DESIGN section 6, "Binding a request").
+//! Query parameters to a request message (docs/reference.md section 4, "Binding a request").
 //!
 //! Generated code describes each message's fields once ([`QuerySchema`]); the parameters are
 //! checked against it and turned into the message's proto3 JSON, which the message's generated

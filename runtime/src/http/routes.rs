@@ -1035,7 +1035,7 @@ pub(super) async fn read_body(
     Ok(Some(bytes))
 }
 
-/// The status for a request body that failed to arrive (DESIGN section 6): CANCELLED (499)
+/// The status for a request body that failed to arrive (docs/reference.md section 4): CANCELLED (499)
 /// when the client went away (its connection was reset or aborted, or it reset its HTTP/2
 /// stream or connection), else INVALID_ARGUMENT (400): bad chunk framing, a body that ends
 /// before its `Content-Length` (the client may have only half-closed and still read the answer;

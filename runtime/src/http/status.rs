@@ -11,7 +11,7 @@ use tonic::Code;
 use crate::google::rpc::Status as RpcStatus;
 use crate::wkt::Any;
 
-/// The HTTP status for a gRPC code, as grpc-gateway and Envoy map them (DESIGN section 6).
+/// The HTTP status for a gRPC code, as grpc-gateway and Envoy map them (docs/reference.md section 4).
 pub fn http_status(code: Code) -> StatusCode {
     match code {
         Code::Ok => StatusCode::OK,

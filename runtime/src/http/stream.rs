@@ -1,4 +1,4 @@
-//! Server streaming over HTTP (DESIGN section 6, "Streaming"): NDJSON by default, SSE for
+//! Server streaming over HTTP (docs/reference.md section 4, "Streaming"): NDJSON by default, SSE for
 //! `Accept: text/event-stream`, one message per line or event, flushed as each arrives.
 //!
 //! An error before the first message is an ordinary error response. After it, the status line
@@ -6,7 +6,7 @@
 //! `event: error`), and the stream ends. `Grpc-Timeout` bounds the whole stream. A client that
 //! hangs up drops the body, and with it the handler's stream.
 //!
-//! Trailers (DESIGN section 6: only for requests that sent `TE: trailers`): a streamed response
+//! Trailers (docs/reference.md section 4: only for requests that sent `TE: trailers`): a streamed response
 //! ends with the final status as gRPC ends a call, `grpc-status`, `grpc-message`,
 //! `grpc-status-details-bin` and the status's metadata ([`metadata::status_trailers`]),
 //! announced by a `Trailer` header. Without `TE: trailers` there are none, and no `Trailer`

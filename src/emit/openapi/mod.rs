@@ -1,4 +1,4 @@
-//! OpenAPI 3.1 (or, with `openapi_version=3.2`, 3.2) documents (shared/DESIGN.md section 8): one
+//! OpenAPI 3.1 (or, with `openapi_version=3.2`, 3.2) documents (docs/reference.md section 6): one
 //! per proto file with routed services, or one merged document. They describe exactly what the generated router does (section 6):
 //! the same paths, the same query parameters, the same JSON.
 //!
@@ -7,7 +7,7 @@
 //!   parameter per segment (`/v1/shelves/{shelf}/books/{book}`), named after a matching
 //!   `google.api.resource` pattern when there is one, else after the literal before it. Two
 //!   paths of the same shape always get the same names, as OpenAPI requires.
-//! - Documentation never blocks code (shared/DESIGN.md section 4): a `custom` kind OpenAPI 3.1
+//! - Documentation never blocks code (docs/reference.md section 2): a `custom` kind OpenAPI 3.1
 //!   has no operation for (anything but HEAD, OPTIONS and TRACE and the five standard methods),
 //!   or a second operation on one path and method, is a warning naming the rule; the operation
 //!   is left out and listed under `x-rs-svc-omitted` at the document root. OpenAPI 3.2 documents

@@ -1,4 +1,4 @@
-//! JSON Schemas of messages and enums in their proto3 JSON form (shared/DESIGN.md section 5):
+//! JSON Schemas of messages and enums in their proto3 JSON form (docs/reference.md section 3):
 //! 64-bit integers as decimal strings, enums by name, well-known types in their JSON forms.
 //! Messages and enums become `components.schemas` named by full proto name; a component is
 //! written only when something in the document refers to it.
@@ -40,7 +40,7 @@ const VALUE_FORM: &[&str] = &[
 /// Whether `field` of `message` is out of the client's reach because a path in `bound` (proto
 /// field paths relative to `message`, bound by a path variable or the body field) always sets
 /// another member of its oneof: the runtime refuses two members of one oneof
-/// (shared/DESIGN.md sections 5 and 6), so neither the query nor the body may send it.
+/// (docs/reference.md sections 3 and 6), so neither the query nor the body may send it.
 pub fn oneof_taken(message: &Message, bound: &[Vec<String>], field: &Field) -> bool {
     let Some(oneof) = &field.oneof else {
         return false;
@@ -488,7 +488,7 @@ pub fn scalar(s: Scalar) -> Schema {
 }
 
 // The patterns below say exactly what the runtime's JSON reader accepts for each string form
-// (shared/DESIGN.md section 5), so a document never allows a value the router answers with 400.
+// (docs/reference.md section 3), so a document never allows a value the router answers with 400.
 
 /// A decimal integer from `-negative` to `positive` (both as digits; no `-` when `negative` is
 /// `None`), no `+`: what the runtime reads from a string. Leading zeros are allowed.

@@ -1,5 +1,5 @@
 //! `google.protobuf.Any` JSON and error details know every generated message with no
-//! registration call (shared/DESIGN.md section 5): generated code registers its types at link
+//! registration call (docs/reference.md section 3): generated code registers its types at link
 //! time.
 //!
 //! This binary must never call the generated registration function nor the runtime's

@@ -1,5 +1,5 @@
 //! The generated HTTP/JSON routes, served by `rs_svc::serve` on 127.0.0.1 and called with a real
-//! HTTP client: one row per rule of DESIGN section 6 covered so far, each asserting the status,
+//! HTTP client: one row per rule of docs/reference.md section 4 covered so far, each asserting the status,
 //! the headers and exactly what the handler received.
 
 mod common;

@@ -1,4 +1,4 @@
-//! Generated routers as ordinary axum routers, over real HTTP (DESIGN section 6): merged with one
+//! Generated routers as ordinary axum routers, over real HTTP (docs/reference.md section 4): merged with one
 //! another and with the user's own routes, nested under a prefix, with 404 and 405 (and `Allow`)
 //! still `google.rpc.Status` JSON across the merged set; a status's metadata as the headers of
 //! an error response; and transport faults in a request body (bad chunking, a body cut short, a

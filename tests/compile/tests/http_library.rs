@@ -1,7 +1,7 @@
 //! The library fixture's routes over real HTTP: multi-segment variables, `**`, verbs, custom
 //! and `*` kinds, the root template, `response_body`, `google.api.HttpBody` both ways and as a
 //! client stream, PATCH field-mask inference, Empty requests and responses, and query parameters
-//! of every type (DESIGN section 6).
+//! of every type (docs/reference.md section 4).
 
 mod common;
 

@@ -1,5 +1,5 @@
 //! Query parameters bound into generated request messages through their generated
-//! `QuerySchema` and `Deserialize` impls (DESIGN section 6, "Binding a request").
+//! `QuerySchema` and `Deserialize` impls (docs/reference.md section 4, "Binding a request").
 
 use rs_svc::http::query::bind;
 use rs_svc_compile_test::acme::shop::v1 as shop;
