@@ -103,6 +103,17 @@ fn version_and_help() {
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(help.contains("protoc --plugin=protoc-gen-rs-svc"), "{help}");
     assert!(help.contains("generate"), "{help}");
+    // It says everything a run writes.
+    for output in [
+        "prost messages",
+        "proto3 JSON",
+        "tonic servers and clients",
+        "dial helpers",
+        "HTTP/JSON routes",
+        "OpenAPI",
+    ] {
+        assert!(help.contains(output), "{output:?} missing from {help}");
+    }
 }
 
 /// Runs `protoc-gen-rs-svc generate ARGS -o <temp dir>` in `cwd`.
