@@ -55,6 +55,23 @@ impl<C: Codec<T>, T> Serialize for With<'_, C, T> {
     }
 }
 
+/// An owned value serialized with codec `C`. Generated routes wrap a whole response of a
+/// well-known wrapper type in it (prost maps `google.protobuf.Int64Value` to a bare `i64`), so
+/// it is written in its proto3 JSON form (`"123"`) rather than serde's (`123`).
+pub struct Owned<C, T>(pub T, PhantomData<C>);
+
+impl<C, T> Owned<C, T> {
+    pub fn new(value: T) -> Self {
+        Owned(value, PhantomData)
+    }
+}
+
+impl<C: Codec<T>, T> Serialize for Owned<C, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        C::serialize(&self.0, serializer)
+    }
+}
+
 /// Deserializes a value with codec `C`: `map.next_value::<Option<De<Int64, i64>>>()`.
 pub struct De<C, T>(pub T, PhantomData<C>);
 

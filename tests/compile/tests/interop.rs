@@ -792,7 +792,14 @@ async fn well_known_types_and_proto2_messages_are_whole_requests() {
             assert_eq!(recorded, None, "{rule}: the handler ran");
         }
     }
-    // Written back as proto3 JSON.
+    // Written back as proto3 JSON: a wrapper as its value's JSON (an int64 is a string).
+    let (_, text) = post(
+        &format!("{base}/v1/values/int64"),
+        "application/json",
+        "123",
+    )
+    .await;
+    assert_eq!(text, r#""123""#);
     let (_, text) = post(
         &format!("{base}/v1/values/duration"),
         "application/json",
