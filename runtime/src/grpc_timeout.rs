@@ -48,12 +48,6 @@ pub(crate) fn encode_grpc_timeout(d: Duration) -> String {
 mod tests {
     use super::*;
 
-    fn headers(name: &'static str, value: &'static str) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        h.insert(name, HeaderValue::from_static(value));
-        h
-    }
-
     #[test]
     fn grpc_timeout_reads_every_unit_and_rejects_malformed_values() {
         let cases = [
@@ -70,11 +64,9 @@ mod tests {
             ("", None),
         ];
         for (value, want) in cases {
-            assert_eq!(
-                grpc_timeout(&headers("grpc-timeout", value)),
-                want,
-                "{value}"
-            );
+            let mut headers = HeaderMap::new();
+            headers.insert("grpc-timeout", HeaderValue::from_static(value));
+            assert_eq!(grpc_timeout(&headers), want, "{value}");
         }
     }
 

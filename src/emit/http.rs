@@ -277,7 +277,7 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
             };
             // prost maps a wrapper response to its bare value (`i64`); one response message is
             // written in the wrapper's proto3 JSON form instead of serde's.
-            let call = match wrapper_codec(&method.output) {
+            let call = match super::json::wrapper_codec(&method.output) {
                 Some(codec) if !method.kind.server_streaming() => quote! {
                     service.#rust_method(request).await.map(|response| {
                         response.map(::rs_svc::json::Owned::<::rs_svc::json::codec::#codec, _>::new)
@@ -368,23 +368,6 @@ fn json_path(model: &Model, message: &str, path: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(".")
-}
-
-/// The runtime's JSON codec of a `google.protobuf` wrapper, which prost maps to a bare value.
-fn wrapper_codec(message: &str) -> Option<proc_macro2::Ident> {
-    let codec = match message.strip_prefix("google.protobuf.")? {
-        "DoubleValue" => "Double",
-        "FloatValue" => "Float",
-        "Int64Value" => "Int64",
-        "UInt64Value" => "Uint64",
-        "Int32Value" => "Int32",
-        "UInt32Value" => "Uint32",
-        "BoolValue" => "Bool",
-        "StringValue" => "Str",
-        "BytesValue" => "Bytes",
-        _ => return None,
-    };
-    Some(format_ident!("{codec}"))
 }
 
 /// `POST /<package>.<Service>/<Method>` with `body: "*"`, for a method without a rule.

@@ -51,19 +51,11 @@ impl Ctx<'_> {
                     (true, true) => quote!(c::EnumNumberStrict<#path>),
                 }
             }
-            FieldType::Message(m) => match m.as_str() {
-                // prost-build stores wrappers as `Option<primitive>` and Empty as `()`.
-                "google.protobuf.DoubleValue" => quote!(c::Double),
-                "google.protobuf.FloatValue" => quote!(c::Float),
-                "google.protobuf.Int64Value" => quote!(c::Int64),
-                "google.protobuf.UInt64Value" => quote!(c::Uint64),
-                "google.protobuf.Int32Value" => quote!(c::Int32),
-                "google.protobuf.UInt32Value" => quote!(c::Uint32),
-                "google.protobuf.BoolValue" => quote!(c::Bool),
-                "google.protobuf.StringValue" => quote!(c::Str),
-                "google.protobuf.BytesValue" => quote!(c::Bytes),
-                "google.protobuf.Empty" => quote!(c::Empty),
-                _ => quote!(c::Message),
+            // prost-build stores wrappers as `Option<primitive>` and Empty as `()`.
+            FieldType::Message(m) => match wrapper_codec(m) {
+                Some(codec) => quote!(c::#codec),
+                None if m == "google.protobuf.Empty" => quote!(c::Empty),
+                None => quote!(c::Message),
             },
         }
     }
@@ -431,4 +423,22 @@ pub fn impls(model: &Model, package: &str, params: &Params) -> TokenStream {
         }
     });
     quote!(#(#messages)* #(#enums)* #register)
+}
+
+/// The runtime's JSON codec (`rs_svc::json::codec::<this>`) of a `google.protobuf` wrapper,
+/// which prost-build stores as its bare primitive.
+pub(crate) fn wrapper_codec(message: &str) -> Option<proc_macro2::Ident> {
+    let codec = match message.strip_prefix("google.protobuf.")? {
+        "DoubleValue" => "Double",
+        "FloatValue" => "Float",
+        "Int64Value" => "Int64",
+        "UInt64Value" => "Uint64",
+        "Int32Value" => "Int32",
+        "UInt32Value" => "Uint32",
+        "BoolValue" => "Bool",
+        "StringValue" => "Str",
+        "BytesValue" => "Bytes",
+        _ => return None,
+    };
+    Some(quote::format_ident!("{codec}"))
 }
