@@ -3,6 +3,7 @@
 //! Locations are sorted by path once per file and then binary-searched, as protoc does not
 //! promise any order.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -50,6 +51,42 @@ impl Comments {
             .trim_matches('\n')
             .to_owned()
     }
+}
+
+/// `text` without its internal remarks: everything from `(--` to the next `--)` (an unclosed
+/// `(--` runs to the end), as AIP-192 defines them. The remarks are for the API's maintainers,
+/// so no generated output (rustdoc or OpenAPI) shows them (docs/reference.md section 1).
+pub fn without_internal_remarks(text: &str) -> Cow<'_, str> {
+    if !text.contains("(--") {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("(--") {
+        out.push_str(&rest[..start]);
+        rest = match rest[start..].find("--)") {
+            Some(end) => &rest[start + end + 3..],
+            None => "",
+        };
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+/// The comments of `location` without internal remarks (in place, allocating only where a
+/// remark is).
+pub fn strip_internal_remarks(location: &mut RawLocation) {
+    let strip = |text: &mut String| {
+        if let Cow::Owned(clean) = without_internal_remarks(text) {
+            *text = clean;
+        }
+    };
+    location.leading_comments.iter_mut().for_each(strip);
+    location.trailing_comments.iter_mut().for_each(strip);
+    location
+        .leading_detached_comments
+        .iter_mut()
+        .for_each(strip);
 }
 
 /// Source locations of every file in a pool, sorted by path. Borrows the pool's own
@@ -106,10 +143,17 @@ impl<'a> SourceIndex<'a> {
     /// The comments of the element at exactly `path`.
     pub fn comments(&self, file: &str, path: &[i32]) -> Comments {
         self.exact(file, path)
-            .map(|l| Comments {
-                leading_detached: l.leading_detached_comments.clone(),
-                leading: l.leading_comments.clone().unwrap_or_default(),
-                trailing: l.trailing_comments.clone().unwrap_or_default(),
+            .map(|l| {
+                let text = |t: &str| without_internal_remarks(t).into_owned();
+                Comments {
+                    leading_detached: l
+                        .leading_detached_comments
+                        .iter()
+                        .map(|t| text(t))
+                        .collect(),
+                    leading: text(l.leading_comments()),
+                    trailing: text(l.trailing_comments()),
+                }
             })
             .unwrap_or_default()
     }
@@ -132,6 +176,32 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(c.doc(), "only trailing");
+    }
+
+    #[test]
+    fn internal_remarks_are_cut_out() {
+        for (text, want) in [
+            ("no remark", "no remark"),
+            (
+                "Lists.\n(-- api-linter: x\n   more --)\nAfter.",
+                "Lists.\n\nAfter.",
+            ),
+            ("a (-- one --) b (-- two --) c", "a  b  c"),
+            ("kept (-- unclosed\nrest", "kept "),
+            ("dashes -- alone --) stay", "dashes -- alone --) stay"),
+        ] {
+            assert_eq!(without_internal_remarks(text), want, "{text:?}");
+        }
+        let mut location = RawLocation {
+            leading_comments: Some(" Doc.\n (-- internal --)\n".into()),
+            trailing_comments: Some(" plain\n".into()),
+            leading_detached_comments: vec![" (-- gone --)".into()],
+            ..Default::default()
+        };
+        strip_internal_remarks(&mut location);
+        assert_eq!(location.leading_comments(), " Doc.\n \n");
+        assert_eq!(location.trailing_comments(), " plain\n");
+        assert_eq!(location.leading_detached_comments, [" "]);
     }
 
     #[test]

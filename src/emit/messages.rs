@@ -66,10 +66,16 @@ pub fn messages(
     let requests: Vec<(Module, FileDescriptorProto)> = files
         .iter()
         .map(|f| {
-            (
-                Module::from_protobuf_package_name(f.package()),
-                (*f).clone(),
-            )
+            let mut file = (*f).clone();
+            // prost-build writes every comment as rustdoc: internal remarks go first.
+            for location in file
+                .source_code_info
+                .iter_mut()
+                .flat_map(|i| &mut i.location)
+            {
+                crate::source::strip_internal_remarks(location);
+            }
+            (Module::from_protobuf_package_name(f.package()), file)
         })
         .collect();
     let mut config = config(model, params);
