@@ -1,5 +1,11 @@
 //! Golden snapshots of every output file of every fixture in testdata/.
 //!
+//! Each file is stored once. The run over all fixtures together (the README's example run) is
+//! the reference and stores everything it writes; the other runs (each fixture alone, and all of
+//! them with the nested output layout) must write the same bytes for the same file, and store
+//! only what differs (their include files, their warnings, a package generated from one of its
+//! files).
+//!
 //! Update after an intended change with `cargo insta test --review` (or
 //! `INSTA_UPDATE=always cargo test --test golden` and review the diff). CI runs with
 //! `INSTA_UPDATE=no`, so a stale snapshot fails, and this test also fails on snapshot files
@@ -7,20 +13,32 @@
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 fn snapshot_name(fixture: &str, file: &str) -> String {
     format!("{fixture}@{file}").replace('/', "_")
 }
 
-/// Each fixture alone, and all of them together (the README's example run).
+/// What a file is, whatever the output layout: a package's Rust file moves into directories
+/// with `flat_output_dir=false`, every other file keeps its name.
+fn identity(file: &str) -> &str {
+    match file.rsplit_once('/') {
+        Some((_, base)) if file.ends_with(".rs") => base,
+        _ => file,
+    }
+}
+
+const REFERENCE: &str = "all";
+
+/// The reference run first, then each fixture alone, then the nested layout.
 fn runs() -> Vec<(String, Vec<String>, &'static str)> {
     let fixtures = common::fixtures();
-    let mut runs: Vec<_> = fixtures
-        .iter()
-        .map(|f| (f.trim_end_matches(".proto").to_owned(), vec![f.clone()], ""))
-        .collect();
-    runs.push(("all".to_owned(), fixtures.clone(), ""));
+    let mut runs = vec![(REFERENCE.to_owned(), fixtures.clone(), "")];
+    runs.extend(
+        fixtures
+            .iter()
+            .map(|f| (f.trim_end_matches(".proto").to_owned(), vec![f.clone()], "")),
+    );
     // The output layout parameters change file names and the include file.
     runs.push((
         "all-nested-dirs".to_owned(),
@@ -33,23 +51,35 @@ fn runs() -> Vec<(String, Vec<String>, &'static str)> {
 #[test]
 fn every_output_file_matches_its_snapshot() {
     let mut expected = BTreeSet::new();
+    // Identity -> content, of the reference run.
+    let mut reference: BTreeMap<String, String> = BTreeMap::new();
+    let mut shared = 0;
     for (name, files, parameter) in runs() {
         let files: Vec<&str> = files.iter().map(String::as_str).collect();
         let output = common::generate(&files, parameter)
             .unwrap_or_else(|e| panic!("fixture {name} fails to generate: {e}"));
         // Warnings are part of the output: a fixture that has some keeps them in a snapshot.
-        if !output.warnings.is_empty() {
-            let snapshot = snapshot_name(&name, "warnings");
+        let warnings = (!output.warnings.is_empty()).then(|| {
             let text: Vec<String> = output.warnings.iter().map(ToString::to_string).collect();
-            insta::assert_snapshot!(snapshot.clone(), text.join("\n"));
-            expected.insert(format!("golden__{snapshot}.snap"));
-        }
-        for file in output.files {
-            let snapshot = snapshot_name(&name, &file.name);
-            insta::assert_snapshot!(snapshot.clone(), file.content);
+            ("warnings".to_owned(), text.join("\n"))
+        });
+        let contents = output.files.into_iter().map(|f| (f.name, f.content));
+        for (file, content) in contents.chain(warnings) {
+            let id = identity(&file).to_owned();
+            if name == REFERENCE {
+                reference.insert(id, content.clone());
+            } else if reference.get(&id) == Some(&content) {
+                // Stored once, with the reference run.
+                shared += 1;
+                continue;
+            }
+            let snapshot = snapshot_name(&name, &file);
+            insta::assert_snapshot!(snapshot.clone(), content);
             expected.insert(format!("golden__{snapshot}.snap"));
         }
     }
+    // The point of the reference run: most files of the other runs are the same bytes.
+    assert!(shared >= reference.len(), "only {shared} files shared");
     let on_disk: BTreeSet<String> = std::fs::read_dir(common::root().join("tests/snapshots"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
