@@ -1,0 +1,194 @@
+//! Request and response bodies of an operation: JSON, NDJSON streams, raw HttpBody bytes.
+
+use super::spec::{MediaType, MethodKey, Ordered, RequestBody, Response, Schema};
+use super::text::status_reason;
+use super::{clean_comment, Builder, ERROR_RESPONSE, HTTP_BODY};
+use crate::model::{Binding, Body, Cardinality, FieldBehavior, FieldType, Method};
+
+impl Builder<'_> {
+    pub(super) fn request_body(
+        &mut self,
+        method: &Method,
+        binding: &Binding,
+        bound: &[Vec<String>],
+    ) -> Option<RequestBody> {
+        let input = self.input(method);
+        let field = match &binding.body {
+            Body::None => return None,
+            Body::All => None,
+            Body::Field(name) => {
+                let path: Vec<String> = name.split('.').map(str::to_owned).collect();
+                Some(self.field_at(method, &path)?)
+            }
+        };
+        let http_body = match field {
+            Some(f) => f.ty == FieldType::Message(HTTP_BODY.to_owned()),
+            None => method.input == HTTP_BODY,
+        };
+        let (schema, description) = match field {
+            _ if http_body => (binary("The raw bytes; `Content-Type` is passed on."), None),
+            None => (
+                self.schemas.message_without(&method.input, bound),
+                // A well-known type's comment is protobuf's internals, and only some
+                // compilers keep it.
+                input
+                    .filter(|m| !m.full_name.starts_with("google.protobuf."))
+                    .and_then(|m| clean_comment(&m.comments.doc())),
+            ),
+            Some(field) => {
+                let below: Vec<Vec<String>> = bound
+                    .iter()
+                    .filter(|p| p.len() > 1 && p[0] == field.name)
+                    .map(|p| p[1..].to_vec())
+                    .collect();
+                let schema = match &field.ty {
+                    FieldType::Message(nested) if field.cardinality == Cardinality::Singular => {
+                        self.schemas.message_without(nested, &below)
+                    }
+                    _ => Schema {
+                        description: None,
+                        ..self.schemas.field(field)
+                    },
+                };
+                (schema, clean_comment(&field.comments.doc()))
+            }
+        };
+        let mut content = Ordered::default();
+        if http_body {
+            content.insert("*/*", MediaType { schema });
+        } else if method.kind.client_streaming() {
+            content.insert(
+                "application/x-ndjson",
+                MediaType {
+                    schema: Schema {
+                        description: Some("One JSON message per line.".to_owned()),
+                        ..schema.clone()
+                    },
+                },
+            );
+            content.insert(
+                "application/json",
+                MediaType {
+                    schema: Schema {
+                        description: Some("A JSON array of messages.".to_owned()),
+                        ..Schema::array(schema)
+                    },
+                },
+            );
+        } else {
+            content.insert("application/json", MediaType { schema });
+        }
+        Some(RequestBody {
+            description,
+            content,
+            // An empty body is `{}` (or an empty stream, or empty bytes): required only when
+            // the proto says the body field is.
+            required: field.is_some_and(|f| f.behaviors.contains(&FieldBehavior::Required)),
+        })
+    }
+
+    pub(super) fn responses(
+        &mut self,
+        method: &Method,
+        binding: &Binding,
+        key: MethodKey,
+    ) -> Ordered<Response> {
+        let output = self.model.messages.get(&method.output);
+        let field = binding
+            .response_body
+            .as_ref()
+            .and_then(|name| output.and_then(|m| m.field(name)))
+            .cloned();
+        let http_body = match &field {
+            Some(f) => f.ty == FieldType::Message(HTTP_BODY.to_owned()),
+            None => method.output == HTTP_BODY,
+        };
+        let schema = match &field {
+            _ if http_body || key == MethodKey::Head => Schema::default(),
+            Some(f) => Schema {
+                description: None,
+                ..self.schemas.field(f)
+            },
+            None => self.schemas.message(&method.output),
+        };
+        let mut content = Ordered::default();
+        let description;
+        if method.success_has_no_body() {
+            description = format!(
+                "{}; the response has no body.",
+                status_reason(method.success_status)
+            );
+        } else if key == MethodKey::Head {
+            description = "OK; HEAD responses have no body.".to_owned();
+        } else if http_body {
+            description = if method.kind.server_streaming() {
+                "The raw bytes of every message of the stream, in order.".to_owned()
+            } else {
+                "The raw bytes, with their own `Content-Type`.".to_owned()
+            };
+            content.insert(
+                "*/*",
+                MediaType {
+                    schema: binary("Raw bytes."),
+                },
+            );
+        } else if method.kind.server_streaming() {
+            description = "A stream: one JSON message per line, or Server-Sent Events when the request has `Accept: text/event-stream`. An error after the first message ends the stream as a last line (or an `error` event) holding a `google.rpc.Status`.".to_owned();
+            let item = if self.params.grpc_gateway_envelope {
+                let status = self.schemas.status();
+                Schema {
+                    properties: Ordered(vec![
+                        ("result".to_owned(), schema),
+                        ("error".to_owned(), status),
+                    ]),
+                    ..Schema::of_type("object")
+                }
+            } else {
+                schema
+            };
+            content.insert(
+                "application/x-ndjson",
+                MediaType {
+                    schema: Schema {
+                        description: Some("Each line is one message.".to_owned()),
+                        ..item
+                    },
+                },
+            );
+            content.insert(
+                "text/event-stream",
+                MediaType {
+                    schema: Schema {
+                        description: Some("`data:` of each event is one JSON message.".to_owned()),
+                        ..Schema::of_type("string")
+                    },
+                },
+            );
+        } else {
+            description = status_reason(method.success_status).to_owned();
+            content.insert("application/json", MediaType { schema });
+        }
+        Ordered(vec![
+            (
+                method.success_status.to_string(),
+                Response::Inline {
+                    description,
+                    content,
+                },
+            ),
+            (
+                "default".to_owned(),
+                Response::Ref {
+                    reference: format!("#/components/responses/{ERROR_RESPONSE}"),
+                },
+            ),
+        ])
+    }
+}
+
+pub(super) fn binary(description: &str) -> Schema {
+    Schema {
+        description: Some(description.to_owned()),
+        ..Schema::of_type("string").with_format("binary")
+    }
+}
