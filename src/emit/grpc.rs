@@ -136,7 +136,7 @@ pub fn services(model: &Model, package: &str, params: &Params) -> TokenStream {
         .generate_default_stubs(params.generate_default_stubs);
     let mut out = TokenStream::new();
     for service in &pkg.services {
-        let grpc = grpc_service(model, service, &externs);
+        let grpc = grpc_service(model, service, externs);
         if !params.no_client {
             let client = builder.generate_client(&grpc, "");
             out.extend(with_dial_helpers(client, service, params));

@@ -2,8 +2,10 @@
 //! resolved and `google.api.http` rules validated. Nothing after this stage sees descriptors.
 
 mod build;
+pub mod externs;
 pub mod http;
 pub mod template;
+pub mod wkt;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -11,6 +13,7 @@ use std::fmt;
 pub use crate::source::{Comments, Location};
 pub use build::build;
 pub use template::{FieldPath, PathTemplate, Segment, Variable};
+pub use wkt::{JsonForm, WellKnown};
 
 /// The whole request, as the emitters see it.
 #[derive(Debug, Clone, Default)]
@@ -21,6 +24,8 @@ pub struct Model {
     pub messages: BTreeMap<String, Message>,
     /// Every enum of the request, by full name.
     pub enums: BTreeMap<String, Enum>,
+    /// The extern paths in force (the user's, the runtime's types, prost-build's own).
+    pub externs: externs::ExternPaths,
 }
 
 impl Model {
@@ -41,12 +46,13 @@ impl Model {
         let singular =
             |f: &&Field| matches!(f.cardinality, Cardinality::Singular | Cardinality::Optional);
         let body_is_message = input.field(body).filter(singular).is_some_and(
-            |f| matches!(&f.ty, FieldType::Message(t) if !t.starts_with("google.protobuf.")),
+            |f| matches!(&f.ty, FieldType::Message(t) if !wkt::in_protobuf_package(t)),
         );
-        let mut masks =
-            input.fields.iter().filter(singular).filter(
-                |f| matches!(&f.ty, FieldType::Message(t) if t == "google.protobuf.FieldMask"),
-            );
+        let mut masks = input
+            .fields
+            .iter()
+            .filter(singular)
+            .filter(|f| f.ty.well_known() == Some(WellKnown::FieldMask));
         match (body_is_message, masks.next(), masks.next()) {
             (true, Some(mask), None) => Some(mask),
             _ => None,
@@ -337,20 +343,3 @@ impl Field {
         }
     }
 }
-
-/// Well-known types whose proto3 JSON form is a single string (or number/bool), so they can be
-/// set from one path segment or query value.
-pub const SCALAR_WELL_KNOWN_TYPES: &[&str] = &[
-    "google.protobuf.Timestamp",
-    "google.protobuf.Duration",
-    "google.protobuf.FieldMask",
-    "google.protobuf.DoubleValue",
-    "google.protobuf.FloatValue",
-    "google.protobuf.Int64Value",
-    "google.protobuf.UInt64Value",
-    "google.protobuf.Int32Value",
-    "google.protobuf.UInt32Value",
-    "google.protobuf.BoolValue",
-    "google.protobuf.StringValue",
-    "google.protobuf.BytesValue",
-];

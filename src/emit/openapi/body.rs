@@ -3,7 +3,7 @@
 use super::spec::{MediaType, MethodKey, Ordered, RequestBody, Response, Schema};
 use super::text::status_reason;
 use super::{clean_comment, Builder, ERROR_RESPONSE, HTTP_BODY};
-use crate::model::{Binding, Body, Cardinality, FieldBehavior, FieldType, Method};
+use crate::model::{wkt, Binding, Body, Cardinality, FieldBehavior, FieldType, Method};
 
 impl Builder<'_> {
     pub(super) fn request_body(
@@ -32,7 +32,7 @@ impl Builder<'_> {
                 // A well-known type's comment is protobuf's internals, and only some
                 // compilers keep it.
                 input
-                    .filter(|m| !m.full_name.starts_with("google.protobuf."))
+                    .filter(|m| !wkt::in_protobuf_package(&m.full_name))
                     .and_then(|m| clean_comment(&m.comments.doc())),
             ),
             Some(field) => {

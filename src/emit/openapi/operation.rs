@@ -1,10 +1,10 @@
 //! One operation: summary and description, path and query parameters.
 
-use super::schema::{is_query_value, oneof_taken};
+use super::schema::oneof_taken;
 use super::spec::{MethodKey, Operation, Parameter, Schema};
 use super::text::summary_and_description;
 use super::{clean_comment, Builder};
-use crate::model::{Binding, Body, Cardinality, FieldBehavior, FieldType, Method};
+use crate::model::{wkt, Binding, Body, Cardinality, FieldBehavior, FieldType, Method};
 
 impl Builder<'_> {
     pub(super) fn operation(
@@ -92,7 +92,7 @@ impl Builder<'_> {
                 .collect();
             let name = format!("{prefix}{}", self.schemas.key(field));
             let description = clean_comment(&field.comments.doc());
-            let (style, explode, schema) = match (&field.cardinality, is_query_value(&field.ty)) {
+            let (style, explode, schema) = match (&field.cardinality, field.ty.is_query_value()) {
                 (Cardinality::Singular | Cardinality::Optional, true) => {
                     (None, None, self.schemas.value(&field.ty))
                 }
@@ -122,7 +122,7 @@ impl Builder<'_> {
                         if let Some(nested) = self.model.messages.get(nested) {
                             // A recursive message is documented down to its first repetition.
                             if !stack.contains(&nested.full_name)
-                                && !nested.full_name.starts_with("google.protobuf.")
+                                && !wkt::in_protobuf_package(&nested.full_name)
                             {
                                 self.query(nested, &format!("{name}."), &below, stack, false, out);
                             }

@@ -5,7 +5,6 @@ use std::collections::BTreeSet;
 
 use heck::ToSnakeCase;
 
-use super::schema::is_query_value;
 use super::spec::{Parameter, Schema};
 use super::{clean_comment, Builder};
 use crate::model::template::Segment;
@@ -84,10 +83,10 @@ impl<'a> Builder<'a> {
                 let schema = match &field {
                     // grpc-gateway's repeated path field: comma-separated values, which is
                     // OpenAPI's `simple` style of an array.
-                    Some(f) if is_query_value(&f.ty) && f.cardinality == Cardinality::Repeated => {
+                    Some(f) if f.ty.is_query_value() && f.cardinality == Cardinality::Repeated => {
                         Schema::array(self.schemas.value(&f.ty))
                     }
-                    Some(f) if is_query_value(&f.ty) => {
+                    Some(f) if f.ty.is_query_value() => {
                         let value = self.schemas.value(&f.ty);
                         non_empty(value)
                     }
