@@ -342,6 +342,7 @@ impl Checker<'_> {
             index,
             location: at(&path_field),
             unreachable: false,
+            route: super::Route::default(),
         })
     }
 

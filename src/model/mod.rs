@@ -4,6 +4,7 @@
 mod build;
 pub mod externs;
 pub mod http;
+pub mod route;
 pub mod template;
 pub mod wkt;
 
@@ -12,6 +13,7 @@ use std::fmt;
 
 pub use crate::source::{Comments, Location};
 pub use build::build;
+pub use route::{BodyField, FieldName, QueryField, QueryKind, RequestBody, ResponseBody, Route};
 pub use template::{FieldPath, PathTemplate, Segment, Variable};
 pub use wkt::{JsonForm, WellKnown};
 
@@ -32,31 +34,6 @@ impl Model {
     /// The package named `name`, if it has files to generate.
     pub fn package(&self, name: &str) -> Option<&Package> {
         self.packages.iter().find(|p| p.name == name)
-    }
-
-    /// The `FieldMask` field a PATCH binding infers from its body's keys (docs/reference.md
-    /// section 4): the request's only singular FieldMask field, when the body is one singular
-    /// message field, whose message the inferred paths are relative to. The router and the
-    /// OpenAPI document both ask here.
-    pub fn inferred_field_mask(&self, method: &Method, binding: &Binding) -> Option<&Field> {
-        let (HttpMethod::Patch, Body::Field(body)) = (&binding.method, &binding.body) else {
-            return None;
-        };
-        let input = self.messages.get(&method.input)?;
-        let singular =
-            |f: &&Field| matches!(f.cardinality, Cardinality::Singular | Cardinality::Optional);
-        let body_is_message = input.field(body).filter(singular).is_some_and(
-            |f| matches!(&f.ty, FieldType::Message(t) if !wkt::in_protobuf_package(t)),
-        );
-        let mut masks = input
-            .fields
-            .iter()
-            .filter(singular)
-            .filter(|f| f.ty.well_known() == Some(WellKnown::FieldMask));
-        match (body_is_message, masks.next(), masks.next()) {
-            (true, Some(mask), None) => Some(mask),
-            _ => None,
-        }
     }
 
     /// Every service to generate, in package order.
@@ -154,18 +131,12 @@ pub struct Method {
     pub idempotency: Idempotency,
     /// `google.api.method_signature` entries, each a list of field names.
     pub signatures: Vec<Vec<String>>,
-    /// The primary HTTP binding first, then the additional ones.
+    /// The primary HTTP binding first, then the additional ones; or, with
+    /// `generate_unbound_methods` and no rule, the unbound route.
     pub bindings: Vec<Binding>,
     /// The HTTP status of a successful call on every binding (`rs_svc.api.http_response`):
     /// 200 unless the method says otherwise; 204 and 205 send no body.
     pub success_status: u16,
-}
-
-impl Method {
-    /// Whether a successful HTTP response carries no body (204 No Content, 205 Reset Content).
-    pub fn success_has_no_body(&self) -> bool {
-        matches!(self.success_status, 204 | 205)
-    }
 }
 
 /// An HTTP method of a rule.
@@ -219,6 +190,9 @@ pub struct Binding {
     /// this one matches (a warning, see `http::check_routes`). The router still registers it;
     /// the OpenAPI document leaves it out, since it documents what serves a request.
     pub unreachable: bool,
+    /// What the route means, resolved once for every emitter (`route::resolve`, after the
+    /// checks).
+    pub route: Route,
 }
 
 #[derive(Debug, Clone, PartialEq)]

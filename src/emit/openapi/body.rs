@@ -2,8 +2,11 @@
 
 use super::spec::{MediaType, MethodKey, Ordered, RequestBody, Response, Schema};
 use super::text::status_reason;
-use super::{clean_comment, Builder, ERROR_RESPONSE, HTTP_BODY};
-use crate::model::{wkt, Binding, Body, Cardinality, FieldBehavior, FieldType, Method};
+use super::{clean_comment, Builder, ERROR_RESPONSE};
+use crate::model::{
+    wkt, Binding, Cardinality, FieldBehavior, FieldType, Method, RequestBody as RequestKind,
+    ResponseBody as ResponseKind,
+};
 
 impl Builder<'_> {
     pub(super) fn request_body(
@@ -13,18 +16,15 @@ impl Builder<'_> {
         bound: &[Vec<String>],
     ) -> Option<RequestBody> {
         let input = self.input(method);
-        let field = match &binding.body {
-            Body::None => return None,
-            Body::All => None,
-            Body::Field(name) => {
-                let path: Vec<String> = name.split('.').map(str::to_owned).collect();
-                Some(self.field_at(method, &path)?)
+        let route = &binding.route;
+        let field = match &route.request {
+            RequestKind::None => return None,
+            RequestKind::Message | RequestKind::Stream | RequestKind::HttpBody(None) => None,
+            RequestKind::Field(body) | RequestKind::HttpBody(Some(body)) => {
+                Some(self.field_at(method, &body.path)?)
             }
         };
-        let http_body = match field {
-            Some(f) => f.ty == FieldType::Message(HTTP_BODY.to_owned()),
-            None => method.input == HTTP_BODY,
-        };
+        let http_body = matches!(route.request, RequestKind::HttpBody(_));
         let (schema, description) = match field {
             _ if http_body => (binary("The raw bytes; `Content-Type` is passed on."), None),
             None => (
@@ -56,7 +56,7 @@ impl Builder<'_> {
         let mut content = Ordered::default();
         if http_body {
             content.insert("*/*", MediaType { schema });
-        } else if method.kind.client_streaming() {
+        } else if route.request == RequestKind::Stream {
             content.insert(
                 "application/x-ndjson",
                 MediaType {
@@ -94,15 +94,14 @@ impl Builder<'_> {
         key: MethodKey,
     ) -> Ordered<Response> {
         let output = self.model.messages.get(&method.output);
-        let field = binding
-            .response_body
-            .as_ref()
-            .and_then(|name| output.and_then(|m| m.field(name)))
-            .cloned();
-        let http_body = match &field {
-            Some(f) => f.ty == FieldType::Message(HTTP_BODY.to_owned()),
-            None => method.output == HTTP_BODY,
+        let route = &binding.route;
+        let field = match &route.response {
+            ResponseKind::Field(field) | ResponseKind::HttpBody(Some(field)) => {
+                output.and_then(|m| m.field(&field.name)).cloned()
+            }
+            ResponseKind::Message | ResponseKind::HttpBody(None) => None,
         };
+        let http_body = matches!(route.response, ResponseKind::HttpBody(_));
         let schema = match &field {
             _ if http_body || key == MethodKey::Head => Schema::default(),
             Some(f) => Schema {
@@ -113,15 +112,15 @@ impl Builder<'_> {
         };
         let mut content = Ordered::default();
         let description;
-        if method.success_has_no_body() {
+        if route.success_has_no_body() {
             description = format!(
                 "{}; the response has no body.",
-                status_reason(method.success_status)
+                status_reason(route.success_status)
             );
         } else if key == MethodKey::Head {
             description = "OK; HEAD responses have no body.".to_owned();
         } else if http_body {
-            description = if method.kind.server_streaming() {
+            description = if route.streams_response {
                 "The raw bytes of every message of the stream, in order.".to_owned()
             } else {
                 "The raw bytes, with their own `Content-Type`.".to_owned()
@@ -132,9 +131,9 @@ impl Builder<'_> {
                     schema: binary("Raw bytes."),
                 },
             );
-        } else if method.kind.server_streaming() {
+        } else if route.streams_response {
             description = "A stream: one JSON message per line, or Server-Sent Events when the request has `Accept: text/event-stream`. An error after the first message ends the stream as a last line (or an `error` event) holding a `google.rpc.Status`.".to_owned();
-            let item = if self.params.grpc_gateway_envelope {
+            let item = if route.grpc_gateway_envelope {
                 let status = self.schemas.status();
                 Schema {
                     properties: Ordered(vec![
@@ -165,12 +164,12 @@ impl Builder<'_> {
                 },
             );
         } else {
-            description = status_reason(method.success_status).to_owned();
+            description = status_reason(route.success_status).to_owned();
             content.insert("application/json", MediaType { schema });
         }
         Ordered(vec![
             (
-                method.success_status.to_string(),
+                route.success_status.to_string(),
                 Response::Inline {
                     description,
                     content,

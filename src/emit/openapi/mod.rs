@@ -41,7 +41,6 @@ use spec::{
 };
 pub(crate) use text::clean_comment;
 
-const HTTP_BODY: &str = "google.api.HttpBody";
 const ERROR_RESPONSE: &str = "Error";
 
 /// Every OpenAPI document of the request, in a stable order, and the warnings about what they
@@ -55,7 +54,7 @@ pub fn documents(
     }
     let routed: Vec<&Service> = model
         .services()
-        .filter(|s| s.methods.iter().any(|m| !routes(s, m, params).is_empty()))
+        .filter(|s| s.methods.iter().any(|m| routes(m).next().is_some()))
         .collect();
     let mut out = Vec::new();
     let mut warnings = Vec::new();
@@ -134,19 +133,10 @@ fn render(document: &Document, sources: &[&str], params: &Params) -> Result<Stri
     }
 }
 
-/// The routes of a method, as the generated router serves them.
-fn routes(service: &Service, method: &Method, params: &Params) -> Vec<Binding> {
-    if method.bindings.is_empty() && params.generate_unbound_methods {
-        vec![super::http::unbound_binding(service, method)]
-    } else {
-        // A route that can never be reached serves nothing to document.
-        method
-            .bindings
-            .iter()
-            .filter(|b| !b.unreachable)
-            .cloned()
-            .collect()
-    }
+/// The routes of a method the document describes: every route the router serves, but those
+/// another route always wins over.
+fn routes(method: &Method) -> impl Iterator<Item = &Binding> {
+    method.bindings.iter().filter(|b| !b.unreachable)
 }
 
 /// The version segment of a package (`v1`, `v2beta1`), if it has one.
@@ -224,8 +214,8 @@ fn document(
         });
         let requirement = builder.security(service, &mut security);
         for method in &service.methods {
-            for binding in routes(service, method, params) {
-                let (path, path_parameters) = builder.path(method, &binding);
+            for binding in routes(method) {
+                let (path, path_parameters) = builder.path(method, binding);
                 let mut id = format!("{tag}_{}", method.name);
                 if binding.index > 0 {
                     id.push_str(&format!("_{}", binding.index));
@@ -236,7 +226,7 @@ fn document(
                         let advice = "the route is served, and left out of the OpenAPI document \
                                       (listed under `x-rs-svc-omitted`); `openapi_version=3.2` \
                                       documents it under `additionalOperations`";
-                        builder.omit(&binding, method, sent, &path, id, reason, advice);
+                        builder.omit(binding, method, sent, &path, id, reason, advice);
                         continue;
                     }
                 };
@@ -253,7 +243,7 @@ fn document(
                         let advice = "the route is served, and left out of this OpenAPI document \
                                       (listed under `x-rs-svc-omitted`); write separate documents \
                                       (leave out `openapi_merge`) or change one path";
-                        builder.omit(&binding, method, sent, &path, id, reason, advice);
+                        builder.omit(binding, method, sent, &path, id, reason, advice);
                         continue;
                     }
                     seen.insert((path.clone(), sent), id.clone());
@@ -264,7 +254,7 @@ fn document(
                         Slot::Additional(_) => MethodKey::Post,
                     };
                     let mut operation =
-                        builder.operation(method, &binding, key, &path_parameters, id);
+                        builder.operation(method, binding, key, &path_parameters, id);
                     operation.tags = vec![tag.clone()];
                     operation.deprecated |= service.deprecated;
                     // An empty list says, explicitly, that the proto declares no auth.

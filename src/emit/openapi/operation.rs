@@ -1,10 +1,9 @@
 //! One operation: summary and description, path and query parameters.
 
-use super::schema::oneof_taken;
 use super::spec::{MethodKey, Operation, Parameter, Schema};
 use super::text::summary_and_description;
 use super::{clean_comment, Builder};
-use crate::model::{wkt, Binding, Body, Cardinality, FieldBehavior, FieldType, Method};
+use crate::model::{Binding, FieldBehavior, Method, QueryKind};
 
 impl Builder<'_> {
     pub(super) fn operation(
@@ -19,37 +18,20 @@ impl Builder<'_> {
             summary_and_description(clean_comment(&method.comments.doc()));
         // Linters (and readers of a long list) want a summary on every operation.
         let summary = summary.or_else(|| Some(method.name.clone()));
-        let bound: Vec<Vec<String>> = binding
-            .template
-            .variables
-            .iter()
-            .map(|v| v.field_path.0.clone())
-            .collect();
+        let route = &binding.route;
         let mut parameters = path_parameters.to_vec();
-        if binding.body != Body::All && !method.kind.client_streaming() {
-            let mut stack = Vec::new();
-            if let Some(input) = self.input(method) {
-                let excluded: Vec<Vec<String>> = bound
-                    .iter()
-                    .cloned()
-                    .chain(match &binding.body {
-                        Body::Field(name) => Some(name.split('.').map(str::to_owned).collect()),
-                        _ => None,
-                    })
-                    .collect();
-                self.query(input, "", &excluded, &mut stack, true, &mut parameters);
-            }
-        }
-        if let Some(mask) = self.model.inferred_field_mask(method, binding) {
+        parameters.extend(self.query(method, binding));
+        if let Some(mask) = &route.inferred_field_mask {
             let note = format!(
                 "Without `{}`, the fields present in the body are the ones updated.",
-                self.schemas.key(mask)
+                mask.json_key(self.params.json_proto_names)
             );
             description = Some(match description {
                 Some(d) => format!("{d}\n\n{note}"),
                 None => note,
             });
         }
+        let bound: Vec<Vec<String>> = route.path_fields.iter().map(|p| p.0.clone()).collect();
         let request_body = self.request_body(method, binding, &bound);
         let responses = self.responses(method, binding, key);
         Operation {
@@ -66,84 +48,53 @@ impl Builder<'_> {
         }
     }
 
-    /// Query parameters for every field of `message` the runtime binds from the query string,
-    /// below `prefix`, leaving out `excluded` paths (bound by the path or the body) and the
-    /// other members of a oneof one of them sets.
-    pub(super) fn query(
-        &mut self,
-        message: &crate::model::Message,
-        prefix: &str,
-        excluded: &[Vec<String>],
-        stack: &mut Vec<String>,
-        top: bool,
-        out: &mut Vec<Parameter>,
-    ) {
-        stack.push(message.full_name.clone());
-        for field in &message.fields {
-            if excluded.iter().any(|p| p.len() == 1 && p[0] == field.name)
-                || oneof_taken(message, excluded, field)
-            {
-                continue;
-            }
-            let below: Vec<Vec<String>> = excluded
-                .iter()
-                .filter(|p| p.len() > 1 && p[0] == field.name)
-                .map(|p| p[1..].to_vec())
-                .collect();
-            let name = format!("{prefix}{}", self.schemas.key(field));
-            let description = clean_comment(&field.comments.doc());
-            let (style, explode, schema) = match (&field.cardinality, field.ty.is_query_value()) {
-                (Cardinality::Singular | Cardinality::Optional, true) => {
-                    (None, None, self.schemas.value(&field.ty))
-                }
-                (Cardinality::Repeated, true) => {
-                    let value = self.schemas.value(&field.ty);
-                    (None, None, Schema::array(value))
-                }
-                (Cardinality::Map { .. }, true) => {
-                    let schema = self.schemas.field(field);
-                    // `field[KEY]=VALUE`: a key holding `[` or `]` cannot be written there.
-                    let property_names = schema
-                        .property_names
-                        .clone()
-                        .or_else(|| Some(Box::new(Schema::default().with_pattern("^[^\\[\\]]*$"))));
-                    let schema = Schema {
-                        description: None,
-                        deprecated: false,
-                        read_only: false,
-                        write_only: false,
-                        property_names,
-                        ..schema
-                    };
-                    (Some("deepObject"), Some(true), schema)
-                }
-                (Cardinality::Singular | Cardinality::Optional, false) => {
-                    if let FieldType::Message(nested) = &field.ty {
-                        if let Some(nested) = self.model.messages.get(nested) {
-                            // A recursive message is documented down to its first repetition.
-                            if !stack.contains(&nested.full_name)
-                                && !wkt::in_protobuf_package(&nested.full_name)
-                            {
-                                self.query(nested, &format!("{name}."), &below, stack, false, out);
-                            }
-                        }
+    /// A query parameter for every field the route binds from the query string
+    /// ([`crate::model::Model::query_fields`]).
+    fn query(&mut self, method: &Method, binding: &Binding) -> Vec<Parameter> {
+        let model = self.model;
+        model
+            .query_fields(method, binding)
+            .into_iter()
+            .map(|query| {
+                let field = query.field();
+                let name = query
+                    .path
+                    .iter()
+                    .map(|f| self.schemas.key(f))
+                    .collect::<Vec<_>>()
+                    .join(".");
+                let (style, explode, schema) = match query.kind {
+                    QueryKind::Value => (None, None, self.schemas.value(&field.ty)),
+                    QueryKind::List => (None, None, Schema::array(self.schemas.value(&field.ty))),
+                    QueryKind::Map => {
+                        let schema = self.schemas.field(field);
+                        // `field[KEY]=VALUE`: a key holding `[` or `]` cannot be written there.
+                        let property_names = schema.property_names.clone().or_else(|| {
+                            Some(Box::new(Schema::default().with_pattern("^[^\\[\\]]*$")))
+                        });
+                        let schema = Schema {
+                            description: None,
+                            deprecated: false,
+                            read_only: false,
+                            write_only: false,
+                            property_names,
+                            ..schema
+                        };
+                        (Some("deepObject"), Some(true), schema)
                     }
-                    continue;
+                };
+                Parameter {
+                    name,
+                    location: "query",
+                    description: clean_comment(&field.comments.doc()),
+                    required: query.path.len() == 1
+                        && field.behaviors.contains(&FieldBehavior::Required),
+                    deprecated: field.deprecated,
+                    style,
+                    explode,
+                    schema,
                 }
-                // Repeated messages and maps of messages cannot be set from the query string.
-                _ => continue,
-            };
-            out.push(Parameter {
-                name,
-                location: "query",
-                description,
-                required: top && field.behaviors.contains(&FieldBehavior::Required),
-                deprecated: field.deprecated,
-                style,
-                explode,
-                schema,
-            });
-        }
-        stack.pop();
+            })
+            .collect()
     }
 }

@@ -20,23 +20,6 @@ pub const STATUS: &str = WellKnown::Status.full_name();
 const ANY: &str = WellKnown::Any.full_name();
 const EMPTY: &str = WellKnown::Empty.full_name();
 
-/// Whether `field` of `message` is out of the client's reach because a path in `bound` (proto
-/// field paths relative to `message`, bound by a path variable or the body field) always sets
-/// another member of its oneof: the runtime refuses two members of one oneof
-/// (docs/reference.md sections 3 and 6), so neither the query nor the body may send it.
-pub fn oneof_taken(message: &Message, bound: &[Vec<String>], field: &Field) -> bool {
-    let Some(oneof) = &field.oneof else {
-        return false;
-    };
-    bound.iter().filter_map(|p| p.first()).any(|name| {
-        *name != field.name
-            && message
-                .fields
-                .iter()
-                .any(|f| f.name == *name && f.oneof.as_ref() == Some(oneof))
-    })
-}
-
 /// Builds schemas and remembers which components they refer to.
 pub struct Schemas<'a> {
     model: &'a Model,
@@ -153,7 +136,7 @@ impl<'a> Schemas<'a> {
                 .map(|p| p[1..].to_vec())
                 .collect();
             if removed.iter().any(|p| p.len() == 1 && p[0] == field.name)
-                || oneof_taken(message, removed, field)
+                || message.oneof_taken(removed, field)
             {
                 continue;
             }
