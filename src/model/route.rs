@@ -453,3 +453,247 @@ impl Model {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Diagnostics;
+
+    const SOURCE: &str = r#"syntax = "proto3";
+package r.v1;
+import "google/api/annotations.proto";
+import "google/api/httpbody.proto";
+import "google/protobuf/field_mask.proto";
+service S {
+  rpc Get(Req) returns (Res) { option (google.api.http) = {get: "/v1/{name=things/*}"}; }
+  rpc Whole(Req) returns (Res) { option (google.api.http) = {post: "/v1/things" body: "*"}; }
+  rpc Update(UpdateReq) returns (Res) {
+    option (google.api.http) = {patch: "/v1/{thing.name=things/*}" body: "thing"};
+  }
+  rpc Replace(UpdateReq) returns (Res) {
+    option (google.api.http) = {put: "/v1/{thing.name=things/*}" body: "thing"};
+  }
+  rpc Upload(google.api.HttpBody) returns (Res) {
+    option (google.api.http) = {post: "/v1/upload" body: "*"};
+  }
+  rpc UploadField(UploadReq) returns (google.api.HttpBody) {
+    option (google.api.http) = {put: "/v1/{name}/data" body: "data"};
+  }
+  rpc Pick(Req) returns (Res) {
+    option (google.api.http) = {get: "/v1/pick/{a}" response_body: "payload_text"};
+  }
+  rpc Chat(stream Req) returns (stream Res) {
+    option (google.api.http) = {post: "/v1/chat" body: "*"};
+  }
+  rpc Plain(Req) returns (Res);
+}
+message Req {
+  string name = 1;
+  string filter_text = 2;
+  Inner inner = 3;
+  repeated string tags = 4;
+  map<string, int32> labels = 5;
+  oneof pick { string a = 6; string b = 7; }
+  repeated Inner many = 8;
+}
+message Inner { int64 size = 1; Req back = 2; }
+message Thing { string name = 1; string title_text = 2; }
+message UpdateReq {
+  Thing thing = 1;
+  google.protobuf.FieldMask update_mask = 2;
+  bool allow_missing = 3;
+}
+message UploadReq { string name = 1; google.api.HttpBody data = 2; }
+message Res { string payload_text = 1; }
+"#;
+
+    fn model(parameter: &str) -> Model {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("r.proto"), SOURCE).unwrap();
+        let bytes =
+            crate::standalone::request(&[dir.path().to_owned()], &["r.proto".into()], parameter)
+                .unwrap();
+        let request = crate::decode(&bytes).unwrap();
+        let params = Params::parse(parameter).unwrap();
+        let (model, diags) = super::super::build(&request, &params);
+        assert_eq!(diags, Diagnostics::default());
+        model
+    }
+
+    fn field(proto: &str, json: &str) -> BodyField {
+        BodyField {
+            proto: proto.to_owned(),
+            json: json.to_owned(),
+            path: proto.split('.').map(str::to_owned).collect(),
+        }
+    }
+
+    fn name(name: &str, json_name: &str) -> FieldName {
+        FieldName {
+            name: name.to_owned(),
+            json_name: json_name.to_owned(),
+        }
+    }
+
+    /// Each rule and what its route resolves to: the body, the response, the inferred mask,
+    /// the path fields and the query parameters, as dotted proto names with their kind.
+    #[test]
+    fn each_rule_resolves_to_its_route() {
+        use QueryKind::{List, Map, Value};
+        let all_of_req = [
+            ("filter_text", Value),
+            ("inner.size", Value),
+            ("tags", List),
+            ("labels", Map),
+            ("a", Value),
+            ("b", Value),
+        ];
+        type Row<'a> = (
+            &'a str,
+            RequestBody,
+            ResponseBody,
+            Option<FieldName>,
+            &'a [&'a str],
+            Vec<(&'a str, QueryKind)>,
+        );
+        let table: Vec<Row<'_>> = vec![
+            (
+                // No body: everything the path leaves, down nested messages (a recursive one
+                // to its first repetition), repeated scalars and maps; not repeated messages.
+                "Get",
+                RequestBody::None,
+                ResponseBody::Message,
+                None,
+                &["name"],
+                all_of_req.to_vec(),
+            ),
+            (
+                "Whole",
+                RequestBody::Message,
+                ResponseBody::Message,
+                None,
+                &[],
+                vec![],
+            ),
+            (
+                // PATCH with a message body field and one FieldMask: the mask is inferred.
+                "Update",
+                RequestBody::Field(field("thing", "thing")),
+                ResponseBody::Message,
+                Some(name("update_mask", "updateMask")),
+                &["thing.name"],
+                vec![("update_mask", Value), ("allow_missing", Value)],
+            ),
+            (
+                // The same rule with PUT infers nothing.
+                "Replace",
+                RequestBody::Field(field("thing", "thing")),
+                ResponseBody::Message,
+                None,
+                &["thing.name"],
+                vec![("update_mask", Value), ("allow_missing", Value)],
+            ),
+            (
+                "Upload",
+                RequestBody::HttpBody(None),
+                ResponseBody::Message,
+                None,
+                &[],
+                vec![],
+            ),
+            (
+                "UploadField",
+                RequestBody::HttpBody(Some(field("data", "data"))),
+                ResponseBody::HttpBody(None),
+                None,
+                &["name"],
+                vec![],
+            ),
+            (
+                // A path field of a oneof takes the other members out of the query.
+                "Pick",
+                RequestBody::None,
+                ResponseBody::Field(name("payload_text", "payloadText")),
+                None,
+                &["a"],
+                [("name", Value)]
+                    .into_iter()
+                    .chain(all_of_req.iter().copied())
+                    .filter(|(n, _)| !matches!(*n, "a" | "b"))
+                    .collect(),
+            ),
+            (
+                "Chat",
+                RequestBody::Stream,
+                ResponseBody::Message,
+                None,
+                &[],
+                vec![],
+            ),
+        ];
+        let model = model("");
+        let methods = &model.packages[0].services[0].methods;
+        for (method_name, request, response, mask, path_fields, query) in table {
+            let method = methods.iter().find(|m| m.name == method_name).unwrap();
+            let [binding] = method.bindings.as_slice() else {
+                panic!("{method_name}: one route expected");
+            };
+            let route = &binding.route;
+            assert_eq!(route.request, request, "{method_name}");
+            assert_eq!(route.response, response, "{method_name}");
+            assert_eq!(route.inferred_field_mask, mask, "{method_name}");
+            let paths: Vec<String> = route.path_fields.iter().map(|p| p.to_string()).collect();
+            assert_eq!(paths, path_fields, "{method_name}");
+            let got: Vec<(String, QueryKind)> = model
+                .query_fields(method, binding)
+                .iter()
+                .map(|q| {
+                    let names: Vec<&str> = q.path.iter().map(|f| f.name.as_str()).collect();
+                    (names.join("."), q.kind)
+                })
+                .collect();
+            let expected: Vec<(String, QueryKind)> =
+                query.iter().map(|(n, k)| ((*n).to_owned(), *k)).collect();
+            assert_eq!(got, expected, "{method_name}");
+            assert_eq!(
+                route.reads_query,
+                !matches!(method_name, "Whole" | "Upload" | "Chat")
+            );
+            assert_eq!(route.streams_response, method_name == "Chat");
+            assert!(
+                !route.unbound && !route.grpc_gateway_envelope,
+                "{method_name}"
+            );
+            assert_eq!(route.success_status, 200);
+        }
+        let plain = methods.iter().find(|m| m.name == "Plain").unwrap();
+        assert!(plain.bindings.is_empty(), "no unbound route unless asked");
+    }
+
+    #[test]
+    fn unbound_methods_get_a_whole_message_post_route() {
+        let model = model("generate_unbound_methods,stream_envelope=grpc_gateway");
+        let methods = &model.packages[0].services[0].methods;
+        let plain = methods.iter().find(|m| m.name == "Plain").unwrap();
+        let [binding] = plain.bindings.as_slice() else {
+            panic!("one unbound route expected");
+        };
+        assert_eq!(binding.method, HttpMethod::Post);
+        assert_eq!(binding.template.to_string(), "/r.v1.S/Plain");
+        assert!(binding.route.unbound);
+        assert_eq!(binding.route.request, RequestBody::Message);
+        assert!(!binding.route.reads_query);
+        // Methods with a rule keep only their own routes.
+        let get = methods.iter().find(|m| m.name == "Get").unwrap();
+        assert!(get.bindings.iter().all(|b| !b.route.unbound));
+        let chat = methods.iter().find(|m| m.name == "Chat").unwrap();
+        assert!(chat.bindings[0].route.grpc_gateway_envelope);
+        assert!(!get.bindings[0].route.grpc_gateway_envelope);
+        // Every routed request reaches the query schemas; nested messages too.
+        let reached = model.query_messages();
+        for name in ["r.v1.Req", "r.v1.Inner", "r.v1.UpdateReq", "r.v1.Thing"] {
+            assert!(reached.contains(name), "{name}");
+        }
+        assert!(!reached.contains("google.api.HttpBody"));
+    }
+}
