@@ -339,6 +339,7 @@ impl Params {
                 errors.push(e);
             }
         }
+        errors.extend(params.extern_path_problems());
         if params.file_descriptor_set && params.include_file.is_none() {
             errors.push(
                 "parameter `file_descriptor_set` writes FILE_DESCRIPTOR_SET into the include file, \
@@ -351,6 +352,35 @@ impl Params {
         } else {
             Err(ParamError(errors.join("\n")))
         }
+    }
+
+    /// What prost-build would refuse in the `extern_path` table, found here so it is a
+    /// parameter error: `.` alone, a proto path given twice, and (unless
+    /// `compile_well_known_types`) a path prost-build maps itself (`.google.protobuf`, the
+    /// wrappers, `Empty`).
+    fn extern_path_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        let builtin: Vec<String> = crate::model::externs::prost_builtin()
+            .map(|(proto, _)| proto)
+            .collect();
+        for (proto, _) in &self.extern_paths {
+            if proto == "." {
+                problems.push(
+                    "parameter `extern_path`: `.` (every package) is not accepted by prost-build;                      map each package, like `.acme.v1=::acme_types::v1`"
+                        .to_owned(),
+                );
+            } else if !seen.insert(proto.as_str()) {
+                problems.push(format!(
+                    "parameter `extern_path`: `{proto}` is mapped twice; keep one of the two"
+                ));
+            } else if !self.compile_well_known_types && builtin.contains(proto) {
+                problems.push(format!(
+                    "parameter `extern_path`: `{proto}` is mapped by prost-build itself (to                      prost-types, or a wrapper to its primitive); add `compile_well_known_types`                      to map google.protobuf types yourself"
+                ));
+            }
+        }
+        problems
     }
 
     fn set(&mut self, key: &str, value: Option<&str>) -> Result<(), String> {
@@ -502,7 +532,9 @@ mod tests {
 
     #[test]
     fn key_path_value_form_keeps_the_rest_of_the_value() {
-        let p = Params::parse("extern_path=.google.protobuf=::pbjson_types").unwrap();
+        let p =
+            Params::parse("extern_path=.google.protobuf=::pbjson_types,compile_well_known_types")
+                .unwrap();
         assert_eq!(
             p.extern_paths,
             vec![(".google.protobuf".into(), "::pbjson_types".into())]
