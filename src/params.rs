@@ -615,6 +615,49 @@ mod tests {
         assert!(err.contains("`extern_path` needs a path and a value"));
     }
 
+    /// What prost-build would refuse in the extern path table, order of parameters aside.
+    #[test]
+    fn extern_paths_prost_build_refuses_are_parameter_errors() {
+        for (parameter, problem) in [
+            ("extern_path=.=::x", Some("`.` (every package)")),
+            (
+                "extern_path=.a.B=::x,extern_path=.a.B=::y",
+                Some("`.a.B` is mapped twice"),
+            ),
+            (
+                "extern_path=.google.protobuf=::pbjson_types",
+                Some("mapped by prost-build itself"),
+            ),
+            (
+                "extern_path=.google.protobuf.Empty=::x::Empty",
+                Some("mapped by prost-build itself"),
+            ),
+            (
+                "extern_path=.google.protobuf=::pbjson_types,compile_well_known_types",
+                None,
+            ),
+            (
+                "compile_well_known_types,extern_path=.google.protobuf.BoolValue=bool",
+                None,
+            ),
+            (
+                "extern_path=.google.protobuf.Timestamp=::x::Timestamp",
+                None,
+            ),
+            ("extern_path=.a=::x,extern_path=.a.B=::y", None),
+        ] {
+            match (Params::parse(parameter), problem) {
+                (Ok(_), None) => {}
+                (Err(e), Some(problem)) => {
+                    let e = e.to_string();
+                    assert!(e.starts_with("parameter `extern_path`: "), "{e}");
+                    assert!(e.contains(problem), "{parameter}: {e}");
+                }
+                (other, _) => panic!("{parameter}: {other:?}"),
+            }
+        }
+    }
+
     #[test]
     fn value_parameters_require_a_value() {
         for key in ["include_file", "bytes", "default_package_filename"] {
