@@ -670,6 +670,46 @@ message Res { string payload_text = 1; }
         assert!(plain.bindings.is_empty(), "no unbound route unless asked");
     }
 
+    /// A nested body field (grpc-gateway's extension, a warning) is a dotted path of proto and
+    /// JSON names; one of type HttpBody is raw bytes, like a top-level one, for the router and
+    /// the document alike.
+    #[test]
+    fn nested_body_fields_resolve_along_their_path() {
+        let source = r#"syntax = "proto3";
+package n.v1;
+import "google/api/annotations.proto";
+import "google/api/httpbody.proto";
+service S {
+  rpc Note(Req) returns (Req) { option (google.api.http) = {post: "/v1/note" body: "outer.note_text"}; }
+  rpc Raw(Req) returns (Req) { option (google.api.http) = {post: "/v1/raw" body: "outer.raw_data"}; }
+}
+message Req { Outer outer = 1; string name = 2; }
+message Outer { string note_text = 1; google.api.HttpBody raw_data = 2; }
+"#;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("n.proto"), source).unwrap();
+        let bytes =
+            crate::standalone::request(&[dir.path().to_owned()], &["n.proto".into()], "").unwrap();
+        let request = crate::decode(&bytes).unwrap();
+        let (model, diags) = super::super::build(&request, &Params::default());
+        assert!(diags.errors.is_empty(), "{:?}", diags.errors);
+        let methods = &model.packages[0].services[0].methods;
+        let note = &methods[0].bindings[0];
+        assert_eq!(
+            note.route.request,
+            RequestBody::Field(field("outer.note_text", "outer.noteText"))
+        );
+        let raw = &methods[1].bindings[0];
+        assert_eq!(
+            raw.route.request,
+            RequestBody::HttpBody(Some(field("outer.raw_data", "outer.rawData")))
+        );
+        // The query may still set what the body does not hold.
+        let fields = model.query_fields(&methods[1], raw);
+        let query: Vec<&str> = fields.iter().map(|q| q.field().name.as_str()).collect();
+        assert_eq!(query, ["note_text", "name"]);
+    }
+
     #[test]
     fn unbound_methods_get_a_whole_message_post_route() {
         let model = model("generate_unbound_methods,stream_envelope=grpc_gateway");
