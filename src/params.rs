@@ -339,6 +339,7 @@ impl Params {
                 errors.push(e);
             }
         }
+        errors.extend(params.extern_path_problems());
         if params.file_descriptor_set && params.include_file.is_none() {
             errors.push(
                 "parameter `file_descriptor_set` writes FILE_DESCRIPTOR_SET into the include file, \
@@ -351,6 +352,35 @@ impl Params {
         } else {
             Err(ParamError(errors.join("\n")))
         }
+    }
+
+    /// What prost-build would refuse in the `extern_path` table, found here so it is a
+    /// parameter error: `.` alone, a proto path given twice, and (unless
+    /// `compile_well_known_types`) a path prost-build maps itself (`.google.protobuf`, the
+    /// wrappers, `Empty`).
+    fn extern_path_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        let builtin: Vec<String> = crate::model::externs::prost_builtin()
+            .map(|(proto, _)| proto)
+            .collect();
+        for (proto, _) in &self.extern_paths {
+            if proto == "." {
+                problems.push(
+                    "parameter `extern_path`: `.` (every package) is not accepted by prost-build;                      map each package, like `.acme.v1=::acme_types::v1`"
+                        .to_owned(),
+                );
+            } else if !seen.insert(proto.as_str()) {
+                problems.push(format!(
+                    "parameter `extern_path`: `{proto}` is mapped twice; keep one of the two"
+                ));
+            } else if !self.compile_well_known_types && builtin.contains(proto) {
+                problems.push(format!(
+                    "parameter `extern_path`: `{proto}` is mapped by prost-build itself (to                      prost-types, or a wrapper to its primitive); add `compile_well_known_types`                      to map google.protobuf types yourself"
+                ));
+            }
+        }
+        problems
     }
 
     fn set(&mut self, key: &str, value: Option<&str>) -> Result<(), String> {
@@ -502,7 +532,9 @@ mod tests {
 
     #[test]
     fn key_path_value_form_keeps_the_rest_of_the_value() {
-        let p = Params::parse("extern_path=.google.protobuf=::pbjson_types").unwrap();
+        let p =
+            Params::parse("extern_path=.google.protobuf=::pbjson_types,compile_well_known_types")
+                .unwrap();
         assert_eq!(
             p.extern_paths,
             vec![(".google.protobuf".into(), "::pbjson_types".into())]
@@ -581,6 +613,49 @@ mod tests {
         assert_eq!(err.lines().count(), 3, "{err}");
         assert!(err.contains("`no_server` takes true or false, not `maybe`"));
         assert!(err.contains("`extern_path` needs a path and a value"));
+    }
+
+    /// What prost-build would refuse in the extern path table, order of parameters aside.
+    #[test]
+    fn extern_paths_prost_build_refuses_are_parameter_errors() {
+        for (parameter, problem) in [
+            ("extern_path=.=::x", Some("`.` (every package)")),
+            (
+                "extern_path=.a.B=::x,extern_path=.a.B=::y",
+                Some("`.a.B` is mapped twice"),
+            ),
+            (
+                "extern_path=.google.protobuf=::pbjson_types",
+                Some("mapped by prost-build itself"),
+            ),
+            (
+                "extern_path=.google.protobuf.Empty=::x::Empty",
+                Some("mapped by prost-build itself"),
+            ),
+            (
+                "extern_path=.google.protobuf=::pbjson_types,compile_well_known_types",
+                None,
+            ),
+            (
+                "compile_well_known_types,extern_path=.google.protobuf.BoolValue=bool",
+                None,
+            ),
+            (
+                "extern_path=.google.protobuf.Timestamp=::x::Timestamp",
+                None,
+            ),
+            ("extern_path=.a=::x,extern_path=.a.B=::y", None),
+        ] {
+            match (Params::parse(parameter), problem) {
+                (Ok(_), None) => {}
+                (Err(e), Some(problem)) => {
+                    let e = e.to_string();
+                    assert!(e.starts_with("parameter `extern_path`: "), "{e}");
+                    assert!(e.contains(problem), "{parameter}: {e}");
+                }
+                (other, _) => panic!("{parameter}: {other:?}"),
+            }
+        }
     }
 
     #[test]

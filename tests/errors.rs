@@ -578,3 +578,89 @@ message R { string name = 1; }
     }
     assert!(run_inline_with(source, "extern_path=.ext.R=crate::types::R").is_ok());
 }
+
+/// An `extern_path` prost-build would refuse is a parameter error, and an odd but valid one
+/// generates (or fails with a located error), never reaching a panic.
+#[test]
+fn odd_extern_paths_are_parameter_errors_or_generate_without_panics() {
+    let source = r#"syntax = "proto3";
+package ext;
+import "google/api/annotations.proto";
+import "google/protobuf/timestamp.proto";
+service S {
+  rpc M(R) returns (R) { option (google.api.http) = {get: "/v1/m"}; }
+  rpc N(R.In) returns (google.protobuf.Timestamp) { option (google.api.http) = {get: "/v1/n"}; }
+}
+message R { string name = 1; message In { R r = 1; } In i = 2; }
+"#;
+    for (parameter, words) in [
+        (
+            "extern_path=.=::x",
+            "`.` (every package) is not accepted by prost-build",
+        ),
+        (
+            "extern_path=.ext.R=::a,extern_path=.ext.R=::b",
+            "`.ext.R` is mapped twice",
+        ),
+        (
+            "extern_path=.google.protobuf=::pbjson_types",
+            "`.google.protobuf` is mapped by prost-build itself",
+        ),
+        (
+            "extern_path=.google.protobuf.Int64Value=i64",
+            "add `compile_well_known_types`",
+        ),
+    ] {
+        match run_inline_with(source, parameter) {
+            Err(Error::Invalid(errors)) => assert!(
+                errors
+                    .iter()
+                    .any(|e| e.starts_with("parameter `extern_path`") && e.contains(words)),
+                "{parameter}: {errors:#?}"
+            ),
+            other => panic!("{parameter}: expected a parameter error, got {other:?}"),
+        }
+    }
+    for parameter in [
+        "extern_path=.ext.R=u8",
+        "extern_path=.ext.R=Vec<u8>",
+        "extern_path=.ext=self",
+        "extern_path=.ext=super",
+        "extern_path=.ext=crate",
+        "extern_path=.ext.R=Self",
+        "extern_path=.ext=x<'a>",
+        "extern_path=.ext=x::<T>",
+        "extern_path=.ext.R=x<T=u8>",
+        "extern_path=.ext=::x::y<[u8; 4]>",
+        "extern_path=.ext.R=r#type",
+        "extern_path=.google=self",
+        "extern_path=.google.protobuf=::pbjson_types,compile_well_known_types",
+    ] {
+        if let Err(e) = run_inline_with(source, parameter) {
+            assert!(
+                !e.to_string().contains("internal error"),
+                "{parameter}: {e}"
+            );
+        }
+    }
+    // A path relative to the crate root stays one in the gRPC modules, one level below the
+    // package's (not `super::crate::...`); `self::` relative to the package's module goes up.
+    for (parameter, expected) in [
+        ("extern_path=.ext.R=crate::types::R", "crate::types::R"),
+        ("extern_path=.ext.R=self::types::R", "super::types::R"),
+    ] {
+        let output = run_inline_with(source, parameter).unwrap();
+        let rust = &output
+            .files
+            .iter()
+            .find(|f| f.name == "ext.rs")
+            .unwrap()
+            .content;
+        let server = &rust[rust.find("pub mod s_server").unwrap()..];
+        assert!(
+            server.contains(&format!("tonic::Request<{expected}>")),
+            "{parameter}"
+        );
+        assert!(!rust.contains("super::crate::") && !rust.contains("super::self::"));
+    }
+}

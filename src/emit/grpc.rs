@@ -5,7 +5,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::paths;
+use super::{paths, EmitError};
 use crate::model::{Idempotency, Method, MethodKind, Model, Service};
 use crate::naming;
 use crate::params::Params;
@@ -90,26 +90,41 @@ fn doc_lines(doc: &str) -> Vec<String> {
 }
 
 /// The type as seen from inside the generated `<svc>_server`/`<svc>_client` module, one level
-/// below the package.
+/// below the package. A path that is not a Rust type (only an odd `extern_path` could give
+/// one) is an error naming it, never a panic.
 fn type_path(
     model: &Model,
     package: &str,
     full_name: &str,
     externs: &[(String, String)],
-) -> TokenStream {
+) -> Result<TokenStream, EmitError> {
     let path = paths::rust_path(model, package, full_name, externs);
-    // Absolute paths, `()` and primitives (wrappers) stay as they are.
+    // Absolute paths (`::x`, `crate::x`), `()` and primitives (wrappers) stay as they are;
+    // paths relative to the package's module go one level up.
     let primitive = !path.contains("::") && path.starts_with(char::is_lowercase);
-    let path = if path.starts_with("::") || path == "()" || primitive {
+    let path = if path.starts_with("::") || path.starts_with("crate::") || path == "()" || primitive
+    {
         path
+    } else if let Some(rest) = path.strip_prefix("self::") {
+        format!("super::{rest}")
     } else {
         format!("super::{path}")
     };
-    path.parse().expect("generated Rust paths parse")
+    match syn::parse_str::<syn::Type>(&path) {
+        Ok(ty) => Ok(quote!(#ty)),
+        Err(e) => Err(EmitError(format!(
+            "the Rust type of {full_name}, `{path}`, is not a type ({e}); check the extern_path that maps it"
+        ))),
+    }
 }
 
-fn method(model: &Model, package: &str, m: &Method, externs: &[(String, String)]) -> GrpcMethod {
-    GrpcMethod {
+fn method(
+    model: &Model,
+    package: &str,
+    m: &Method,
+    externs: &[(String, String)],
+) -> Result<GrpcMethod, EmitError> {
+    Ok(GrpcMethod {
         proto_name: m.name.clone(),
         // Keywords stay raw (`r#move`): tonic-build's `format_ident!` takes them as they are.
         rust_name: naming::method_name(&m.name),
@@ -117,15 +132,15 @@ fn method(model: &Model, package: &str, m: &Method, externs: &[(String, String)]
         server_streaming: m.kind.server_streaming(),
         deprecated: m.deprecated,
         comments: doc_lines(&m.comments.doc()),
-        request: type_path(model, package, &m.input, externs),
-        response: type_path(model, package, &m.output, externs),
-    }
+        request: type_path(model, package, &m.input, externs)?,
+        response: type_path(model, package, &m.output, externs)?,
+    })
 }
 
 /// The server and client modules of every service of `package`, as `params` asks.
-pub fn services(model: &Model, package: &str, params: &Params) -> TokenStream {
+pub fn services(model: &Model, package: &str, params: &Params) -> Result<TokenStream, EmitError> {
     let Some(pkg) = model.package(package) else {
-        return TokenStream::new();
+        return Ok(TokenStream::new());
     };
     let externs = paths::resolution_paths(model, params);
     let mut builder = tonic_build::CodeGenBuilder::new();
@@ -136,20 +151,24 @@ pub fn services(model: &Model, package: &str, params: &Params) -> TokenStream {
         .generate_default_stubs(params.generate_default_stubs);
     let mut out = TokenStream::new();
     for service in &pkg.services {
-        let grpc = grpc_service(model, service, &externs);
+        let grpc = grpc_service(model, service, externs)?;
         if !params.no_client {
             let client = builder.generate_client(&grpc, "");
-            out.extend(with_dial_helpers(client, service, params));
+            out.extend(with_dial_helpers(client, service, params)?);
         }
         if !params.no_server {
             out.extend(builder.generate_server(&grpc, ""));
         }
     }
-    out
+    Ok(out)
 }
 
-fn grpc_service(model: &Model, service: &Service, externs: &[(String, String)]) -> GrpcService {
-    GrpcService {
+fn grpc_service(
+    model: &Model,
+    service: &Service,
+    externs: &[(String, String)],
+) -> Result<GrpcService, EmitError> {
+    Ok(GrpcService {
         name: service.name.clone(),
         package: service.package.clone(),
         comments: doc_lines(&service.comments.doc()),
@@ -157,16 +176,25 @@ fn grpc_service(model: &Model, service: &Service, externs: &[(String, String)]) 
             .methods
             .iter()
             .map(|m| method(model, &service.package, m, externs))
-            .collect(),
-    }
+            .collect::<Result<_, _>>()?,
+    })
 }
 
 /// Adds the dial helpers of docs/reference.md section 5 to tonic-build's `<svc>_client` module:
 /// `DEFAULT_HOST` and `OAUTH_SCOPES` when the proto sets them, the `SERVICE` description,
 /// `dial_with(options)`, and `dial()` when there is a default host.
-fn with_dial_helpers(client: TokenStream, service: &Service, params: &Params) -> TokenStream {
-    let mut module: syn::ItemMod =
-        syn::parse2(client).expect("tonic-build emits one client module");
+fn with_dial_helpers(
+    client: TokenStream,
+    service: &Service,
+    params: &Params,
+) -> Result<TokenStream, EmitError> {
+    let what = |e: syn::Error| {
+        EmitError(format!(
+            "the generated gRPC client of {} does not parse: {e}",
+            service.full_name
+        ))
+    };
+    let mut module: syn::ItemMod = syn::parse2(client).map_err(what)?;
     let client = format_ident!("{}", naming::tonic_type(&service.name, "Client"));
     let full_name = &service.full_name;
     let address_env = naming::address_env_var(&service.name);
@@ -254,12 +282,10 @@ fn with_dial_helpers(client: TokenStream, service: &Service, params: &Params) ->
             ::rs_svc::dial::connect(&SERVICE, options).await.map(#client::new)
         }
     });
-    let file: syn::File = syn::parse2(items).expect("dial helpers parse");
-    module
-        .content
-        .as_mut()
-        .expect("an inline module")
-        .1
-        .extend(file.items);
-    quote!(#module)
+    let file: syn::File = syn::parse2(items).map_err(what)?;
+    match module.content.as_mut() {
+        Some((_, content)) => content.extend(file.items),
+        None => module.content = Some((Default::default(), file.items)),
+    }
+    Ok(quote!(#module))
 }

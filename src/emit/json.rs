@@ -9,7 +9,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use super::paths;
-use crate::model::{Cardinality, Field, FieldType, Message, Model, Scalar};
+use crate::model::{Cardinality, Field, FieldType, Message, Model, Scalar, WellKnown};
 use crate::naming;
 use crate::params::Params;
 
@@ -22,7 +22,7 @@ struct Ctx<'a> {
     model: &'a Model,
     package: &'a str,
     params: &'a Params,
-    externs: Vec<(String, String)>,
+    externs: &'a [(String, String)],
 }
 
 impl Ctx<'_> {
@@ -31,7 +31,7 @@ impl Ctx<'_> {
             self.model,
             self.package,
             full_name,
-            &self.externs,
+            self.externs,
         ))
     }
 
@@ -54,7 +54,7 @@ impl Ctx<'_> {
             // prost-build stores wrappers as `Option<primitive>` and Empty as `()`.
             FieldType::Message(m) => match wrapper_codec(m) {
                 Some(codec) => quote!(c::#codec),
-                None if m == "google.protobuf.Empty" => quote!(c::Empty),
+                None if WellKnown::of(m) == Some(WellKnown::Empty) => quote!(c::Empty),
                 None => quote!(c::Message),
             },
         }
@@ -93,7 +93,7 @@ fn scalar_codec(s: Scalar) -> TokenStream {
 
 /// `google.protobuf.Value` reads JSON `null` as a value, not as "unset".
 fn is_value(field: &Field) -> bool {
-    matches!(&field.ty, FieldType::Message(m) if m == "google.protobuf.Value")
+    field.ty.well_known() == Some(WellKnown::Value)
 }
 
 /// Is the field stored as `Option<T>` by prost (message fields and explicit presence)?
@@ -428,16 +428,16 @@ pub fn impls(model: &Model, package: &str, params: &Params) -> TokenStream {
 /// The runtime's JSON codec (`rs_svc::json::codec::<this>`) of a `google.protobuf` wrapper,
 /// which prost-build stores as its bare primitive.
 pub(crate) fn wrapper_codec(message: &str) -> Option<proc_macro2::Ident> {
-    let codec = match message.strip_prefix("google.protobuf.")? {
-        "DoubleValue" => "Double",
-        "FloatValue" => "Float",
-        "Int64Value" => "Int64",
-        "UInt64Value" => "Uint64",
-        "Int32Value" => "Int32",
-        "UInt32Value" => "Uint32",
-        "BoolValue" => "Bool",
-        "StringValue" => "Str",
-        "BytesValue" => "Bytes",
+    let codec = match WellKnown::of(message)?.wrapped()? {
+        Scalar::Double => "Double",
+        Scalar::Float => "Float",
+        Scalar::Int64 => "Int64",
+        Scalar::Uint64 => "Uint64",
+        Scalar::Int32 => "Int32",
+        Scalar::Uint32 => "Uint32",
+        Scalar::Bool => "Bool",
+        Scalar::String => "Str",
+        Scalar::Bytes => "Bytes",
         _ => return None,
     };
     Some(quote::format_ident!("{codec}"))

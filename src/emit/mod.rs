@@ -66,7 +66,7 @@ pub fn all(
             .map_err(|e| EmitError(format!("the generated Rust for {what} does not parse: {e}")))?;
         for tokens in [
             json::impls(model, &package.name, params),
-            grpc::services(model, &package.name, params),
+            grpc::services(model, &package.name, params)?,
             http::query_schemas(model, &package.name, params, &query_messages),
             http::routers(model, &package.name, params),
         ] {

@@ -101,6 +101,8 @@ pub fn build(request: &Request, params: &Params) -> (Model, Diagnostics) {
     }
     model.packages = packages.into_values().collect();
     http::check_routes(&mut model, params, &mut diags);
+    super::route::resolve(&mut model, params);
+    model.externs = super::externs::ExternPaths::new(&model, params);
     (model, diags)
 }
 

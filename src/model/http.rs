@@ -9,7 +9,7 @@ use prost_reflect::DynamicMessage;
 
 use super::{
     Binding, Body, Cardinality, FieldPath, FieldType, HttpMethod, Message, Method, Model,
-    PathTemplate, SCALAR_WELL_KNOWN_TYPES,
+    PathTemplate,
 };
 use crate::diag::Diagnostics;
 use crate::params::Params;
@@ -342,6 +342,7 @@ impl Checker<'_> {
             index,
             location: at(&path_field),
             unreachable: false,
+            route: super::Route::default(),
         })
     }
 
@@ -428,8 +429,7 @@ impl Checker<'_> {
                         "variable `{path}`: `{part}` is not a message, so the path cannot go deeper; end the variable at `{part}`"
                     ))
                 }
-                (FieldType::Message(name), true)
-                    if !SCALAR_WELL_KNOWN_TYPES.contains(&name.as_str()) =>
+                (FieldType::Message(name), true) if !field.ty.is_query_value() =>
                 {
                     return Err(format!(
                         "variable `{path}` binds `{part}`, of message type {name}; a path segment holds one value: bind one of its scalar fields (`{path}.<field>`), or use a well-known type written as a string (Timestamp, Duration, FieldMask, a wrapper)"

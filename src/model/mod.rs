@@ -2,15 +2,20 @@
 //! resolved and `google.api.http` rules validated. Nothing after this stage sees descriptors.
 
 mod build;
+pub mod externs;
 pub mod http;
+pub mod route;
 pub mod template;
+pub mod wkt;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 pub use crate::source::{Comments, Location};
 pub use build::build;
+pub use route::{BodyField, FieldName, QueryField, QueryKind, RequestBody, ResponseBody, Route};
 pub use template::{FieldPath, PathTemplate, Segment, Variable};
+pub use wkt::{JsonForm, WellKnown};
 
 /// The whole request, as the emitters see it.
 #[derive(Debug, Clone, Default)]
@@ -21,36 +26,14 @@ pub struct Model {
     pub messages: BTreeMap<String, Message>,
     /// Every enum of the request, by full name.
     pub enums: BTreeMap<String, Enum>,
+    /// The extern paths in force (the user's, the runtime's types, prost-build's own).
+    pub externs: externs::ExternPaths,
 }
 
 impl Model {
     /// The package named `name`, if it has files to generate.
     pub fn package(&self, name: &str) -> Option<&Package> {
         self.packages.iter().find(|p| p.name == name)
-    }
-
-    /// The `FieldMask` field a PATCH binding infers from its body's keys (docs/reference.md
-    /// section 4): the request's only singular FieldMask field, when the body is one singular
-    /// message field, whose message the inferred paths are relative to. The router and the
-    /// OpenAPI document both ask here.
-    pub fn inferred_field_mask(&self, method: &Method, binding: &Binding) -> Option<&Field> {
-        let (HttpMethod::Patch, Body::Field(body)) = (&binding.method, &binding.body) else {
-            return None;
-        };
-        let input = self.messages.get(&method.input)?;
-        let singular =
-            |f: &&Field| matches!(f.cardinality, Cardinality::Singular | Cardinality::Optional);
-        let body_is_message = input.field(body).filter(singular).is_some_and(
-            |f| matches!(&f.ty, FieldType::Message(t) if !t.starts_with("google.protobuf.")),
-        );
-        let mut masks =
-            input.fields.iter().filter(singular).filter(
-                |f| matches!(&f.ty, FieldType::Message(t) if t == "google.protobuf.FieldMask"),
-            );
-        match (body_is_message, masks.next(), masks.next()) {
-            (true, Some(mask), None) => Some(mask),
-            _ => None,
-        }
     }
 
     /// Every service to generate, in package order.
@@ -148,18 +131,12 @@ pub struct Method {
     pub idempotency: Idempotency,
     /// `google.api.method_signature` entries, each a list of field names.
     pub signatures: Vec<Vec<String>>,
-    /// The primary HTTP binding first, then the additional ones.
+    /// The primary HTTP binding first, then the additional ones; or, with
+    /// `generate_unbound_methods` and no rule, the unbound route.
     pub bindings: Vec<Binding>,
     /// The HTTP status of a successful call on every binding (`rs_svc.api.http_response`):
     /// 200 unless the method says otherwise; 204 and 205 send no body.
     pub success_status: u16,
-}
-
-impl Method {
-    /// Whether a successful HTTP response carries no body (204 No Content, 205 Reset Content).
-    pub fn success_has_no_body(&self) -> bool {
-        matches!(self.success_status, 204 | 205)
-    }
 }
 
 /// An HTTP method of a rule.
@@ -213,6 +190,9 @@ pub struct Binding {
     /// this one matches (a warning, see `http::check_routes`). The router still registers it;
     /// the OpenAPI document leaves it out, since it documents what serves a request.
     pub unreachable: bool,
+    /// What the route means, resolved once for every emitter (`route::resolve`, after the
+    /// checks).
+    pub route: Route,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -337,20 +317,3 @@ impl Field {
         }
     }
 }
-
-/// Well-known types whose proto3 JSON form is a single string (or number/bool), so they can be
-/// set from one path segment or query value.
-pub const SCALAR_WELL_KNOWN_TYPES: &[&str] = &[
-    "google.protobuf.Timestamp",
-    "google.protobuf.Duration",
-    "google.protobuf.FieldMask",
-    "google.protobuf.DoubleValue",
-    "google.protobuf.FloatValue",
-    "google.protobuf.Int64Value",
-    "google.protobuf.UInt64Value",
-    "google.protobuf.Int32Value",
-    "google.protobuf.UInt32Value",
-    "google.protobuf.BoolValue",
-    "google.protobuf.StringValue",
-    "google.protobuf.BytesValue",
-];

@@ -18,27 +18,29 @@
 //!   bearer scheme whose requirement lists the scopes, since an OAuth flow without its
 //!   endpoints is not valid OpenAPI.
 
+mod body;
+mod methods;
+mod operation;
+mod path;
 mod schema;
+mod security;
 mod spec;
+mod text;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use heck::ToSnakeCase;
-
 use super::{EmitError, GeneratedFile};
 use crate::diag::Diagnostic;
-use crate::model::template::Segment;
-use crate::model::{
-    Binding, Body, Cardinality, Field, FieldBehavior, FieldType, HttpMethod, Method, Model, Service,
-};
+use crate::model::{Binding, Method, Model, Service};
 use crate::params::{OpenApiFormat, OpenApiVersion, Params};
-use schema::{is_query_value, oneof_taken, Schemas};
+use methods::{slots, Slot};
+use schema::Schemas;
 use spec::{
-    Components, Document, Info, MediaType, MethodKey, OAuthFlow, Omitted, Operation, Ordered,
-    Parameter, PathItem, RequestBody, Response, Schema, SecurityScheme, Server, Tag,
+    Components, Document, Info, MediaType, MethodKey, Omitted, Ordered, PathItem, Response, Server,
+    Tag,
 };
+pub(crate) use text::clean_comment;
 
-const HTTP_BODY: &str = "google.api.HttpBody";
 const ERROR_RESPONSE: &str = "Error";
 
 /// Every OpenAPI document of the request, in a stable order, and the warnings about what they
@@ -52,7 +54,7 @@ pub fn documents(
     }
     let routed: Vec<&Service> = model
         .services()
-        .filter(|s| s.methods.iter().any(|m| !routes(s, m, params).is_empty()))
+        .filter(|s| s.methods.iter().any(|m| routes(m).next().is_some()))
         .collect();
     let mut out = Vec::new();
     let mut warnings = Vec::new();
@@ -131,61 +133,10 @@ fn render(document: &Document, sources: &[&str], params: &Params) -> Result<Stri
     }
 }
 
-/// The routes of a method, as the generated router serves them.
-fn routes(service: &Service, method: &Method, params: &Params) -> Vec<Binding> {
-    if method.bindings.is_empty() && params.generate_unbound_methods {
-        vec![super::http::unbound_binding(service, method)]
-    } else {
-        // A route that can never be reached serves nothing to document.
-        method
-            .bindings
-            .iter()
-            .filter(|b| !b.unreachable)
-            .cloned()
-            .collect()
-    }
-}
-
-/// Comment text for a description: `(-- internal --)` remarks removed, blank edges trimmed.
-pub(crate) fn clean_comment(text: &str) -> Option<String> {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("(--") {
-        out.push_str(&rest[..start]);
-        rest = match rest[start..].find("--)") {
-            Some(end) => &rest[start + end + 3..],
-            None => "",
-        };
-    }
-    out.push_str(rest);
-    let lines: Vec<&str> = out.lines().map(str::trim_end).collect();
-    let mut text = String::new();
-    let mut blank = false;
-    for line in lines {
-        if line.trim().is_empty() {
-            blank = !text.is_empty();
-            continue;
-        }
-        if blank {
-            text.push_str("\n\n");
-        } else if !text.is_empty() {
-            text.push('\n');
-        }
-        blank = false;
-        text.push_str(line);
-    }
-    (!text.is_empty()).then_some(text)
-}
-
-/// The first paragraph as a summary, the rest as the description.
-fn summary_and_description(text: Option<String>) -> (Option<String>, Option<String>) {
-    let Some(text) = text else {
-        return (None, None);
-    };
-    match text.split_once("\n\n") {
-        Some((first, rest)) => (Some(first.replace('\n', " ")), Some(rest.to_owned())),
-        None => (Some(text.replace('\n', " ")), None),
-    }
+/// The routes of a method the document describes: every route the router serves, but those
+/// another route always wins over.
+fn routes(method: &Method) -> impl Iterator<Item = &Binding> {
+    method.bindings.iter().filter(|b| !b.unreachable)
 }
 
 /// The version segment of a package (`v1`, `v2beta1`), if it has one.
@@ -263,8 +214,8 @@ fn document(
         });
         let requirement = builder.security(service, &mut security);
         for method in &service.methods {
-            for binding in routes(service, method, params) {
-                let (path, path_parameters) = builder.path(method, &binding);
+            for binding in routes(method) {
+                let (path, path_parameters) = builder.path(method, binding);
                 let mut id = format!("{tag}_{}", method.name);
                 if binding.index > 0 {
                     id.push_str(&format!("_{}", binding.index));
@@ -275,7 +226,7 @@ fn document(
                         let advice = "the route is served, and left out of the OpenAPI document \
                                       (listed under `x-rs-svc-omitted`); `openapi_version=3.2` \
                                       documents it under `additionalOperations`";
-                        builder.omit(&binding, method, sent, &path, id, reason, advice);
+                        builder.omit(binding, method, sent, &path, id, reason, advice);
                         continue;
                     }
                 };
@@ -292,7 +243,7 @@ fn document(
                         let advice = "the route is served, and left out of this OpenAPI document \
                                       (listed under `x-rs-svc-omitted`); write separate documents \
                                       (leave out `openapi_merge`) or change one path";
-                        builder.omit(&binding, method, sent, &path, id, reason, advice);
+                        builder.omit(binding, method, sent, &path, id, reason, advice);
                         continue;
                     }
                     seen.insert((path.clone(), sent), id.clone());
@@ -303,7 +254,7 @@ fn document(
                         Slot::Additional(_) => MethodKey::Post,
                     };
                     let mut operation =
-                        builder.operation(method, &binding, key, &path_parameters, id);
+                        builder.operation(method, binding, key, &path_parameters, id);
                     operation.tags = vec![tag.clone()];
                     operation.deprecated |= service.deprecated;
                     // An empty list says, explicitly, that the proto declares no auth.
@@ -392,86 +343,6 @@ fn server(service: &Service) -> Server {
     Server { url }
 }
 
-/// Where an operation goes in a path item.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Slot {
-    /// A fixed field: `get`, `put`, ...
-    Fixed(MethodKey),
-    /// OpenAPI 3.2's `additionalOperations`, by the method as sent.
-    Additional(String),
-}
-
-impl Slot {
-    /// The HTTP method as sent (`GET`, `PURGE`).
-    fn name(&self) -> String {
-        match self {
-            Slot::Fixed(key) => key.as_str().to_uppercase(),
-            Slot::Additional(sent) => sent.clone(),
-        }
-    }
-}
-
-/// The OpenAPI operations a rule's HTTP method is documented as; or, when the version has no
-/// place for the method, the method as sent and why.
-fn slots(method: &HttpMethod, version: OpenApiVersion) -> Result<Vec<Slot>, (String, String)> {
-    let fixed = |keys: &[MethodKey]| keys.iter().copied().map(Slot::Fixed).collect();
-    Ok(match method {
-        HttpMethod::Get => fixed(&[MethodKey::Get]),
-        HttpMethod::Put => fixed(&[MethodKey::Put]),
-        HttpMethod::Post => fixed(&[MethodKey::Post]),
-        HttpMethod::Delete => fixed(&[MethodKey::Delete]),
-        HttpMethod::Patch => fixed(&[MethodKey::Patch]),
-        HttpMethod::Custom(kind) => match (kind.as_str(), version) {
-            ("*", _) => fixed(&[
-                MethodKey::Get,
-                MethodKey::Put,
-                MethodKey::Post,
-                MethodKey::Delete,
-                MethodKey::Patch,
-            ]),
-            ("GET", _) => fixed(&[MethodKey::Get]),
-            ("PUT", _) => fixed(&[MethodKey::Put]),
-            ("POST", _) => fixed(&[MethodKey::Post]),
-            ("DELETE", _) => fixed(&[MethodKey::Delete]),
-            ("PATCH", _) => fixed(&[MethodKey::Patch]),
-            ("HEAD", _) => fixed(&[MethodKey::Head]),
-            ("OPTIONS", _) => fixed(&[MethodKey::Options]),
-            ("TRACE", _) => fixed(&[MethodKey::Trace]),
-            ("QUERY", OpenApiVersion::V3_2) => fixed(&[MethodKey::Query]),
-            (other, OpenApiVersion::V3_2) => vec![Slot::Additional(other.to_owned())],
-            (other, OpenApiVersion::V3_1) => {
-                return Err((
-                    other.to_owned(),
-                    format!(
-                    "OpenAPI 3.1 has no operation for the HTTP method `{other}` (only GET, PUT, \
-                         POST, DELETE, OPTIONS, HEAD, PATCH and TRACE)"
-                ),
-                ))
-            }
-        },
-    })
-}
-
-/// A singular from a plural literal: `shelves` -> `shelf`, `books` -> `book`, `people` ->
-/// `people_id`.
-fn singular(literal: &str) -> String {
-    let word = literal.to_snake_case();
-    if let Some(stem) = word.strip_suffix("ies") {
-        format!("{stem}y")
-    } else if let Some(stem) = word.strip_suffix("ves") {
-        format!("{stem}f")
-    } else if word.ends_with("sses") || word.ends_with("xes") || word.ends_with("ches") {
-        word[..word.len() - 2].to_owned()
-    } else if let Some(stem) = word
-        .strip_suffix('s')
-        .filter(|s| !s.ends_with(['s', 'u', 'i']))
-    {
-        stem.to_owned()
-    } else {
-        format!("{word}_id")
-    }
-}
-
 impl<'a> Builder<'a> {
     /// Leaves an operation out of the document: listed under `x-rs-svc-omitted`, and a warning
     /// at the rule saying why and what to do.
@@ -499,706 +370,11 @@ impl<'a> Builder<'a> {
             reason,
         });
     }
-
-    fn input(&self, method: &Method) -> Option<&'a crate::model::Message> {
-        self.model.messages.get(&method.input)
-    }
-
-    /// The field at a dotted path of the request, if every step exists.
-    fn field_at(&self, method: &Method, path: &[String]) -> Option<&'a Field> {
-        let mut message = self.input(method)?;
-        let (last, parents) = path.split_last()?;
-        for name in parents {
-            match &message.field(name)?.ty {
-                FieldType::Message(nested) => message = self.model.messages.get(nested)?,
-                _ => return None,
-            }
-        }
-        message.field(last)
-    }
-
-    /// The OpenAPI path of a rule and its path parameters.
-    fn path(&mut self, method: &Method, binding: &Binding) -> (String, Vec<Parameter>) {
-        let template = &binding.template;
-        let mut parts = Vec::new();
-        let mut parameters: Vec<Parameter> = Vec::new();
-        let mut i = 0;
-        while i < template.segments.len() {
-            let Some(variable) = template.variable_for(i) else {
-                parts.push(match &template.segments[i] {
-                    Segment::Literal(text) => text.clone(),
-                    // A wildcard outside any variable matches a segment and binds nothing.
-                    _ => {
-                        parameters.push(Parameter {
-                            name: format!("segment{}", i + 1),
-                            location: "path",
-                            description: Some("Any segment; not bound to a field.".to_owned()),
-                            required: true,
-                            deprecated: false,
-                            style: None,
-                            explode: None,
-                            schema: segment_schema(),
-                        });
-                        format!("{{segment{}}}", i + 1)
-                    }
-                });
-                i += 1;
-                continue;
-            };
-            let segments = &template.segments[variable.start..variable.end];
-            let field_path = variable.field_path.0.clone();
-            let dotted = field_path.join(".");
-            let field = self.field_at(method, &field_path).cloned();
-            if let [Segment::Single] = segments {
-                let schema = match &field {
-                    // grpc-gateway's repeated path field: comma-separated values, which is
-                    // OpenAPI's `simple` style of an array.
-                    Some(f) if is_query_value(&f.ty) && f.cardinality == Cardinality::Repeated => {
-                        Schema::array(self.schemas.value(&f.ty))
-                    }
-                    Some(f) if is_query_value(&f.ty) => {
-                        let value = self.schemas.value(&f.ty);
-                        non_empty(value)
-                    }
-                    _ => segment_schema(),
-                };
-                parameters.push(Parameter {
-                    name: dotted.clone(),
-                    location: "path",
-                    description: field
-                        .as_ref()
-                        .and_then(|f| clean_comment(&f.comments.doc())),
-                    required: true,
-                    deprecated: field.as_ref().is_some_and(|f| f.deprecated),
-                    style: None,
-                    explode: None,
-                    schema,
-                });
-                parts.push(format!("{{{dotted}}}"));
-            } else {
-                let names = self.segment_names(segments, &field_path, &template.segments[..i]);
-                let mut shown = Vec::new();
-                for (segment, name) in segments.iter().zip(&names) {
-                    match (segment, name) {
-                        (Segment::Literal(text), _) => shown.push(text.clone()),
-                        (_, Some(name)) => shown.push(format!("{{{name}}}")),
-                        _ => {}
-                    }
-                }
-                let whole = shown.join("/");
-                let doc = field
-                    .as_ref()
-                    .and_then(|f| clean_comment(&f.comments.doc()));
-                for (segment, name) in segments.iter().zip(&names) {
-                    let Some(name) = name else { continue };
-                    let multi = matches!(segment, Segment::Multi);
-                    parameters.push(Parameter {
-                        name: name.clone(),
-                        location: "path",
-                        description: Some(match (multi, segments.len()) {
-                            (true, 1) => format!(
-                                "{}May hold several segments separated by `/`.",
-                                doc.as_ref().map_or(String::new(), |d| format!("{d}\n\n"))
-                            ),
-                            (true, _) => format!("Part of `{dotted}`, which is `{whole}`; may hold several segments separated by `/`."),
-                            _ => format!("Part of `{dotted}`, which is `{whole}`."),
-                        }),
-                        required: true,
-                        deprecated: field.as_ref().is_some_and(|f| f.deprecated),
-                        style: None,
-                        explode: None,
-                        schema: if multi {
-                            Schema {
-                                min_length: Some(1),
-                                ..Schema::of_type("string")
-                            }
-                        } else {
-                            segment_schema()
-                        },
-                    });
-                }
-                parts.extend(shown);
-            }
-            i = variable.end;
-        }
-        // Unique names within the path.
-        let mut used = BTreeSet::new();
-        for parameter in &mut parameters {
-            let base = parameter.name.clone();
-            let mut n = 1;
-            while !used.insert(parameter.name.clone()) {
-                n += 1;
-                parameter.name = format!("{base}_{n}");
-            }
-        }
-        let mut path = format!("/{}", parts.join("/"));
-        if let Some(verb) = &template.verb {
-            path.push(':');
-            path.push_str(verb);
-        }
-        // Rename to the names an earlier path of the same shape used.
-        let names: Vec<String> = parameters.iter().map(|p| p.name.clone()).collect();
-        let shape = names.iter().fold(path.clone(), |shape, name| {
-            shape.replacen(&format!("{{{name}}}"), "{}", 1)
-        });
-        match self.shapes.get(&shape) {
-            Some(first) if *first != names => {
-                path = shape.clone();
-                for (parameter, name) in parameters.iter_mut().zip(first) {
-                    path = path.replacen("{}", &format!("{{{name}}}"), 1);
-                    parameter.name = name.clone();
-                }
-            }
-            Some(_) => {}
-            None => {
-                self.shapes.insert(shape, names);
-            }
-        }
-        (path, parameters)
-    }
-
-    /// Parameter names for the segments of a multi-segment variable (`None` for literals):
-    /// from a `google.api.resource` pattern of the same shape, else from the literal before
-    /// each wildcard.
-    fn segment_names(
-        &self,
-        segments: &[Segment],
-        field_path: &[String],
-        before: &[Segment],
-    ) -> Vec<Option<String>> {
-        let pattern = self.patterns.iter().find(|pattern| {
-            pattern.len() == segments.len()
-                && pattern.iter().zip(segments).all(|(p, s)| match s {
-                    Segment::Literal(text) => p == text,
-                    Segment::Single => p.starts_with('{') && p.ends_with('}') && !p.contains('='),
-                    Segment::Multi => false,
-                })
-        });
-        let field = field_path.last().map(String::as_str).unwrap_or("segment");
-        segments
-            .iter()
-            .enumerate()
-            .map(|(k, segment)| match segment {
-                Segment::Literal(_) => None,
-                Segment::Single => Some(match pattern {
-                    Some(p) => p[k].trim_matches(['{', '}']).to_owned(),
-                    None => match k.checked_sub(1).map(|j| &segments[j]).or(before.last()) {
-                        Some(Segment::Literal(text)) => singular(text),
-                        _ => format!("{field}_{}", k + 1),
-                    },
-                }),
-                Segment::Multi => Some(field.to_owned()),
-            })
-            .collect()
-    }
-
-    /// The security requirement of a service's operations, adding its scheme.
-    fn security(
-        &self,
-        service: &Service,
-        schemes: &mut BTreeMap<String, SecurityScheme>,
-    ) -> Option<Vec<BTreeMap<String, Vec<String>>>> {
-        if service.oauth_scopes.is_empty() {
-            return Some(Vec::new());
-        }
-        let google = service
-            .oauth_scopes
-            .iter()
-            .all(|s| s.starts_with("https://www.googleapis.com/auth/"));
-        let (authorization, token) = match (
-            &self.params.openapi_oauth_authorization_url,
-            &self.params.openapi_oauth_token_url,
-        ) {
-            (a, Some(t)) => (a.clone(), Some(t.clone())),
-            (_, None) if google => (
-                Some("https://accounts.google.com/o/oauth2/v2/auth".to_owned()),
-                Some("https://oauth2.googleapis.com/token".to_owned()),
-            ),
-            _ => (None, None),
-        };
-        let scopes: BTreeMap<String, String> = service
-            .oauth_scopes
-            .iter()
-            .map(|s| (s.clone(), format!("Used by {}.", service.full_name)))
-            .collect();
-        let name = match token {
-            Some(token) => {
-                let flow = OAuthFlow {
-                    authorization_url: authorization.clone(),
-                    token_url: token,
-                    scopes,
-                };
-                let entry = schemes
-                    .entry("oauth2".to_owned())
-                    .or_insert_with(|| SecurityScheme {
-                        kind: "oauth2",
-                        description: None,
-                        scheme: None,
-                        flows: Some(BTreeMap::new()),
-                    });
-                let flows = entry.flows.get_or_insert_with(BTreeMap::new);
-                let key = if authorization.is_some() {
-                    "authorizationCode"
-                } else {
-                    "clientCredentials"
-                };
-                let merged = flows.entry(key).or_insert(OAuthFlow {
-                    scopes: BTreeMap::new(),
-                    ..flow.clone()
-                });
-                merged.scopes.extend(flow.scopes);
-                "oauth2"
-            }
-            None => {
-                schemes
-                    .entry("bearer".to_owned())
-                    .or_insert_with(|| SecurityScheme {
-                        kind: "http",
-                        description: Some(
-                            "An OAuth 2.0 access token holding the scopes each operation lists. \
-                             Set `openapi_oauth_token_url` (and `openapi_oauth_authorization_url`) \
-                             to describe the OAuth flow itself."
-                                .to_owned(),
-                        ),
-                        scheme: Some("bearer"),
-                        flows: None,
-                    });
-                "bearer"
-            }
-        };
-        Some(vec![BTreeMap::from([(
-            name.to_owned(),
-            service.oauth_scopes.clone(),
-        )])])
-    }
-
-    fn operation(
-        &mut self,
-        method: &Method,
-        binding: &Binding,
-        key: MethodKey,
-        path_parameters: &[Parameter],
-        operation_id: String,
-    ) -> Operation {
-        let (summary, mut description) =
-            summary_and_description(clean_comment(&method.comments.doc()));
-        // Linters (and readers of a long list) want a summary on every operation.
-        let summary = summary.or_else(|| Some(method.name.clone()));
-        let bound: Vec<Vec<String>> = binding
-            .template
-            .variables
-            .iter()
-            .map(|v| v.field_path.0.clone())
-            .collect();
-        let mut parameters = path_parameters.to_vec();
-        if binding.body != Body::All && !method.kind.client_streaming() {
-            let mut stack = Vec::new();
-            if let Some(input) = self.input(method) {
-                let excluded: Vec<Vec<String>> = bound
-                    .iter()
-                    .cloned()
-                    .chain(match &binding.body {
-                        Body::Field(name) => Some(name.split('.').map(str::to_owned).collect()),
-                        _ => None,
-                    })
-                    .collect();
-                self.query(input, "", &excluded, &mut stack, true, &mut parameters);
-            }
-        }
-        if let Some(mask) = self.model.inferred_field_mask(method, binding) {
-            let note = format!(
-                "Without `{}`, the fields present in the body are the ones updated.",
-                self.schemas.key(mask)
-            );
-            description = Some(match description {
-                Some(d) => format!("{d}\n\n{note}"),
-                None => note,
-            });
-        }
-        let request_body = self.request_body(method, binding, &bound);
-        let responses = self.responses(method, binding, key);
-        Operation {
-            tags: Vec::new(),
-            summary,
-            description,
-            operation_id,
-            parameters,
-            request_body,
-            responses,
-            deprecated: method.deprecated,
-            security: None,
-            servers: Vec::new(),
-        }
-    }
-
-    /// Query parameters for every field of `message` the runtime binds from the query string,
-    /// below `prefix`, leaving out `excluded` paths (bound by the path or the body) and the
-    /// other members of a oneof one of them sets.
-    fn query(
-        &mut self,
-        message: &crate::model::Message,
-        prefix: &str,
-        excluded: &[Vec<String>],
-        stack: &mut Vec<String>,
-        top: bool,
-        out: &mut Vec<Parameter>,
-    ) {
-        stack.push(message.full_name.clone());
-        for field in &message.fields {
-            if excluded.iter().any(|p| p.len() == 1 && p[0] == field.name)
-                || oneof_taken(message, excluded, field)
-            {
-                continue;
-            }
-            let below: Vec<Vec<String>> = excluded
-                .iter()
-                .filter(|p| p.len() > 1 && p[0] == field.name)
-                .map(|p| p[1..].to_vec())
-                .collect();
-            let name = format!("{prefix}{}", self.schemas.key(field));
-            let description = clean_comment(&field.comments.doc());
-            let (style, explode, schema) = match (&field.cardinality, is_query_value(&field.ty)) {
-                (Cardinality::Singular | Cardinality::Optional, true) => {
-                    (None, None, self.schemas.value(&field.ty))
-                }
-                (Cardinality::Repeated, true) => {
-                    let value = self.schemas.value(&field.ty);
-                    (None, None, Schema::array(value))
-                }
-                (Cardinality::Map { .. }, true) => {
-                    let schema = self.schemas.field(field);
-                    // `field[KEY]=VALUE`: a key holding `[` or `]` cannot be written there.
-                    let property_names = schema
-                        .property_names
-                        .clone()
-                        .or_else(|| Some(Box::new(Schema::default().with_pattern("^[^\\[\\]]*$"))));
-                    let schema = Schema {
-                        description: None,
-                        deprecated: false,
-                        read_only: false,
-                        write_only: false,
-                        property_names,
-                        ..schema
-                    };
-                    (Some("deepObject"), Some(true), schema)
-                }
-                (Cardinality::Singular | Cardinality::Optional, false) => {
-                    if let FieldType::Message(nested) = &field.ty {
-                        if let Some(nested) = self.model.messages.get(nested) {
-                            // A recursive message is documented down to its first repetition.
-                            if !stack.contains(&nested.full_name)
-                                && !nested.full_name.starts_with("google.protobuf.")
-                            {
-                                self.query(nested, &format!("{name}."), &below, stack, false, out);
-                            }
-                        }
-                    }
-                    continue;
-                }
-                // Repeated messages and maps of messages cannot be set from the query string.
-                _ => continue,
-            };
-            out.push(Parameter {
-                name,
-                location: "query",
-                description,
-                required: top && field.behaviors.contains(&FieldBehavior::Required),
-                deprecated: field.deprecated,
-                style,
-                explode,
-                schema,
-            });
-        }
-        stack.pop();
-    }
-
-    fn request_body(
-        &mut self,
-        method: &Method,
-        binding: &Binding,
-        bound: &[Vec<String>],
-    ) -> Option<RequestBody> {
-        let input = self.input(method);
-        let field = match &binding.body {
-            Body::None => return None,
-            Body::All => None,
-            Body::Field(name) => {
-                let path: Vec<String> = name.split('.').map(str::to_owned).collect();
-                Some(self.field_at(method, &path)?)
-            }
-        };
-        let http_body = match field {
-            Some(f) => f.ty == FieldType::Message(HTTP_BODY.to_owned()),
-            None => method.input == HTTP_BODY,
-        };
-        let (schema, description) = match field {
-            _ if http_body => (binary("The raw bytes; `Content-Type` is passed on."), None),
-            None => (
-                self.schemas.message_without(&method.input, bound),
-                // A well-known type's comment is protobuf's internals, and only some
-                // compilers keep it.
-                input
-                    .filter(|m| !m.full_name.starts_with("google.protobuf."))
-                    .and_then(|m| clean_comment(&m.comments.doc())),
-            ),
-            Some(field) => {
-                let below: Vec<Vec<String>> = bound
-                    .iter()
-                    .filter(|p| p.len() > 1 && p[0] == field.name)
-                    .map(|p| p[1..].to_vec())
-                    .collect();
-                let schema = match &field.ty {
-                    FieldType::Message(nested) if field.cardinality == Cardinality::Singular => {
-                        self.schemas.message_without(nested, &below)
-                    }
-                    _ => Schema {
-                        description: None,
-                        ..self.schemas.field(field)
-                    },
-                };
-                (schema, clean_comment(&field.comments.doc()))
-            }
-        };
-        let mut content = Ordered::default();
-        if http_body {
-            content.insert("*/*", MediaType { schema });
-        } else if method.kind.client_streaming() {
-            content.insert(
-                "application/x-ndjson",
-                MediaType {
-                    schema: Schema {
-                        description: Some("One JSON message per line.".to_owned()),
-                        ..schema.clone()
-                    },
-                },
-            );
-            content.insert(
-                "application/json",
-                MediaType {
-                    schema: Schema {
-                        description: Some("A JSON array of messages.".to_owned()),
-                        ..Schema::array(schema)
-                    },
-                },
-            );
-        } else {
-            content.insert("application/json", MediaType { schema });
-        }
-        Some(RequestBody {
-            description,
-            content,
-            // An empty body is `{}` (or an empty stream, or empty bytes): required only when
-            // the proto says the body field is.
-            required: field.is_some_and(|f| f.behaviors.contains(&FieldBehavior::Required)),
-        })
-    }
-
-    fn responses(
-        &mut self,
-        method: &Method,
-        binding: &Binding,
-        key: MethodKey,
-    ) -> Ordered<Response> {
-        let output = self.model.messages.get(&method.output);
-        let field = binding
-            .response_body
-            .as_ref()
-            .and_then(|name| output.and_then(|m| m.field(name)))
-            .cloned();
-        let http_body = match &field {
-            Some(f) => f.ty == FieldType::Message(HTTP_BODY.to_owned()),
-            None => method.output == HTTP_BODY,
-        };
-        let schema = match &field {
-            _ if http_body || key == MethodKey::Head => Schema::default(),
-            Some(f) => Schema {
-                description: None,
-                ..self.schemas.field(f)
-            },
-            None => self.schemas.message(&method.output),
-        };
-        let mut content = Ordered::default();
-        let description;
-        if method.success_has_no_body() {
-            description = format!(
-                "{}; the response has no body.",
-                status_reason(method.success_status)
-            );
-        } else if key == MethodKey::Head {
-            description = "OK; HEAD responses have no body.".to_owned();
-        } else if http_body {
-            description = if method.kind.server_streaming() {
-                "The raw bytes of every message of the stream, in order.".to_owned()
-            } else {
-                "The raw bytes, with their own `Content-Type`.".to_owned()
-            };
-            content.insert(
-                "*/*",
-                MediaType {
-                    schema: binary("Raw bytes."),
-                },
-            );
-        } else if method.kind.server_streaming() {
-            description = "A stream: one JSON message per line, or Server-Sent Events when the request has `Accept: text/event-stream`. An error after the first message ends the stream as a last line (or an `error` event) holding a `google.rpc.Status`.".to_owned();
-            let item = if self.params.grpc_gateway_envelope {
-                let status = self.schemas.status();
-                Schema {
-                    properties: Ordered(vec![
-                        ("result".to_owned(), schema),
-                        ("error".to_owned(), status),
-                    ]),
-                    ..Schema::of_type("object")
-                }
-            } else {
-                schema
-            };
-            content.insert(
-                "application/x-ndjson",
-                MediaType {
-                    schema: Schema {
-                        description: Some("Each line is one message.".to_owned()),
-                        ..item
-                    },
-                },
-            );
-            content.insert(
-                "text/event-stream",
-                MediaType {
-                    schema: Schema {
-                        description: Some("`data:` of each event is one JSON message.".to_owned()),
-                        ..Schema::of_type("string")
-                    },
-                },
-            );
-        } else {
-            description = status_reason(method.success_status).to_owned();
-            content.insert("application/json", MediaType { schema });
-        }
-        Ordered(vec![
-            (
-                method.success_status.to_string(),
-                Response::Inline {
-                    description,
-                    content,
-                },
-            ),
-            (
-                "default".to_owned(),
-                Response::Ref {
-                    reference: format!("#/components/responses/{ERROR_RESPONSE}"),
-                },
-            ),
-        ])
-    }
-}
-
-/// The reason phrase of a success status, for a response's description.
-fn status_reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        201 => "Created",
-        202 => "Accepted",
-        203 => "Non-Authoritative Information",
-        204 => "No Content",
-        205 => "Reset Content",
-        206 => "Partial Content",
-        _ => "Success",
-    }
-}
-
-/// A path segment: any non-empty text without `/`.
-fn segment_schema() -> Schema {
-    Schema::of_type("string").with_pattern("^[^/]+$")
-}
-
-/// The runtime never binds an empty segment, so a string path parameter has at least one
-/// character.
-fn non_empty(schema: Schema) -> Schema {
-    if schema.reference.is_none() && schema == Schema::of_type("string") {
-        Schema {
-            min_length: Some(1),
-            ..schema
-        }
-    } else {
-        schema
-    }
-}
-
-fn binary(description: &str) -> Schema {
-    Schema {
-        description: Some(description.to_owned()),
-        ..Schema::of_type("string").with_format("binary")
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn internal_comments_are_stripped() {
-        assert_eq!(
-            clean_comment("Lists books.\n(-- api-linter: x\n   more --)\n\nSecond.").as_deref(),
-            Some("Lists books.\n\nSecond.")
-        );
-        assert_eq!(clean_comment("(-- only --)"), None);
-        assert_eq!(clean_comment("a (-- b --) c").as_deref(), Some("a  c"));
-    }
-
-    #[test]
-    fn plural_literals_name_their_segments() {
-        for (plural, name) in [
-            ("shelves", "shelf"),
-            ("books", "book"),
-            ("categories", "category"),
-            ("addresses", "address"),
-            ("boxes", "box"),
-            ("people", "people_id"),
-            ("status", "status_id"),
-            ("userProfiles", "user_profile"),
-        ] {
-            assert_eq!(singular(plural), name, "{plural}");
-        }
-    }
-
-    #[test]
-    fn first_paragraph_is_the_summary() {
-        let (s, d) = summary_and_description(Some("Lists.\nAll of them.\n\nMore.".to_owned()));
-        assert_eq!(s.as_deref(), Some("Lists. All of them."));
-        assert_eq!(d.as_deref(), Some("More."));
-    }
-
-    #[test]
-    fn each_version_places_each_method_or_says_why_not() {
-        use OpenApiVersion::{V3_1, V3_2};
-        let fixed = |key| Ok(vec![Slot::Fixed(key)]);
-        let custom = |kind: &str| HttpMethod::Custom(kind.to_owned());
-        for (method, version, expected) in [
-            (HttpMethod::Get, V3_1, fixed(MethodKey::Get)),
-            (HttpMethod::Patch, V3_2, fixed(MethodKey::Patch)),
-            (custom("HEAD"), V3_1, fixed(MethodKey::Head)),
-            (custom("TRACE"), V3_2, fixed(MethodKey::Trace)),
-            (custom("QUERY"), V3_2, fixed(MethodKey::Query)),
-            (
-                custom("PURGE"),
-                V3_2,
-                Ok(vec![Slot::Additional("PURGE".to_owned())]),
-            ),
-        ] {
-            assert_eq!(slots(&method, version), expected, "{method:?} {version:?}");
-        }
-        for kind in ["PURGE", "QUERY", "LINK"] {
-            let (sent, reason) = slots(&custom(kind), V3_1).unwrap_err();
-            assert_eq!(sent, kind);
-            assert!(
-                reason.starts_with(&format!(
-                    "OpenAPI 3.1 has no operation for the HTTP method `{kind}`"
-                )),
-                "{reason}"
-            );
-        }
-        assert_eq!(slots(&custom("*"), V3_2).unwrap().len(), 5);
-    }
 
     #[test]
     fn package_versions() {

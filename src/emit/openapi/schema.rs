@@ -10,49 +10,15 @@ use serde_json::Value;
 
 use super::clean_comment;
 use super::spec::{Ordered, Schema};
-use crate::model::{Cardinality, Field, FieldBehavior, FieldType, Message, Model, Scalar};
+use crate::model::{
+    Cardinality, Field, FieldBehavior, FieldType, JsonForm, Message, Model, Scalar, WellKnown,
+};
 use crate::params::Params;
 
 /// The shared error body, written by hand: the request need not import google/rpc/status.proto.
-pub const STATUS: &str = "google.rpc.Status";
-const ANY: &str = "google.protobuf.Any";
-const EMPTY: &str = "google.protobuf.Empty";
-
-/// The well-known types whose JSON form is not an object: in an Any, their JSON is `value`.
-const VALUE_FORM: &[&str] = &[
-    "google.protobuf.Timestamp",
-    "google.protobuf.Duration",
-    "google.protobuf.FieldMask",
-    "google.protobuf.Struct",
-    "google.protobuf.Value",
-    "google.protobuf.ListValue",
-    "google.protobuf.DoubleValue",
-    "google.protobuf.FloatValue",
-    "google.protobuf.Int64Value",
-    "google.protobuf.UInt64Value",
-    "google.protobuf.Int32Value",
-    "google.protobuf.UInt32Value",
-    "google.protobuf.BoolValue",
-    "google.protobuf.StringValue",
-    "google.protobuf.BytesValue",
-];
-
-/// Whether `field` of `message` is out of the client's reach because a path in `bound` (proto
-/// field paths relative to `message`, bound by a path variable or the body field) always sets
-/// another member of its oneof: the runtime refuses two members of one oneof
-/// (docs/reference.md sections 3 and 6), so neither the query nor the body may send it.
-pub fn oneof_taken(message: &Message, bound: &[Vec<String>], field: &Field) -> bool {
-    let Some(oneof) = &field.oneof else {
-        return false;
-    };
-    bound.iter().filter_map(|p| p.first()).any(|name| {
-        *name != field.name
-            && message
-                .fields
-                .iter()
-                .any(|f| f.name == *name && f.oneof.as_ref() == Some(oneof))
-    })
-}
+pub const STATUS: &str = WellKnown::Status.full_name();
+const ANY: &str = WellKnown::Any.full_name();
+const EMPTY: &str = WellKnown::Empty.full_name();
 
 /// Builds schemas and remembers which components they refer to.
 pub struct Schemas<'a> {
@@ -96,7 +62,9 @@ impl<'a> Schemas<'a> {
     pub fn value(&mut self, ty: &FieldType) -> Schema {
         match ty {
             FieldType::Scalar(s) => scalar(*s),
-            FieldType::Enum(e) if e == "google.protobuf.NullValue" => Schema::of_type("null"),
+            FieldType::Enum(_) if ty.well_known() == Some(WellKnown::NullValue) => {
+                Schema::of_type("null")
+            }
             FieldType::Enum(e) => self.reference(e),
             FieldType::Message(m) => self.message(m),
         }
@@ -168,7 +136,7 @@ impl<'a> Schemas<'a> {
                 .map(|p| p[1..].to_vec())
                 .collect();
             if removed.iter().any(|p| p.len() == 1 && p[0] == field.name)
-                || oneof_taken(message, removed, field)
+                || message.oneof_taken(removed, field)
             {
                 continue;
             }
@@ -263,7 +231,12 @@ impl<'a> Schemas<'a> {
             max_properties: Some(0),
             ..Schema::default()
         }];
-        for name in VALUE_FORM {
+        // The well-known types whose JSON form is not an object: in an Any, their JSON is `value`.
+        for name in WellKnown::ALL
+            .into_iter()
+            .filter(|w| w.is_value_form())
+            .map(WellKnown::full_name)
+        {
             branches.push(Schema {
                 properties: Ordered(vec![
                     ("@type".to_owned(), type_url(name)),
@@ -597,9 +570,8 @@ fn map_key(key: Scalar) -> Option<Schema> {
 
 /// The JSON form of a well-known type that is not an ordinary object, written inline.
 pub fn well_known(name: &str) -> Option<Schema> {
-    let wrapper = |s: Scalar| scalar(s);
-    Some(match name {
-        "google.protobuf.Timestamp" => Schema {
+    Some(match WellKnown::of(name)?.json_form() {
+        JsonForm::Timestamp => Schema {
             description: Some(
                 "RFC 3339, such as `2024-02-29T12:34:56.789Z`, from year 1 to 9999.".to_owned(),
             ),
@@ -607,39 +579,22 @@ pub fn well_known(name: &str) -> Option<Schema> {
                 .with_format("date-time")
                 .with_pattern(TIMESTAMP_PATTERN)
         },
-        "google.protobuf.Duration" => Schema {
+        JsonForm::Duration => Schema {
             description: Some(
                 "Seconds with up to 9 fractional digits and an `s`, such as `1.5s`.".to_owned(),
             ),
             ..Schema::of_type("string").with_pattern(DURATION_PATTERN)
         },
-        "google.protobuf.FieldMask" => Schema {
+        JsonForm::FieldMask => Schema {
             description: Some("Field paths in lowerCamelCase, separated by commas.".to_owned()),
             ..Schema::of_type("string").with_pattern(FIELD_MASK_PATTERN)
         },
-        "google.protobuf.Struct" => Schema::of_type("object"),
-        "google.protobuf.Value" => Schema::default(),
-        "google.protobuf.ListValue" => Schema::array(Schema::default()),
-        "google.protobuf.DoubleValue" => wrapper(Scalar::Double),
-        "google.protobuf.FloatValue" => wrapper(Scalar::Float),
-        "google.protobuf.Int64Value" => wrapper(Scalar::Int64),
-        "google.protobuf.UInt64Value" => wrapper(Scalar::Uint64),
-        "google.protobuf.Int32Value" => wrapper(Scalar::Int32),
-        "google.protobuf.UInt32Value" => wrapper(Scalar::Uint32),
-        "google.protobuf.BoolValue" => wrapper(Scalar::Bool),
-        "google.protobuf.StringValue" => wrapper(Scalar::String),
-        "google.protobuf.BytesValue" => wrapper(Scalar::Bytes),
-        _ => return None,
+        JsonForm::Struct => Schema::of_type("object"),
+        JsonForm::Value => Schema::default(),
+        JsonForm::ListValue => Schema::array(Schema::default()),
+        JsonForm::Wrapper(s) => scalar(s),
+        JsonForm::Object | JsonForm::Any | JsonForm::Empty | JsonForm::Null => return None,
     })
-}
-
-/// Is `ty` settable from one query parameter value (a scalar, enum or scalar well-known type)?
-pub fn is_query_value(ty: &FieldType) -> bool {
-    match ty {
-        FieldType::Scalar(_) => true,
-        FieldType::Enum(e) => e != "google.protobuf.NullValue",
-        FieldType::Message(m) => crate::model::SCALAR_WELL_KNOWN_TYPES.contains(&m.as_str()),
-    }
 }
 
 #[cfg(test)]
