@@ -3,16 +3,7 @@
 
 /// Comment text for a description: `(-- internal --)` remarks removed, blank edges trimmed.
 pub(crate) fn clean_comment(text: &str) -> Option<String> {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("(--") {
-        out.push_str(&rest[..start]);
-        rest = match rest[start..].find("--)") {
-            Some(end) => &rest[start + end + 3..],
-            None => "",
-        };
-    }
-    out.push_str(rest);
+    let out = crate::source::without_internal_remarks(text);
     let lines: Vec<&str> = out.lines().map(str::trim_end).collect();
     let mut text = String::new();
     let mut blank = false;
