@@ -552,7 +552,10 @@ message GetRequest { string name = 1; }
     #[test]
     fn bad_parameters_are_errors_before_any_proto_is_read() {
         let cases = [
-            (configure().parameter("no_sever"), "unknown parameter `no_sever`"),
+            (
+                configure().parameter("no_sever"),
+                "unknown parameter `no_sever`",
+            ),
             (
                 configure().parameter("openapi_format=toml"),
                 "parameter `openapi_format` takes `yaml` or `json`, not `toml`",
@@ -566,7 +569,9 @@ message GetRequest { string name = 1; }
                 "parameter `include_file` needs a value",
             ),
             (
-                configure().file_descriptor_set(true).parameter("no_include_file"),
+                configure()
+                    .file_descriptor_set(true)
+                    .parameter("no_include_file"),
                 "cannot be combined with `no_include_file`",
             ),
         ];
@@ -625,7 +630,9 @@ message GetRequest { string name = 1; }
         );
         assert_eq!(cargo.lines().count(), 1, "{cargo}");
         let quiet = compile(
-            configure().emit_rerun_if_changed(false).emit_warnings(false),
+            configure()
+                .emit_rerun_if_changed(false)
+                .emit_warnings(false),
             root,
         )
         .unwrap();
