@@ -49,12 +49,10 @@ pub fn configure() -> Builder {
 /// function of the same name: the file's directory is the include path.
 pub fn compile_protos(proto: impl AsRef<Path>) -> Result<(), BuildError> {
     let proto = proto.as_ref();
-    let dir = proto.parent().unwrap_or(Path::new(""));
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
+    let dir = proto
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     configure().compile_protos(&[proto], &[dir])
 }
 
@@ -266,6 +264,10 @@ impl Builder {
     /// Compiles `protos` (paths on disk under one of `includes`, or names relative to one) and
     /// writes the generated files, then prints the cargo lines. On any error nothing is
     /// written. Without include paths the current directory is one, as for protoc.
+    ///
+    /// As under protoc, code is generated for the files listed, not for their imports: list
+    /// every file whose types the crate uses. Edition 2023 files need protoc (README,
+    /// "Output").
     ///
     /// `google/api/*.proto`, `google/rpc/{status,error_details}.proto` and the well-known
     /// types are bundled; `includes` win over the bundled `google/api` and `google/rpc`
@@ -655,6 +657,17 @@ message GetRequest { string name = 1; }
             .unwrap();
         compile(configure(), root).unwrap();
         assert_eq!(std::fs::metadata(&rs).unwrap().modified().unwrap(), old);
+    }
+
+    #[test]
+    fn without_out_dir_the_output_directory_is_out_dir() {
+        // cargo sets OUT_DIR for build scripts, not for this crate's tests.
+        if std::env::var_os("OUT_DIR").is_none() {
+            let err = configure()
+                .compile_protos(&["x.proto"], &["."])
+                .unwrap_err();
+            assert!(matches!(err, BuildError::NoOutDir), "{err}");
+        }
     }
 
     #[test]
