@@ -6,8 +6,10 @@
 //! 3. [`emit`]: model -> files.
 //!
 //! [`generate`] runs all three on a CodeGeneratorRequest; [`standalone`] builds that request
-//! from .proto files in-process.
+//! from .proto files in-process. From a build script, [`configure`] (module [`builder`]) does
+//! both and writes the files into `OUT_DIR`, the way `tonic_prost_build::configure()` does.
 
+pub mod builder;
 pub mod cli;
 pub mod decode;
 pub mod diag;
@@ -22,6 +24,7 @@ pub mod standalone;
 use prost_types::compiler::code_generator_response::{Feature, File};
 use prost_types::compiler::CodeGeneratorResponse;
 
+pub use builder::{compile_protos, configure, BuildError, Builder};
 pub use decode::{decode, DecodeError, Request};
 pub use diag::Diagnostic;
 pub use emit::GeneratedFile;

@@ -99,7 +99,21 @@ pub fn request(
     files: &[PathBuf],
     parameter: &str,
 ) -> Result<Vec<u8>, CompileError> {
-    let (file_to_generate, set) = compile(includes, files)?;
+    request_and_inputs(includes, files, parameter).map(|(request, _)| request)
+}
+
+/// [`request`], and the paths of the .proto files read from disk for it (imports included;
+/// the bundled protos have none), sorted: what a build script watches.
+pub(crate) fn request_and_inputs(
+    includes: &[PathBuf],
+    files: &[PathBuf],
+    parameter: &str,
+) -> Result<(Vec<u8>, Vec<PathBuf>), CompileError> {
+    let Compiled {
+        names: file_to_generate,
+        set,
+        inputs,
+    } = compile(includes, files)?;
     let set = RawFileSet::decode(set.as_slice())
         .map_err(|e| CompileError(format!("internal error re-reading compiled files: {e}")))?;
     let request = RawRequest {
@@ -107,20 +121,26 @@ pub fn request(
         parameter: (!parameter.is_empty()).then(|| parameter.to_owned()),
         proto_file: set.file,
     };
-    Ok(request.encode_to_vec())
+    Ok((request.encode_to_vec(), inputs))
 }
 
 /// Compiles `files` and returns the encoded FileDescriptorSet of them and every import, with
 /// source info and options (what `protoc --include_imports --include_source_info` writes).
 pub fn descriptor_set(includes: &[PathBuf], files: &[PathBuf]) -> Result<Vec<u8>, CompileError> {
-    compile(includes, files).map(|(_, set)| set)
+    compile(includes, files).map(|compiled| compiled.set)
 }
 
-/// The names of the files compiled and the encoded descriptor set.
-fn compile(
-    includes: &[PathBuf],
-    files: &[PathBuf],
-) -> Result<(Vec<String>, Vec<u8>), CompileError> {
+/// What [`compile`] produced.
+struct Compiled {
+    /// The names of the files compiled (not their imports).
+    names: Vec<String>,
+    /// The encoded descriptor set, imports included.
+    set: Vec<u8>,
+    /// Every file read from disk, sorted.
+    inputs: Vec<PathBuf>,
+}
+
+fn compile(includes: &[PathBuf], files: &[PathBuf]) -> Result<Compiled, CompileError> {
     let mut resolver = ChainFileResolver::new();
     resolver.add(WellKnownTypes(GoogleFileResolver::new()));
     for include in includes {
@@ -137,7 +157,17 @@ fn compile(
         .filter(|f| !f.is_import())
         .map(|f| f.name().to_owned())
         .collect();
-    Ok((names, compiler.encode_file_descriptor_set()))
+    let mut inputs: Vec<PathBuf> = compiler
+        .files()
+        .filter_map(|f| f.path().map(Path::to_owned))
+        .collect();
+    inputs.sort();
+    inputs.dedup();
+    Ok(Compiled {
+        names,
+        set: compiler.encode_file_descriptor_set(),
+        inputs,
+    })
 }
 
 /// `file:line:col: message`, then the source line with a caret under the problem.

@@ -7,20 +7,16 @@ use std::path::PathBuf;
 
 fn main() {
     let proto = manifest_dir().join("proto");
-    println!("cargo:rerun-if-changed={}", proto.display());
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     let includes = [proto];
     let files = [PathBuf::from("bench/v1/items.proto")];
 
-    let request = protoc_gen_rs_svc::standalone::request(&includes, &files, "file_descriptor_set")
+    // Prints the rerun-if-changed line of items.proto, which the descriptor set reads too.
+    protoc_gen_rs_svc::configure()
+        .file_descriptor_set(true)
+        .out_dir(out.join("gen"))
+        .compile_protos(&files, &includes)
         .unwrap_or_else(|e| panic!("{e}"));
-    let request = protoc_gen_rs_svc::decode(&request).unwrap();
-    let output = protoc_gen_rs_svc::run(&request).unwrap_or_else(|e| panic!("{e}"));
-    for file in output.files {
-        let path = out.join("gen").join(&file.name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, file.content).unwrap();
-    }
 
     let set = protoc_gen_rs_svc::standalone::descriptor_set(&includes, &files)
         .unwrap_or_else(|e| panic!("{e}"));

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 fn main() {
     let testdata = manifest_dir().join("../../testdata");
-    println!("cargo:rerun-if-changed={}", testdata.display());
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     let files = [PathBuf::from("acme/shop/v1/shop.proto")];
     let includes = [testdata];
@@ -13,18 +12,14 @@ fn main() {
     let set = protoc_gen_rs_svc::standalone::descriptor_set(&includes, &files).unwrap();
     std::fs::write(out.join("descriptor_set.bin"), &set).unwrap();
 
-    let request = protoc_gen_rs_svc::standalone::request(
-        &includes,
-        &files,
-        "json_omit_defaults,no_server,no_client",
-    )
-    .unwrap();
-    let output = protoc_gen_rs_svc::run(&protoc_gen_rs_svc::decode(&request).unwrap()).unwrap();
-    for file in output.files {
-        let path = out.join("ours").join(&file.name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, file.content).unwrap();
-    }
+    // Prints the rerun-if-changed lines of shop.proto and its imports, which every part reads.
+    protoc_gen_rs_svc::configure()
+        .parameter("json_omit_defaults")
+        .build_server(false)
+        .build_client(false)
+        .out_dir(out.join("ours"))
+        .compile_protos(&files, &includes)
+        .unwrap_or_else(|e| panic!("{e}"));
 
     let pbjson_dir = out.join("pbjson");
     std::fs::create_dir_all(&pbjson_dir).unwrap();

@@ -1,5 +1,6 @@
-//! Generates the messages of every valid fixture with the plugin library, the same way the
-//! standalone command does, into OUT_DIR.
+//! Generates every valid fixture into OUT_DIR with the plugin library's build-script builder
+//! (what the standalone command writes), three times with different parameters; and the
+//! edition 2023 fixtures through protoc.
 
 use std::path::{Path, PathBuf};
 
@@ -72,6 +73,8 @@ fn editions(out_dir: &Path) {
 }
 
 fn main() {
+    // The builder prints a line for every fixture it reads; the directory's own line is for
+    // the list of fixtures, which a new file changes.
     let testdata = manifest_dir().join("../../testdata");
     println!("cargo:rerun-if-changed={}", testdata.display());
     let mut files = Vec::new();
@@ -85,31 +88,32 @@ fn main() {
     std::fs::write(out_dir.join("descriptor_set.bin"), set).unwrap();
     editions(&out_dir);
     // Defaults (plus the embedded descriptor set) at the root; each JSON option set in its own
-    // module tree.
-    for (dir, parameter) in [
-        ("", "file_descriptor_set"),
+    // module tree. The fixtures' warnings are deliberate (tests/golden.rs checks them).
+    let configure = || protoc_gen_rs_svc::configure().emit_warnings(false);
+    let builds = [
+        ("", configure().file_descriptor_set(true)),
         (
             "canonical",
-            "json_omit_defaults,generate_default_stubs,generate_unbound_methods",
+            configure()
+                .parameter("json_omit_defaults")
+                .generate_default_stubs(true)
+                .generate_unbound_methods(true),
         ),
         (
             "alt",
-            "json_proto_names,json_enum_numbers,json_reject_unknown,generate_default_stubs,stream_envelope=grpc_gateway",
+            configure()
+                .parameter("json_proto_names")
+                .parameter("json_enum_numbers")
+                .parameter("json_reject_unknown")
+                .generate_default_stubs(true)
+                .parameter("stream_envelope=grpc_gateway"),
         ),
-    ] {
-        let bytes = protoc_gen_rs_svc::standalone::request(
-            std::slice::from_ref(&testdata),
-            &files,
-            parameter,
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        let request = protoc_gen_rs_svc::decode(&bytes).unwrap();
-        let output = protoc_gen_rs_svc::run(&request).unwrap_or_else(|e| panic!("{e}"));
-        for file in output.files {
-            let path = out_dir.join(dir).join(&file.name);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, file.content).unwrap();
-        }
+    ];
+    for (dir, builder) in builds {
+        builder
+            .out_dir(out_dir.join(dir))
+            .compile_protos(&files, std::slice::from_ref(&testdata))
+            .unwrap_or_else(|e| panic!("{e}"));
     }
 }
 
