@@ -26,10 +26,10 @@ mod capture;
 mod empty;
 mod field_mask;
 mod struct_value;
-mod time;
-mod wrappers;
 #[cfg(test)]
 mod tests;
+mod time;
+mod wrappers;
 
 use std::fmt;
 
@@ -42,8 +42,8 @@ pub use field_mask::FieldMask;
 pub use struct_value::{value, ListValue, NullValue, Struct, Value};
 pub use time::{Duration, Timestamp};
 pub use wrappers::{
-    BoolValue, BytesValue, DoubleValue, FloatValue, Int32Value, Int64Value, StringValue, UInt32Value,
-    UInt64Value,
+    BoolValue, BytesValue, DoubleValue, FloatValue, Int32Value, Int64Value, StringValue,
+    UInt32Value, UInt64Value,
 };
 
 const PACKAGE: &str = "google.protobuf";

@@ -1,6 +1,6 @@
 //! `Timestamp` and `Duration`.
 
-use serde::de::{Deserializer};
+use serde::de::Deserializer;
 use serde::ser::{self, Serializer};
 use serde::{Deserialize, Serialize};
 

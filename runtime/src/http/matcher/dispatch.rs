@@ -80,7 +80,12 @@ impl<R> Matcher<R> {
     }
 
     /// Adds to `allow` the method of every route with verb `verb` matching `path`.
-    pub(super) fn collect_methods(&self, path: &Path<'_>, verb: Option<&[u8]>, allow: &mut Vec<Method>) {
+    pub(super) fn collect_methods(
+        &self,
+        path: &Path<'_>,
+        verb: Option<&[u8]>,
+        allow: &mut Vec<Method>,
+    ) {
         let _ = self.walk(path, 0, 0, &mut |ends, multi_at| {
             for &index in ends {
                 let entry = &self.routes[index];
@@ -94,5 +99,4 @@ impl<R> Matcher<R> {
             ControlFlow::<()>::Continue(())
         });
     }
-
 }

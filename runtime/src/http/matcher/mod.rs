@@ -46,10 +46,10 @@
 
 mod decode;
 mod dispatch;
-mod tree;
-mod verbs;
 #[cfg(test)]
 mod tests;
+mod tree;
+mod verbs;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -299,7 +299,6 @@ impl<R> Matcher<R> {
         allow.dedup();
         Err(RouteError::MethodNotAllowed { allow })
     }
-
 
     /// The match of route `index` on `path`, with its bindings.
     fn found<'a>(&'a self, index: usize, path: &Path<'a>) -> Result<Found<'a, R>, RouteError> {

@@ -1,5 +1,5 @@
-use super::*;
 use super::tree::{tag, tag_in};
+use super::*;
 
 /// Parses the template syntax of `google.api.http` (valid input only) into leaked statics,
 /// so that tables can be written as text.
@@ -850,9 +850,7 @@ fn split_agrees_with_a_byte_by_byte_split() {
         let want = naive_split(raw);
         let same = match (&got, &want) {
             (Ok(got), Ok(want)) => got == want,
-            (Err(got), Err(want)) => {
-                std::mem::discriminant(got) == std::mem::discriminant(want)
-            }
+            (Err(got), Err(want)) => std::mem::discriminant(got) == std::mem::discriminant(want),
             _ => false,
         };
         assert!(same, "{raw:?}: got {got:?}, want {want:?}");

@@ -284,5 +284,4 @@ impl<R> Matcher<R> {
             }
         })
     }
-
 }

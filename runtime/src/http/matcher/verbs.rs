@@ -29,5 +29,4 @@ impl<R> Matcher<R> {
             })
             .collect()
     }
-
 }
