@@ -10,7 +10,10 @@ use serde::ser::{self, SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
 use super::capture::{Capture, Json};
-use super::*;
+use super::{
+    BoolValue, BytesValue, DoubleValue, Duration, Empty, FieldMask, FloatValue, Int32Value,
+    Int64Value, ListValue, StringValue, Struct, Timestamp, UInt32Value, UInt64Value, Value,
+};
 
 /// A message of any type, packed as its type URL and encoded bytes.
 ///
@@ -176,10 +179,15 @@ fn read_packed<T: prost::Message + DeserializeOwned>(
 }
 
 /// A message type that [`Any`] knows with no registration call. Generated code submits one for
-/// each message through [`crate::__private::inventory`], so a binary that links the type knows
-/// it; the registry reads them all when it is first used.
+/// each message through `inventory` (see the crate's `__codegen` module), so a binary that links
+/// the type knows it; the registry reads them all when it is first used.
 #[doc(hidden)]
-pub struct AnyType(fn() -> (String, Entry));
+pub struct AnyType {
+    entry: fn() -> (String, Entry),
+    /// A type this crate provides (the `google` module's): no generated submission of the same
+    /// name replaces it.
+    builtin: bool,
+}
 
 impl AnyType {
     /// The submission for `T`.
@@ -187,7 +195,23 @@ impl AnyType {
     where
         T: prost::Message + prost::Name + Default + Serialize + DeserializeOwned + 'static,
     {
-        AnyType(entry::<T>)
+        AnyType {
+            entry: entry::<T>,
+            builtin: false,
+        }
+    }
+
+    /// The submission for `T`, a type of this crate outside this module. The registry lists the
+    /// well-known types itself; the crate's other modules submit theirs this way, so this module
+    /// needs to know none of them.
+    pub(crate) const fn builtin<T>() -> AnyType
+    where
+        T: prost::Message + prost::Name + Default + Serialize + DeserializeOwned + 'static,
+    {
+        AnyType {
+            entry: entry::<T>,
+            builtin: true,
+        }
     }
 }
 
@@ -196,11 +220,15 @@ inventory::collect!(AnyType);
 fn registry() -> &'static RwLock<HashMap<String, Entry>> {
     static REGISTRY: OnceLock<RwLock<HashMap<String, Entry>>> = OnceLock::new();
     REGISTRY.get_or_init(|| {
-        // Generated types first, so no submission can replace a well-known type or an error
-        // detail of this crate.
-        let generated = inventory::iter::<AnyType>
-            .into_iter()
-            .map(|submitted| (submitted.0)());
+        // Generated types first, so no submission can replace a well-known type or a type of
+        // this crate (the `google.rpc` error details).
+        let submitted = || inventory::iter::<AnyType>.into_iter();
+        let generated = submitted()
+            .filter(|s| !s.builtin)
+            .map(|submitted| (submitted.entry)());
+        let builtin = submitted()
+            .filter(|s| s.builtin)
+            .map(|submitted| (submitted.entry)());
         let entries = [
             entry::<Any>(),
             entry::<Timestamp>(),
@@ -220,30 +248,8 @@ fn registry() -> &'static RwLock<HashMap<String, Entry>> {
             entry::<BytesValue>(),
             entry::<Empty>(),
         ];
-        RwLock::new(generated.chain(entries).chain(error_details()).collect())
+        RwLock::new(generated.chain(entries).chain(builtin).collect())
     })
-}
-
-/// The `google.rpc` error details, nested messages included (as generated code registers
-/// them), so `grpc-status-details-bin` from tonic-types renders as JSON with no set-up.
-fn error_details() -> [(String, Entry); 14] {
-    use crate::google::rpc::*;
-    [
-        entry::<ErrorInfo>(),
-        entry::<RetryInfo>(),
-        entry::<DebugInfo>(),
-        entry::<QuotaFailure>(),
-        entry::<quota_failure::Violation>(),
-        entry::<PreconditionFailure>(),
-        entry::<precondition_failure::Violation>(),
-        entry::<BadRequest>(),
-        entry::<bad_request::FieldViolation>(),
-        entry::<RequestInfo>(),
-        entry::<ResourceInfo>(),
-        entry::<Help>(),
-        entry::<help::Link>(),
-        entry::<LocalizedMessage>(),
-    ]
 }
 
 /// The full message name in a type URL: everything after the last `/`.
