@@ -16,30 +16,80 @@
 // The checked-in generated code names this crate `::rs_svc`, as it would in a user's crate.
 extern crate self as rs_svc;
 
+#[cfg(feature = "dial")]
 pub mod dial;
+#[cfg(feature = "json")]
 pub mod google;
+#[cfg(any(feature = "http", feature = "dial"))]
 mod grpc_timeout;
+#[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "json")]
 pub mod json;
+#[cfg(feature = "serve")]
 pub mod serve;
+#[cfg(feature = "json")]
 pub mod wkt;
 
-/// What only generated code uses; not part of the public API.
+/// What only generated code calls, in one place: not part of the public API, documented where
+/// each item is defined, and free to change with the plugin that emits the calls. Generated
+/// code names these `::rs_svc::__codegen::...`; types that users see in generated signatures
+/// (`http::Options`, `http::Routes`, `dial::Service`, the well-known types...) keep their public
+/// paths.
 #[doc(hidden)]
-pub mod __private {
+pub mod __codegen {
+    /// Makes message types known to `google.protobuf.Any` JSON at link time:
+    /// `any_types!(Order, order::Item)`.
+    #[cfg(feature = "json")]
     pub use crate::__any_types as any_types;
-    pub use crate::wkt::AnyType;
+    #[cfg(feature = "json")]
+    pub use crate::wkt::{register, AnyType};
+    #[cfg(feature = "json")]
     pub use inventory;
+
+    /// The proto3 JSON codecs the generated serde impls call.
+    #[cfg(feature = "json")]
+    pub mod json {
+        pub use crate::json::{
+            codec, first_time, next_field, oneof_member, unknown_field, Codec, De, Field, Key,
+            Owned, ProtoEnum, With,
+        };
+    }
+
+    /// The schemas generated for binding query parameters and path variables.
+    #[cfg(feature = "http")]
+    pub use crate::http::query;
+
+    /// What the generated `<service>_http` routes call.
+    #[cfg(feature = "http")]
+    pub mod http {
+        pub use crate::http::{
+            bidi_streaming, client_streaming, handler, server_streaming, unary, BodyRule,
+            JsonMessage, Rule,
+        };
+    }
+
+    /// What the generated `SERVICE` consts of the dial helpers are made of.
+    #[cfg(feature = "dial")]
+    pub mod dial {
+        pub use crate::dial::{Method, MethodKind};
+    }
 }
 
 /// Makes message types known to `google.protobuf.Any` JSON at link time, with no call to make:
 /// `any_types!(Order, order::Item)`.
+#[cfg(feature = "json")]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __any_types {
     ($($t:ty),* $(,)?) => {
-        $($crate::__private::inventory::submit! {
-            $crate::__private::AnyType::of::<$t>()
+        $($crate::__codegen::inventory::submit! {
+            $crate::__codegen::AnyType::of::<$t>()
         })*
     };
 }
+
+/// The old name of [`__codegen`], for code generated before it existed.
+#[cfg(feature = "json")]
+#[doc(hidden)]
+pub use __codegen as __private;

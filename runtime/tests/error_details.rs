@@ -306,7 +306,7 @@ impl<'de> serde::Deserialize<'de> for ImpostorErrorInfo {
     }
 }
 
-rs_svc::__private::any_types!(ImpostorErrorInfo);
+rs_svc::__codegen::any_types!(ImpostorErrorInfo);
 
 #[test]
 fn a_generated_type_of_the_same_name_does_not_replace_the_crates_error_detail() {

@@ -40,6 +40,7 @@ fn is_field_path(path: &str) -> bool {
 }
 
 /// A FieldMask path in its JSON form: `author.display_name` -> `author.displayName`.
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
 pub(crate) fn field_path_json(path: &str) -> String {
     to_lower_camel(path)
 }

@@ -37,6 +37,7 @@ use serde::de::{self, Visitor};
 
 pub use any::{register, Any, AnyType};
 pub use empty::Empty;
+#[cfg(feature = "http")]
 pub(crate) use field_mask::field_path_json;
 pub use field_mask::FieldMask;
 pub use struct_value::{value, ListValue, NullValue, Struct, Value};

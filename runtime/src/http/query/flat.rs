@@ -11,8 +11,8 @@ use super::{Cardinality, QueryField};
 
 /// The message made of path variables and query parameters that all name top-level singular
 /// or repeated scalar fields outside any oneof (the common GET), as a serde `Deserializer`
-/// that hands the message each value as [`to_json`] would have put it in the JSON: the message
-/// is read with no [`Value`] tree and no JSON text in between.
+/// that hands the message each value as [`to_json`](super::to_json) would have put it in the JSON: the message
+/// is read with no [`Value`](serde_json::Value) tree and no JSON text in between.
 pub struct Flat<'a> {
     members: Vec<(&'static str, Member<'a>)>,
 }

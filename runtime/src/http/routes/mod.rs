@@ -1,4 +1,4 @@
-//! The routes of one or more services, served by one [`Matcher`], and the unary call path:
+//! The routes of one or more services, served by one [`Matcher`](crate::http::matcher::Matcher), and the unary call path:
 //! bind the request (path > body > query), call the service trait in-process with metadata
 //! and deadline, write the JSON response or the `google.rpc.Status` error.
 
@@ -19,6 +19,7 @@ use http::StatusCode;
 use super::status;
 
 pub(in crate::http) use bind::{body_fault, is_json};
+#[doc(hidden)]
 pub use message::JsonMessage;
 pub use router::{not_found, Routes};
 pub(in crate::http) use unary::{call_metadata, json_response, prepare, run};
@@ -122,6 +123,7 @@ pub struct Call {
 
 /// Where a rule's request body goes.
 #[derive(Debug, Clone, Copy)]
+#[doc(hidden)]
 pub enum BodyRule {
     /// No `body`: the request body is ignored.
     None,
@@ -137,6 +139,7 @@ pub enum BodyRule {
 
 /// An http rule: how to bind the request and what to send back.
 #[derive(Debug, Clone, Copy)]
+#[doc(hidden)]
 pub struct Rule {
     pub body: BodyRule,
     /// `response_body`: the JSON name of the response field sent instead of the whole message.

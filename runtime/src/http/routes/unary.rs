@@ -28,6 +28,7 @@ where
 
 /// Serves one unary call: binds `Req`, runs the interceptor, calls `method` in-process with the
 /// request's metadata and deadline, and writes the response.
+#[doc(hidden)]
 pub async fn unary<Req, Resp, F, Fut>(
     call: Call,
     rule: &'static Rule,
