@@ -184,9 +184,9 @@ fn with_dial_helpers(client: TokenStream, service: &Service, params: &Params) ->
         );
         let idempotent = m.idempotency != Idempotency::Unknown;
         quote! {
-            ::rs_svc::dial::Method {
+            ::rs_svc::__codegen::dial::Method {
                 path: #path,
-                kind: ::rs_svc::dial::MethodKind::#kind,
+                kind: ::rs_svc::__codegen::dial::MethodKind::#kind,
                 idempotent: #idempotent,
             }
         }

@@ -75,14 +75,14 @@ pub fn query_schemas(
                 quote!(&[])
             } else {
                 quote! {
-                    use ::rs_svc::http::query::{Cardinality as C, QueryField as F, QueryKind as K};
+                    use ::rs_svc::__codegen::query::{Cardinality as C, QueryField as F, QueryKind as K};
                     const FIELDS: &[F] = &[#(#fields),*];
                     FIELDS
                 }
             };
             quote! {
-                impl ::rs_svc::http::query::QuerySchema for #ty {
-                    fn query_fields() -> &'static [::rs_svc::http::query::QueryField] {
+                impl ::rs_svc::__codegen::query::QuerySchema for #ty {
+                    fn query_fields() -> &'static [::rs_svc::__codegen::query::QueryField] {
                         #body
                     }
                 }
@@ -116,7 +116,7 @@ fn field(
         FieldType::Enum(e) if e == "google.protobuf.NullValue" => quote!(K::Unsupported),
         FieldType::Enum(e) => {
             let ty = path(model, package, e, externs);
-            quote!(K::Enum(<#ty as ::rs_svc::json::ProtoEnum>::number_of))
+            quote!(K::Enum(<#ty as ::rs_svc::__codegen::json::ProtoEnum>::number_of))
         }
         FieldType::Message(m) => match m.as_str() {
             "google.protobuf.DoubleValue" | "google.protobuf.FloatValue" => quote!(K::Float),
@@ -132,7 +132,7 @@ fn field(
             | "google.protobuf.FieldMask" => quote!(K::Text),
             _ if reachable.contains(m) => {
                 let ty = path(model, package, m, externs);
-                quote!(K::Message(<#ty as ::rs_svc::http::query::QuerySchema>::query_fields))
+                quote!(K::Message(<#ty as ::rs_svc::__codegen::query::QuerySchema>::query_fields))
             }
             _ => quote!(K::Unsupported),
         },
@@ -280,7 +280,7 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
             let call = match super::json::wrapper_codec(&method.output) {
                 Some(codec) if !method.kind.server_streaming() => quote! {
                     service.#rust_method(request).await.map(|response| {
-                        response.map(::rs_svc::json::Owned::<::rs_svc::json::codec::#codec, _>::new)
+                        response.map(::rs_svc::__codegen::json::Owned::<::rs_svc::__codegen::json::codec::#codec, _>::new)
                     })
                 },
                 _ => quote!(service.#rust_method(request).await),
@@ -288,10 +288,10 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
             routes.extend(quote! {
                 .route(#filter, &#template_ident, {
                     let service = service.clone();
-                    ::rs_svc::http::handler(move |call| {
+                    ::rs_svc::__codegen::http::handler(move |call| {
                         let service = service.clone();
                         async move {
-                            ::rs_svc::http::#serve(call, &#rule_ident, move |request| async move {
+                            ::rs_svc::__codegen::http::#serve(call, &#rule_ident, move |request| async move {
                                 #call
                             })
                             .await
@@ -318,7 +318,7 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
             #[doc = #module_doc]
             pub mod #module {
                 use ::rs_svc::http::matcher::{#(#matcher_imports),*};
-                use ::rs_svc::http::{BodyRule, Rule};
+                use ::rs_svc::__codegen::http::{BodyRule, Rule};
 
                 #consts
 
