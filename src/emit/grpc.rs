@@ -139,7 +139,11 @@ pub fn services(model: &Model, package: &str, params: &Params) -> TokenStream {
         let grpc = grpc_service(model, service, &externs);
         if !params.no_client {
             let client = builder.generate_client(&grpc, "");
-            out.extend(with_dial_helpers(client, service, params));
+            if params.no_dial {
+                out.extend(client);
+            } else {
+                out.extend(with_dial_helpers(client, service, params));
+            }
         }
         if !params.no_server {
             out.extend(builder.generate_server(&grpc, ""));

@@ -18,9 +18,12 @@ use crate::params::Params;
 
 /// Every message query parameters can reach, by full name: the requests of bound methods (of
 /// every method, with `generate_unbound_methods`) and the singular message fields below them,
-/// transitively.
+/// transitively. None with `no_http`, which leaves out the routers that read them.
 pub fn query_messages(model: &Model, params: &Params) -> BTreeSet<String> {
     let mut reached = BTreeSet::new();
+    if params.no_http {
+        return reached;
+    }
     let mut queue: VecDeque<String> = model
         .services()
         .flat_map(|s| &s.methods)
@@ -167,7 +170,7 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
     let Some(pkg) = model.package(package) else {
         return TokenStream::new();
     };
-    if params.no_server {
+    if params.no_server || params.no_http {
         return TokenStream::new();
     }
     let mut out = TokenStream::new();
