@@ -285,7 +285,10 @@ async fn path_variables_win_over_the_body_and_the_body_over_the_query() {
     static FIELD: Rule = rule(BOOK);
     static ALL: Rule = rule(BodyRule::All);
     static NONE: Rule = rule(BodyRule::None);
-    let cases: &[(&str, &'static Rule, &str, &[(&str, &str)], Value)] = &[
+    // (request URI, rule, body, path bindings, what the message holds)
+    type Case = (&'static str, &'static Rule, &'static str, Bindings, Value);
+    type Bindings = &'static [(&'static str, &'static str)];
+    let cases: &[Case] = &[
         // A body field: the query sets the rest of the message, never the body field.
         (
             "/v1/x?name=q&pageToken=t&book.title=q",
