@@ -88,8 +88,3 @@ macro_rules! __any_types {
         })*
     };
 }
-
-/// The old name of [`__codegen`], for code generated before it existed.
-#[cfg(feature = "json")]
-#[doc(hidden)]
-pub use __codegen as __private;
