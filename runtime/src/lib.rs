@@ -2,16 +2,27 @@
 //!
 //! Generated code refers to this crate for the types it does not generate itself and for the
 //! logic it shares:
-//! - [`json`]: the proto3 JSON mapping the generated serde impls use;
+//! - [`json`]: reading and writing generated messages as proto3 JSON ([`json::from_str`]);
 //! - [`wkt`]: the well-known types (`Timestamp`, `Any`, ...) with their JSON forms;
-//! - [`serve`]: serving the generated gRPC services and HTTP routes, on one port or two, with
-//!   health, reflection and graceful shutdown;
 //! - [`google::api::HttpBody`] and [`google::rpc::Status`], which service APIs use in their own
 //!   messages. The plugin points `.google.api.HttpBody` and `.google.rpc.Status` here unless the
 //!   request generates those packages itself.
 //! - the `google.rpc` error details ([`google::rpc::BadRequest`], [`google::rpc::ErrorInfo`],
 //!   ...), which tonic-types packs into `grpc-status-details-bin`. [`wkt::Any`] knows them from
 //!   the start, so an HTTP error response renders them as proto3 JSON.
+//! - [`http`]: the routes the generated `<service>_http` modules build ([`http::Routes`],
+//!   [`http::Options`]) and the OpenAPI docs page ([`http::docs`]);
+//! - [`serve`]: serving the generated gRPC services and HTTP routes, on one port or two, with
+//!   health, reflection and graceful shutdown;
+//! - [`dial`]: the channel behind the generated `dial()` helpers.
+//!
+//! # Features
+//!
+//! All on by default. `json` (the first three items; prost and serde, no HTTP stack, no tonic),
+//! `http` (adds axum, without a server), `serve` (adds hyper-util's and tonic's servers) and
+//! `dial` (tonic's channel with rustls). A crate that only wants messages with exact JSON sets
+//! `default-features = false, features = ["json"]` and generates with
+//! `no_server,no_client,no_http`; the README's "Runtime features" says which output needs which.
 
 // The checked-in generated code names this crate `::rs_svc`, as it would in a user's crate.
 extern crate self as rs_svc;
