@@ -18,6 +18,10 @@ use crate::{decode, encode_response, response, run, standalone, Error};
 /// Parameters (k=v, comma-separated) are listed in the README; docs/reference.md says how the
 /// generated code behaves.
 ///
+/// The generated code needs these Cargo features of the rs-svc runtime: `json` for messages,
+/// `http` for the routes (no_http leaves them out), `dial` for the dial helpers (no_dial, or
+/// no_client, leaves them out); tonic's servers and clients need only tonic.
+///
 /// Plugin mode (no arguments) reads a CodeGeneratorRequest on stdin and writes a
 /// CodeGeneratorResponse on stdout:
 ///

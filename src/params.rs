@@ -40,6 +40,8 @@ const KNOWN: &[(&str, &str)] = &[
     ("enable_type_names", "enable_type_names[=<bool>]"),
     ("no_server", "no_server[=<bool>]"),
     ("no_client", "no_client[=<bool>]"),
+    ("no_http", "no_http[=<bool>]"),
+    ("no_dial", "no_dial[=<bool>]"),
     ("generate_default_stubs", "generate_default_stubs[=<bool>]"),
     ("deny_get_body", "deny_get_body[=<bool>]"),
     ("strict_http_rules", "strict_http_rules[=<bool>]"),
@@ -124,8 +126,14 @@ pub struct Params {
     pub enable_type_names: bool,
     /// Skip gRPC servers.
     pub no_server: bool,
-    /// Skip gRPC clients.
+    /// Skip gRPC clients (and so their dial helpers).
     pub no_client: bool,
+    /// Skip the `<service>_http` routers and the query schemas of their request messages: the
+    /// output then needs no `http` feature of the runtime.
+    pub no_http: bool,
+    /// Skip the dial helpers (`SERVICE`, `dial()`, `dial_with()`) in the client modules: the
+    /// output then needs no `dial` feature of the runtime.
+    pub no_dial: bool,
     /// Server trait methods get default bodies that answer UNIMPLEMENTED.
     pub generate_default_stubs: bool,
     /// A `body` on a GET rule is an error instead of a warning.
@@ -190,6 +198,8 @@ impl Default for Params {
             enable_type_names: true,
             no_server: false,
             no_client: false,
+            no_http: false,
+            no_dial: false,
             generate_default_stubs: false,
             deny_get_body: false,
             strict_http_rules: false,
@@ -414,6 +424,8 @@ impl Params {
             "enable_type_names" => self.enable_type_names = parse_bool(key, value)?,
             "no_server" => self.no_server = parse_bool(key, value)?,
             "no_client" => self.no_client = parse_bool(key, value)?,
+            "no_http" => self.no_http = parse_bool(key, value)?,
+            "no_dial" => self.no_dial = parse_bool(key, value)?,
             "generate_default_stubs" => self.generate_default_stubs = parse_bool(key, value)?,
             "deny_get_body" => self.deny_get_body = parse_bool(key, value)?,
             "strict_http_rules" => self.strict_http_rules = parse_bool(key, value)?,
@@ -511,6 +523,9 @@ mod tests {
         let p = Params::parse("no_server,no_client=true,compile_well_known_types=false").unwrap();
         assert!(p.no_server);
         assert!(p.no_client);
+        let p = Params::parse("no_http,no_dial=true").unwrap();
+        assert!(p.no_http && p.no_dial);
+        assert!(!Params::default().no_http && !Params::default().no_dial);
         assert!(!p.compile_well_known_types);
     }
 

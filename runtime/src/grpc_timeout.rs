@@ -6,6 +6,7 @@ use std::time::Duration;
 use http::{HeaderMap, HeaderValue};
 
 /// `grpc-timeout`: up to 8 digits and a unit (H, M, S, m, u, n).
+#[cfg_attr(not(any(feature = "serve", feature = "dial")), allow(dead_code))]
 pub(crate) fn grpc_timeout(headers: &HeaderMap) -> Option<Duration> {
     grpc_timeout_value(headers.get("grpc-timeout")?)
 }
@@ -30,6 +31,7 @@ pub(crate) fn grpc_timeout_value(value: &HeaderValue) -> Option<Duration> {
 }
 
 /// A duration as a `grpc-timeout` value: the finest unit whose 8 digits hold it.
+#[cfg_attr(not(feature = "dial"), allow(dead_code))]
 pub(crate) fn encode_grpc_timeout(d: Duration) -> String {
     const MAX: u128 = 99_999_999;
     let micros = d.as_micros();

@@ -17,6 +17,7 @@ use serde::de::{self, Deserialize, Deserializer};
 use serde::ser::{Serialize, Serializer};
 
 /// A proto enum, as generated code describes it for JSON.
+#[doc(hidden)]
 pub trait ProtoEnum {
     /// The value's name, or `None` for a number without a name.
     fn name_of(number: i32) -> Option<&'static str>;
@@ -25,6 +26,7 @@ pub trait ProtoEnum {
 }
 
 /// How one proto field kind is written to and read from JSON.
+#[doc(hidden)]
 pub trait Codec<T> {
     fn serialize<S: Serializer>(value: &T, serializer: S) -> Result<S::Ok, S::Error>;
     fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<T, D::Error>;
@@ -40,6 +42,7 @@ pub trait Codec<T> {
 }
 
 /// Serializes `value` with codec `C`: `map.serialize_entry("id", &With::<Int64, _>::new(&self.id))`.
+#[doc(hidden)]
 pub struct With<'a, C, T: ?Sized>(&'a T, PhantomData<C>);
 
 impl<'a, C, T: ?Sized> With<'a, C, T> {
@@ -58,6 +61,7 @@ impl<C: Codec<T>, T> Serialize for With<'_, C, T> {
 /// An owned value serialized with codec `C`. Generated routes wrap a whole response of a
 /// well-known wrapper type in it (prost maps `google.protobuf.Int64Value` to a bare `i64`), so
 /// it is written in its proto3 JSON form (`"123"`) rather than serde's (`123`).
+#[doc(hidden)]
 pub struct Owned<C, T>(pub T, PhantomData<C>);
 
 impl<C, T> Owned<C, T> {
@@ -73,6 +77,7 @@ impl<C: Codec<T>, T> Serialize for Owned<C, T> {
 }
 
 /// Deserializes a value with codec `C`: `map.next_value::<Option<De<Int64, i64>>>()`.
+#[doc(hidden)]
 pub struct De<C, T>(pub T, PhantomData<C>);
 
 impl<'de, C: Codec<T>, T> Deserialize<'de> for De<C, T> {
@@ -89,6 +94,7 @@ impl<C, T: fmt::Debug> fmt::Debug for De<C, T> {
 
 /// Reads a field value with codec `C`, `None` when it is to be skipped (see
 /// [`Codec::deserialize_lenient`]): `map.next_value::<Option<Field<Int64, i64>>>()`.
+#[doc(hidden)]
 pub struct Field<C, T>(pub Option<T>, PhantomData<C>);
 
 impl<'de, C: Codec<T>, T> Deserialize<'de> for Field<C, T> {
@@ -106,6 +112,7 @@ impl<C, T> Field<C, T> {
 
 /// Reads the value of the current map entry with codec `C`: `None` for JSON `null` or a skipped
 /// value, so the field keeps its default.
+#[doc(hidden)]
 pub fn next_field<'de, C, T, A>(map: &mut A) -> Result<Option<T>, A::Error>
 where
     C: Codec<T>,
@@ -115,6 +122,7 @@ where
 }
 
 /// A JSON object key, borrowed from the input when it has no escapes.
+#[doc(hidden)]
 pub struct Key<'de>(pub Cow<'de, str>);
 
 impl<'de> Deserialize<'de> for Key<'de> {
@@ -141,6 +149,7 @@ impl<'de> Deserialize<'de> for Key<'de> {
 
 /// Marks field `json_name` as read; a second time is an error (`{"a":1,"a":2}`, or a field given
 /// under both its JSON and its proto name).
+#[doc(hidden)]
 pub fn first_time<E: de::Error>(seen: &mut bool, json_name: &str) -> Result<(), E> {
     if std::mem::replace(seen, true) {
         Err(E::custom(format_args!("duplicate field `{json_name}`")))
@@ -151,6 +160,7 @@ pub fn first_time<E: de::Error>(seen: &mut bool, json_name: &str) -> Result<(), 
 
 /// Records that member `json_name` of oneof `oneof` is set; a second member is an error that
 /// names both.
+#[doc(hidden)]
 pub fn oneof_member<E: de::Error>(
     set: &mut Option<&'static str>,
     oneof: &str,
@@ -165,6 +175,7 @@ pub fn oneof_member<E: de::Error>(
 }
 
 /// The error for a field this message does not have, under `json_reject_unknown`.
+#[doc(hidden)]
 pub fn unknown_field<E: de::Error>(key: &str, message: &str) -> E {
     E::custom(format_args!("unknown field `{key}` in {message}"))
 }
@@ -242,6 +253,7 @@ where
     }
 }
 
+#[doc(hidden)]
 pub mod codec {
     //! One marker per proto field kind. Generated code names them; users rarely need to.
 

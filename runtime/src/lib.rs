@@ -2,262 +2,100 @@
 //!
 //! Generated code refers to this crate for the types it does not generate itself and for the
 //! logic it shares:
-//! - [`json`]: the proto3 JSON mapping the generated serde impls use;
+//! - [`json`]: reading and writing generated messages as proto3 JSON ([`json::from_str`]);
 //! - [`wkt`]: the well-known types (`Timestamp`, `Any`, ...) with their JSON forms;
-//! - [`serve`]: serving the generated gRPC services and HTTP routes, on one port or two, with
-//!   health, reflection and graceful shutdown;
 //! - [`google::api::HttpBody`] and [`google::rpc::Status`], which service APIs use in their own
 //!   messages. The plugin points `.google.api.HttpBody` and `.google.rpc.Status` here unless the
 //!   request generates those packages itself.
 //! - the `google.rpc` error details ([`google::rpc::BadRequest`], [`google::rpc::ErrorInfo`],
 //!   ...), which tonic-types packs into `grpc-status-details-bin`. [`wkt::Any`] knows them from
 //!   the start, so an HTTP error response renders them as proto3 JSON.
+//! - [`http`]: the routes the generated `<service>_http` modules build ([`http::Routes`],
+//!   [`http::Options`]) and the OpenAPI docs page ([`http::docs`]);
+//! - [`serve`]: serving the generated gRPC services and HTTP routes, on one port or two, with
+//!   health, reflection and graceful shutdown;
+//! - [`dial`]: the channel behind the generated `dial()` helpers.
+//!
+//! # Features
+//!
+//! All on by default. `json` (the first three items; prost and serde, no HTTP stack, no tonic),
+//! `http` (adds axum, without a server), `serve` (adds hyper-util's and tonic's servers) and
+//! `dial` (tonic's channel with rustls). A crate that only wants messages with exact JSON sets
+//! `default-features = false, features = ["json"]` and generates with
+//! `no_server,no_client,no_http`; the README's "Runtime features" says which output needs which.
 
 // The checked-in generated code names this crate `::rs_svc`, as it would in a user's crate.
 extern crate self as rs_svc;
 
+#[cfg(feature = "dial")]
 pub mod dial;
+#[cfg(feature = "json")]
+pub mod google;
+#[cfg(any(feature = "http", feature = "dial"))]
 mod grpc_timeout;
+#[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "json")]
 pub mod json;
+#[cfg(feature = "serve")]
 pub mod serve;
+#[cfg(feature = "json")]
 pub mod wkt;
 
-/// What only generated code uses; not part of the public API.
+/// What only generated code calls, in one place: not part of the public API, documented where
+/// each item is defined, and free to change with the plugin that emits the calls. Generated
+/// code names these `::rs_svc::__codegen::...`; types that users see in generated signatures
+/// (`http::Options`, `http::Routes`, `dial::Service`, the well-known types...) keep their public
+/// paths.
 #[doc(hidden)]
-pub mod __private {
+pub mod __codegen {
+    /// Makes message types known to `google.protobuf.Any` JSON at link time:
+    /// `any_types!(Order, order::Item)`.
+    #[cfg(feature = "json")]
     pub use crate::__any_types as any_types;
-    pub use crate::wkt::AnyType;
+    #[cfg(feature = "json")]
+    pub use crate::wkt::{register, AnyType};
+    #[cfg(feature = "json")]
     pub use inventory;
+
+    /// The proto3 JSON codecs the generated serde impls call.
+    #[cfg(feature = "json")]
+    pub mod json {
+        pub use crate::json::{
+            codec, first_time, next_field, oneof_member, unknown_field, Codec, De, Field, Key,
+            Owned, ProtoEnum, With,
+        };
+    }
+
+    /// The schemas generated for binding query parameters and path variables.
+    #[cfg(feature = "http")]
+    pub use crate::http::query;
+
+    /// What the generated `<service>_http` routes call.
+    #[cfg(feature = "http")]
+    pub mod http {
+        pub use crate::http::{
+            bidi_streaming, client_streaming, handler, server_streaming, unary, BodyRule,
+            JsonMessage, Rule,
+        };
+    }
+
+    /// What the generated `SERVICE` consts of the dial helpers are made of.
+    #[cfg(feature = "dial")]
+    pub mod dial {
+        pub use crate::dial::{Method, MethodKind};
+    }
 }
 
 /// Makes message types known to `google.protobuf.Any` JSON at link time, with no call to make:
 /// `any_types!(Order, order::Item)`.
+#[cfg(feature = "json")]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __any_types {
     ($($t:ty),* $(,)?) => {
-        $($crate::__private::inventory::submit! {
-            $crate::__private::AnyType::of::<$t>()
+        $($crate::__codegen::inventory::submit! {
+            $crate::__codegen::AnyType::of::<$t>()
         })*
     };
-}
-
-pub mod google {
-    //! Types from the `google` proto packages.
-
-    pub mod api {
-        //! `google.api`
-
-        /// A raw HTTP body of any content type, for requests or responses that are not JSON.
-        #[derive(Clone, PartialEq, prost::Message)]
-        pub struct HttpBody {
-            /// The Content-Type of the body.
-            #[prost(string, tag = "1")]
-            pub content_type: String,
-            /// The body bytes.
-            #[prost(bytes = "vec", tag = "2")]
-            pub data: Vec<u8>,
-            /// Application metadata, not sent as HTTP.
-            #[prost(message, repeated, tag = "3")]
-            pub extensions: Vec<crate::wkt::Any>,
-        }
-    }
-
-    pub mod rpc {
-        //! `google.rpc`
-
-        /// The error model of gRPC and of HTTP/JSON APIs built on it.
-        #[derive(Clone, PartialEq, prost::Message)]
-        pub struct Status {
-            /// A `google.rpc.Code` value.
-            #[prost(int32, tag = "1")]
-            pub code: i32,
-            /// A message for developers, in English.
-            #[prost(string, tag = "2")]
-            pub message: String,
-            /// Machine-readable details.
-            #[prost(message, repeated, tag = "3")]
-            pub details: Vec<crate::wkt::Any>,
-        }
-
-        pub use error_details::{
-            bad_request, help, precondition_failure, quota_failure, BadRequest, DebugInfo,
-            ErrorInfo, Help, LocalizedMessage, PreconditionFailure, QuotaFailure, RequestInfo,
-            ResourceInfo, RetryInfo,
-        };
-
-        // Generated by protoc-gen-rs-svc from proto/google/rpc/error_details.proto; the plugin's
-        // tests/runtime_codegen.rs fails when it is stale. Its `register_json_types` goes unused:
-        // `wkt` lists these types itself (its link-time submissions add nothing).
-        #[allow(dead_code)]
-        mod error_details {
-            include!("google/rpc_error_details.rs");
-        }
-    }
-}
-
-/// JSON for the two google types above, written with the same codecs as generated code.
-mod google_json {
-    use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
-    use serde::ser::{Serialize, SerializeMap, Serializer};
-    use std::fmt;
-
-    use crate::google::{api::HttpBody, rpc::Status};
-    use crate::json::{codec as c, first_time, next_field, Key, With};
-
-    impl Serialize for HttpBody {
-        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            let mut map = serializer.serialize_map(Some(3))?;
-            map.serialize_entry("contentType", &self.content_type)?;
-            map.serialize_entry("data", &With::<c::Bytes, _>::new(&self.data))?;
-            map.serialize_entry("extensions", &self.extensions)?;
-            map.end()
-        }
-    }
-
-    impl Serialize for Status {
-        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            let mut map = serializer.serialize_map(Some(3))?;
-            map.serialize_entry("code", &self.code)?;
-            map.serialize_entry("message", &self.message)?;
-            map.serialize_entry("details", &self.details)?;
-            map.end()
-        }
-    }
-
-    impl<'de> Deserialize<'de> for HttpBody {
-        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            struct V;
-            impl<'de> Visitor<'de> for V {
-                type Value = HttpBody;
-                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                    f.write_str("a JSON object (google.api.HttpBody)")
-                }
-                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<HttpBody, A::Error> {
-                    let mut out = HttpBody::default();
-                    let mut seen = [false; 3];
-                    while let Some(key) = map.next_key::<Key<'de>>()? {
-                        match &*key.0 {
-                            "contentType" | "content_type" => {
-                                first_time(&mut seen[0], "contentType")?;
-                                if let Some(v) = next_field::<c::Str, _, _>(&mut map)? {
-                                    out.content_type = v;
-                                }
-                            }
-                            "data" => {
-                                first_time(&mut seen[1], "data")?;
-                                if let Some(v) = next_field::<c::Bytes, _, _>(&mut map)? {
-                                    out.data = v;
-                                }
-                            }
-                            "extensions" => {
-                                first_time(&mut seen[2], "extensions")?;
-                                if let Some(v) = map.next_value::<Option<_>>()? {
-                                    out.extensions = v;
-                                }
-                            }
-                            _ => {
-                                map.next_value::<de::IgnoredAny>()?;
-                            }
-                        }
-                    }
-                    Ok(out)
-                }
-            }
-            deserializer.deserialize_map(V)
-        }
-    }
-
-    impl<'de> Deserialize<'de> for Status {
-        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            struct V;
-            impl<'de> Visitor<'de> for V {
-                type Value = Status;
-                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                    f.write_str("a JSON object (google.rpc.Status)")
-                }
-                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Status, A::Error> {
-                    let mut out = Status::default();
-                    let mut seen = [false; 3];
-                    while let Some(key) = map.next_key::<Key<'de>>()? {
-                        match &*key.0 {
-                            "code" => {
-                                first_time(&mut seen[0], "code")?;
-                                if let Some(v) = next_field::<c::Int32, _, _>(&mut map)? {
-                                    out.code = v;
-                                }
-                            }
-                            "message" => {
-                                first_time(&mut seen[1], "message")?;
-                                if let Some(v) = next_field::<c::Str, _, _>(&mut map)? {
-                                    out.message = v;
-                                }
-                            }
-                            "details" => {
-                                first_time(&mut seen[2], "details")?;
-                                if let Some(v) = map.next_value::<Option<_>>()? {
-                                    out.details = v;
-                                }
-                            }
-                            _ => {
-                                map.next_value::<de::IgnoredAny>()?;
-                            }
-                        }
-                    }
-                    Ok(out)
-                }
-            }
-            deserializer.deserialize_map(V)
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::google::{api::HttpBody, rpc::Status};
-    use prost::Message;
-
-    #[test]
-    fn http_body_uses_upstream_field_numbers() {
-        let body = HttpBody {
-            content_type: "text/plain".into(),
-            data: b"hi".to_vec(),
-            extensions: vec![],
-        };
-        // field 1 (string) then field 2 (bytes)
-        assert_eq!(
-            body.encode_to_vec(),
-            b"\x0a\x0atext/plain\x12\x02hi".to_vec()
-        );
-    }
-
-    #[test]
-    fn status_and_http_body_have_proto3_json() {
-        let status = Status {
-            code: 5,
-            message: "no".into(),
-            details: vec![],
-        };
-        let json = serde_json::to_string(&status).unwrap();
-        assert_eq!(json, r#"{"code":5,"message":"no","details":[]}"#);
-        assert_eq!(crate::json::from_str::<Status>(&json).unwrap(), status);
-        let body: HttpBody =
-            crate::json::from_str(r#"{"content_type":"a/b","data":"aGk"}"#).unwrap();
-        assert_eq!(body.data, b"hi");
-        assert_eq!(
-            serde_json::to_string(&body).unwrap(),
-            r#"{"contentType":"a/b","data":"aGk=","extensions":[]}"#
-        );
-    }
-
-    #[test]
-    fn status_uses_upstream_field_numbers() {
-        let status = Status {
-            code: 5,
-            message: "x".into(),
-            details: vec![],
-        };
-        assert_eq!(status.encode_to_vec(), b"\x08\x05\x12\x01x".to_vec());
-    }
 }

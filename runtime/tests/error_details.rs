@@ -277,3 +277,44 @@ mod tonic_types_interop {
         assert_eq!(resource["description"], "no such user");
     }
 }
+
+/// A generated type that happens to share `google.rpc.ErrorInfo`'s name (a user generating
+/// google/rpc themselves), with a JSON form of its own.
+#[derive(Clone, PartialEq, prost::Message)]
+struct ImpostorErrorInfo {
+    #[prost(string, tag = "1")]
+    reason: String,
+}
+
+impl prost::Name for ImpostorErrorInfo {
+    const NAME: &'static str = "ErrorInfo";
+    const PACKAGE: &'static str = "google.rpc";
+}
+
+impl serde::Serialize for ImpostorErrorInfo {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(1))?;
+        map.serialize_entry("impostor", &true)?;
+        map.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ImpostorErrorInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(d).map(|_| ImpostorErrorInfo::default())
+    }
+}
+
+rs_svc::__codegen::any_types!(ImpostorErrorInfo);
+
+#[test]
+fn a_generated_type_of_the_same_name_does_not_replace_the_crates_error_detail() {
+    let info = ErrorInfo {
+        reason: "R".into(),
+        ..ErrorInfo::default()
+    };
+    let json = serde_json::to_value(any(&info)).unwrap();
+    assert_eq!(json["reason"], "R", "{json}");
+    assert_eq!(json.get("impostor"), None, "{json}");
+}

@@ -154,7 +154,11 @@ pub fn services(model: &Model, package: &str, params: &Params) -> Result<TokenSt
         let grpc = grpc_service(model, service, externs)?;
         if !params.no_client {
             let client = builder.generate_client(&grpc, "");
-            out.extend(with_dial_helpers(client, service, params)?);
+            if params.no_dial {
+                out.extend(client);
+            } else {
+                out.extend(with_dial_helpers(client, service, params)?);
+            }
         }
         if !params.no_server {
             out.extend(builder.generate_server(&grpc, ""));
@@ -212,9 +216,9 @@ fn with_dial_helpers(
         );
         let idempotent = m.idempotency != Idempotency::Unknown;
         quote! {
-            ::rs_svc::dial::Method {
+            ::rs_svc::__codegen::dial::Method {
                 path: #path,
-                kind: ::rs_svc::dial::MethodKind::#kind,
+                kind: ::rs_svc::__codegen::dial::MethodKind::#kind,
                 idempotent: #idempotent,
             }
         }

@@ -17,8 +17,12 @@ use crate::model::{
 use crate::naming;
 use crate::params::Params;
 
-/// Every message query parameters can reach ([`Model::query_messages`]).
-pub fn query_messages(model: &Model, _params: &Params) -> BTreeSet<String> {
+/// Every message query parameters can reach ([`Model::query_messages`]); none with `no_http`,
+/// which leaves out the routers that read them.
+pub fn query_messages(model: &Model, params: &Params) -> BTreeSet<String> {
+    if params.no_http {
+        return BTreeSet::new();
+    }
     model.query_messages()
 }
 
@@ -45,14 +49,14 @@ pub fn query_schemas(
                 quote!(&[])
             } else {
                 quote! {
-                    use ::rs_svc::http::query::{Cardinality as C, QueryField as F, QueryKind as K};
+                    use ::rs_svc::__codegen::query::{Cardinality as C, QueryField as F, QueryKind as K};
                     const FIELDS: &[F] = &[#(#fields),*];
                     FIELDS
                 }
             };
             quote! {
-                impl ::rs_svc::http::query::QuerySchema for #ty {
-                    fn query_fields() -> &'static [::rs_svc::http::query::QueryField] {
+                impl ::rs_svc::__codegen::query::QuerySchema for #ty {
+                    fn query_fields() -> &'static [::rs_svc::__codegen::query::QueryField] {
                         #body
                     }
                 }
@@ -88,7 +92,7 @@ fn field(
         }
         FieldType::Enum(e) => {
             let ty = path(model, package, e, externs);
-            quote!(K::Enum(<#ty as ::rs_svc::json::ProtoEnum>::number_of))
+            quote!(K::Enum(<#ty as ::rs_svc::__codegen::json::ProtoEnum>::number_of))
         }
         FieldType::Message(m) => match field.ty.well_known().map(WellKnown::json_form) {
             // A wrapper is set like the scalar it holds; the string forms are text.
@@ -96,7 +100,7 @@ fn field(
             Some(JsonForm::Timestamp | JsonForm::Duration | JsonForm::FieldMask) => quote!(K::Text),
             _ if reachable.contains(m) => {
                 let ty = path(model, package, m, externs);
-                quote!(K::Message(<#ty as ::rs_svc::http::query::QuerySchema>::query_fields))
+                quote!(K::Message(<#ty as ::rs_svc::__codegen::query::QuerySchema>::query_fields))
             }
             _ => quote!(K::Unsupported),
         },
@@ -131,7 +135,7 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
     let Some(pkg) = model.package(package) else {
         return TokenStream::new();
     };
-    if params.no_server {
+    if params.no_server || params.no_http {
         return TokenStream::new();
     }
     let mut out = TokenStream::new();
@@ -225,7 +229,7 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
             let call = match super::json::wrapper_codec(&method.output) {
                 Some(codec) if !method.kind.server_streaming() => quote! {
                     service.#rust_method(request).await.map(|response| {
-                        response.map(::rs_svc::json::Owned::<::rs_svc::json::codec::#codec, _>::new)
+                        response.map(::rs_svc::__codegen::json::Owned::<::rs_svc::__codegen::json::codec::#codec, _>::new)
                     })
                 },
                 _ => quote!(service.#rust_method(request).await),
@@ -233,10 +237,10 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
             routes.extend(quote! {
                 .route(#filter, &#template_ident, {
                     let service = service.clone();
-                    ::rs_svc::http::handler(move |call| {
+                    ::rs_svc::__codegen::http::handler(move |call| {
                         let service = service.clone();
                         async move {
-                            ::rs_svc::http::#serve(call, &#rule_ident, move |request| async move {
+                            ::rs_svc::__codegen::http::#serve(call, &#rule_ident, move |request| async move {
                                 #call
                             })
                             .await
@@ -263,7 +267,7 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
             #[doc = #module_doc]
             pub mod #module {
                 use ::rs_svc::http::matcher::{#(#matcher_imports),*};
-                use ::rs_svc::http::{BodyRule, Rule};
+                use ::rs_svc::__codegen::http::{BodyRule, Rule};
 
                 #consts
 

@@ -181,7 +181,7 @@ fn serialize_impl(ctx: &Ctx<'_>, message: &Message, rust_path: &str) -> TokenStr
     } else {
         quote!(
             #[allow(unused_imports)]
-            use ::rs_svc::json::{codec as c, Codec, With};
+            use ::rs_svc::__codegen::json::{codec as c, Codec, With};
         )
     };
     quote! {
@@ -228,23 +228,23 @@ fn deserialize_impl(ctx: &Ctx<'_>, message: &Message, rust_path: &str) -> TokenS
             let oneof_ident = naming::ident(&naming::field_name(oneof));
             quote! {
                 if let ::core::option::Option::Some(v) =
-                    ::rs_svc::json::next_field::<#codec, _, _>(&mut map)?
+                    ::rs_svc::__codegen::json::next_field::<#codec, _, _>(&mut map)?
                 {
-                    ::rs_svc::json::oneof_member(&mut #set, #oneof, #json)?;
+                    ::rs_svc::__codegen::json::oneof_member(&mut #set, #oneof, #json)?;
                     message.#oneof_ident = ::core::option::Option::Some(#enum_path::#variant(v));
                 }
             }
         } else if is_value(field) && field.cardinality == Cardinality::Singular {
-            quote!(message.#ident = map.next_value::<::rs_svc::json::Field<#codec, _>>()?.0;)
+            quote!(message.#ident = map.next_value::<::rs_svc::__codegen::json::Field<#codec, _>>()?.0;)
         } else if is_option(field) {
             quote! {
                 message.#ident =
-                    ::rs_svc::json::next_field::<#codec, _, _>(&mut map)?;
+                    ::rs_svc::__codegen::json::next_field::<#codec, _, _>(&mut map)?;
             }
         } else {
             quote! {
                 if let ::core::option::Option::Some(v) =
-                    ::rs_svc::json::next_field::<#codec, _, _>(&mut map)?
+                    ::rs_svc::__codegen::json::next_field::<#codec, _, _>(&mut map)?
                 {
                     message.#ident = v;
                 }
@@ -252,13 +252,13 @@ fn deserialize_impl(ctx: &Ctx<'_>, message: &Message, rust_path: &str) -> TokenS
         };
         arms.push(quote! {
             #patterns => {
-                ::rs_svc::json::first_time(&mut seen[#index], #json)?;
+                ::rs_svc::__codegen::json::first_time(&mut seen[#index], #json)?;
                 #read
             }
         });
     }
     let unknown = if ctx.params.json_reject_unknown {
-        quote!(return ::core::result::Result::Err(::rs_svc::json::unknown_field(&key.0, #full_name));)
+        quote!(return ::core::result::Result::Err(::rs_svc::__codegen::json::unknown_field(&key.0, #full_name));)
     } else {
         quote!(map.next_value::<::serde::de::IgnoredAny>()?;)
     };
@@ -279,7 +279,7 @@ fn deserialize_impl(ctx: &Ctx<'_>, message: &Message, rust_path: &str) -> TokenS
                 #(#oneof_state)*
             },
             quote!(
-                use ::rs_svc::json::codec as c;
+                use ::rs_svc::__codegen::json::codec as c;
             ),
         )
     };
@@ -288,7 +288,7 @@ fn deserialize_impl(ctx: &Ctx<'_>, message: &Message, rust_path: &str) -> TokenS
     let read_fields = if arms.is_empty() && ctx.params.json_reject_unknown {
         quote! {
             if let ::core::option::Option::Some(key) =
-                map.next_key::<::rs_svc::json::Key<'de>>()?
+                map.next_key::<::rs_svc::__codegen::json::Key<'de>>()?
             {
                 #unknown
             }
@@ -302,7 +302,7 @@ fn deserialize_impl(ctx: &Ctx<'_>, message: &Message, rust_path: &str) -> TokenS
     } else {
         quote! {
             while let ::core::option::Option::Some(key) =
-                map.next_key::<::rs_svc::json::Key<'de>>()?
+                map.next_key::<::rs_svc::__codegen::json::Key<'de>>()?
             {
                 match &*key.0 {
                     #(#arms)*
@@ -348,7 +348,7 @@ fn deserialize_impl(ctx: &Ctx<'_>, message: &Message, rust_path: &str) -> TokenS
 fn enum_impls(rust_path: &str) -> TokenStream {
     let ty = path_tokens(rust_path);
     quote! {
-        impl ::rs_svc::json::ProtoEnum for #ty {
+        impl ::rs_svc::__codegen::json::ProtoEnum for #ty {
             fn name_of(number: i32) -> ::core::option::Option<&'static str> {
                 Self::try_from(number).ok().map(|v| v.as_str_name())
             }
@@ -361,14 +361,14 @@ fn enum_impls(rust_path: &str) -> TokenStream {
                 &self,
                 serializer: S,
             ) -> ::core::result::Result<S::Ok, S::Error> {
-                ::rs_svc::json::codec::serialize_enum::<Self, S>(*self as i32, serializer)
+                ::rs_svc::__codegen::json::codec::serialize_enum::<Self, S>(*self as i32, serializer)
             }
         }
         impl<'de> ::serde::Deserialize<'de> for #ty {
             fn deserialize<D: ::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> ::core::result::Result<Self, D::Error> {
-                let number = ::rs_svc::json::codec::deserialize_enum::<Self, D>(deserializer)?;
+                let number = ::rs_svc::__codegen::json::codec::deserialize_enum::<Self, D>(deserializer)?;
                 Self::try_from(number).map_err(|_| {
                     <D::Error as ::serde::de::Error>::custom(::core::format_args!(
                         "enum value {number} has no name, so it cannot be held by this type"
@@ -413,12 +413,12 @@ pub fn impls(model: &Model, package: &str, params: &Params) -> TokenStream {
         // Link-time registration: any binary that links these types knows them in `Any` JSON
         // and in error details, with no call to forget.
         quote! {
-            ::rs_svc::__private::any_types!(#(#types),*);
+            ::rs_svc::__codegen::any_types!(#(#types),*);
             /// Registers every message of this package with `rs_svc::wkt::register`. Not needed:
             /// `google.protobuf.Any` JSON knows every generated message linked into the binary
             /// from the start. Kept so code that calls it still compiles; calling it is harmless.
             pub fn register_json_types() {
-                #(::rs_svc::wkt::register::<#types>();)*
+                #(::rs_svc::__codegen::register::<#types>();)*
             }
         }
     });

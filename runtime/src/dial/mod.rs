@@ -83,6 +83,7 @@ pub struct Service {
 
 /// One method of a [`Service`].
 #[derive(Debug, Clone, Copy)]
+#[doc(hidden)]
 pub struct Method {
     /// The gRPC path, `/acme.shop.v1.OrderService/GetOrder`.
     pub path: &'static str,
@@ -93,6 +94,7 @@ pub struct Method {
 
 /// Which sides of a method stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[doc(hidden)]
 pub enum MethodKind {
     Unary,
     ServerStreaming,

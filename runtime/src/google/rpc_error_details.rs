@@ -328,7 +328,7 @@ impl ::serde::Serialize for BadRequest {
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use ::serde::ser::SerializeMap as _;
         #[allow(unused_imports)]
-        use ::rs_svc::json::{codec as c, Codec, With};
+        use ::rs_svc::__codegen::json::{codec as c, Codec, With};
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
         map.serialize_entry(
             "fieldViolations",
@@ -355,16 +355,19 @@ impl<'de> ::serde::Deserialize<'de> for BadRequest {
                 self,
                 mut map: A,
             ) -> ::core::result::Result<BadRequest, A::Error> {
-                use ::rs_svc::json::codec as c;
+                use ::rs_svc::__codegen::json::codec as c;
                 let mut message = BadRequest::default();
                 let mut seen = [false; 1];
                 while let ::core::option::Option::Some(key) = map
-                    .next_key::<::rs_svc::json::Key<'de>>()?
+                    .next_key::<::rs_svc::__codegen::json::Key<'de>>()?
                 {
                     match &*key.0 {
                         "fieldViolations" | "field_violations" => {
-                            ::rs_svc::json::first_time(&mut seen[0], "fieldViolations")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(
+                                &mut seen[0],
+                                "fieldViolations",
+                            )?;
+                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
                                 c::Repeated<c::Message>,
                                 _,
                                 _,
@@ -391,7 +394,7 @@ impl ::serde::Serialize for bad_request::FieldViolation {
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use ::serde::ser::SerializeMap as _;
         #[allow(unused_imports)]
-        use ::rs_svc::json::{codec as c, Codec, With};
+        use ::rs_svc::__codegen::json::{codec as c, Codec, With};
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
         map.serialize_entry("field", &With::<c::Str, _>::new(&self.field))?;
         map.serialize_entry("description", &With::<c::Str, _>::new(&self.description))?;
@@ -422,16 +425,19 @@ impl<'de> ::serde::Deserialize<'de> for bad_request::FieldViolation {
                 self,
                 mut map: A,
             ) -> ::core::result::Result<bad_request::FieldViolation, A::Error> {
-                use ::rs_svc::json::codec as c;
+                use ::rs_svc::__codegen::json::codec as c;
                 let mut message = bad_request::FieldViolation::default();
                 let mut seen = [false; 4];
                 while let ::core::option::Option::Some(key) = map
-                    .next_key::<::rs_svc::json::Key<'de>>()?
+                    .next_key::<::rs_svc::__codegen::json::Key<'de>>()?
                 {
                     match &*key.0 {
                         "field" => {
-                            ::rs_svc::json::first_time(&mut seen[0], "field")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(
+                                &mut seen[0],
+                                "field",
+                            )?;
+                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
                                 c::Str,
                                 _,
                                 _,
@@ -440,8 +446,11 @@ impl<'de> ::serde::Deserialize<'de> for bad_request::FieldViolation {
                             }
                         }
                         "description" => {
-                            ::rs_svc::json::first_time(&mut seen[1], "description")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(
+                                &mut seen[1],
+                                "description",
+                            )?;
+                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
                                 c::Str,
                                 _,
                                 _,
@@ -450,8 +459,11 @@ impl<'de> ::serde::Deserialize<'de> for bad_request::FieldViolation {
                             }
                         }
                         "reason" => {
-                            ::rs_svc::json::first_time(&mut seen[2], "reason")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(
+                                &mut seen[2],
+                                "reason",
+                            )?;
+                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
                                 c::Str,
                                 _,
                                 _,
@@ -460,11 +472,11 @@ impl<'de> ::serde::Deserialize<'de> for bad_request::FieldViolation {
                             }
                         }
                         "localizedMessage" | "localized_message" => {
-                            ::rs_svc::json::first_time(
+                            ::rs_svc::__codegen::json::first_time(
                                 &mut seen[3],
                                 "localizedMessage",
                             )?;
-                            message.localized_message = ::rs_svc::json::next_field::<
+                            message.localized_message = ::rs_svc::__codegen::json::next_field::<
                                 c::Message,
                                 _,
                                 _,
@@ -489,7 +501,7 @@ impl ::serde::Serialize for DebugInfo {
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use ::serde::ser::SerializeMap as _;
         #[allow(unused_imports)]
-        use ::rs_svc::json::{codec as c, Codec, With};
+        use ::rs_svc::__codegen::json::{codec as c, Codec, With};
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
         map.serialize_entry(
             "stackEntries",
@@ -517,16 +529,19 @@ impl<'de> ::serde::Deserialize<'de> for DebugInfo {
                 self,
                 mut map: A,
             ) -> ::core::result::Result<DebugInfo, A::Error> {
-                use ::rs_svc::json::codec as c;
+                use ::rs_svc::__codegen::json::codec as c;
                 let mut message = DebugInfo::default();
                 let mut seen = [false; 2];
                 while let ::core::option::Option::Some(key) = map
-                    .next_key::<::rs_svc::json::Key<'de>>()?
+                    .next_key::<::rs_svc::__codegen::json::Key<'de>>()?
                 {
                     match &*key.0 {
                         "stackEntries" | "stack_entries" => {
-                            ::rs_svc::json::first_time(&mut seen[0], "stackEntries")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(
+                                &mut seen[0],
+                                "stackEntries",
+                            )?;
+                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
                                 c::Repeated<c::Str>,
                                 _,
                                 _,
@@ -535,8 +550,11 @@ impl<'de> ::serde::Deserialize<'de> for DebugInfo {
                             }
                         }
                         "detail" => {
-                            ::rs_svc::json::first_time(&mut seen[1], "detail")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(
+                                &mut seen[1],
+                                "detail",
+                            )?;
+                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
                                 c::Str,
                                 _,
                                 _,
@@ -563,7 +581,7 @@ impl ::serde::Serialize for ErrorInfo {
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use ::serde::ser::SerializeMap as _;
         #[allow(unused_imports)]
-        use ::rs_svc::json::{codec as c, Codec, With};
+        use ::rs_svc::__codegen::json::{codec as c, Codec, With};
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
         map.serialize_entry("reason", &With::<c::Str, _>::new(&self.reason))?;
         map.serialize_entry("domain", &With::<c::Str, _>::new(&self.domain))?;
@@ -592,16 +610,19 @@ impl<'de> ::serde::Deserialize<'de> for ErrorInfo {
                 self,
                 mut map: A,
             ) -> ::core::result::Result<ErrorInfo, A::Error> {
-                use ::rs_svc::json::codec as c;
+                use ::rs_svc::__codegen::json::codec as c;
                 let mut message = ErrorInfo::default();
                 let mut seen = [false; 3];
                 while let ::core::option::Option::Some(key) = map
-                    .next_key::<::rs_svc::json::Key<'de>>()?
+                    .next_key::<::rs_svc::__codegen::json::Key<'de>>()?
                 {
                     match &*key.0 {
                         "reason" => {
-                            ::rs_svc::json::first_time(&mut seen[0], "reason")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(
+                                &mut seen[0],
+                                "reason",
+                            )?;
+                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
                                 c::Str,
                                 _,
                                 _,
@@ -610,8 +631,11 @@ impl<'de> ::serde::Deserialize<'de> for ErrorInfo {
                             }
                         }
                         "domain" => {
-                            ::rs_svc::json::first_time(&mut seen[1], "domain")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(
+                                &mut seen[1],
+                                "domain",
+                            )?;
+                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
                                 c::Str,
                                 _,
                                 _,
@@ -620,8 +644,11 @@ impl<'de> ::serde::Deserialize<'de> for ErrorInfo {
                             }
                         }
                         "metadata" => {
-                            ::rs_svc::json::first_time(&mut seen[2], "metadata")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(
+                                &mut seen[2],
+                                "metadata",
+                            )?;
+                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
                                 c::Map<c::Str, c::Str>,
                                 _,
                                 _,
@@ -648,7 +675,7 @@ impl ::serde::Serialize for Help {
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use ::serde::ser::SerializeMap as _;
         #[allow(unused_imports)]
-        use ::rs_svc::json::{codec as c, Codec, With};
+        use ::rs_svc::__codegen::json::{codec as c, Codec, With};
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
         map.serialize_entry(
             "links",
@@ -675,16 +702,19 @@ impl<'de> ::serde::Deserialize<'de> for Help {
                 self,
                 mut map: A,
             ) -> ::core::result::Result<Help, A::Error> {
-                use ::rs_svc::json::codec as c;
+                use ::rs_svc::__codegen::json::codec as c;
                 let mut message = Help::default();
                 let mut seen = [false; 1];
                 while let ::core::option::Option::Some(key) = map
-                    .next_key::<::rs_svc::json::Key<'de>>()?
+                    .next_key::<::rs_svc::__codegen::json::Key<'de>>()?
                 {
                     match &*key.0 {
                         "links" => {
-                            ::rs_svc::json::first_time(&mut seen[0], "links")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(
+                                &mut seen[0],
+                                "links",
+                            )?;
+                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
                                 c::Repeated<c::Message>,
                                 _,
                                 _,
@@ -711,7 +741,7 @@ impl ::serde::Serialize for help::Link {
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use ::serde::ser::SerializeMap as _;
         #[allow(unused_imports)]
-        use ::rs_svc::json::{codec as c, Codec, With};
+        use ::rs_svc::__codegen::json::{codec as c, Codec, With};
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
         map.serialize_entry("description", &With::<c::Str, _>::new(&self.description))?;
         map.serialize_entry("url", &With::<c::Str, _>::new(&self.url))?;
@@ -736,16 +766,19 @@ impl<'de> ::serde::Deserialize<'de> for help::Link {
                 self,
                 mut map: A,
             ) -> ::core::result::Result<help::Link, A::Error> {
-                use ::rs_svc::json::codec as c;
+                use ::rs_svc::__codegen::json::codec as c;
                 let mut message = help::Link::default();
                 let mut seen = [false; 2];
                 while let ::core::option::Option::Some(key) = map
-                    .next_key::<::rs_svc::json::Key<'de>>()?
+                    .next_key::<::rs_svc::__codegen::json::Key<'de>>()?
                 {
                     match &*key.0 {
                         "description" => {
-                            ::rs_svc::json::first_time(&mut seen[0], "description")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(
+                                &mut seen[0],
+                                "description",
+                            )?;
+                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
                                 c::Str,
                                 _,
                                 _,
@@ -754,8 +787,8 @@ impl<'de> ::serde::Deserialize<'de> for help::Link {
                             }
                         }
                         "url" => {
-                            ::rs_svc::json::first_time(&mut seen[1], "url")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(&mut seen[1], "url")?;
+                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
                                 c::Str,
                                 _,
                                 _,
@@ -782,7 +815,7 @@ impl ::serde::Serialize for LocalizedMessage {
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use ::serde::ser::SerializeMap as _;
         #[allow(unused_imports)]
-        use ::rs_svc::json::{codec as c, Codec, With};
+        use ::rs_svc::__codegen::json::{codec as c, Codec, With};
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
         map.serialize_entry("locale", &With::<c::Str, _>::new(&self.locale))?;
         map.serialize_entry("message", &With::<c::Str, _>::new(&self.message))?;
@@ -807,16 +840,19 @@ impl<'de> ::serde::Deserialize<'de> for LocalizedMessage {
                 self,
                 mut map: A,
             ) -> ::core::result::Result<LocalizedMessage, A::Error> {
-                use ::rs_svc::json::codec as c;
+                use ::rs_svc::__codegen::json::codec as c;
                 let mut message = LocalizedMessage::default();
                 let mut seen = [false; 2];
                 while let ::core::option::Option::Some(key) = map
-                    .next_key::<::rs_svc::json::Key<'de>>()?
+                    .next_key::<::rs_svc::__codegen::json::Key<'de>>()?
                 {
                     match &*key.0 {
                         "locale" => {
-                            ::rs_svc::json::first_time(&mut seen[0], "locale")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(
+                                &mut seen[0],
+                                "locale",
+                            )?;
+                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
                                 c::Str,
                                 _,
                                 _,
@@ -825,8 +861,11 @@ impl<'de> ::serde::Deserialize<'de> for LocalizedMessage {
                             }
                         }
                         "message" => {
-                            ::rs_svc::json::first_time(&mut seen[1], "message")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(
+                                &mut seen[1],
+                                "message",
+                            )?;
+                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
                                 c::Str,
                                 _,
                                 _,
@@ -853,7 +892,7 @@ impl ::serde::Serialize for PreconditionFailure {
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use ::serde::ser::SerializeMap as _;
         #[allow(unused_imports)]
-        use ::rs_svc::json::{codec as c, Codec, With};
+        use ::rs_svc::__codegen::json::{codec as c, Codec, With};
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
         map.serialize_entry(
             "violations",
@@ -880,16 +919,19 @@ impl<'de> ::serde::Deserialize<'de> for PreconditionFailure {
                 self,
                 mut map: A,
             ) -> ::core::result::Result<PreconditionFailure, A::Error> {
-                use ::rs_svc::json::codec as c;
+                use ::rs_svc::__codegen::json::codec as c;
                 let mut message = PreconditionFailure::default();
                 let mut seen = [false; 1];
                 while let ::core::option::Option::Some(key) = map
-                    .next_key::<::rs_svc::json::Key<'de>>()?
+                    .next_key::<::rs_svc::__codegen::json::Key<'de>>()?
                 {
                     match &*key.0 {
                         "violations" => {
-                            ::rs_svc::json::first_time(&mut seen[0], "violations")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(
+                                &mut seen[0],
+                                "violations",
+                            )?;
+                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
                                 c::Repeated<c::Message>,
                                 _,
                                 _,
@@ -916,7 +958,7 @@ impl ::serde::Serialize for precondition_failure::Violation {
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use ::serde::ser::SerializeMap as _;
         #[allow(unused_imports)]
-        use ::rs_svc::json::{codec as c, Codec, With};
+        use ::rs_svc::__codegen::json::{codec as c, Codec, With};
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
         map.serialize_entry("type", &With::<c::Str, _>::new(&self.r#type))?;
         map.serialize_entry("subject", &With::<c::Str, _>::new(&self.subject))?;
@@ -942,16 +984,16 @@ impl<'de> ::serde::Deserialize<'de> for precondition_failure::Violation {
                 self,
                 mut map: A,
             ) -> ::core::result::Result<precondition_failure::Violation, A::Error> {
-                use ::rs_svc::json::codec as c;
+                use ::rs_svc::__codegen::json::codec as c;
                 let mut message = precondition_failure::Violation::default();
                 let mut seen = [false; 3];
                 while let ::core::option::Option::Some(key) = map
-                    .next_key::<::rs_svc::json::Key<'de>>()?
+                    .next_key::<::rs_svc::__codegen::json::Key<'de>>()?
                 {
                     match &*key.0 {
                         "type" => {
-                            ::rs_svc::json::first_time(&mut seen[0], "type")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(&mut seen[0], "type")?;
+                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
                                 c::Str,
                                 _,
                                 _,
@@ -960,8 +1002,11 @@ impl<'de> ::serde::Deserialize<'de> for precondition_failure::Violation {
                             }
                         }
                         "subject" => {
-                            ::rs_svc::json::first_time(&mut seen[1], "subject")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(
+                                &mut seen[1],
+                                "subject",
+                            )?;
+                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
                                 c::Str,
                                 _,
                                 _,
@@ -970,8 +1015,11 @@ impl<'de> ::serde::Deserialize<'de> for precondition_failure::Violation {
                             }
                         }
                         "description" => {
-                            ::rs_svc::json::first_time(&mut seen[2], "description")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(
+                                &mut seen[2],
+                                "description",
+                            )?;
+                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
                                 c::Str,
                                 _,
                                 _,
@@ -998,7 +1046,7 @@ impl ::serde::Serialize for QuotaFailure {
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use ::serde::ser::SerializeMap as _;
         #[allow(unused_imports)]
-        use ::rs_svc::json::{codec as c, Codec, With};
+        use ::rs_svc::__codegen::json::{codec as c, Codec, With};
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
         map.serialize_entry(
             "violations",
@@ -1025,16 +1073,19 @@ impl<'de> ::serde::Deserialize<'de> for QuotaFailure {
                 self,
                 mut map: A,
             ) -> ::core::result::Result<QuotaFailure, A::Error> {
-                use ::rs_svc::json::codec as c;
+                use ::rs_svc::__codegen::json::codec as c;
                 let mut message = QuotaFailure::default();
                 let mut seen = [false; 1];
                 while let ::core::option::Option::Some(key) = map
-                    .next_key::<::rs_svc::json::Key<'de>>()?
+                    .next_key::<::rs_svc::__codegen::json::Key<'de>>()?
                 {
                     match &*key.0 {
                         "violations" => {
-                            ::rs_svc::json::first_time(&mut seen[0], "violations")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(
+                                &mut seen[0],
+                                "violations",
+                            )?;
+                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
                                 c::Repeated<c::Message>,
                                 _,
                                 _,
@@ -1061,7 +1112,7 @@ impl ::serde::Serialize for quota_failure::Violation {
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use ::serde::ser::SerializeMap as _;
         #[allow(unused_imports)]
-        use ::rs_svc::json::{codec as c, Codec, With};
+        use ::rs_svc::__codegen::json::{codec as c, Codec, With};
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
         map.serialize_entry("subject", &With::<c::Str, _>::new(&self.subject))?;
         map.serialize_entry("description", &With::<c::Str, _>::new(&self.description))?;
@@ -1097,16 +1148,19 @@ impl<'de> ::serde::Deserialize<'de> for quota_failure::Violation {
                 self,
                 mut map: A,
             ) -> ::core::result::Result<quota_failure::Violation, A::Error> {
-                use ::rs_svc::json::codec as c;
+                use ::rs_svc::__codegen::json::codec as c;
                 let mut message = quota_failure::Violation::default();
                 let mut seen = [false; 8];
                 while let ::core::option::Option::Some(key) = map
-                    .next_key::<::rs_svc::json::Key<'de>>()?
+                    .next_key::<::rs_svc::__codegen::json::Key<'de>>()?
                 {
                     match &*key.0 {
                         "subject" => {
-                            ::rs_svc::json::first_time(&mut seen[0], "subject")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(
+                                &mut seen[0],
+                                "subject",
+                            )?;
+                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
                                 c::Str,
                                 _,
                                 _,
@@ -1115,8 +1169,11 @@ impl<'de> ::serde::Deserialize<'de> for quota_failure::Violation {
                             }
                         }
                         "description" => {
-                            ::rs_svc::json::first_time(&mut seen[1], "description")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(
+                                &mut seen[1],
+                                "description",
+                            )?;
+                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
                                 c::Str,
                                 _,
                                 _,
@@ -1125,8 +1182,11 @@ impl<'de> ::serde::Deserialize<'de> for quota_failure::Violation {
                             }
                         }
                         "apiService" | "api_service" => {
-                            ::rs_svc::json::first_time(&mut seen[2], "apiService")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(
+                                &mut seen[2],
+                                "apiService",
+                            )?;
+                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
                                 c::Str,
                                 _,
                                 _,
@@ -1135,8 +1195,11 @@ impl<'de> ::serde::Deserialize<'de> for quota_failure::Violation {
                             }
                         }
                         "quotaMetric" | "quota_metric" => {
-                            ::rs_svc::json::first_time(&mut seen[3], "quotaMetric")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(
+                                &mut seen[3],
+                                "quotaMetric",
+                            )?;
+                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
                                 c::Str,
                                 _,
                                 _,
@@ -1145,8 +1208,11 @@ impl<'de> ::serde::Deserialize<'de> for quota_failure::Violation {
                             }
                         }
                         "quotaId" | "quota_id" => {
-                            ::rs_svc::json::first_time(&mut seen[4], "quotaId")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(
+                                &mut seen[4],
+                                "quotaId",
+                            )?;
+                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
                                 c::Str,
                                 _,
                                 _,
@@ -1155,8 +1221,11 @@ impl<'de> ::serde::Deserialize<'de> for quota_failure::Violation {
                             }
                         }
                         "quotaDimensions" | "quota_dimensions" => {
-                            ::rs_svc::json::first_time(&mut seen[5], "quotaDimensions")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(
+                                &mut seen[5],
+                                "quotaDimensions",
+                            )?;
+                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
                                 c::Map<c::Str, c::Str>,
                                 _,
                                 _,
@@ -1165,8 +1234,11 @@ impl<'de> ::serde::Deserialize<'de> for quota_failure::Violation {
                             }
                         }
                         "quotaValue" | "quota_value" => {
-                            ::rs_svc::json::first_time(&mut seen[6], "quotaValue")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(
+                                &mut seen[6],
+                                "quotaValue",
+                            )?;
+                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
                                 c::Int64,
                                 _,
                                 _,
@@ -1175,11 +1247,11 @@ impl<'de> ::serde::Deserialize<'de> for quota_failure::Violation {
                             }
                         }
                         "futureQuotaValue" | "future_quota_value" => {
-                            ::rs_svc::json::first_time(
+                            ::rs_svc::__codegen::json::first_time(
                                 &mut seen[7],
                                 "futureQuotaValue",
                             )?;
-                            message.future_quota_value = ::rs_svc::json::next_field::<
+                            message.future_quota_value = ::rs_svc::__codegen::json::next_field::<
                                 c::Int64,
                                 _,
                                 _,
@@ -1204,7 +1276,7 @@ impl ::serde::Serialize for RequestInfo {
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use ::serde::ser::SerializeMap as _;
         #[allow(unused_imports)]
-        use ::rs_svc::json::{codec as c, Codec, With};
+        use ::rs_svc::__codegen::json::{codec as c, Codec, With};
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
         map.serialize_entry("requestId", &With::<c::Str, _>::new(&self.request_id))?;
         map.serialize_entry("servingData", &With::<c::Str, _>::new(&self.serving_data))?;
@@ -1229,16 +1301,19 @@ impl<'de> ::serde::Deserialize<'de> for RequestInfo {
                 self,
                 mut map: A,
             ) -> ::core::result::Result<RequestInfo, A::Error> {
-                use ::rs_svc::json::codec as c;
+                use ::rs_svc::__codegen::json::codec as c;
                 let mut message = RequestInfo::default();
                 let mut seen = [false; 2];
                 while let ::core::option::Option::Some(key) = map
-                    .next_key::<::rs_svc::json::Key<'de>>()?
+                    .next_key::<::rs_svc::__codegen::json::Key<'de>>()?
                 {
                     match &*key.0 {
                         "requestId" | "request_id" => {
-                            ::rs_svc::json::first_time(&mut seen[0], "requestId")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(
+                                &mut seen[0],
+                                "requestId",
+                            )?;
+                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
                                 c::Str,
                                 _,
                                 _,
@@ -1247,8 +1322,11 @@ impl<'de> ::serde::Deserialize<'de> for RequestInfo {
                             }
                         }
                         "servingData" | "serving_data" => {
-                            ::rs_svc::json::first_time(&mut seen[1], "servingData")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(
+                                &mut seen[1],
+                                "servingData",
+                            )?;
+                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
                                 c::Str,
                                 _,
                                 _,
@@ -1275,7 +1353,7 @@ impl ::serde::Serialize for ResourceInfo {
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use ::serde::ser::SerializeMap as _;
         #[allow(unused_imports)]
-        use ::rs_svc::json::{codec as c, Codec, With};
+        use ::rs_svc::__codegen::json::{codec as c, Codec, With};
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
         map.serialize_entry(
             "resourceType",
@@ -1308,16 +1386,19 @@ impl<'de> ::serde::Deserialize<'de> for ResourceInfo {
                 self,
                 mut map: A,
             ) -> ::core::result::Result<ResourceInfo, A::Error> {
-                use ::rs_svc::json::codec as c;
+                use ::rs_svc::__codegen::json::codec as c;
                 let mut message = ResourceInfo::default();
                 let mut seen = [false; 4];
                 while let ::core::option::Option::Some(key) = map
-                    .next_key::<::rs_svc::json::Key<'de>>()?
+                    .next_key::<::rs_svc::__codegen::json::Key<'de>>()?
                 {
                     match &*key.0 {
                         "resourceType" | "resource_type" => {
-                            ::rs_svc::json::first_time(&mut seen[0], "resourceType")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(
+                                &mut seen[0],
+                                "resourceType",
+                            )?;
+                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
                                 c::Str,
                                 _,
                                 _,
@@ -1326,8 +1407,11 @@ impl<'de> ::serde::Deserialize<'de> for ResourceInfo {
                             }
                         }
                         "resourceName" | "resource_name" => {
-                            ::rs_svc::json::first_time(&mut seen[1], "resourceName")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(
+                                &mut seen[1],
+                                "resourceName",
+                            )?;
+                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
                                 c::Str,
                                 _,
                                 _,
@@ -1336,8 +1420,11 @@ impl<'de> ::serde::Deserialize<'de> for ResourceInfo {
                             }
                         }
                         "owner" => {
-                            ::rs_svc::json::first_time(&mut seen[2], "owner")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(
+                                &mut seen[2],
+                                "owner",
+                            )?;
+                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
                                 c::Str,
                                 _,
                                 _,
@@ -1346,8 +1433,11 @@ impl<'de> ::serde::Deserialize<'de> for ResourceInfo {
                             }
                         }
                         "description" => {
-                            ::rs_svc::json::first_time(&mut seen[3], "description")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(
+                                &mut seen[3],
+                                "description",
+                            )?;
+                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
                                 c::Str,
                                 _,
                                 _,
@@ -1374,7 +1464,7 @@ impl ::serde::Serialize for RetryInfo {
     ) -> ::core::result::Result<S::Ok, S::Error> {
         use ::serde::ser::SerializeMap as _;
         #[allow(unused_imports)]
-        use ::rs_svc::json::{codec as c, Codec, With};
+        use ::rs_svc::__codegen::json::{codec as c, Codec, With};
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
         if let ::core::option::Option::Some(v) = &self.retry_delay {
             map.serialize_entry("retryDelay", &With::<c::Message, _>::new(v))?;
@@ -1402,16 +1492,19 @@ impl<'de> ::serde::Deserialize<'de> for RetryInfo {
                 self,
                 mut map: A,
             ) -> ::core::result::Result<RetryInfo, A::Error> {
-                use ::rs_svc::json::codec as c;
+                use ::rs_svc::__codegen::json::codec as c;
                 let mut message = RetryInfo::default();
                 let mut seen = [false; 1];
                 while let ::core::option::Option::Some(key) = map
-                    .next_key::<::rs_svc::json::Key<'de>>()?
+                    .next_key::<::rs_svc::__codegen::json::Key<'de>>()?
                 {
                     match &*key.0 {
                         "retryDelay" | "retry_delay" => {
-                            ::rs_svc::json::first_time(&mut seen[0], "retryDelay")?;
-                            message.retry_delay = ::rs_svc::json::next_field::<
+                            ::rs_svc::__codegen::json::first_time(
+                                &mut seen[0],
+                                "retryDelay",
+                            )?;
+                            message.retry_delay = ::rs_svc::__codegen::json::next_field::<
                                 c::Message,
                                 _,
                                 _,
@@ -1428,7 +1521,7 @@ impl<'de> ::serde::Deserialize<'de> for RetryInfo {
         deserializer.deserialize_map(Visitor)
     }
 }
-::rs_svc::__private::any_types!(
+::rs_svc::__codegen::any_types!(
     BadRequest, bad_request::FieldViolation, DebugInfo, ErrorInfo, Help, help::Link,
     LocalizedMessage, PreconditionFailure, precondition_failure::Violation, QuotaFailure,
     quota_failure::Violation, RequestInfo, ResourceInfo, RetryInfo
@@ -1437,18 +1530,18 @@ impl<'de> ::serde::Deserialize<'de> for RetryInfo {
 /// `google.protobuf.Any` JSON knows every generated message linked into the binary
 /// from the start. Kept so code that calls it still compiles; calling it is harmless.
 pub fn register_json_types() {
-    ::rs_svc::wkt::register::<BadRequest>();
-    ::rs_svc::wkt::register::<bad_request::FieldViolation>();
-    ::rs_svc::wkt::register::<DebugInfo>();
-    ::rs_svc::wkt::register::<ErrorInfo>();
-    ::rs_svc::wkt::register::<Help>();
-    ::rs_svc::wkt::register::<help::Link>();
-    ::rs_svc::wkt::register::<LocalizedMessage>();
-    ::rs_svc::wkt::register::<PreconditionFailure>();
-    ::rs_svc::wkt::register::<precondition_failure::Violation>();
-    ::rs_svc::wkt::register::<QuotaFailure>();
-    ::rs_svc::wkt::register::<quota_failure::Violation>();
-    ::rs_svc::wkt::register::<RequestInfo>();
-    ::rs_svc::wkt::register::<ResourceInfo>();
-    ::rs_svc::wkt::register::<RetryInfo>();
+    ::rs_svc::__codegen::register::<BadRequest>();
+    ::rs_svc::__codegen::register::<bad_request::FieldViolation>();
+    ::rs_svc::__codegen::register::<DebugInfo>();
+    ::rs_svc::__codegen::register::<ErrorInfo>();
+    ::rs_svc::__codegen::register::<Help>();
+    ::rs_svc::__codegen::register::<help::Link>();
+    ::rs_svc::__codegen::register::<LocalizedMessage>();
+    ::rs_svc::__codegen::register::<PreconditionFailure>();
+    ::rs_svc::__codegen::register::<precondition_failure::Violation>();
+    ::rs_svc::__codegen::register::<QuotaFailure>();
+    ::rs_svc::__codegen::register::<quota_failure::Violation>();
+    ::rs_svc::__codegen::register::<RequestInfo>();
+    ::rs_svc::__codegen::register::<ResourceInfo>();
+    ::rs_svc::__codegen::register::<RetryInfo>();
 }

@@ -10,7 +10,7 @@
 //! gRPC-JSON transcoder binds them (checked side by side with Envoy in the compile tests): the
 //! query is read even with `body: "*"`, a field the first message sets keeps the message's
 //! value, a repeated field gets the bound values after the message's own, and later messages
-//! are passed on untouched. See [`weave`] for the two cases where we differ from Envoy.
+//! are passed on untouched. See `weave` for the two cases where we differ from Envoy.
 
 use std::collections::VecDeque;
 use std::future::Future;

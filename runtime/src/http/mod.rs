@@ -1,20 +1,25 @@
-//! HTTP/JSON transcoding: what the generated `<service>_http` routers share; and [`docs`], which
-//! serves the plugin's OpenAPI documents with a Swagger UI or Redoc page.
+//! HTTP/JSON transcoding: what the generated `<service>_http` routers share ([`Routes`],
+//! [`Options`] and the [`matcher`]); and [`docs`], which serves the plugin's OpenAPI documents
+//! with a Swagger UI or Redoc page.
 
+#[doc(hidden)]
 pub mod client_stream;
 pub mod docs;
 pub mod matcher;
 pub mod metadata;
+#[doc(hidden)]
 pub mod query;
 pub mod routes;
 pub mod status;
+#[doc(hidden)]
 pub mod stream;
 
 pub use axum;
+#[doc(hidden)]
 pub use client_stream::{bidi_streaming, client_streaming};
 pub use docs::{docs_router, Docs};
-pub use routes::{
-    handler, unary, BodyRule, Call, Handler, HttpError, Interceptor, JsonMessage, Options, Routes,
-    Rule, SuccessStatus,
-};
+pub use routes::{handler, Call, Handler, HttpError, Interceptor, Options, Routes, SuccessStatus};
+#[doc(hidden)]
+pub use routes::{unary, BodyRule, JsonMessage, Rule};
+#[doc(hidden)]
 pub use stream::server_streaming;

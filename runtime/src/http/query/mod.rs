@@ -1,0 +1,193 @@
+//! Query parameters to a request message (docs/reference.md section 4, "Binding a request").
+//!
+//! Generated code describes each message's fields once ([`QuerySchema`]); the parameters are
+//! checked against it and turned into the message's proto3 JSON, which the message's generated
+//! `Deserialize` then reads, so every value is parsed by the same codecs as a JSON body:
+//! - `a.b.c=v` reaches nested singular messages; proto and JSON names both work;
+//! - a repeated field repeats its key (`?tag=a&tag=b`); a map takes `m[key]=v`;
+//! - enums by name or number, bools as `true/false/1/0`, well-known types in their JSON string
+//!   form (`2024-01-01T00:00:00Z`, `1.5s`, `a,b.c`), `+` is a space;
+//! - errors name the parameter as sent: a singular field given twice, two members of one oneof,
+//!   a repeated message or other field a query cannot set, a bad value (also one only the
+//!   message's reader finds: a number out of range, a bad timestamp, map key or base64, see
+//!   [`blame`]);
+//! - parameters naming no field are ignored, or rejected when asked.
+
+mod flat;
+mod mask;
+mod object;
+#[cfg(test)]
+mod tests;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+pub use flat::Flat;
+pub use mask::field_mask_paths;
+pub(crate) use mask::within;
+pub use object::{set_path, to_json};
+
+/// The fields of a message, for binding query parameters. Generated for every message.
+pub trait QuerySchema {
+    /// The message's fields.
+    fn query_fields() -> &'static [QueryField];
+}
+
+/// `google.api.HttpBody` as a request: its fields can be set like any message's, though its
+/// body is normally the raw request body.
+impl QuerySchema for crate::google::api::HttpBody {
+    fn query_fields() -> &'static [QueryField] {
+        const FIELDS: &[QueryField] = &[
+            QueryField::new(
+                "content_type",
+                "contentType",
+                QueryKind::Text,
+                Cardinality::Singular,
+                None,
+            ),
+            QueryField::new("data", "data", QueryKind::Text, Cardinality::Singular, None),
+            QueryField::new(
+                "extensions",
+                "extensions",
+                QueryKind::Unsupported,
+                Cardinality::Repeated,
+                None,
+            ),
+        ];
+        FIELDS
+    }
+}
+
+/// Well-known types as whole requests (`rpc M(google.protobuf.Duration)`, as grpc-gateway's
+/// examples declare): no field a query or path can set; the body is their JSON form.
+macro_rules! no_query_fields {
+    ($($t:ty),* $(,)?) => {$(
+        impl QuerySchema for $t {
+            fn query_fields() -> &'static [QueryField] {
+                &[]
+            }
+        }
+    )*};
+}
+
+no_query_fields!(
+    crate::wkt::Any,
+    crate::wkt::Timestamp,
+    crate::wkt::Duration,
+    crate::wkt::FieldMask,
+    crate::wkt::Struct,
+    crate::wkt::Value,
+    crate::wkt::ListValue,
+);
+
+/// One field of a [`QuerySchema`].
+#[derive(Debug, Clone, Copy)]
+pub struct QueryField {
+    /// The name in the .proto file, `page_size`.
+    pub proto_name: &'static str,
+    /// The JSON name, `pageSize`.
+    pub json_name: &'static str,
+    pub kind: QueryKind,
+    pub cardinality: Cardinality,
+    /// The oneof the field belongs to, if any (not for proto3 `optional`).
+    pub oneof: Option<&'static str>,
+}
+
+impl QueryField {
+    /// A field; generated code lists them with this, one line each.
+    pub const fn new(
+        proto_name: &'static str,
+        json_name: &'static str,
+        kind: QueryKind,
+        cardinality: Cardinality,
+        oneof: Option<&'static str>,
+    ) -> Self {
+        QueryField {
+            proto_name,
+            json_name,
+            kind,
+            cardinality,
+            oneof,
+        }
+    }
+}
+
+/// How a field's text is turned into JSON.
+#[derive(Debug, Clone, Copy)]
+pub enum QueryKind {
+    /// `true`, `false`, `1` or `0`.
+    Bool,
+    /// Any integer: passed on as a JSON string, which proto3 JSON reads for every integer type.
+    Integer,
+    /// `float` or `double`, also `NaN`, `Infinity`, `-Infinity`.
+    Float,
+    /// Strings, bytes (base64), and well-known types whose JSON is a string (Timestamp,
+    /// Duration, FieldMask).
+    Text,
+    /// An enum: a name (looked up with the function, the enum's `ProtoEnum::number_of`), or a
+    /// number.
+    Enum(fn(&str) -> Option<i32>),
+    /// A message whose fields the query can reach with `field.sub=v`.
+    Message(fn() -> &'static [QueryField]),
+    /// A message or well-known type the query cannot set (`Struct`, `Value`, `Any`, ...).
+    Unsupported,
+}
+
+/// Singular, repeated, or a map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cardinality {
+    Singular,
+    Repeated,
+    /// A map; the kind is the value's.
+    Map,
+}
+
+/// An error binding the query: the message is for the client (a 400).
+pub fn invalid(message: impl Into<String>) -> tonic::Status {
+    tonic::Status::invalid_argument(message)
+}
+
+/// Reads the message `T` from a query string (without the `?`). Parameters naming a field
+/// under one of `bound` (dotted proto paths bound by the path or the body) are skipped: those
+/// sources win. With `reject_unknown`, a parameter naming no field is an error.
+pub fn bind<T: QuerySchema + DeserializeOwned + Default>(
+    query: &str,
+    bound: &[&str],
+    reject_unknown: bool,
+) -> Result<T, tonic::Status> {
+    if query.is_empty() {
+        return Ok(T::default());
+    }
+    let object = to_json(T::query_fields(), query, bound, reject_unknown)?;
+    T::deserialize(Value::Object(object)).map_err(|e| {
+        blame(T::query_fields(), query, bound, |value| {
+            T::deserialize(value).err().map(|e| e.to_string())
+        })
+        .unwrap_or_else(|| invalid(format!("invalid query parameters: {e}")))
+    })
+}
+
+/// The parameter a message's reader rejects, once the message made from the whole query did
+/// not read: each parameter is read again alone, so a value only the reader can judge (a number
+/// out of range for its field, a timestamp, duration, map key or base64 text) is reported under
+/// the name the client sent, `shelf_rows[x]` rather than `shelfRows`. `reject` says why a JSON
+/// object is not the message (without a path: the object holds one value), or `None` when it is.
+/// `None` when every parameter reads alone: the fault is elsewhere (a path variable, the body).
+pub fn blame(
+    fields: &'static [QueryField],
+    query: &str,
+    bound: &[&str],
+    reject: impl Fn(Value) -> Option<String>,
+) -> Option<tonic::Status> {
+    form_urlencoded::parse(query.as_bytes()).find_map(|(key, value)| {
+        let alone = form_urlencoded::Serializer::new(String::new())
+            .append_pair(&key, &value)
+            .finish();
+        // Errors `to_json` finds itself were reported before the reader ran.
+        let object = to_json(fields, &alone, bound, false).ok()?;
+        if object.is_empty() {
+            return None;
+        }
+        reject(Value::Object(object)).map(|why| invalid(format!("query parameter `{key}`: {why}")))
+    })
+}

@@ -1,0 +1,256 @@
+use super::*;
+use serde::Deserialize;
+use serde_json::json;
+
+const fn field(proto: &'static str, json: &'static str, kind: QueryKind) -> QueryField {
+    QueryField::new(proto, json, kind, Cardinality::Singular, None)
+}
+
+const fn with(mut f: QueryField, cardinality: Cardinality) -> QueryField {
+    f.cardinality = cardinality;
+    f
+}
+
+const fn in_oneof(mut f: QueryField, oneof: &'static str) -> QueryField {
+    f.oneof = Some(oneof);
+    f
+}
+
+fn state(name: &str) -> Option<i32> {
+    ["UNSPECIFIED", "ACTIVE", "DONE"]
+        .iter()
+        .position(|n| *n == name)
+        .map(|n| n as i32)
+}
+
+fn page() -> &'static [QueryField] {
+    const PAGE: &[QueryField] = &[
+        field("page_size", "pageSize", QueryKind::Integer),
+        field("order_by", "orderBy", QueryKind::Text),
+        field("parent", "parent", QueryKind::Message(page)),
+    ];
+    PAGE
+}
+
+fn request() -> &'static [QueryField] {
+    const REQUEST: &[QueryField] = &[
+        field("name", "name", QueryKind::Text),
+        field("page", "page", QueryKind::Message(page)),
+        with(
+            field("tags", "tags", QueryKind::Text),
+            Cardinality::Repeated,
+        ),
+        with(field("labels", "labels", QueryKind::Text), Cardinality::Map),
+        field("state", "state", QueryKind::Enum(state)),
+        field("exact", "exact", QueryKind::Bool),
+        field("ratio", "ratio", QueryKind::Float),
+        field("since", "since", QueryKind::Text),
+        with(
+            field("items", "items", QueryKind::Message(page)),
+            Cardinality::Repeated,
+        ),
+        field("extra", "extra", QueryKind::Unsupported),
+        in_oneof(field("by_id", "byId", QueryKind::Integer), "key"),
+        in_oneof(field("by_email", "byEmail", QueryKind::Text), "key"),
+    ];
+    REQUEST
+}
+
+fn ok(query: &str) -> Value {
+    Value::Object(to_json(request(), query, &[], false).unwrap())
+}
+
+fn err(query: &str) -> String {
+    to_json(request(), query, &[], false)
+        .unwrap_err()
+        .message()
+        .to_owned()
+}
+
+#[test]
+fn parameters_become_the_messages_json() {
+    let cases = [
+        ("name=a+b%2Fc", json!({"name": "a b/c"})),
+        (
+            "page.page_size=10&page.orderBy=x",
+            json!({"page": {"pageSize": "10", "orderBy": "x"}}),
+        ),
+        (
+            "page.parent.pageSize=-3",
+            json!({"page": {"parent": {"pageSize": "-3"}}}),
+        ),
+        ("tags=a&tags=b", json!({"tags": ["a", "b"]})),
+        (
+            "labels[env]=prod&labels[team]=x",
+            json!({"labels": {"env": "prod", "team": "x"}}),
+        ),
+        ("state=ACTIVE", json!({"state": 1})),
+        ("state=2", json!({"state": 2})),
+        ("exact=1&ratio=NaN", json!({"exact": true, "ratio": "NaN"})),
+        (
+            "exact=false&ratio=1.5e3",
+            json!({"exact": false, "ratio": "1.5e3"}),
+        ),
+        (
+            "since=2024-01-01T00:00:00Z",
+            json!({"since": "2024-01-01T00:00:00Z"}),
+        ),
+        ("byEmail=a%40b", json!({"byEmail": "a@b"})),
+        ("", json!({})),
+    ];
+    for (query, expected) in cases {
+        assert_eq!(ok(query), expected, "{query}");
+    }
+}
+
+/// What the general way makes of `query` and `bindings`: the JSON the message reads.
+fn general(query: &str, bindings: &[(&'static str, String)]) -> Value {
+    let bound: Vec<&str> = bindings.iter().map(|(f, _)| *f).collect();
+    let mut object = to_json(request(), query, &bound, false).unwrap();
+    for (field, value) in bindings {
+        set_path(&mut object, request(), field, value).unwrap();
+    }
+    Value::Object(object)
+}
+
+#[test]
+fn flat_parameters_read_as_the_json_the_general_way_builds() {
+    let name = [("name", "shelves/a b".to_owned())];
+    let cases: [(&str, &[(&'static str, String)]); 7] = [
+        ("tags=b&exact=1&tags=a&state=DONE&ratio=-1.5", &[]),
+        ("name=q&tags=t&state=-2&exact=false", &name),
+        ("tags=%C3%A9t%C3%A9&name=a+b%22c&nope=1", &[]),
+        ("byId=", &[]),
+        ("byId=7", &name),
+        ("since=2024-01-01T00%3A00%3A00Z&ratio=NaN", &[]),
+        ("", &[]),
+    ];
+    for (query, bindings) in cases {
+        let Some(flat) = Flat::new(request(), query, bindings, false) else {
+            // A oneof member or a bad value: the general way decides.
+            assert!(query.starts_with("byId"), "{query}");
+            continue;
+        };
+        let read = Value::deserialize(flat).unwrap();
+        assert_eq!(read, general(query, bindings), "{query}");
+    }
+}
+
+#[test]
+fn anything_but_top_level_scalars_takes_the_general_way() {
+    let cases = [
+        ("page.pageSize=1", false),
+        ("labels[a]=1", false),
+        ("byEmail=x", false),
+        ("name=a&name=b", false),
+        ("ratio=1&ratio=2", false),
+        ("exact=yes", false),
+        ("page=1", false),
+        ("nope=1", true),
+    ];
+    for (query, reject_unknown) in cases {
+        let flat = Flat::new(request(), query, &[], reject_unknown);
+        assert!(flat.is_none(), "{query}");
+    }
+    let nested = [("page.order_by", "x".to_owned())];
+    assert!(Flat::new(request(), "", &nested, false).is_none());
+}
+
+#[test]
+fn field_mask_paths_are_relative_to_the_body_field() {
+    let body = json!({
+        "pageSize": 3,
+        "parent": {"order_by": "x", "parent": {}},
+        "junk": 1,
+    });
+    let paths = field_mask_paths(request(), "page", &body);
+    // Proto names, written in FieldMask's JSON form; unknown keys left out; an empty
+    // object is a leaf.
+    assert_eq!(paths, ["pageSize", "parent.orderBy", "parent.parent"]);
+    // A body field that is not a singular message has no paths inside it.
+    assert!(field_mask_paths(request(), "labels", &json!({"a": "b"})).is_empty());
+    assert!(field_mask_paths(request(), "items", &json!([{"pageSize": 1}])).is_empty());
+}
+
+#[test]
+fn unknown_parameters_are_ignored_or_rejected() {
+    assert_eq!(ok("nope=1&name=x&page.nope=2"), json!({"name": "x"}));
+    let err = to_json(request(), "nope=1", &[], true).unwrap_err();
+    assert!(
+        err.message().contains("unknown query parameter `nope`"),
+        "{}",
+        err.message()
+    );
+}
+
+#[test]
+fn fields_bound_by_path_or_body_are_skipped() {
+    let bound = to_json(
+        request(),
+        "name=q&page.pageSize=3&tags=t",
+        &["name", "page"],
+        false,
+    );
+    assert_eq!(Value::Object(bound.unwrap()), json!({"tags": ["t"]}));
+}
+
+#[test]
+fn blame_names_the_parameter_the_reader_rejects_as_it_was_sent() {
+    // A stand-in reader: page sizes over 100 and the label key `x` are out of range.
+    let reject = |value: Value| {
+        let text = value.to_string();
+        (text.contains("\"pageSize\":\"1000\"") || text.contains("{\"x\":"))
+            .then(|| format!("rejected {text}"))
+    };
+    let cases = [
+        (
+            "name=a&page.page_size=1000",
+            Some(r#"query parameter `page.page_size`: rejected {"page":{"pageSize":"1000"}}"#),
+        ),
+        (
+            "labels[ok]=1&labels%5Bx%5D=2",
+            Some(r#"query parameter `labels[x]`: rejected {"labels":{"x":"2"}}"#),
+        ),
+        // Unknown, bound and well-read parameters are never blamed.
+        ("nope=1000&name=x&page.pageSize=5", None),
+    ];
+    for (query, expected) in cases {
+        let blamed = blame(request(), query, &["name"], reject);
+        assert_eq!(blamed.as_ref().map(|s| s.message()), expected, "{query}");
+    }
+    let bound = blame(request(), "page.pageSize=1000", &["page"], reject);
+    assert!(bound.is_none());
+}
+
+#[test]
+fn mistakes_are_errors_naming_the_parameter() {
+    let cases = [
+        (
+            "name=a&name=b",
+            "`name` is given twice but the field is not repeated",
+        ),
+        (
+            "byId=1&byEmail=x",
+            "`byId` and `byEmail` set two members of oneof `key`",
+        ),
+        ("items.pageSize=1", "`items` is not a singular message"),
+        ("page=1", "`page` names a message"),
+        ("extra=1", "`extra`: this field cannot be set"),
+        (
+            "page.pageSize=ten",
+            "`page.pageSize`: `ten` is not an integer",
+        ),
+        ("exact=yes", "`exact`: `yes` is not a bool"),
+        ("ratio=fast", "`ratio`: `fast` is not a number"),
+        ("state=GONE", "`state`: `GONE` is not a value of the enum"),
+        ("labels=x", "`labels` is a map"),
+        ("name[x]=1", "`name[x]` is not a map field"),
+        ("labels[a=1", "a map entry is written"),
+        ("labels[a]=1&labels[a]=2", "`labels[a]` is given twice"),
+        ("name.x=1", "`name` is not a singular message"),
+    ];
+    for (query, expected) in cases {
+        let message = err(query);
+        assert!(message.contains(expected), "{query}: {message}");
+    }
+}

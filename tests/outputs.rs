@@ -1,0 +1,81 @@
+//! Each output that needs a Cargo feature of the runtime beyond `json` can be left out, so the
+//! generated code compiles with exactly the features a crate enables (README, "Runtime
+//! features"): `no_http` drops the routers and query schemas (`http`), `no_dial` the dial
+//! helpers (`dial`), and what stays is unchanged.
+
+mod common;
+
+/// The Rust of acme/shop/v1/shop.proto generated with `parameter`.
+fn shop(parameter: &str) -> String {
+    let output = common::generate(&["acme/shop/v1/shop.proto"], parameter).unwrap();
+    output
+        .files
+        .into_iter()
+        .find(|f| f.name == "acme.shop.v1.rs")
+        .expect("the package file")
+        .content
+}
+
+/// What needs each runtime feature, by a marker in the generated code.
+const HTTP: &[&str] = &[
+    "pub mod order_service_http",
+    "__codegen::query::QuerySchema",
+];
+const DIAL: &[&str] = &["pub const SERVICE:", "pub async fn dial_with"];
+const CLIENT: &str = "pub mod order_service_client";
+const SERVER: &str = "pub mod order_service_server";
+
+#[test]
+fn each_runtime_feature_has_a_parameter_that_leaves_its_output_out() {
+    let cases: &[(&str, bool, bool)] = &[
+        // parameter, has the http output, has the dial output
+        ("", true, true),
+        ("no_http", false, true),
+        ("no_dial", true, false),
+        ("no_http,no_dial", false, false),
+        // The routers call the server trait; the dial helpers live in the client module.
+        ("no_server", false, true),
+        ("no_client", true, false),
+    ];
+    for &(parameter, http, dial) in cases {
+        let code = shop(parameter);
+        for marker in HTTP {
+            // `no_server` keeps the query schemas: another request's routers may read them.
+            let want = http || (parameter == "no_server" && marker.contains("QuerySchema"));
+            assert_eq!(code.contains(marker), want, "`{marker}` with `{parameter}`");
+        }
+        for marker in DIAL {
+            assert_eq!(code.contains(marker), dial, "`{marker}` with `{parameter}`");
+        }
+        assert_eq!(
+            code.contains(CLIENT),
+            !parameter.contains("no_client"),
+            "{parameter}"
+        );
+        assert_eq!(
+            code.contains(SERVER),
+            !parameter.contains("no_server"),
+            "{parameter}"
+        );
+    }
+}
+
+#[test]
+fn leaving_an_output_out_changes_nothing_else() {
+    let all = shop("");
+    let without = shop("no_http,no_dial");
+    // Every item the smaller output has is in the full one, word for word.
+    let messages = |code: &str| {
+        code.split("\n}\n")
+            .filter(|item| !item.contains("_http") && !item.contains("_client"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let (all, without) = (messages(&all), messages(&without));
+    for item in &without {
+        if item.contains("QuerySchema") {
+            continue;
+        }
+        assert!(all.contains(item), "changed by no_http,no_dial:\n{item}");
+    }
+}
