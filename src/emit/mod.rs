@@ -46,6 +46,21 @@ pub(crate) fn format_rust(source: &str, what: &str) -> Result<String, EmitError>
     Ok(prettyplease::unparse(&file))
 }
 
+/// One parsed part of a package's file, printed; a part that does not parse is an error naming
+/// `what`. Only the first part's inner attributes belong to the file.
+fn format_part(
+    parsed: syn::Result<syn::File>,
+    first: bool,
+    what: &str,
+) -> Result<String, EmitError> {
+    let mut file = parsed
+        .map_err(|e| EmitError(format!("the generated Rust for {what} does not parse: {e}")))?;
+    if !first {
+        file.attrs.clear();
+    }
+    Ok(prettyplease::unparse(&file))
+}
+
 /// Every output file of the request, in a stable order, and the warnings emission adds (what an
 /// OpenAPI document leaves out). `files` is every file of the request, imports included.
 pub fn all(
@@ -60,20 +75,21 @@ pub fn all(
         let what = format!("package `{}`", package.name);
         crate::guard::doing(format!("{}: {what}", package.files.join(", ")));
         // prost-build gives text; our parts are tokens, parsed directly (printing them to text
-        // and parsing that again was a large share of generation time).
+        // and parsing that again was a large share of generation time). Each part is parsed and
+        // printed on its own: prettyplease prints a file item after item, each from column 0, so
+        // the pieces join into exactly the text of one file holding them all, and a part's syntax
+        // tree is freed before the next is built (less memory to fault in and hand back).
         let prost_code = prost.remove(&package.name).unwrap_or_default();
-        let mut file = syn::parse_file(&prost_code)
-            .map_err(|e| EmitError(format!("the generated Rust for {what} does not parse: {e}")))?;
+        let mut body = format_part(syn::parse_file(&prost_code), true, &what)?;
+        drop(prost_code);
         for tokens in [
             json::impls(model, &package.name, params),
             grpc::services(model, &package.name, params),
             http::query_schemas(model, &package.name, params, &query_messages),
             http::routers(model, &package.name, params),
         ] {
-            let part: syn::File = syn::parse2(tokens).map_err(|e| {
-                EmitError(format!("the generated Rust for {what} does not parse: {e}"))
-            })?;
-            file.items.extend(part.items);
+            let part = format_part(syn::parse2(tokens), false, &what)?;
+            body.push_str(&part);
         }
         let mut content = header();
         // Sorted: protoc lists the files as given, buf and standalone mode in dependency order.
@@ -82,7 +98,6 @@ pub fn all(
         for file in sources {
             content.push_str(&format!("// source: {file}\n"));
         }
-        let body = prettyplease::unparse(&file);
         if !body.is_empty() {
             content.push('\n');
             content.push_str(&body);
