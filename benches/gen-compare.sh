@@ -133,7 +133,7 @@ def files(response):
     return out
 
 def run(cmd, request):
-    """Wall seconds, CPU seconds, peak RSS in MB of one plugin run fed `request` on stdin."""
+    """Wall and CPU (user+sys) seconds of one plugin run fed `request` on stdin."""
     with open(request, "rb") as stdin:
         start = time.perf_counter()
         p = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.DEVNULL)
@@ -141,17 +141,28 @@ def run(cmd, request):
         wall = time.perf_counter() - start
     if status != 0:
         raise SystemExit("%s failed" % cmd[0])
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    return wall, usage.ru_utime + usage.ru_stime
+
+def check(cmd, request):
+    """The files of one untimed run, and its peak RSS in MB. The RSS comes from /usr/bin/time,
+    a small parent: a child forked by this script starts out with the script's own RSS."""
+    rss = None
+    if os.access("/usr/bin/time", os.X_OK):
+        out = subprocess.run(["/usr/bin/time", "-f", "%M", cmd], stdin=open(request, "rb"), capture_output=True, check=True)
+        rss = int(out.stderr.split()[-1]) / 1024
+    else:
+        out = subprocess.run([cmd], stdin=open(request, "rb"), capture_output=True, check=True)
+    return files(out.stdout), rss
 
 def side(cmds, request):
-    wall = cpu = rss = 0.0
+    wall = cpu = 0.0
     for cmd in cmds:
-        w, c, r = run([cmd], request)
-        wall += w; cpu += c; rss = max(rss, r)
-    return wall, cpu, rss
+        w, c = run([cmd], request)
+        wall += w; cpu += c
+    return wall, cpu
 
 def fmt(s):
-    return "%.0f ms" % (s * 1000) if s < 10 else "%.2f s" % s
+    return "%.0f ms" % (s * 1000) if s < 1 else "%.2f s" % s
 
 def spread(xs):
     return "%s (%s-%s)" % (fmt(statistics.median(xs)), fmt(min(xs)), fmt(max(xs)))
@@ -161,14 +172,22 @@ print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 for name in os.environ["GC_INPUTS"].split():
     request = os.path.join(work, name + ".req")
     # One untimed run of each plugin: checks the output, counts its bytes, warms the cache.
-    ours_files, theirs_files = {}, {}
-    for cmd in ours:
-        ours_files.update(files(subprocess.run([cmd], stdin=open(request, "rb"), capture_output=True, check=True).stdout))
-    for cmd in theirs:
-        theirs_files.update(files(subprocess.run([cmd], stdin=open(request, "rb"), capture_output=True, check=True).stdout))
+    ours_files, theirs_files, rss = {}, {}, {"ours": 0.0, "theirs": 0.0}
+    for label, cmds, out in (("ours", ours, ours_files), ("theirs", theirs, theirs_files)):
+        for cmd in cmds:
+            fs, r = check(cmd, request)
+            out.update(fs)
+            rss[label] = None if r is None or rss[label] is None else max(rss[label], r)
     rust = lambda fs: sum(len(c) for n, c in fs.items() if n.endswith(".rs"))
     ours_rust, theirs_rust = rust(ours_files), rust(theirs_files)
     other = sum(len(c) for n, c in ours_files.items() if not n.endswith(".rs"))
+    for label, fs in (("ours", ours_files), ("theirs", theirs_files)):
+        d = os.path.join(work, "out", name, label)
+        for n, c in fs.items():
+            os.makedirs(os.path.dirname(os.path.join(d, n)), exist_ok=True)
+            with open(os.path.join(d, n), "wb") as f:
+                f.write(c)
+    del ours_files, theirs_files
     o, t = [], []
     for r in range(rounds):
         # Alternate who goes first, so load from other work on the machine hits both alike.
@@ -176,20 +195,16 @@ for name in os.environ["GC_INPUTS"].split():
             o.append(side(ours, request)); t.append(side(theirs, request))
         else:
             t.append(side(theirs, request)); o.append(side(ours, request))
-    ow, oc, orss = zip(*o)
-    tw, tc, trss = zip(*t)
+    ow, oc = zip(*o)
+    tw, tc = zip(*t)
     med = statistics.median
-    print("| %s | %.1f MB | %s | %s | %.2fx | %s | %s | %.2fx | %.0f / %.0f MB | %.2f / %.2f MB = %.2fx (+%.2f MB OpenAPI) |" % (
+    memory = "%.0f / %.0f MB" % (rss["ours"], rss["theirs"]) if rss["ours"] else "-"
+    print("| %s | %.1f MB | %s | %s | %.2fx | %s | %s | %.2fx | %s | %.2f / %.2f MB = %.2fx (+%.2f MB OpenAPI) |" % (
         name, os.path.getsize(request) / 1e6, spread(ow), spread(tw), med(ow) / med(tw),
-        spread(oc), spread(tc), med(oc) / med(tc), max(orss), max(trss),
+        spread(oc), spread(tc), med(oc) / med(tc), memory,
         ours_rust / 1e6, theirs_rust / 1e6, ours_rust / theirs_rust, other / 1e6))
-    for label, fs in (("ours", ours_files), ("theirs", theirs_files)):
-        d = os.path.join(work, "out", name, label)
-        for n, c in fs.items():
-            os.makedirs(os.path.dirname(os.path.join(d, n)), exist_ok=True)
-            with open(os.path.join(d, n), "wb") as f:
-                f.write(c)
-print("\n%d rounds, alternating; median (min-max). Ratios are of the medians." % rounds)
+print("\n%d rounds, alternating who goes first; median (min-max); ratios of the medians. Theirs is" % rounds)
+print("the sum of the three plugins' runs; CPU is user+sys; peak RSS is the largest of the three.")
 EOF
 
 [ "${BUILD:-0}" = 1 ] || exit 0
@@ -199,11 +214,16 @@ if [ ! -d "$work/out/pubsub" ]; then
 fi
 
 # `cargo build` of a crate compiling the generated pubsub code: ours (with the rs-svc runtime)
-# against the three plugins' output (prost, tonic, pbjson). The three are run again with
-# `extern_path=.google.protobuf=::pbjson_types`, the usual setup for serde on well-known types;
-# the parameter is appended to the request (the last value of a field wins in protobuf).
-param=extern_path=.google.protobuf=::pbjson_types
-printf '\022%b%s' "$(printf '\\%03o' ${#param})" "$param" | cat "$work/pubsub.req" - >"$work/pubsub-pbjson.req"
+# against the three plugins' output (prost, tonic, pbjson). The three are run again with the usual
+# setup for serde on well-known types, pbjson-types in place of prost-types: the parameter is
+# appended to the request (the last value of a field wins in protobuf; a length below 128 is one
+# byte).
+with_param() {
+  printf '\022%b%s' "$(printf '\\%03o' ${#2})" "$2" | cat "$work/pubsub.req" - >"$work/pubsub-$1.req"
+}
+with_param prost compile_well_known_types,extern_path=.google.protobuf=::pbjson_types
+cp "$work/pubsub-prost.req" "$work/pubsub-tonic.req"
+with_param prost-serde extern_path=.google.protobuf=::pbjson_types
 crates=$work/crates
 mkdir -p "$crates/ours/src" "$crates/theirs/src"
 cp "$repo/Cargo.lock" "$crates/Cargo.lock"
@@ -246,8 +266,8 @@ cp -r "$work/out/pubsub/ours" "$crates/ours/src/gen"
 echo '#![allow(clippy::all)]
 include!("gen/mod.rs");' >"$crates/ours/src/lib.rs"
 mkdir -p "$crates/theirs/src/gen"
-for cmd in "$prost" "$tonic" "$serde"; do
-  "$cmd" <"$work/pubsub-pbjson.req" >"$work/theirs.res"
+for name in prost tonic prost-serde; do
+  "$(plugin "protoc-gen-$name")" <"$work/pubsub-$name.req" >"$work/theirs.res"
   python3 - "$work/theirs.res" "$crates/theirs/src/gen" <<'EOF'
 import os, sys
 def varint(b, i):
@@ -272,14 +292,16 @@ for num, v in fields(open(sys.argv[1], "rb").read()):
     if num == 15:
         f = dict((n, x) for n, x in fields(v) if n in (1, 2, 15))
         if 2 not in f:
-            open(os.path.join(sys.argv[2], f[1].decode()), "wb").write(f.get(15, b""))
+            path = os.path.join(sys.argv[2], f[1].decode())
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            open(path, "wb").write(f.get(15, b""))
 EOF
 done
 {
   echo '#![allow(clippy::all)]'
   echo 'pub mod google { pub mod pubsub { pub mod v1 {'
-  for f in google.pubsub.v1.rs google.pubsub.v1.serde.rs google.pubsub.v1.tonic.rs; do
-    echo "include!(\"gen/$f\");"
+  for f in $(cd "$crates/theirs/src" && find gen -name '*.rs' | sort); do
+    echo "include!(\"$f\");"
   done
   echo '} } }'
 } >"$crates/theirs/src/lib.rs"
