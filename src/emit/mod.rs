@@ -68,13 +68,22 @@ fn format_part(
 /// The parts of a package's file after prost-build's messages, in file order.
 #[derive(Clone, Copy)]
 enum Part {
-    Json,
+    /// The JSON impls, the largest part, in two shares (`json::impls_share`).
+    Json(usize),
     Grpc,
     QuerySchemas,
     Routers,
 }
 
-const PARTS: [Part; 4] = [Part::Json, Part::Grpc, Part::QuerySchemas, Part::Routers];
+const JSON_SHARES: usize = 2;
+
+const PARTS: [Part; 5] = [
+    Part::Json(0),
+    Part::Json(1),
+    Part::Grpc,
+    Part::QuerySchemas,
+    Part::Routers,
+];
 
 /// A piece of work any thread can take: one part of one package's file (by index in
 /// `model.packages`), or the OpenAPI documents.
@@ -102,7 +111,7 @@ fn run_job(model: &Model, params: &Params, query: &BTreeSet<String>, job: &Job) 
     // Tokens are parsed directly (printing them to text and parsing that again was a large
     // share of generation time).
     let tokens = match part {
-        Part::Json => json::impls(model, package, params),
+        Part::Json(share) => json::impls_share(model, package, params, share, JSON_SHARES),
         Part::Grpc => grpc::services(model, package, params),
         Part::QuerySchemas => http::query_schemas(model, package, params, query),
         Part::Routers => http::routers(model, package, params),
