@@ -156,7 +156,17 @@ pub fn all(
         .min(jobs.len())
         - 1;
     let (prost, mut done) = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers).map(|_| scope.spawn(take_jobs)).collect();
+        // As much stack as a main thread has: syn and prettyplease recurse into long method
+        // chains (a router's routes), and a worker thread's default 2 MiB is less. A thread that
+        // cannot be started leaves its share to this one.
+        let handles: Vec<_> = (0..workers)
+            .filter_map(|_| {
+                std::thread::Builder::new()
+                    .stack_size(8 << 20)
+                    .spawn_scoped(scope, take_jobs)
+                    .ok()
+            })
+            .collect();
         let prost = guard::on_worker(|| {
             messages::messages(model, files, params).map(|mut code| {
                 let parts: Vec<_> = model
