@@ -10,11 +10,13 @@
 //!   google/cloud from npm google-proto-files captured with shared/tools/protoc-gen-capture.
 //!
 //! Run: `cargo bench --bench generate`. Files/s = files to generate / time per iteration.
+//! `RS_SVC_WRITE_SYNTHETIC=<file> cargo bench --bench generate` only writes the synthetic request
+//! to `<file>` (for `benches/gen-compare.sh`, which times the plugin binaries on it).
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use prost::Message;
 use prost_types::compiler::CodeGeneratorRequest;
 
@@ -153,4 +155,12 @@ fn bench(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    if let Some(path) = std::env::var_os("RS_SVC_WRITE_SYNTHETIC") {
+        std::fs::write(&path, synthetic_request()).expect("writing RS_SVC_WRITE_SYNTHETIC");
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -73,6 +73,33 @@ pub(crate) fn catch<T>(default_what: &str, f: impl FnOnce() -> T) -> Result<T, S
     })
 }
 
+/// A panic caught by [`on_worker`]: its message and where it happened.
+#[derive(Debug)]
+pub(crate) struct Panicked(String);
+
+/// Runs `f`, a share of the work of a [`catch`] running on another thread (or this one). A panic
+/// in it is recorded rather than printed and handed back, for [`resume`] to raise again on the
+/// thread of that `catch`, which reports it as if it had happened there.
+pub(crate) fn on_worker<T>(f: impl FnOnce() -> T) -> Result<T, Panicked> {
+    install_hook();
+    let was_guarded = GUARDED.with(|g| g.replace(true));
+    let result = panic::catch_unwind(AssertUnwindSafe(f));
+    GUARDED.with(|g| g.set(was_guarded));
+    result.map_err(|payload| {
+        Panicked(
+            CAUGHT
+                .with(|caught| caught.borrow_mut().take())
+                .unwrap_or_else(|| payload_text(&*payload)),
+        )
+    })
+}
+
+/// Raises a panic [`on_worker`] caught again, on the thread of the enclosing [`catch`] (the
+/// panic hook does not run a second time).
+pub(crate) fn resume(panicked: Panicked) -> ! {
+    panic::resume_unwind(Box::new(panicked.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,6 +122,26 @@ mod tests {
         // The thread is no longer guarded: its context is back to empty.
         assert!(!GUARDED.with(Cell::get));
         assert_eq!(DOING.with(|d| d.borrow().clone()), "");
+    }
+
+    #[test]
+    fn a_panic_on_a_worker_thread_is_reported_by_the_enclosing_catch() {
+        let err = catch("a.proto", || {
+            let caught = std::thread::scope(|scope| {
+                scope
+                    .spawn(|| on_worker(|| panic!("index out of bounds")))
+                    .join()
+                    .unwrap()
+            });
+            doing("a.proto: package `a`");
+            resume(caught.unwrap_err())
+        })
+        .unwrap_err();
+        assert!(
+            err.starts_with("a.proto: package `a`: internal error: a library the plugin uses panicked: index out of bounds (at src/guard.rs:"),
+            "{err}"
+        );
+        assert_eq!(on_worker(|| 7).unwrap(), 7);
     }
 
     #[test]

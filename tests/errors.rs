@@ -664,3 +664,20 @@ message R { string name = 1; message In { R r = 1; } In i = 2; }
         assert!(!rust.contains("super::crate::") && !rust.contains("super::self::"));
     }
 }
+
+/// The parts of the packages' files are made on several threads; the error reported is still the
+/// one a single thread meets first: the first package's, in package order.
+#[test]
+fn an_emit_error_in_several_packages_names_the_first_package() {
+    let files = ["library/v1/library.proto", "acme/shop/v1/shop.proto"];
+    for _ in 0..5 {
+        match common::generate(&files, "type_attribute=.=#[not an attribute") {
+            Err(Error::Emit(e)) => assert!(
+                e.to_string()
+                    .starts_with("the generated Rust for package `acme.shop.v1` does not parse"),
+                "{e}"
+            ),
+            other => panic!("expected an emit error, got {other:?}"),
+        }
+    }
+}

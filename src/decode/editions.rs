@@ -435,10 +435,25 @@ fn closed_enums(file: &DynamicMessage, out: &mut HashSet<String>) {
     walk(file, "enum_type", "message_type", base, &scope, out);
 }
 
+/// `FileDescriptorProto.syntax` alone: decoding it skips the rest of the file unread.
+#[derive(Clone, PartialEq, prost::Message)]
+struct SyntaxOnly {
+    #[prost(string, optional, tag = "12")]
+    syntax: Option<String>,
+}
+
 /// Lowers every edition 2023 file of `files` (raw `FileDescriptorProto`s, in the request's
 /// order) in place. Files in proto2 or proto3 are left byte for byte. Errors are located
 /// (`file:line:col: element: message`).
 pub fn lower(files: &mut [Vec<u8>]) -> Result<(), Vec<String>> {
+    // Most requests hold no edition file: then there is nothing to lower, and reading every
+    // proto2 file dynamically for its closed enums (descriptor.proto is a large one) is wasted.
+    let is_edition = |raw: &Vec<u8>| {
+        SyntaxOnly::decode(raw.as_slice()).is_ok_and(|f| f.syntax.as_deref() == Some("editions"))
+    };
+    if !files.iter().any(is_edition) {
+        return Ok(());
+    }
     let desc = file_descriptor();
     let mut closed = HashSet::new();
     let mut errors = Vec::new();

@@ -380,24 +380,37 @@ fn enum_impls(rust_path: &str) -> TokenStream {
 }
 
 /// The JSON impls for every message and enum of `package` (all its files, as its Rust module
-/// holds them all).
-pub fn impls(model: &Model, package: &str, params: &Params) -> TokenStream {
+/// holds them all), in `shares` shares that several threads can make: share `share` holds the
+/// impls of a run of the package's messages, the last one also the enums' and the registration.
+/// Printed one after another, the shares are all the impls printed.
+pub fn impls_share(
+    model: &Model,
+    package: &str,
+    params: &Params,
+    share: usize,
+    shares: usize,
+) -> TokenStream {
     let ctx = Ctx {
         model,
         package,
         params,
         externs: paths::resolution_paths(model, params),
     };
-    let messages = model
+    let all: Vec<&Message> = model
         .messages
         .values()
         .filter(|m| m.package == package && !m.map_entry)
-        .map(|m| {
-            let path = paths::rust_path(model, package, &m.full_name, &[]);
-            let ser = serialize_impl(&ctx, m, &path);
-            let de = deserialize_impl(&ctx, m, &path);
-            quote!(#ser #de)
-        });
+        .collect();
+    let run = &all[share * all.len() / shares..(share + 1) * all.len() / shares];
+    let messages = run.iter().map(|m| {
+        let path = paths::rust_path(model, package, &m.full_name, &[]);
+        let ser = serialize_impl(&ctx, m, &path);
+        let de = deserialize_impl(&ctx, m, &path);
+        quote!(#ser #de)
+    });
+    if share + 1 < shares {
+        return quote!(#(#messages)*);
+    }
     let enums = model
         .enums
         .values()

@@ -8,9 +8,13 @@ mod messages;
 mod openapi;
 pub mod paths;
 
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use prost_types::FileDescriptorProto;
 
 use crate::diag::Diagnostic;
+use crate::guard;
 use crate::model::Model;
 use crate::params::Params;
 
@@ -46,34 +50,165 @@ pub(crate) fn format_rust(source: &str, what: &str) -> Result<String, EmitError>
     Ok(prettyplease::unparse(&file))
 }
 
+/// One parsed part of a package's file, printed; a part that does not parse is an error naming
+/// `what`. Only the first part's inner attributes belong to the file.
+fn format_part(
+    parsed: syn::Result<syn::File>,
+    first: bool,
+    what: &str,
+) -> Result<String, EmitError> {
+    let mut file = parsed
+        .map_err(|e| EmitError(format!("the generated Rust for {what} does not parse: {e}")))?;
+    if !first {
+        file.attrs.clear();
+    }
+    Ok(prettyplease::unparse(&file))
+}
+
+/// The parts of a package's file after prost-build's messages, in file order.
+#[derive(Clone, Copy)]
+enum Part {
+    /// The JSON impls, the largest part, in two shares (`json::impls_share`).
+    Json(usize),
+    Grpc,
+    QuerySchemas,
+    Routers,
+}
+
+const JSON_SHARES: usize = 2;
+
+const PARTS: [Part; 5] = [
+    Part::Json(0),
+    Part::Json(1),
+    Part::Grpc,
+    Part::QuerySchemas,
+    Part::Routers,
+];
+
+/// A piece of work any thread can take: one part of one package's file (by index in
+/// `model.packages`), or the OpenAPI documents.
+enum Job {
+    Part(usize, Part),
+    OpenApi,
+}
+
+/// What a [`Job`] produced.
+enum Done {
+    Part(Result<String, EmitError>),
+    OpenApi(Result<(Vec<GeneratedFile>, Vec<Diagnostic>), EmitError>),
+}
+
+fn package_what(package: &crate::model::Package) -> String {
+    format!("package `{}`", package.name)
+}
+
+fn run_job(model: &Model, params: &Params, query: &BTreeSet<String>, job: &Job) -> Done {
+    let (i, part) = match job {
+        Job::OpenApi => return Done::OpenApi(openapi::documents(model, params)),
+        Job::Part(i, part) => (*i, *part),
+    };
+    let package = &model.packages[i].name;
+    // Tokens are parsed directly (printing them to text and parsing that again was a large
+    // share of generation time).
+    let tokens = match part {
+        Part::Json(share) => json::impls_share(model, package, params, share, JSON_SHARES),
+        Part::Grpc => match grpc::services(model, package, params) {
+            Ok(tokens) => tokens,
+            Err(e) => return Done::Part(Err(e)),
+        },
+        Part::QuerySchemas => http::query_schemas(model, package, params, query),
+        Part::Routers => http::routers(model, package, params),
+    };
+    let what = package_what(&model.packages[i]);
+    Done::Part(format_part(syn::parse2(tokens), false, &what))
+}
+
 /// Every output file of the request, in a stable order, and the warnings emission adds (what an
 /// OpenAPI document leaves out). `files` is every file of the request, imports included.
+///
+/// Each part of a package's file (prost-build's messages, the JSON impls, the gRPC services, the
+/// query schemas, the routers) is parsed and printed on its own: prettyplease prints a file item
+/// after item, each from column 0, so the pieces join into exactly the text of one file holding
+/// them all. That lets the parts, and the OpenAPI documents, be made on as many threads as the
+/// machine has; this thread runs prost-build and prints its messages meanwhile. The results are
+/// put together, and their errors and panics reported, in the order one thread would meet them,
+/// so the output and the first error do not depend on the threads.
 pub fn all(
     model: &Model,
     files: &[&FileDescriptorProto],
     params: &Params,
 ) -> Result<(Vec<GeneratedFile>, Vec<Diagnostic>), EmitError> {
-    let mut prost = messages::messages(model, files, params)?;
+    let query = http::query_messages(model, params);
+    let jobs: Vec<Job> = (0..model.packages.len())
+        .flat_map(|i| PARTS.map(|part| Job::Part(i, part)))
+        .chain([Job::OpenApi])
+        .collect();
+    let next = AtomicUsize::new(0);
+    let take_jobs = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(job) = jobs.get(i) else {
+                return done;
+            };
+            done.push((i, guard::on_worker(|| run_job(model, params, &query, job))));
+        }
+    };
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(jobs.len())
+        - 1;
+    let (prost, mut done) = std::thread::scope(|scope| {
+        // As much stack as a main thread has: syn and prettyplease recurse into long method
+        // chains (a router's routes), and a worker thread's default 2 MiB is less. A thread that
+        // cannot be started leaves its share to this one.
+        let handles: Vec<_> = (0..workers)
+            .filter_map(|_| {
+                std::thread::Builder::new()
+                    .stack_size(8 << 20)
+                    .spawn_scoped(scope, take_jobs)
+                    .ok()
+            })
+            .collect();
+        let prost = guard::on_worker(|| {
+            messages::messages(model, files, params).map(|mut code| {
+                let parts: Vec<_> = model
+                    .packages
+                    .iter()
+                    .map(|package| {
+                        let code = code.remove(&package.name).unwrap_or_default();
+                        let what = package_what(package);
+                        guard::on_worker(|| format_part(syn::parse_file(&code), true, &what))
+                    })
+                    .collect();
+                parts
+            })
+        });
+        let mut done = take_jobs();
+        for handle in handles {
+            done.extend(handle.join().expect("jobs catch their panics"));
+        }
+        (prost, done)
+    });
+    done.sort_by_key(|(i, _)| *i);
+    let mut done = done.into_iter().map(|(_, done)| match done {
+        Ok(done) => done,
+        Err(panicked) => guard::resume(panicked),
+    });
+    let prost = prost.unwrap_or_else(|panicked| guard::resume(panicked))?;
     let mut out = Vec::new();
-    let query_messages = http::query_messages(model, params);
-    for package in &model.packages {
-        let what = format!("package `{}`", package.name);
-        crate::guard::doing(format!("{}: {what}", package.files.join(", ")));
-        // prost-build gives text; our parts are tokens, parsed directly (printing them to text
-        // and parsing that again was a large share of generation time).
-        let prost_code = prost.remove(&package.name).unwrap_or_default();
-        let mut file = syn::parse_file(&prost_code)
-            .map_err(|e| EmitError(format!("the generated Rust for {what} does not parse: {e}")))?;
-        for tokens in [
-            json::impls(model, &package.name, params),
-            grpc::services(model, &package.name, params)?,
-            http::query_schemas(model, &package.name, params, &query_messages),
-            http::routers(model, &package.name, params),
-        ] {
-            let part: syn::File = syn::parse2(tokens).map_err(|e| {
-                EmitError(format!("the generated Rust for {what} does not parse: {e}"))
-            })?;
-            file.items.extend(part.items);
+    for (package, prost_part) in model.packages.iter().zip(prost) {
+        guard::doing(format!(
+            "{}: {}",
+            package.files.join(", "),
+            package_what(package)
+        ));
+        let mut body = prost_part.unwrap_or_else(|panicked| guard::resume(panicked))?;
+        for _ in PARTS {
+            match done.next() {
+                Some(Done::Part(part)) => body.push_str(&part?),
+                _ => unreachable!("a package's parts follow each other"),
+            }
         }
         let mut content = header();
         // Sorted: protoc lists the files as given, buf and standalone mode in dependency order.
@@ -82,7 +217,6 @@ pub fn all(
         for file in sources {
             content.push_str(&format!("// source: {file}\n"));
         }
-        let body = prettyplease::unparse(&file);
         if !body.is_empty() {
             content.push('\n');
             content.push_str(&body);
@@ -95,7 +229,10 @@ pub fn all(
     if let Some(include) = include_file(model, files, params)? {
         out.push(include);
     }
-    let (documents, warnings) = openapi::documents(model, params)?;
+    let Some(Done::OpenApi(documents)) = done.next() else {
+        unreachable!("the OpenAPI documents are the last job");
+    };
+    let (documents, warnings) = documents?;
     out.extend(documents);
     Ok((out, warnings))
 }
