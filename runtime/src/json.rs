@@ -917,11 +917,11 @@ pub mod codec {
         #[inline]
         fn serialize<S: Serializer>(v: &M, s: S) -> Result<S::Ok, S::Error> {
             let mut map = s.serialize_map(Some(v.count()))?;
+            // Key and value in separate calls, as generated messages write fields (they
+            // inline where `serialize_entry` is a call per entry).
             v.for_each_sorted::<KC, _, _>(|key, value| {
-                map.serialize_entry(
-                    &KeyOut::<KC, M::Key>(key, PhantomData),
-                    &With::<VC, M::Value>::new(value),
-                )
+                map.serialize_key(&KeyOut::<KC, M::Key>(key, PhantomData))?;
+                map.serialize_value(&With::<VC, M::Value>::new(value))
             })?;
             map.end()
         }
