@@ -490,8 +490,8 @@ pub mod codec {
         }
     }
 
-    /// [`exact_integer`] for an `f32`, converting once: on the path of every `float` field,
-    /// where the round trip through `f64` costs measurably more.
+    /// [`exact_integer`] for an `f32` without widening it first (two conversions instead of
+    /// four), on the path of every `float` field.
     #[inline]
     pub(crate) fn exact_integer_f32(v: f32) -> Option<i64> {
         let i = v as i64; // saturates; NaN becomes 0
