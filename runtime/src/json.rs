@@ -1164,8 +1164,8 @@ mod tests {
     }
 
     #[test]
-    fn float_integers_are_found_from_the_bits_as_through_f64() {
-        // The f32 check reads the bits; it must agree with the f64 round trip on every value.
+    fn float_integer_check_agrees_with_the_f64_rule() {
+        // The f32 check skips widening to f64; it must agree with the f64 rule on every value.
         let edges = [
             0.0f32,
             -0.0,
