@@ -468,7 +468,7 @@ pub mod codec {
     /// `v` as an integer when it is one and below 2^53 in magnitude (where f64 is exact), but
     /// not -0. A cast round trip: `f64::fract` is a libm call on baseline x86-64.
     #[inline]
-    fn exact_integer(v: f64) -> Option<i64> {
+    pub(crate) fn exact_integer(v: f64) -> Option<i64> {
         let i = v as i64; // saturates; NaN becomes 0
         (i as f64 == v && i.unsigned_abs() < 1 << 53 && !(i == 0 && v.is_sign_negative()))
             .then_some(i)
@@ -498,14 +498,22 @@ pub mod codec {
         }
         #[inline]
         fn is_default(v: &f64) -> bool {
-            *v == 0.0 && v.is_sign_positive()
+            v.to_bits() == 0 // +0.0 only: -0.0 is written
         }
+    }
+
+    /// [`exact_integer`] for an `f32` without widening it first (two conversions instead of
+    /// four), on the path of every `float` field.
+    #[inline]
+    pub(crate) fn exact_integer_f32(v: f32) -> Option<i64> {
+        let i = v as i64; // saturates; NaN becomes 0
+        (i as f32 == v && i.unsigned_abs() < 1 << 53 && (i != 0 || v.to_bits() == 0)).then_some(i)
     }
 
     impl Codec<f32> for Float {
         #[inline]
         fn serialize<S: Serializer>(v: &f32, s: S) -> Result<S::Ok, S::Error> {
-            if let Some(i) = exact_integer(f64::from(*v)) {
+            if let Some(i) = exact_integer_f32(*v) {
                 s.serialize_i64(i)
             } else if v.is_finite() {
                 // The shortest digits of the f32 (`1.1`, not `1.100000023841858`).
@@ -525,7 +533,7 @@ pub mod codec {
         }
         #[inline]
         fn is_default(v: &f32) -> bool {
-            *v == 0.0 && v.is_sign_positive()
+            v.to_bits() == 0 // +0.0 only: -0.0 is written
         }
     }
 
@@ -598,7 +606,13 @@ pub mod codec {
     {
         #[inline]
         fn serialize<S: Serializer>(v: &B, s: S) -> Result<S::Ok, S::Error> {
-            s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(v.as_ref()))
+            use base64::engine::general_purpose::STANDARD;
+            // Short values are encoded on the stack, longer ones into a String.
+            let mut buf = [0u8; 256];
+            match STANDARD.encode_slice(v.as_ref(), &mut buf) {
+                Ok(n) => s.serialize_str(std::str::from_utf8(&buf[..n]).expect("base64 is ASCII")),
+                Err(_) => s.serialize_str(&STANDARD.encode(v.as_ref())),
+            }
         }
         fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<B, D::Error> {
             d.deserialize_str(BytesVisitor).map(B::from)
@@ -748,6 +762,9 @@ pub mod codec {
     pub trait MapKey<K> {
         fn write<S: Serializer>(key: &K, s: S) -> Result<S::Ok, S::Error>;
         fn read(key: &str) -> Result<K, String>;
+        /// A number that orders keys as `K: Ord` does wherever two ranks differ (equal ranks
+        /// are compared in full), so sorting a map's keys is mostly integer comparisons.
+        fn rank(key: &K) -> u64;
     }
 
     /// Serializes a map key with `KC`, without allocating.
@@ -767,6 +784,14 @@ pub mod codec {
         fn read(key: &str) -> Result<String, String> {
             Ok(key.to_owned())
         }
+        /// The first 8 bytes, big-endian, zero-padded: byte order wherever two prefixes differ.
+        #[inline]
+        fn rank(key: &String) -> u64 {
+            let mut prefix = [0u8; 8];
+            let n = key.len().min(8);
+            prefix[..n].copy_from_slice(&key.as_bytes()[..n]);
+            u64::from_be_bytes(prefix)
+        }
     }
 
     impl MapKey<bool> for Bool {
@@ -780,10 +805,14 @@ pub mod codec {
                 _ => Err(format!("invalid bool map key `{key}`")),
             }
         }
+        #[inline]
+        fn rank(key: &bool) -> u64 {
+            u64::from(*key)
+        }
     }
 
     macro_rules! int_key {
-        ($marker:ty, $t:ty, $what:literal) => {
+        ($marker:ty, $t:ty, $what:literal, $rank:expr) => {
             impl MapKey<$t> for $marker {
                 fn write<S: Serializer>(key: &$t, s: S) -> Result<S::Ok, S::Error> {
                     s.serialize_str(itoa::Buffer::new().format(*key))
@@ -795,32 +824,75 @@ pub mod codec {
                     key.parse()
                         .map_err(|_| format!("invalid {} map key `{key}`", $what))
                 }
+                #[inline]
+                fn rank(key: &$t) -> u64 {
+                    $rank(*key)
+                }
             }
         };
     }
-    int_key!(Int32, i32, "int32");
-    int_key!(Uint32, u32, "uint32");
-    int_key!(Int64, i64, "int64");
-    int_key!(Uint64, u64, "uint64");
+    /// Signed keys offset by their minimum, so negative numbers rank below positive ones.
+    fn rank_i32(key: i32) -> u64 {
+        u64::from(key.wrapping_sub(i32::MIN) as u32)
+    }
+    fn rank_i64(key: i64) -> u64 {
+        key.wrapping_sub(i64::MIN) as u64
+    }
+    int_key!(Int32, i32, "int32", rank_i32);
+    int_key!(Uint32, u32, "uint32", u64::from);
+    int_key!(Int64, i64, "int64", rank_i64);
+    int_key!(Uint64, u64, "uint64", u64::from);
 
     /// The map types prost generates (`HashMap` by default, `BTreeMap` with `btree_map`).
     pub trait ProtoMap: Default {
         type Key;
         type Value;
-        /// Entries in key order, so the same map always writes the same JSON.
-        fn entries(&self) -> Vec<(&Self::Key, &Self::Value)>;
+        /// Calls `f` on every entry in key order (`KC` ranks the keys), so the same map always
+        /// writes the same JSON; stops at the first error.
+        fn for_each_sorted<KC, E, F>(&self, f: F) -> Result<(), E>
+        where
+            KC: MapKey<Self::Key>,
+            F: FnMut(&Self::Key, &Self::Value) -> Result<(), E>;
         /// Inserts; false if the key was already there.
         fn put(&mut self, key: Self::Key, value: Self::Value) -> bool;
         fn count(&self) -> usize;
     }
 
+    /// Maps up to this many entries are sorted on the stack, without allocating.
+    const SORT_ON_STACK: usize = 16;
+
     impl<K: Ord + Hash + Eq, V, St: std::hash::BuildHasher + Default> ProtoMap for HashMap<K, V, St> {
         type Key = K;
         type Value = V;
-        fn entries(&self) -> Vec<(&K, &V)> {
-            let mut entries: Vec<_> = self.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            entries
+        fn for_each_sorted<KC, E, F>(&self, mut f: F) -> Result<(), E>
+        where
+            KC: MapKey<K>,
+            F: FnMut(&K, &V) -> Result<(), E>,
+        {
+            // Sorting references ranked by a number: most comparisons are integer ones.
+            fn order<K: Ord, V>(a: &(u64, &K, &V), b: &(u64, &K, &V)) -> std::cmp::Ordering {
+                a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1))
+            }
+            let ranked = self.iter().map(|(k, v)| (KC::rank(k), k, v));
+            if self.len() <= SORT_ON_STACK {
+                let mut ranked = ranked;
+                let Some(first) = ranked.next() else {
+                    return Ok(());
+                };
+                let mut buf = [first; SORT_ON_STACK];
+                let mut n = 1;
+                for (slot, entry) in buf[1..].iter_mut().zip(ranked) {
+                    *slot = entry;
+                    n += 1;
+                }
+                let entries = &mut buf[..n];
+                entries.sort_unstable_by(order);
+                entries.iter().try_for_each(|(_, k, v)| f(k, v))
+            } else {
+                let mut entries: Vec<_> = ranked.collect();
+                entries.sort_unstable_by(order);
+                entries.iter().try_for_each(|(_, k, v)| f(k, v))
+            }
         }
         fn put(&mut self, key: K, value: V) -> bool {
             self.insert(key, value).is_none()
@@ -833,8 +905,12 @@ pub mod codec {
     impl<K: Ord, V> ProtoMap for BTreeMap<K, V> {
         type Key = K;
         type Value = V;
-        fn entries(&self) -> Vec<(&K, &V)> {
-            self.iter().collect()
+        fn for_each_sorted<KC, E, F>(&self, mut f: F) -> Result<(), E>
+        where
+            KC: MapKey<K>,
+            F: FnMut(&K, &V) -> Result<(), E>,
+        {
+            self.iter().try_for_each(|(k, v)| f(k, v))
         }
         fn put(&mut self, key: K, value: V) -> bool {
             self.insert(key, value).is_none()
@@ -853,12 +929,12 @@ pub mod codec {
         #[inline]
         fn serialize<S: Serializer>(v: &M, s: S) -> Result<S::Ok, S::Error> {
             let mut map = s.serialize_map(Some(v.count()))?;
-            for (key, value) in v.entries() {
-                map.serialize_entry(
-                    &KeyOut::<KC, M::Key>(key, PhantomData),
-                    &With::<VC, M::Value>::new(value),
-                )?;
-            }
+            // Key and value in separate calls, as generated messages write fields (they
+            // inline where `serialize_entry` is a call per entry).
+            v.for_each_sorted::<KC, _, _>(|key, value| {
+                map.serialize_key(&KeyOut::<KC, M::Key>(key, PhantomData))?;
+                map.serialize_value(&With::<VC, M::Value>::new(value))
+            })?;
             map.end()
         }
         fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<M, D::Error> {
@@ -1030,6 +1106,126 @@ mod tests {
                 .unwrap_err()
                 .contains("duplicate map key")
         );
+    }
+
+    #[test]
+    fn map_keys_sort_in_full_beyond_their_ranked_prefix() {
+        // The object a map of these keys must write: keys in byte order.
+        fn sorted_object<V: Serialize>(mut entries: Vec<(String, V)>) -> String {
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            let body: Vec<String> = entries
+                .iter()
+                .map(|(k, v)| {
+                    let (k, v) = (serde_json::to_string(k), serde_json::to_string(v));
+                    format!("{}:{}", k.unwrap(), v.unwrap())
+                })
+                .collect();
+            format!("{{{}}}", body.join(","))
+        }
+        // String keys rank by their first 8 bytes: ties, prefixes and NULs are compared in full.
+        let keys = [
+            "label", "label10", "label9", "labels", "labelsA", "labelsAB", "a\u{0}b", "a", "",
+            "\u{0}", "é", "z",
+        ];
+        let entries: Vec<(String, String)> = keys
+            .iter()
+            .map(|k| (k.to_string(), k.to_uppercase()))
+            .collect();
+        let m: HashMap<String, String> = entries.iter().cloned().collect();
+        assert_eq!(out::<Map<Str, Str>, _>(m), sorted_object(entries));
+        // Past the on-stack size: the same order from the heap.
+        let entries: Vec<(String, i32)> = (0..40).map(|i| (format!("key{i}"), i)).collect();
+        let m: HashMap<String, i32> = entries.iter().cloned().collect();
+        assert_eq!(out::<Map<Str, Int32>, _>(m), sorted_object(entries));
+    }
+
+    #[test]
+    fn map_integer_keys_sort_numerically_signed_and_unsigned() {
+        let m: HashMap<i32, bool> = [
+            (i32::MIN, true),
+            (-1, true),
+            (0, true),
+            (7, true),
+            (i32::MAX, true),
+        ]
+        .into();
+        assert_eq!(
+            out::<Map<Int32, Bool>, _>(m),
+            r#"{"-2147483648":true,"-1":true,"0":true,"7":true,"2147483647":true}"#
+        );
+        let m: HashMap<i64, bool> =
+            [(i64::MAX, true), (-3, true), (i64::MIN, true), (2, true)].into();
+        assert_eq!(
+            out::<Map<Int64, Bool>, _>(m),
+            r#"{"-9223372036854775808":true,"-3":true,"2":true,"9223372036854775807":true}"#
+        );
+        let m: HashMap<u64, bool> = [(u64::MAX, true), (0, true), (1 << 40, true)].into();
+        assert_eq!(
+            out::<Map<Uint64, Bool>, _>(m),
+            r#"{"0":true,"1099511627776":true,"18446744073709551615":true}"#
+        );
+        let m: HashMap<u32, bool> = [(u32::MAX, true), (9, true), (10, true)].into();
+        assert_eq!(
+            out::<Map<Uint32, Bool>, _>(m),
+            r#"{"9":true,"10":true,"4294967295":true}"#
+        );
+        let m: HashMap<bool, i32> = [(true, 1), (false, 0)].into();
+        assert_eq!(out::<Map<Bool, Int32>, _>(m), r#"{"false":0,"true":1}"#);
+        let m: HashMap<i32, i32> = HashMap::new();
+        assert_eq!(out::<Map<Int32, Int32>, _>(m), "{}");
+    }
+
+    #[test]
+    fn float_integer_check_agrees_with_the_f64_rule() {
+        // The f32 check skips widening to f64; it must agree with the f64 rule on every value.
+        let edges = [
+            0.0f32,
+            -0.0,
+            1.0,
+            -1.0,
+            0.5,
+            -0.5,
+            3.0,
+            1.5,
+            8388607.5,
+            8388608.0,
+            16777217.0,
+            9007199254740992.0,
+            -9007199254740992.0,
+            4503599627370496.0,
+            1e10,
+            -1e10,
+            f32::MAX,
+            f32::MIN,
+            f32::MIN_POSITIVE,
+            f32::EPSILON,
+            1e-45,
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+        ];
+        let strided = (0..=u32::MAX).step_by(4099).map(f32::from_bits);
+        for v in edges.into_iter().chain(strided) {
+            assert_eq!(
+                exact_integer_f32(v),
+                exact_integer(f64::from(v)),
+                "{v:e} ({:#010x})",
+                v.to_bits()
+            );
+        }
+    }
+
+    #[test]
+    fn bytes_are_the_same_base64_short_or_long() {
+        use base64::Engine as _;
+        for len in [0usize, 1, 2, 3, 64, 191, 192, 193, 1000] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 % 256) as u8).collect();
+            let want = format!(
+                "\"{}\"",
+                base64::engine::general_purpose::STANDARD.encode(&bytes)
+            );
+            assert_eq!(out::<Bytes, _>(bytes), want, "{len} bytes");
+        }
     }
 
     #[test]

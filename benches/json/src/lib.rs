@@ -18,4 +18,6 @@ pub mod pbjson {
     }
 }
 
+pub mod shapes;
+
 pub const DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptor_set.bin"));

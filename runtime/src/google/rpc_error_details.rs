@@ -330,8 +330,8 @@ impl ::serde::Serialize for BadRequest {
         #[allow(unused_imports)]
         use ::rs_svc::__codegen::json::{codec as c, Codec, With};
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        map.serialize_entry(
-            "fieldViolations",
+        map.serialize_key("fieldViolations")?;
+        map.serialize_value(
             &With::<c::Repeated<c::Message>, _>::new(&self.field_violations),
         )?;
         map.end()
@@ -396,13 +396,18 @@ impl ::serde::Serialize for bad_request::FieldViolation {
         #[allow(unused_imports)]
         use ::rs_svc::__codegen::json::{codec as c, Codec, With};
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        map.serialize_entry("field", &With::<c::Str, _>::new(&self.field))?;
-        map.serialize_entry("description", &With::<c::Str, _>::new(&self.description))?;
-        map.serialize_entry("reason", &With::<c::Str, _>::new(&self.reason))?;
+        map.serialize_key("field")?;
+        map.serialize_value(&With::<c::Str, _>::new(&self.field))?;
+        map.serialize_key("description")?;
+        map.serialize_value(&With::<c::Str, _>::new(&self.description))?;
+        map.serialize_key("reason")?;
+        map.serialize_value(&With::<c::Str, _>::new(&self.reason))?;
         if let ::core::option::Option::Some(v) = &self.localized_message {
-            map.serialize_entry("localizedMessage", &With::<c::Message, _>::new(v))?;
+            map.serialize_key("localizedMessage")?;
+            map.serialize_value(&With::<c::Message, _>::new(v))?;
         } else {
-            map.serialize_entry("localizedMessage", &())?;
+            map.serialize_key("localizedMessage")?;
+            map.serialize_value(&())?;
         }
         map.end()
     }
@@ -503,11 +508,10 @@ impl ::serde::Serialize for DebugInfo {
         #[allow(unused_imports)]
         use ::rs_svc::__codegen::json::{codec as c, Codec, With};
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        map.serialize_entry(
-            "stackEntries",
-            &With::<c::Repeated<c::Str>, _>::new(&self.stack_entries),
-        )?;
-        map.serialize_entry("detail", &With::<c::Str, _>::new(&self.detail))?;
+        map.serialize_key("stackEntries")?;
+        map.serialize_value(&With::<c::Repeated<c::Str>, _>::new(&self.stack_entries))?;
+        map.serialize_key("detail")?;
+        map.serialize_value(&With::<c::Str, _>::new(&self.detail))?;
         map.end()
     }
 }
@@ -583,12 +587,12 @@ impl ::serde::Serialize for ErrorInfo {
         #[allow(unused_imports)]
         use ::rs_svc::__codegen::json::{codec as c, Codec, With};
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        map.serialize_entry("reason", &With::<c::Str, _>::new(&self.reason))?;
-        map.serialize_entry("domain", &With::<c::Str, _>::new(&self.domain))?;
-        map.serialize_entry(
-            "metadata",
-            &With::<c::Map<c::Str, c::Str>, _>::new(&self.metadata),
-        )?;
+        map.serialize_key("reason")?;
+        map.serialize_value(&With::<c::Str, _>::new(&self.reason))?;
+        map.serialize_key("domain")?;
+        map.serialize_value(&With::<c::Str, _>::new(&self.domain))?;
+        map.serialize_key("metadata")?;
+        map.serialize_value(&With::<c::Map<c::Str, c::Str>, _>::new(&self.metadata))?;
         map.end()
     }
 }
@@ -677,10 +681,8 @@ impl ::serde::Serialize for Help {
         #[allow(unused_imports)]
         use ::rs_svc::__codegen::json::{codec as c, Codec, With};
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        map.serialize_entry(
-            "links",
-            &With::<c::Repeated<c::Message>, _>::new(&self.links),
-        )?;
+        map.serialize_key("links")?;
+        map.serialize_value(&With::<c::Repeated<c::Message>, _>::new(&self.links))?;
         map.end()
     }
 }
@@ -743,8 +745,10 @@ impl ::serde::Serialize for help::Link {
         #[allow(unused_imports)]
         use ::rs_svc::__codegen::json::{codec as c, Codec, With};
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        map.serialize_entry("description", &With::<c::Str, _>::new(&self.description))?;
-        map.serialize_entry("url", &With::<c::Str, _>::new(&self.url))?;
+        map.serialize_key("description")?;
+        map.serialize_value(&With::<c::Str, _>::new(&self.description))?;
+        map.serialize_key("url")?;
+        map.serialize_value(&With::<c::Str, _>::new(&self.url))?;
         map.end()
     }
 }
@@ -817,8 +821,10 @@ impl ::serde::Serialize for LocalizedMessage {
         #[allow(unused_imports)]
         use ::rs_svc::__codegen::json::{codec as c, Codec, With};
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        map.serialize_entry("locale", &With::<c::Str, _>::new(&self.locale))?;
-        map.serialize_entry("message", &With::<c::Str, _>::new(&self.message))?;
+        map.serialize_key("locale")?;
+        map.serialize_value(&With::<c::Str, _>::new(&self.locale))?;
+        map.serialize_key("message")?;
+        map.serialize_value(&With::<c::Str, _>::new(&self.message))?;
         map.end()
     }
 }
@@ -894,10 +900,8 @@ impl ::serde::Serialize for PreconditionFailure {
         #[allow(unused_imports)]
         use ::rs_svc::__codegen::json::{codec as c, Codec, With};
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        map.serialize_entry(
-            "violations",
-            &With::<c::Repeated<c::Message>, _>::new(&self.violations),
-        )?;
+        map.serialize_key("violations")?;
+        map.serialize_value(&With::<c::Repeated<c::Message>, _>::new(&self.violations))?;
         map.end()
     }
 }
@@ -960,9 +964,12 @@ impl ::serde::Serialize for precondition_failure::Violation {
         #[allow(unused_imports)]
         use ::rs_svc::__codegen::json::{codec as c, Codec, With};
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        map.serialize_entry("type", &With::<c::Str, _>::new(&self.r#type))?;
-        map.serialize_entry("subject", &With::<c::Str, _>::new(&self.subject))?;
-        map.serialize_entry("description", &With::<c::Str, _>::new(&self.description))?;
+        map.serialize_key("type")?;
+        map.serialize_value(&With::<c::Str, _>::new(&self.r#type))?;
+        map.serialize_key("subject")?;
+        map.serialize_value(&With::<c::Str, _>::new(&self.subject))?;
+        map.serialize_key("description")?;
+        map.serialize_value(&With::<c::Str, _>::new(&self.description))?;
         map.end()
     }
 }
@@ -1048,10 +1055,8 @@ impl ::serde::Serialize for QuotaFailure {
         #[allow(unused_imports)]
         use ::rs_svc::__codegen::json::{codec as c, Codec, With};
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        map.serialize_entry(
-            "violations",
-            &With::<c::Repeated<c::Message>, _>::new(&self.violations),
-        )?;
+        map.serialize_key("violations")?;
+        map.serialize_value(&With::<c::Repeated<c::Message>, _>::new(&self.violations))?;
         map.end()
     }
 }
@@ -1114,18 +1119,25 @@ impl ::serde::Serialize for quota_failure::Violation {
         #[allow(unused_imports)]
         use ::rs_svc::__codegen::json::{codec as c, Codec, With};
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        map.serialize_entry("subject", &With::<c::Str, _>::new(&self.subject))?;
-        map.serialize_entry("description", &With::<c::Str, _>::new(&self.description))?;
-        map.serialize_entry("apiService", &With::<c::Str, _>::new(&self.api_service))?;
-        map.serialize_entry("quotaMetric", &With::<c::Str, _>::new(&self.quota_metric))?;
-        map.serialize_entry("quotaId", &With::<c::Str, _>::new(&self.quota_id))?;
-        map.serialize_entry(
-            "quotaDimensions",
+        map.serialize_key("subject")?;
+        map.serialize_value(&With::<c::Str, _>::new(&self.subject))?;
+        map.serialize_key("description")?;
+        map.serialize_value(&With::<c::Str, _>::new(&self.description))?;
+        map.serialize_key("apiService")?;
+        map.serialize_value(&With::<c::Str, _>::new(&self.api_service))?;
+        map.serialize_key("quotaMetric")?;
+        map.serialize_value(&With::<c::Str, _>::new(&self.quota_metric))?;
+        map.serialize_key("quotaId")?;
+        map.serialize_value(&With::<c::Str, _>::new(&self.quota_id))?;
+        map.serialize_key("quotaDimensions")?;
+        map.serialize_value(
             &With::<c::Map<c::Str, c::Str>, _>::new(&self.quota_dimensions),
         )?;
-        map.serialize_entry("quotaValue", &With::<c::Int64, _>::new(&self.quota_value))?;
+        map.serialize_key("quotaValue")?;
+        map.serialize_value(&With::<c::Int64, _>::new(&self.quota_value))?;
         if let ::core::option::Option::Some(v) = &self.future_quota_value {
-            map.serialize_entry("futureQuotaValue", &With::<c::Int64, _>::new(v))?;
+            map.serialize_key("futureQuotaValue")?;
+            map.serialize_value(&With::<c::Int64, _>::new(v))?;
         }
         map.end()
     }
@@ -1278,8 +1290,10 @@ impl ::serde::Serialize for RequestInfo {
         #[allow(unused_imports)]
         use ::rs_svc::__codegen::json::{codec as c, Codec, With};
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        map.serialize_entry("requestId", &With::<c::Str, _>::new(&self.request_id))?;
-        map.serialize_entry("servingData", &With::<c::Str, _>::new(&self.serving_data))?;
+        map.serialize_key("requestId")?;
+        map.serialize_value(&With::<c::Str, _>::new(&self.request_id))?;
+        map.serialize_key("servingData")?;
+        map.serialize_value(&With::<c::Str, _>::new(&self.serving_data))?;
         map.end()
     }
 }
@@ -1355,16 +1369,14 @@ impl ::serde::Serialize for ResourceInfo {
         #[allow(unused_imports)]
         use ::rs_svc::__codegen::json::{codec as c, Codec, With};
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        map.serialize_entry(
-            "resourceType",
-            &With::<c::Str, _>::new(&self.resource_type),
-        )?;
-        map.serialize_entry(
-            "resourceName",
-            &With::<c::Str, _>::new(&self.resource_name),
-        )?;
-        map.serialize_entry("owner", &With::<c::Str, _>::new(&self.owner))?;
-        map.serialize_entry("description", &With::<c::Str, _>::new(&self.description))?;
+        map.serialize_key("resourceType")?;
+        map.serialize_value(&With::<c::Str, _>::new(&self.resource_type))?;
+        map.serialize_key("resourceName")?;
+        map.serialize_value(&With::<c::Str, _>::new(&self.resource_name))?;
+        map.serialize_key("owner")?;
+        map.serialize_value(&With::<c::Str, _>::new(&self.owner))?;
+        map.serialize_key("description")?;
+        map.serialize_value(&With::<c::Str, _>::new(&self.description))?;
         map.end()
     }
 }
@@ -1467,9 +1479,11 @@ impl ::serde::Serialize for RetryInfo {
         use ::rs_svc::__codegen::json::{codec as c, Codec, With};
         let mut map = serializer.serialize_map(::core::option::Option::None)?;
         if let ::core::option::Option::Some(v) = &self.retry_delay {
-            map.serialize_entry("retryDelay", &With::<c::Message, _>::new(v))?;
+            map.serialize_key("retryDelay")?;
+            map.serialize_value(&With::<c::Message, _>::new(v))?;
         } else {
-            map.serialize_entry("retryDelay", &())?;
+            map.serialize_key("retryDelay")?;
+            map.serialize_value(&())?;
         }
         map.end()
     }
