@@ -171,7 +171,8 @@ pub(in crate::http) async fn run<T>(
     handler: impl Future<Output = Result<T, tonic::Status>>,
     timeout: Option<Duration>,
 ) -> Result<T, tonic::Status> {
-    let guarded = CatchUnwind(Box::pin(handler));
+    // Pinned in this future's own state: no allocation per call.
+    let guarded = CatchUnwind(std::pin::pin!(handler));
     let result = match timeout {
         Some(timeout) => tokio::time::timeout(timeout, guarded)
             .await
@@ -181,14 +182,15 @@ pub(in crate::http) async fn run<T>(
     result.unwrap_or_else(|_| Err(tonic::Status::internal("the handler failed")))
 }
 
-/// A future that turns a panic while polling into an error.
-pub(in crate::http) struct CatchUnwind<F>(pub(in crate::http) Pin<Box<F>>);
+/// A future that turns a panic while polling into an error. The future it guards is already
+/// pinned (`Pin<&mut F>` or `Pin<Box<F>>`), so guarding it moves nothing.
+pub(in crate::http) struct CatchUnwind<F>(pub(in crate::http) F);
 
-impl<F: Future> Future for CatchUnwind<F> {
+impl<F: Future + Unpin> Future for CatchUnwind<F> {
     type Output = Result<F::Output, ()>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let inner = self.0.as_mut();
+        let inner = Pin::new(&mut self.0);
         match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
