@@ -134,8 +134,13 @@ pub(in crate::http) async fn prepare<Req: JsonMessage>(
         bindings,
         options,
     } = call;
-    let (request, timeout) = call_metadata(&mut parts, &options)?;
-    let message: Req = bind(&parts, body, &bindings, rule, &options).await?;
+    let CallHead {
+        request,
+        timeout,
+        content_type,
+    } = call_metadata(&mut parts, &options)?;
+    let content_type = content_type.as_ref();
+    let message: Req = bind(&parts, content_type, body, &bindings, rule, &options).await?;
     let (metadata, extensions, ()) = request.into_parts();
     Ok((
         tonic::Request::from_parts(metadata, extensions, message),
@@ -143,17 +148,22 @@ pub(in crate::http) async fn prepare<Req: JsonMessage>(
     ))
 }
 
-/// The call's metadata, extensions and deadline from the request head, after the interceptor.
-/// The extensions move to the call (binding needs only the method, URI and headers).
+/// The call's metadata, extensions and deadline from the request head, after the interceptor,
+/// and the request's `Content-Type`. The headers and extensions move to the call (binding needs
+/// only the method, the URI and the content type).
 pub(in crate::http) fn call_metadata(
     parts: &mut http::request::Parts,
     options: &Options,
-) -> Result<(tonic::Request<()>, Option<Duration>), HttpError> {
+) -> Result<CallHead, HttpError> {
     let peer = parts
         .extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|info| info.0);
-    let headers = metadata::from_request(&parts.headers, peer)?;
+    // The request's own headers become the metadata: binding reads only the content type
+    // after this (the streams read `Accept` and `TE` before), so it is kept aside.
+    let headers = std::mem::take(&mut parts.headers);
+    let content_type = headers.get(header::CONTENT_TYPE).cloned();
+    let headers = metadata::into_metadata(headers, peer)?;
     let extensions = std::mem::take(&mut parts.extensions);
     let mut request = tonic::Request::from_parts(headers.metadata, extensions, ());
     if let Some(timeout) = headers.timeout {
@@ -162,7 +172,21 @@ pub(in crate::http) fn call_metadata(
     if let Some(interceptor) = &options.interceptor {
         request = interceptor(request)?;
     }
-    Ok((request, headers.timeout))
+    Ok(CallHead {
+        request,
+        timeout: headers.timeout,
+        content_type,
+    })
+}
+
+/// What [`call_metadata`] takes from the request head.
+pub(in crate::http) struct CallHead {
+    /// The call's metadata and extensions, after the interceptor.
+    pub(in crate::http) request: tonic::Request<()>,
+    /// From `Grpc-Timeout`.
+    pub(in crate::http) timeout: Option<Duration>,
+    /// The request's `Content-Type`, which no longer is among its headers.
+    pub(in crate::http) content_type: Option<HeaderValue>,
 }
 
 /// Runs the handler: a panic is a 500 with code INTERNAL (the server keeps serving), a passed
