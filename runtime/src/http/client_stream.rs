@@ -28,9 +28,7 @@ use tokio_stream::Stream;
 use serde_json::{Map, Value};
 
 use super::query::{self, Cardinality, QueryField, QueryKind};
-use super::routes::{
-    call_metadata, is_json, run, Call, CallHead, HttpError, JsonMessage, Rule,
-};
+use super::routes::{call_metadata, is_json, run, Call, CallHead, HttpError, JsonMessage, Rule};
 
 /// Serves one client-streaming call: the messages of the body in, one JSON response out.
 pub async fn client_streaming<Req, Resp, F, Fut>(

@@ -120,8 +120,7 @@ pub fn into_metadata(
             if dropped[index].is_none() {
                 dropped[index] = Some(name.clone());
             }
-        } else if text.starts_with("grpc-") || text.ends_with("-bin") || !is_visible_ascii(value)
-        {
+        } else if text.starts_with("grpc-") || text.ends_with("-bin") || !is_visible_ascii(value) {
             return from_request(&headers, peer);
         }
     }
@@ -362,13 +361,28 @@ mod tests {
                 ("keep-alive", b"timeout=5"),
                 ("te", b"trailers"),
             ],
-            &[("x-forwarded-for", b"203.0.113.9"), ("x-forwarded-host", b"public")],
-            &[("x-forwarded-for", b"a"), ("x-forwarded-for", b"b"), ("host", b"h")],
-            &[("grpc-metadata-tenant", b"acme"), ("tenant", b"other"), ("host", b"h")],
+            &[
+                ("x-forwarded-for", b"203.0.113.9"),
+                ("x-forwarded-host", b"public"),
+            ],
+            &[
+                ("x-forwarded-for", b"a"),
+                ("x-forwarded-for", b"b"),
+                ("host", b"h"),
+            ],
+            &[
+                ("grpc-metadata-tenant", b"acme"),
+                ("tenant", b"other"),
+                ("host", b"h"),
+            ],
             &[("grpc-metadata-host", b"meta"), ("host", b"h")],
             &[("grpc-timeout", b"5S"), ("x-a", b"1")],
             &[("trace-bin", b"AAE"), ("x-a", b"1")],
-            &[("x-name", b"caf\xc3\xa9"), ("x-ok", b"fine"), ("host", b"h")],
+            &[
+                ("x-name", b"caf\xc3\xa9"),
+                ("x-ok", b"fine"),
+                ("host", b"h"),
+            ],
             &[("host", b"caf\xc3\xa9")],
         ];
         let sorted = |call: CallHeaders| {

@@ -187,9 +187,7 @@ fn unreadable<Req: JsonMessage>(error: String, query: &str, bound: &[&str]) -> H
 /// The JSON of a `google.api.HttpBody` holding the request's raw body and content type.
 fn http_body_json(content_type: Option<&HeaderValue>, bytes: Bytes) -> Value {
     use base64::Engine as _;
-    let content_type = content_type
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let content_type = content_type.and_then(|v| v.to_str().ok()).unwrap_or("");
     serde_json::json!({
         "contentType": content_type,
         "data": base64::engine::general_purpose::STANDARD.encode(&bytes),
