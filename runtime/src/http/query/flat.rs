@@ -59,7 +59,7 @@ impl<'a> Flat<'a> {
         }
         let bound = set;
         let mut values = Vec::with_capacity(8);
-        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        for (key, value) in super::pairs(query) {
             if key.contains(['.', '[']) {
                 return None;
             }

@@ -19,6 +19,8 @@ mod object;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
+
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -142,6 +144,51 @@ pub enum Cardinality {
     Map,
 }
 
+/// The query's `(name, value)` pairs, decoded as `application/x-www-form-urlencoded` (what
+/// `form_urlencoded::parse` gives: `&` separates pairs, empty ones are skipped, the first `=`
+/// ends the name, `+` is a space, `%XX` a byte, then lossy UTF-8). Text with neither `+` nor
+/// `%` is borrowed as it is, with no second look at it.
+pub(crate) fn pairs(query: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(name), decode(value))
+        })
+}
+
+fn decode(text: &str) -> Cow<'_, str> {
+    if !text.bytes().any(|b| b == b'%' || b == b'+') {
+        return Cow::Borrowed(text);
+    }
+    let hex = |b: u8| char::from(b).to_digit(16);
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => match (
+                bytes.get(i + 1).and_then(|b| hex(*b)),
+                bytes.get(i + 2).and_then(|b| hex(*b)),
+            ) {
+                (Some(high), Some(low)) => {
+                    out.push((high * 16 + low) as u8);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    Cow::Owned(match String::from_utf8(out) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
+}
+
 /// An error binding the query: the message is for the client (a 400).
 pub fn invalid(message: impl Into<String>) -> tonic::Status {
     tonic::Status::invalid_argument(message)
@@ -179,7 +226,7 @@ pub fn blame(
     bound: &[&str],
     reject: impl Fn(Value) -> Option<String>,
 ) -> Option<tonic::Status> {
-    form_urlencoded::parse(query.as_bytes()).find_map(|(key, value)| {
+    pairs(query).find_map(|(key, value)| {
         let alone = form_urlencoded::Serializer::new(String::new())
             .append_pair(&key, &value)
             .finish();

@@ -254,3 +254,36 @@ fn mistakes_are_errors_naming_the_parameter() {
         assert!(message.contains(expected), "{query}: {message}");
     }
 }
+
+/// `pairs` decodes exactly as `form_urlencoded::parse`, borrowing plain text.
+#[test]
+fn pairs_decode_as_form_urlencoded_does() {
+    let cases = [
+        "",
+        "a=1",
+        "a=1&b=two&a=3",
+        "&&a=1&&",
+        "flag",
+        "flag&x=",
+        "=v",
+        "a=b=c",
+        "q=a+b%20c",
+        "q=%2B+%2b",
+        "k%5Bx%5D=v",
+        "q=100%",
+        "q=%zz%4",
+        "q=%+2",
+        "q=%e2%82%ac",
+        "q=%ff%fe",
+        "q=caf%C3%A9&r=%C3",
+        "colour%3Dnatural=x%3Dy",
+        "tags=oak&tags=bracket&view=ITEM_VIEW_FULL",
+    ];
+    for query in cases {
+        let ours: Vec<_> = pairs(query).collect();
+        let theirs: Vec<_> = form_urlencoded::parse(query.as_bytes()).collect();
+        assert_eq!(ours, theirs, "{query:?}");
+    }
+    assert!(pairs("a=plain")
+        .all(|(name, value)| matches!((name, value), (Cow::Borrowed(_), Cow::Borrowed(_)))));
+}
