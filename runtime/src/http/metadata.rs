@@ -141,19 +141,35 @@ pub fn into_metadata(
 /// Appends `peer` to `x-forwarded-for` and sets `x-forwarded-host` from `host` unless the
 /// metadata has one.
 fn forwarded(metadata: &mut HeaderMap, peer: Option<SocketAddr>, host: Option<&HeaderValue>) {
+    use http::header::Entry;
     if let Some(peer) = peer {
-        let mut forwarded = match metadata.get(X_FORWARDED_FOR) {
-            Some(before) => format!("{}, ", before.to_str().unwrap_or_default()),
-            None => String::with_capacity(15),
-        };
-        push_ip(&mut forwarded, peer.ip());
-        if let Ok(value) = HeaderValue::try_from(forwarded) {
-            metadata.insert(X_FORWARDED_FOR, value);
+        match metadata.entry(X_FORWARDED_FOR) {
+            Entry::Occupied(mut before) => {
+                let mut forwarded = format!("{}, ", before.get().to_str().unwrap_or_default());
+                push_ip(&mut forwarded, peer.ip());
+                if let Ok(value) = HeaderValue::try_from(forwarded) {
+                    before.insert(value);
+                }
+            }
+            Entry::Vacant(slot) => {
+                // The common case, a lone IPv4 address, is written on the stack and copied once.
+                let value = match peer.ip() {
+                    std::net::IpAddr::V4(v4) => {
+                        let mut text = [0; 15];
+                        let length = write_ipv4(v4, &mut text);
+                        HeaderValue::from_bytes(&text[..length])
+                    }
+                    ip => HeaderValue::try_from(ip.to_string()),
+                };
+                if let Ok(value) = value {
+                    slot.insert(value);
+                }
+            }
         }
     }
-    if !metadata.contains_key(X_FORWARDED_HOST) {
-        if let Some(value) = host.filter(|h| h.to_str().is_ok()) {
-            metadata.insert(X_FORWARDED_HOST, value.clone());
+    if let Some(host) = host.filter(|h| h.to_str().is_ok()) {
+        if let Entry::Vacant(slot) = metadata.entry(X_FORWARDED_HOST) {
+            slot.insert(host.clone());
         }
     }
 }
@@ -165,18 +181,31 @@ fn push_ip(out: &mut String, ip: std::net::IpAddr) {
         out.push_str(&ip.to_string());
         return;
     };
+    let mut text = [0; 15];
+    let length = write_ipv4(v4, &mut text);
+    out.extend(text[..length].iter().map(|&b| char::from(b)));
+}
+
+/// Writes `v4` as `Display` does into `out`; returns the length.
+fn write_ipv4(v4: std::net::Ipv4Addr, out: &mut [u8; 15]) -> usize {
+    let mut length = 0;
+    let mut push = |b: u8| {
+        out[length] = b;
+        length += 1;
+    };
     for (i, octet) in v4.octets().into_iter().enumerate() {
         if i > 0 {
-            out.push('.');
+            push(b'.');
         }
         if octet >= 100 {
-            out.push(char::from(b'0' + octet / 100));
+            push(b'0' + octet / 100);
         }
         if octet >= 10 {
-            out.push(char::from(b'0' + octet / 10 % 10));
+            push(b'0' + octet / 10 % 10);
         }
-        out.push(char::from(b'0' + octet % 10));
+        push(b'0' + octet % 10);
     }
+    length
 }
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");

@@ -60,7 +60,7 @@ impl<'a> Flat<'a> {
         let bound = set;
         let mut values = Vec::with_capacity(8);
         for (key, value) in super::pairs(query) {
-            if key.contains(['.', '[']) {
+            if key.bytes().any(|b| b == b'.' || b == b'[') {
                 return None;
             }
             let Some(index) = find(&key) else {

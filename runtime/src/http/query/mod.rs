@@ -148,20 +148,58 @@ pub enum Cardinality {
 /// `form_urlencoded::parse` gives: `&` separates pairs, empty ones are skipped, the first `=`
 /// ends the name, `+` is a space, `%XX` a byte, then lossy UTF-8). Text with neither `+` nor
 /// `%` is borrowed as it is, with no second look at it.
-pub(crate) fn pairs(query: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
-    query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(name), decode(value))
-        })
+pub(crate) fn pairs(query: &str) -> Pairs<'_> {
+    Pairs { rest: query }
 }
 
-fn decode(text: &str) -> Cow<'_, str> {
-    if !text.bytes().any(|b| b == b'%' || b == b'+') {
-        return Cow::Borrowed(text);
+/// The iterator [`pairs`] returns: one pass over each pair's bytes finds its end, its `=` and
+/// whether its name or value needs decoding.
+pub(crate) struct Pairs<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Iterator for Pairs<'a> {
+    type Item = (Cow<'a, str>, Cow<'a, str>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.rest.is_empty() {
+                return None;
+            }
+            let bytes = self.rest.as_bytes();
+            let mut end = 0;
+            let mut equals = None;
+            // Whether the name, and the value, hold a `+` or a `%`.
+            let mut encoded = [false; 2];
+            while end < bytes.len() && bytes[end] != b'&' {
+                match bytes[end] {
+                    b'=' if equals.is_none() => equals = Some(end),
+                    b'+' | b'%' => encoded[usize::from(equals.is_some())] = true,
+                    _ => {}
+                }
+                end += 1;
+            }
+            // Every split is at an ASCII byte, so on a character boundary.
+            let pair = &self.rest[..end];
+            self.rest = self.rest.get(end + 1..).unwrap_or("");
+            if pair.is_empty() {
+                continue;
+            }
+            let (name, value) = match equals {
+                Some(at) => (&pair[..at], &pair[at + 1..]),
+                None => (pair, ""),
+            };
+            let decoded = |text, encoded| match encoded {
+                true => decode(text),
+                false => Cow::Borrowed(text),
+            };
+            return Some((decoded(name, encoded[0]), decoded(value, encoded[1])));
+        }
     }
+}
+
+/// `text` with `+` and `%XX` decoded.
+fn decode(text: &str) -> Cow<'_, str> {
     let hex = |b: u8| char::from(b).to_digit(16);
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
