@@ -32,6 +32,28 @@ impl<'a> Flat<'a> {
         bindings: &'a [(&'static str, String)],
         reject_unknown: bool,
     ) -> Option<Self> {
+        Self::beside(fields, query, bindings, reject_unknown, None)
+    }
+
+    /// [`Flat::new`] for a request whose body sets the top-level field `body_field` (proto
+    /// name): query parameters naming it are skipped, as [`to_json`] skips what is bound.
+    pub(crate) fn beside_body(
+        fields: &'static [QueryField],
+        query: &'a str,
+        bindings: &'a [(&'static str, String)],
+        reject_unknown: bool,
+        body_field: &str,
+    ) -> Option<Self> {
+        Self::beside(fields, query, bindings, reject_unknown, Some(body_field))
+    }
+
+    fn beside(
+        fields: &'static [QueryField],
+        query: &'a str,
+        bindings: &'a [(&'static str, String)],
+        reject_unknown: bool,
+        body_field: Option<&str>,
+    ) -> Option<Self> {
         if fields.len() > 64 {
             return None;
         }
@@ -57,7 +79,10 @@ impl<'a> Flat<'a> {
             let value = Scalar::parse(field.kind, Cow::Borrowed(value), name).ok()?;
             members.push((field.json_name, Member::One(value)));
         }
-        let bound = set;
+        let mut bound = set;
+        if let Some(body_field) = body_field {
+            bound |= 1 << fields.iter().position(|f| f.proto_name == body_field)?;
+        }
         let mut values = Vec::with_capacity(8);
         for (key, value) in super::pairs(query) {
             if key.bytes().any(|b| b == b'.' || b == b'[') {
@@ -104,6 +129,44 @@ impl<'a> Flat<'a> {
         }
         Some(Flat { members })
     }
+}
+
+impl Flat<'_> {
+    /// Writes each member as `"jsonName":value,` (the JSON [`to_json`] and [`set_path`] would
+    /// have built), for a message text that goes on with more members.
+    pub(crate) fn write_members(self, out: &mut Vec<u8>) {
+        for (name, member) in self.members {
+            write_string(out, name);
+            out.push(b':');
+            match member {
+                Member::One(value) => write_scalar(out, value),
+                Member::Many(values) => {
+                    out.push(b'[');
+                    for (i, value) in values.into_iter().enumerate() {
+                        if i > 0 {
+                            out.push(b',');
+                        }
+                        write_scalar(out, value);
+                    }
+                    out.push(b']');
+                }
+            }
+            out.push(b',');
+        }
+    }
+}
+
+fn write_scalar(out: &mut Vec<u8>, value: Scalar<'_>) {
+    match value {
+        Scalar::Bool(true) => out.extend_from_slice(b"true"),
+        Scalar::Bool(false) => out.extend_from_slice(b"false"),
+        Scalar::Text(text) => write_string(out, &text),
+        Scalar::Number(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+    }
+}
+
+fn write_string(out: &mut Vec<u8>, text: &str) {
+    serde_json::to_writer(out, text).expect("a string writes to memory");
 }
 
 type FlatError = serde::de::value::Error;

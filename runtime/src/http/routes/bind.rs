@@ -81,23 +81,31 @@ pub(super) async fn bind<Req: JsonMessage>(
         if rule.infer_field_mask.is_none() && !nested && !bindings.iter().any(inside) {
             let mut bound: Vec<&str> = bindings.iter().map(|(f, _)| *f).collect();
             bound.push(proto_name);
-            let mut object = query::to_json(
-                fields,
-                query,
-                &bound,
-                options.reject_unknown_query_parameters,
-            )?;
-            for (field, value) in bindings {
-                query::set_path(&mut object, fields, field, value)?;
+            let reject_unknown = options.reject_unknown_query_parameters;
+            let body = body.as_deref().unwrap_or(b"{}");
+            let mut text = Vec::with_capacity(body.len() + query.len() + 64);
+            // Top-level parameters only (the common case): written as they are read, with no
+            // JSON object in between; anything else is gathered and checked by `to_json`.
+            match query::Flat::beside_body(fields, query, bindings, reject_unknown, proto_name) {
+                Some(flat) => {
+                    text.push(b'{');
+                    flat.write_members(&mut text);
+                }
+                None => {
+                    let mut object = query::to_json(fields, query, &bound, reject_unknown)?;
+                    for (field, value) in bindings {
+                        query::set_path(&mut object, fields, field, value)?;
+                    }
+                    serde_json::to_writer(&mut text, &object).expect("a JSON map writes");
+                    text.pop(); // the closing `}`
+                    if !object.is_empty() {
+                        text.push(b',');
+                    }
+                }
             }
-            let mut text = serde_json::to_vec(&object).expect("a JSON map writes");
-            text.pop(); // the closing `}`
-            if !object.is_empty() {
-                text.push(b',');
-            }
-            text.extend_from_slice(&serde_json::to_vec(json_name).expect("a string writes"));
+            serde_json::to_writer(&mut text, json_name).expect("a string writes");
             text.push(b':');
-            text.extend_from_slice(body.as_deref().unwrap_or(b"{}"));
+            text.extend_from_slice(body);
             text.push(b'}');
             return Req::from_body(&text).map_err(|e| unreadable::<Req>(e, query, &bound));
         }
