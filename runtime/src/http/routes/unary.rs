@@ -75,7 +75,11 @@ pub(in crate::http) fn json_response<Resp: Serialize>(
         return Ok(response);
     }
     let json = match rule.response_body {
-        None => serde_json::to_vec(&message),
+        None => {
+            // Most answers fit: one allocation instead of doubling from serde_json's 128 bytes.
+            let mut json = Vec::with_capacity(1024);
+            serde_json::to_writer(&mut json, &message).map(|()| json)
+        }
         Some(field) => serde_json::to_value(&message)
             .map(|mut v| v.get_mut(field).map(Value::take).unwrap_or(Value::Null))
             .and_then(|v| serde_json::to_vec(&v)),
