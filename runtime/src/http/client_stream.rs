@@ -21,7 +21,6 @@ use std::task::{ready, Context, Poll};
 
 use axum::body::Body;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use http::header;
 use http_body::Frame;
 use serde::Serialize;
 use tokio_stream::Stream;
@@ -29,7 +28,7 @@ use tokio_stream::Stream;
 use serde_json::{Map, Value};
 
 use super::query::{self, Cardinality, QueryField, QueryKind};
-use super::routes::{call_metadata, is_json, run, Call, HttpError, JsonMessage, Rule};
+use super::routes::{call_metadata, is_json, run, Call, CallHead, HttpError, JsonMessage, Rule};
 
 /// Serves one client-streaming call: the messages of the body in, one JSON response out.
 pub async fn client_streaming<Req, Resp, F, Fut>(
@@ -101,9 +100,13 @@ fn open<Req>(mut call: Call, rule: &Rule) -> Result<Opened<Req>, HttpError>
 where
     Req: JsonMessage + prost::Message + Default,
 {
-    let (request, timeout) = call_metadata(&mut call.parts, &call.options)?;
+    let CallHead {
+        request,
+        timeout,
+        content_type,
+    } = call_metadata(&mut call.parts, &call.options)?;
     let bound = bound_fields::<Req>(&call)?;
-    let content_type = call.parts.headers.get(header::CONTENT_TYPE);
+    let content_type = content_type.as_ref();
     let pieces = if rule.http_body_request {
         // A client stream's body is always `*` (the plugin checks), so the messages are HttpBody.
         Pieces::Raw(RawPieces {

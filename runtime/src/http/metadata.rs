@@ -54,6 +54,7 @@ pub struct CallHeaders {
 ///   malformed one is an error.
 ///
 /// Errors are `INVALID_ARGUMENT` statuses naming the header, for a 400 response.
+/// [`into_metadata`] does the same with the request's own map, without copying it.
 pub fn from_request(
     headers: &HeaderMap,
     peer: Option<SocketAddr>,
@@ -95,26 +96,82 @@ pub fn from_request(
             metadata.append(key, value.clone());
         }
     }
-    if let Some(peer) = peer {
-        let mut forwarded = match metadata.get(X_FORWARDED_FOR) {
-            Some(before) => format!("{}, ", before.to_str().unwrap_or_default()),
-            None => String::with_capacity(15),
-        };
-        push_ip(&mut forwarded, peer.ip());
-        if let Ok(value) = HeaderValue::try_from(forwarded) {
-            metadata.insert(HeaderName::from_static(X_FORWARDED_FOR), value);
-        }
-    }
-    if !metadata.contains_key(X_FORWARDED_HOST) {
-        let host = headers.get(http::header::HOST);
-        if let Some(value) = host.filter(|h| h.to_str().is_ok()) {
-            metadata.insert(HeaderName::from_static(X_FORWARDED_HOST), value.clone());
-        }
-    }
+    forwarded(&mut metadata, peer, headers.get(http::header::HOST));
     Ok(CallHeaders {
         metadata: MetadataMap::from_headers(metadata),
         timeout,
     })
+}
+
+/// [`from_request`] on the request's own headers, consumed: when every header is either kept
+/// as it is or dropped (no `grpc-*`, no `-bin`, every value visible ASCII: the common request),
+/// the dropped ones are removed in place, so the call allocates and hashes nothing for the
+/// headers it keeps. Metadata of different names may come in another order than the headers
+/// did; the values of one name keep theirs.
+pub fn into_metadata(
+    mut headers: HeaderMap,
+    peer: Option<SocketAddr>,
+) -> Result<CallHeaders, tonic::Status> {
+    // The dropped names the request carries, by their index in `DROPPED`.
+    let mut dropped: [Option<HeaderName>; DROPPED.len()] = Default::default();
+    for (name, value) in &headers {
+        let text = name.as_str();
+        if let Some(index) = DROPPED.iter().position(|d| *d == text) {
+            if dropped[index].is_none() {
+                dropped[index] = Some(name.clone());
+            }
+        } else if text.starts_with("grpc-") || text.ends_with("-bin") || !is_visible_ascii(value) {
+            return from_request(&headers, peer);
+        }
+    }
+    let mut host = None;
+    for name in dropped.into_iter().flatten() {
+        let value = headers.remove(&name);
+        if name == http::header::HOST {
+            host = value;
+        }
+    }
+    forwarded(&mut headers, peer, host.as_ref());
+    Ok(CallHeaders {
+        metadata: MetadataMap::from_headers(headers),
+        timeout: None,
+    })
+}
+
+/// Appends `peer` to `x-forwarded-for` and sets `x-forwarded-host` from `host` unless the
+/// metadata has one.
+fn forwarded(metadata: &mut HeaderMap, peer: Option<SocketAddr>, host: Option<&HeaderValue>) {
+    use http::header::Entry;
+    if let Some(peer) = peer {
+        match metadata.entry(X_FORWARDED_FOR) {
+            Entry::Occupied(mut before) => {
+                let mut forwarded = format!("{}, ", before.get().to_str().unwrap_or_default());
+                push_ip(&mut forwarded, peer.ip());
+                if let Ok(value) = HeaderValue::try_from(forwarded) {
+                    before.insert(value);
+                }
+            }
+            Entry::Vacant(slot) => {
+                // The common case, a lone IPv4 address, is written on the stack and copied once.
+                let value = match peer.ip() {
+                    std::net::IpAddr::V4(v4) => {
+                        let mut text = [0; 15];
+                        let length = write_ipv4(v4, &mut text);
+                        HeaderValue::from_bytes(&text[..length])
+                    }
+                    ip => HeaderValue::try_from(ip.to_string()),
+                };
+                if let Ok(value) = value {
+                    slot.insert(value);
+                }
+            }
+        }
+    }
+    if let Some(host) = host.filter(|h| h.to_str().is_ok()) {
+        if let Entry::Vacant(slot) = metadata.entry(X_FORWARDED_HOST) {
+            slot.insert(host.clone());
+        }
+    }
 }
 
 /// Appends `ip` as `Display` writes it; IPv4 without the formatting machinery, which costs
@@ -124,22 +181,35 @@ fn push_ip(out: &mut String, ip: std::net::IpAddr) {
         out.push_str(&ip.to_string());
         return;
     };
-    for (i, octet) in v4.octets().into_iter().enumerate() {
-        if i > 0 {
-            out.push('.');
-        }
-        if octet >= 100 {
-            out.push(char::from(b'0' + octet / 100));
-        }
-        if octet >= 10 {
-            out.push(char::from(b'0' + octet / 10 % 10));
-        }
-        out.push(char::from(b'0' + octet % 10));
-    }
+    let mut text = [0; 15];
+    let length = write_ipv4(v4, &mut text);
+    out.extend(text[..length].iter().map(|&b| char::from(b)));
 }
 
-const X_FORWARDED_FOR: &str = "x-forwarded-for";
-const X_FORWARDED_HOST: &str = "x-forwarded-host";
+/// Writes `v4` as `Display` does into `out`; returns the length.
+fn write_ipv4(v4: std::net::Ipv4Addr, out: &mut [u8; 15]) -> usize {
+    let mut length = 0;
+    let mut push = |b: u8| {
+        out[length] = b;
+        length += 1;
+    };
+    for (i, octet) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            push(b'.');
+        }
+        if octet >= 100 {
+            push(b'0' + octet / 100);
+        }
+        if octet >= 10 {
+            push(b'0' + octet / 10 % 10);
+        }
+        push(b'0' + octet % 10);
+    }
+    length
+}
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
 /// Response metadata as response headers, as they are (`-bin` values stay base64, every value
 /// of a repeated key is kept), except the transport and hop-by-hop names, which describe this
@@ -298,6 +368,72 @@ mod tests {
             ascii(&call, "x-forwarded-host").as_deref(),
             Some("api.example")
         );
+    }
+
+    /// The request's own map, edited in place, gives the metadata a fresh map would, whether
+    /// the request takes the in-place way or not.
+    #[test]
+    fn owned_headers_become_the_same_metadata_as_borrowed_ones() {
+        let peer: SocketAddr = "10.1.2.3:5555".parse().unwrap();
+        let cases: &[&[(&str, &[u8])]] = &[
+            &[],
+            &[("host", b"api.example")],
+            &[
+                ("host", b"api.example"),
+                ("content-type", b"application/json"),
+                ("content-length", b"2"),
+                ("x-request-id", b"r-1"),
+                ("accept", b"*/*"),
+                ("x-multi", b"one"),
+                ("x-multi", b"two"),
+                ("connection", b"keep-alive"),
+                ("keep-alive", b"timeout=5"),
+                ("te", b"trailers"),
+            ],
+            &[
+                ("x-forwarded-for", b"203.0.113.9"),
+                ("x-forwarded-host", b"public"),
+            ],
+            &[
+                ("x-forwarded-for", b"a"),
+                ("x-forwarded-for", b"b"),
+                ("host", b"h"),
+            ],
+            &[
+                ("grpc-metadata-tenant", b"acme"),
+                ("tenant", b"other"),
+                ("host", b"h"),
+            ],
+            &[("grpc-metadata-host", b"meta"), ("host", b"h")],
+            &[("grpc-timeout", b"5S"), ("x-a", b"1")],
+            &[("trace-bin", b"AAE"), ("x-a", b"1")],
+            &[
+                ("x-name", b"caf\xc3\xa9"),
+                ("x-ok", b"fine"),
+                ("host", b"h"),
+            ],
+            &[("host", b"caf\xc3\xa9")],
+        ];
+        let sorted = |call: CallHeaders| {
+            let mut all: Vec<(String, Vec<u8>)> = call
+                .metadata
+                .into_headers()
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
+                .collect();
+            // Values of one name keep their order; names may come in any.
+            all.sort_by(|a, b| a.0.cmp(&b.0));
+            (all, call.timeout)
+        };
+        for case in cases {
+            for peer in [None, Some(peer)] {
+                let borrowed = from_request(&headers(case), peer).unwrap();
+                let owned = into_metadata(headers(case), peer).unwrap();
+                assert_eq!(sorted(owned), sorted(borrowed), "{case:?} from {peer:?}");
+            }
+        }
+        let err = into_metadata(headers(&[("grpc-timeout", b"soon")]), None).unwrap_err();
+        assert_eq!(err.code(), tonic::Code::InvalidArgument);
     }
 
     #[test]

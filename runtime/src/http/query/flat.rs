@@ -2,8 +2,8 @@
 
 use std::borrow::Cow;
 
-use serde::de::value::{BorrowedStrDeserializer, SeqDeserializer};
-use serde::de::{self, DeserializeSeed, IntoDeserializer, MapAccess, Visitor};
+use serde::de::value::BorrowedStrDeserializer;
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::Deserializer;
 
 use super::object::Scalar;
@@ -14,12 +14,10 @@ use super::{Cardinality, QueryField};
 /// that hands the message each value as [`to_json`](super::to_json) would have put it in the JSON: the message
 /// is read with no [`Value`](serde_json::Value) tree and no JSON text in between.
 pub struct Flat<'a> {
-    members: Vec<(&'static str, Member<'a>)>,
-}
-
-enum Member<'a> {
-    One(Scalar<'a>),
-    Many(Vec<Scalar<'a>>),
+    fields: &'static [QueryField],
+    /// `(field index, value)` by field; a repeated field's values in the order sent. Each
+    /// field (each run of one index) is one member of the message.
+    values: Vec<(usize, Scalar<'a>)>,
 }
 
 impl<'a> Flat<'a> {
@@ -32,6 +30,28 @@ impl<'a> Flat<'a> {
         bindings: &'a [(&'static str, String)],
         reject_unknown: bool,
     ) -> Option<Self> {
+        Self::beside(fields, query, bindings, reject_unknown, None)
+    }
+
+    /// [`Flat::new`] for a request whose body sets the top-level field `body_field` (proto
+    /// name): query parameters naming it are skipped, as [`to_json`] skips what is bound.
+    pub(crate) fn beside_body(
+        fields: &'static [QueryField],
+        query: &'a str,
+        bindings: &'a [(&'static str, String)],
+        reject_unknown: bool,
+        body_field: &str,
+    ) -> Option<Self> {
+        Self::beside(fields, query, bindings, reject_unknown, Some(body_field))
+    }
+
+    fn beside(
+        fields: &'static [QueryField],
+        query: &'a str,
+        bindings: &'a [(&'static str, String)],
+        reject_unknown: bool,
+        body_field: Option<&str>,
+    ) -> Option<Self> {
         if fields.len() > 64 {
             return None;
         }
@@ -42,9 +62,9 @@ impl<'a> Flat<'a> {
         let find = |name: &str| {
             fields
                 .iter()
-                .position(|f| f.proto_name == name || f.json_name == name)
+                .position(|f| same(f.proto_name, name) || same(f.json_name, name))
         };
-        let mut members = Vec::with_capacity(fields.len());
+        let mut values = Vec::with_capacity(bindings.len() + 8);
         // Fields set so far, by index: path variables, then singular query parameters.
         let mut set = 0u64;
         for (name, value) in bindings {
@@ -55,12 +75,14 @@ impl<'a> Flat<'a> {
             }
             set |= 1 << index;
             let value = Scalar::parse(field.kind, Cow::Borrowed(value), name).ok()?;
-            members.push((field.json_name, Member::One(value)));
+            values.push((index, value));
         }
-        let bound = set;
-        let mut values = Vec::with_capacity(8);
-        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-            if key.contains(['.', '[']) {
+        let mut bound = set;
+        if let Some(body_field) = body_field {
+            bound |= 1 << fields.iter().position(|f| f.proto_name == body_field)?;
+        }
+        for (key, value) in super::pairs(query) {
+            if key.bytes().any(|b| b == b'.' || b == b'[') {
                 return None;
             }
             let Some(index) = find(&key) else {
@@ -84,26 +106,56 @@ impl<'a> Flat<'a> {
             }
             values.push((index, Scalar::parse(field.kind, value, &key).ok()?));
         }
-        // Repeated values stay in the order sent; each field becomes one member.
-        values.sort_by_key(|(index, _)| *index);
-        let mut values = values.into_iter().peekable();
-        while let Some((index, value)) = values.next() {
-            let field = &fields[index];
-            let member = match field.cardinality {
-                Cardinality::Repeated => {
-                    let mut list = Vec::with_capacity(4);
-                    list.push(value);
-                    while let Some((_, value)) = values.next_if(|(next, _)| *next == index) {
-                        list.push(value);
-                    }
-                    Member::Many(list)
-                }
-                _ => Member::One(value),
-            };
-            members.push((field.json_name, member));
+        // A stable sort: repeated values stay in the order sent. Parameters usually come in
+        // field order already.
+        if !values.is_sorted_by_key(|(index, _)| *index) {
+            values.sort_by_key(|(index, _)| *index);
         }
-        Some(Flat { members })
+        Some(Flat { fields, values })
     }
+}
+
+/// `a == b` for short names, compared in place rather than through a `memcmp` call.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
+}
+
+impl Flat<'_> {
+    /// Writes each member as `"jsonName":value,` (the JSON [`to_json`] and [`set_path`] would
+    /// have built), for a message text that goes on with more members.
+    pub(crate) fn write_members(self, out: &mut Vec<u8>) {
+        let mut values = self.values.into_iter().peekable();
+        while let Some((index, value)) = values.next() {
+            let field = &self.fields[index];
+            write_string(out, field.json_name);
+            out.push(b':');
+            if field.cardinality == Cardinality::Repeated {
+                out.push(b'[');
+                write_scalar(out, value);
+                while let Some((_, value)) = values.next_if(|(next, _)| *next == index) {
+                    out.push(b',');
+                    write_scalar(out, value);
+                }
+                out.push(b']');
+            } else {
+                write_scalar(out, value);
+            }
+            out.push(b',');
+        }
+    }
+}
+
+fn write_scalar(out: &mut Vec<u8>, value: Scalar<'_>) {
+    match value {
+        Scalar::Bool(true) => out.extend_from_slice(b"true"),
+        Scalar::Bool(false) => out.extend_from_slice(b"false"),
+        Scalar::Text(text) => write_string(out, &text),
+        Scalar::Number(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+    }
+}
+
+fn write_string(out: &mut Vec<u8>, text: &str) {
+    serde_json::to_writer(out, text).expect("a string writes to memory");
 }
 
 type FlatError = serde::de::value::Error;
@@ -113,7 +165,8 @@ impl<'de> Deserializer<'de> for Flat<'de> {
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, FlatError> {
         visitor.visit_map(Members {
-            members: self.members.into_iter(),
+            fields: self.fields,
+            values: self.values.into_iter().peekable(),
             value: None,
         })
     }
@@ -125,9 +178,13 @@ impl<'de> Deserializer<'de> for Flat<'de> {
     }
 }
 
+type Values<'de> = std::iter::Peekable<std::vec::IntoIter<(usize, Scalar<'de>)>>;
+
 struct Members<'de> {
-    members: std::vec::IntoIter<(&'static str, Member<'de>)>,
-    value: Option<Member<'de>>,
+    fields: &'static [QueryField],
+    values: Values<'de>,
+    /// The first value of the member whose key was read.
+    value: Option<(usize, Scalar<'de>)>,
 }
 
 impl<'de> MapAccess<'de> for Members<'de> {
@@ -137,39 +194,48 @@ impl<'de> MapAccess<'de> for Members<'de> {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, FlatError> {
-        let Some((name, value)) = self.members.next() else {
+        let Some((index, value)) = self.values.next() else {
             return Ok(None);
         };
-        self.value = Some(value);
-        seed.deserialize(BorrowedStrDeserializer::new(name))
+        self.value = Some((index, value));
+        seed.deserialize(BorrowedStrDeserializer::new(self.fields[index].json_name))
             .map(Some)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, FlatError> {
-        match self.value.take() {
-            Some(value) => seed.deserialize(value),
-            None => Err(de::Error::custom("a value before its key")),
+        let Some((index, first)) = self.value.take() else {
+            return Err(de::Error::custom("a value before its key"));
+        };
+        if self.fields[index].cardinality != Cardinality::Repeated {
+            return seed.deserialize(One(first));
         }
+        let read = seed.deserialize(Run {
+            index,
+            first: Some(first),
+            rest: &mut self.values,
+        });
+        // What the reader left of the run is not the next member.
+        while self.values.next_if(|(next, _)| *next == index).is_some() {}
+        read
     }
 }
 
-/// A member reads as its JSON (what `serde_json::Value` hands a reader): a value or an array of
-/// them, a number as `u64` or `i64`, and `Some` of an `Option`.
-impl<'de> Deserializer<'de> for Member<'de> {
+/// One value, read as its JSON (what `serde_json::Value` hands a reader): a number as `u64`
+/// or `i64`, and `Some` of an `Option`.
+struct One<'de>(Scalar<'de>);
+
+impl<'de> Deserializer<'de> for One<'de> {
     type Error = FlatError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, FlatError> {
-        match self {
-            Member::One(Scalar::Bool(b)) => visitor.visit_bool(b),
-            Member::One(Scalar::Text(Cow::Borrowed(text))) => visitor.visit_borrowed_str(text),
-            Member::One(Scalar::Text(Cow::Owned(text))) => visitor.visit_string(text),
-            Member::One(Scalar::Number(n)) => match u64::try_from(n) {
+        match self.0 {
+            Scalar::Bool(b) => visitor.visit_bool(b),
+            Scalar::Text(Cow::Borrowed(text)) => visitor.visit_borrowed_str(text),
+            Scalar::Text(Cow::Owned(text)) => visitor.visit_string(text),
+            Scalar::Number(n) => match u64::try_from(n) {
                 Ok(n) => visitor.visit_u64(n),
                 Err(_) => visitor.visit_i64(n.into()),
             },
-            Member::Many(list) => {
-                visitor.visit_seq(SeqDeserializer::new(list.into_iter().map(Member::One)))
-            }
         }
     }
 
@@ -184,10 +250,46 @@ impl<'de> Deserializer<'de> for Member<'de> {
     }
 }
 
-impl<'de> IntoDeserializer<'de, FlatError> for Member<'de> {
-    type Deserializer = Self;
+/// A repeated field's values, read as a JSON array straight from the run of its index.
+struct Run<'a, 'de> {
+    index: usize,
+    first: Option<Scalar<'de>>,
+    rest: &'a mut Values<'de>,
+}
 
-    fn into_deserializer(self) -> Self {
-        self
+impl<'de> Deserializer<'de> for Run<'_, 'de> {
+    type Error = FlatError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, FlatError> {
+        visitor.visit_seq(self)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, FlatError> {
+        visitor.visit_some(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        unit unit_struct newtype_struct seq tuple tuple_struct map struct enum
+        identifier ignored_any
+    }
+}
+
+impl<'de> SeqAccess<'de> for Run<'_, 'de> {
+    type Error = FlatError;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, FlatError> {
+        let index = self.index;
+        let next = match self.first.take() {
+            Some(first) => Some(first),
+            None => self
+                .rest
+                .next_if(|(next, _)| *next == index)
+                .map(|(_, value)| value),
+        };
+        next.map(|value| seed.deserialize(One(value))).transpose()
     }
 }

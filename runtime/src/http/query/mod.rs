@@ -19,6 +19,8 @@ mod object;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
+
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -142,6 +144,89 @@ pub enum Cardinality {
     Map,
 }
 
+/// The query's `(name, value)` pairs, decoded as `application/x-www-form-urlencoded` (what
+/// `form_urlencoded::parse` gives: `&` separates pairs, empty ones are skipped, the first `=`
+/// ends the name, `+` is a space, `%XX` a byte, then lossy UTF-8). Text with neither `+` nor
+/// `%` is borrowed as it is, with no second look at it.
+pub(crate) fn pairs(query: &str) -> Pairs<'_> {
+    Pairs { rest: query }
+}
+
+/// The iterator [`pairs`] returns: one pass over each pair's bytes finds its end, its `=` and
+/// whether its name or value needs decoding.
+pub(crate) struct Pairs<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Iterator for Pairs<'a> {
+    type Item = (Cow<'a, str>, Cow<'a, str>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.rest.is_empty() {
+                return None;
+            }
+            let bytes = self.rest.as_bytes();
+            let mut end = 0;
+            let mut equals = None;
+            // Whether the name, and the value, hold a `+` or a `%`.
+            let mut encoded = [false; 2];
+            while end < bytes.len() && bytes[end] != b'&' {
+                match bytes[end] {
+                    b'=' if equals.is_none() => equals = Some(end),
+                    b'+' | b'%' => encoded[usize::from(equals.is_some())] = true,
+                    _ => {}
+                }
+                end += 1;
+            }
+            // Every split is at an ASCII byte, so on a character boundary.
+            let pair = &self.rest[..end];
+            self.rest = self.rest.get(end + 1..).unwrap_or("");
+            if pair.is_empty() {
+                continue;
+            }
+            let (name, value) = match equals {
+                Some(at) => (&pair[..at], &pair[at + 1..]),
+                None => (pair, ""),
+            };
+            let decoded = |text, encoded| match encoded {
+                true => decode(text),
+                false => Cow::Borrowed(text),
+            };
+            return Some((decoded(name, encoded[0]), decoded(value, encoded[1])));
+        }
+    }
+}
+
+/// `text` with `+` and `%XX` decoded.
+fn decode(text: &str) -> Cow<'_, str> {
+    let hex = |b: u8| char::from(b).to_digit(16);
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => match (
+                bytes.get(i + 1).and_then(|b| hex(*b)),
+                bytes.get(i + 2).and_then(|b| hex(*b)),
+            ) {
+                (Some(high), Some(low)) => {
+                    out.push((high * 16 + low) as u8);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    Cow::Owned(match String::from_utf8(out) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
+}
+
 /// An error binding the query: the message is for the client (a 400).
 pub fn invalid(message: impl Into<String>) -> tonic::Status {
     tonic::Status::invalid_argument(message)
@@ -179,7 +264,7 @@ pub fn blame(
     bound: &[&str],
     reject: impl Fn(Value) -> Option<String>,
 ) -> Option<tonic::Status> {
-    form_urlencoded::parse(query.as_bytes()).find_map(|(key, value)| {
+    pairs(query).find_map(|(key, value)| {
         let alone = form_urlencoded::Serializer::new(String::new())
             .append_pair(&key, &value)
             .finish();

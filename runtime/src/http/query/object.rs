@@ -17,7 +17,7 @@ pub fn to_json(
     let mut root = Map::new();
     // Oneof members set so far, per message path: (oneof, field, parameter).
     let mut oneofs: Vec<(String, &'static str, &'static str, String)> = Vec::new();
-    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+    for (key, value) in super::pairs(query) {
         let (path, map_key) = split_map_key(&key)?;
         let Some(resolved) = resolve(fields, path)? else {
             if reject_unknown {

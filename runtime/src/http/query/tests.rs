@@ -133,6 +133,42 @@ fn flat_parameters_read_as_the_json_the_general_way_builds() {
         };
         let read = Value::deserialize(flat).unwrap();
         assert_eq!(read, general(query, bindings), "{query}");
+        let flat = Flat::new(request(), query, bindings, false).unwrap();
+        assert_eq!(written(flat), general(query, bindings), "{query}");
+    }
+}
+
+/// The JSON object `write_members` writes.
+fn written(flat: Flat<'_>) -> Value {
+    let mut text = b"{".to_vec();
+    flat.write_members(&mut text);
+    if text.len() > 1 {
+        text.pop(); // the last `,`
+    }
+    text.push(b'}');
+    serde_json::from_slice(&text).unwrap()
+}
+
+/// Beside a body field, parameters naming it are skipped, as the general way skips what the
+/// body binds; the rest is written as the general way builds it.
+#[test]
+fn flat_parameters_beside_a_body_field_skip_it() {
+    let name = [("name", "shelves/\"a\"".to_owned())];
+    let cases: [(&str, &[(&'static str, String)]); 4] = [
+        ("since=x&tags=a&tags=b%0A&state=2", &[]),
+        ("tags=a&since=y&exact=true&ratio=Infinity", &name),
+        ("since=only", &name),
+        ("", &[]),
+    ];
+    for (query, bindings) in cases {
+        let flat = Flat::beside_body(request(), query, bindings, false, "since").unwrap();
+        let mut bound: Vec<&str> = bindings.iter().map(|(f, _)| *f).collect();
+        bound.push("since");
+        let mut object = to_json(request(), query, &bound, false).unwrap();
+        for (field, value) in bindings {
+            set_path(&mut object, request(), field, value).unwrap();
+        }
+        assert_eq!(written(flat), Value::Object(object), "{query}");
     }
 }
 
@@ -253,4 +289,37 @@ fn mistakes_are_errors_naming_the_parameter() {
         let message = err(query);
         assert!(message.contains(expected), "{query}: {message}");
     }
+}
+
+/// `pairs` decodes exactly as `form_urlencoded::parse`, borrowing plain text.
+#[test]
+fn pairs_decode_as_form_urlencoded_does() {
+    let cases = [
+        "",
+        "a=1",
+        "a=1&b=two&a=3",
+        "&&a=1&&",
+        "flag",
+        "flag&x=",
+        "=v",
+        "a=b=c",
+        "q=a+b%20c",
+        "q=%2B+%2b",
+        "k%5Bx%5D=v",
+        "q=100%",
+        "q=%zz%4",
+        "q=%+2",
+        "q=%e2%82%ac",
+        "q=%ff%fe",
+        "q=caf%C3%A9&r=%C3",
+        "colour%3Dnatural=x%3Dy",
+        "tags=oak&tags=bracket&view=ITEM_VIEW_FULL",
+    ];
+    for query in cases {
+        let ours: Vec<_> = pairs(query).collect();
+        let theirs: Vec<_> = form_urlencoded::parse(query.as_bytes()).collect();
+        assert_eq!(ours, theirs, "{query:?}");
+    }
+    assert!(pairs("a=plain")
+        .all(|(name, value)| matches!((name, value), (Cow::Borrowed(_), Cow::Borrowed(_)))));
 }

@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use bytes::Bytes;
-use http::{header, HeaderValue, StatusCode};
+use http::{HeaderValue, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use serde_json::{Map, Value};
 
@@ -13,6 +13,7 @@ use crate::http::query;
 /// Builds the request message from path variables, body and query, in that precedence.
 pub(super) async fn bind<Req: JsonMessage>(
     parts: &http::request::Parts,
+    content_type: Option<&HeaderValue>,
     body: Body,
     bindings: &[(&'static str, String)],
     rule: &Rule,
@@ -31,7 +32,15 @@ pub(super) async fn bind<Req: JsonMessage>(
     }
     let body = match rule.body {
         BodyRule::None => None,
-        _ => Some(read_body(parts, body, options.max_body_bytes, rule.http_body_request).await?),
+        _ => Some(
+            read_body(
+                content_type,
+                body,
+                options.max_body_bytes,
+                rule.http_body_request,
+            )
+            .await?,
+        ),
     };
     // The common case of a whole-message JSON body with no path variables: read it directly
     // (no body at all is the default message).
@@ -49,7 +58,7 @@ pub(super) async fn bind<Req: JsonMessage>(
     }
     let body_value = |bytes: Option<Bytes>| -> Result<Value, HttpError> {
         if rule.http_body_request {
-            return Ok(http_body_json(parts, bytes.unwrap_or_default()));
+            return Ok(http_body_json(content_type, bytes.unwrap_or_default()));
         }
         match bytes {
             Some(bytes) => Ok(parse_json(&bytes)?),
@@ -72,23 +81,31 @@ pub(super) async fn bind<Req: JsonMessage>(
         if rule.infer_field_mask.is_none() && !nested && !bindings.iter().any(inside) {
             let mut bound: Vec<&str> = bindings.iter().map(|(f, _)| *f).collect();
             bound.push(proto_name);
-            let mut object = query::to_json(
-                fields,
-                query,
-                &bound,
-                options.reject_unknown_query_parameters,
-            )?;
-            for (field, value) in bindings {
-                query::set_path(&mut object, fields, field, value)?;
+            let reject_unknown = options.reject_unknown_query_parameters;
+            let body = body.as_deref().unwrap_or(b"{}");
+            let mut text = Vec::with_capacity(body.len() + query.len() + 64);
+            // Top-level parameters only (the common case): written as they are read, with no
+            // JSON object in between; anything else is gathered and checked by `to_json`.
+            match query::Flat::beside_body(fields, query, bindings, reject_unknown, proto_name) {
+                Some(flat) => {
+                    text.push(b'{');
+                    flat.write_members(&mut text);
+                }
+                None => {
+                    let mut object = query::to_json(fields, query, &bound, reject_unknown)?;
+                    for (field, value) in bindings {
+                        query::set_path(&mut object, fields, field, value)?;
+                    }
+                    serde_json::to_writer(&mut text, &object).expect("a JSON map writes");
+                    text.pop(); // the closing `}`
+                    if !object.is_empty() {
+                        text.push(b',');
+                    }
+                }
             }
-            let mut text = serde_json::to_vec(&object).expect("a JSON map writes");
-            text.pop(); // the closing `}`
-            if !object.is_empty() {
-                text.push(b',');
-            }
-            text.extend_from_slice(&serde_json::to_vec(json_name).expect("a string writes"));
+            serde_json::to_writer(&mut text, json_name).expect("a string writes");
             text.push(b':');
-            text.extend_from_slice(body.as_deref().unwrap_or(b"{}"));
+            text.extend_from_slice(body);
             text.push(b'}');
             return Req::from_body(&text).map_err(|e| unreadable::<Req>(e, query, &bound));
         }
@@ -176,13 +193,9 @@ fn unreadable<Req: JsonMessage>(error: String, query: &str, bound: &[&str]) -> H
 }
 
 /// The JSON of a `google.api.HttpBody` holding the request's raw body and content type.
-fn http_body_json(parts: &http::request::Parts, bytes: Bytes) -> Value {
+fn http_body_json(content_type: Option<&HeaderValue>, bytes: Bytes) -> Value {
     use base64::Engine as _;
-    let content_type = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let content_type = content_type.and_then(|v| v.to_str().ok()).unwrap_or("");
     serde_json::json!({
         "contentType": content_type,
         "data": base64::engine::general_purpose::STANDARD.encode(&bytes),
@@ -192,7 +205,7 @@ fn http_body_json(parts: &http::request::Parts, bytes: Bytes) -> Value {
 /// The body bytes: `None` when empty; 413 over the limit; 415 for a content type that is not
 /// JSON, unless the body is raw (`google.api.HttpBody`).
 pub(in crate::http) async fn read_body(
-    parts: &http::request::Parts,
+    content_type: Option<&HeaderValue>,
     body: Body,
     limit: usize,
     raw: bool,
@@ -212,7 +225,7 @@ pub(in crate::http) async fn read_body(
     if bytes.is_empty() {
         return Ok(None);
     }
-    if !raw && !is_json(parts.headers.get(header::CONTENT_TYPE)) {
+    if !raw && !is_json(content_type) {
         return Err(HttpError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             tonic::Status::invalid_argument(

@@ -22,7 +22,7 @@ pub(in crate::http) use bind::{body_fault, is_json};
 #[doc(hidden)]
 pub use message::JsonMessage;
 pub use router::{not_found, Routes};
-pub(in crate::http) use unary::{call_metadata, json_response, prepare, run};
+pub(in crate::http) use unary::{call_metadata, json_response, prepare, run, CallHead};
 pub use unary::{handler, unary};
 
 /// A route's handler: the matched request in, the HTTP response out.

@@ -247,7 +247,7 @@ struct Dispatch {
 impl tower::Service<http::Request<Body>> for Dispatch {
     type Response = http::Response<Body>;
     type Error = std::convert::Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+    type Future = Dispatched;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         Poll::Ready(Ok(()))
@@ -264,7 +264,7 @@ impl tower::Service<http::Request<Body>> for Dispatch {
                     .collect();
                 (found.route.clone(), bindings)
             }
-            Err(error) => return Box::pin(std::future::ready(Ok(route_error(&error)))),
+            Err(error) => return Dispatched::Ready(Some(route_error(&error))),
         };
         let head = parts.method == Method::HEAD;
         let call = Call {
@@ -273,13 +273,40 @@ impl tower::Service<http::Request<Body>> for Dispatch {
             bindings,
             options: self.options.clone(),
         };
-        Box::pin(async move {
-            let mut response = handler(call).await;
-            if head {
-                *response.body_mut() = Body::empty();
+        Dispatched::Handler {
+            response: handler(call),
+            head,
+        }
+    }
+}
+
+/// The dispatcher's future: the route error at once, or the handler's response (the handler's
+/// own boxed future, with no second box around it).
+pub(super) enum Dispatched {
+    Ready(Option<http::Response<Body>>),
+    Handler {
+        response: Pin<Box<dyn Future<Output = http::Response<Body>> + Send>>,
+        /// A HEAD request: the body is dropped.
+        head: bool,
+    },
+}
+
+impl Future for Dispatched {
+    type Output = Result<http::Response<Body>, std::convert::Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            Dispatched::Ready(response) => {
+                Poll::Ready(Ok(response.take().expect("polled after it was ready")))
             }
-            Ok(response)
-        })
+            Dispatched::Handler { response, head } => {
+                let mut response = std::task::ready!(response.as_mut().poll(cx));
+                if *head {
+                    *response.body_mut() = Body::empty();
+                }
+                Poll::Ready(Ok(response))
+            }
+        }
     }
 }
 
