@@ -406,7 +406,7 @@ pub fn impls(model: &Model, package: &str, params: &Params) -> TokenStream {
         .filter_map(|path| path.split("::").next())
         .map(naming::nested_module)
         .collect();
-    let alias = ["j", "json", "rs_svc_json"]
+    let alias = ["j", "js", "rs_svc_json"]
         .into_iter()
         .find(|alias| !modules.contains(*alias))
         .unwrap_or("rs_svc_json");
