@@ -355,3 +355,45 @@ impl<R> Matcher<R> {
         })
     }
 }
+
+#[cfg(test)]
+mod const_builders {
+    use super::{Method, MethodFilter, Segment, Template, Variable};
+
+    #[test]
+    fn template_and_method_constructors_build_the_literal_values() {
+        const SEGMENTS: &[Segment] = &[Segment::Literal("v1"), Segment::Single];
+        const VARIABLES: &[Variable] = &[Variable {
+            field: "name",
+            start: 1,
+            end: 2,
+        }];
+        assert_eq!(Variable::new("name", 1, 2), VARIABLES[0]);
+        assert_eq!(
+            Template::new(SEGMENTS, VARIABLES),
+            Template {
+                segments: SEGMENTS,
+                variables: VARIABLES,
+                verb: None,
+            }
+        );
+        assert_eq!(
+            Template::with_verb(SEGMENTS, VARIABLES, "cancel"),
+            Template {
+                segments: SEGMENTS,
+                variables: VARIABLES,
+                verb: Some("cancel"),
+            }
+        );
+        let methods = [
+            (MethodFilter::GET, Method::GET),
+            (MethodFilter::PUT, Method::PUT),
+            (MethodFilter::POST, Method::POST),
+            (MethodFilter::DELETE, Method::DELETE),
+            (MethodFilter::PATCH, Method::PATCH),
+        ];
+        for (filter, method) in methods {
+            assert_eq!(filter, MethodFilter::Is(method));
+        }
+    }
+}

@@ -87,3 +87,77 @@ where
         crate::http::bidi_streaming(call, rule, move |request| method(service, request))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use axum::body::Body;
+    use http::StatusCode;
+    use http_body_util::BodyExt;
+
+    use super::{server_streaming, unary};
+    use crate::http::{Call, Options, Rule};
+
+    struct Shelf {
+        name: &'static str,
+    }
+
+    impl Shelf {
+        async fn get(
+            &self,
+            _: tonic::Request<()>,
+        ) -> Result<tonic::Response<String>, tonic::Status> {
+            Ok(tonic::Response::new(self.name.to_owned()))
+        }
+    }
+
+    fn get() -> Call {
+        let (parts, body) = http::Request::get("/v1/shelf")
+            .body(Body::empty())
+            .unwrap()
+            .into_parts();
+        Call {
+            parts,
+            body,
+            bindings: Vec::new(),
+            options: Arc::new(Options::default()),
+        }
+    }
+
+    async fn read(response: http::Response<Body>) -> (StatusCode, String) {
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_route_handler_calls_the_service_method_under_the_routes_rule() {
+        const CREATED: Rule = Rule::new().status(201);
+        let service = Arc::new(Shelf { name: "fiction" });
+        let handler = unary(&service, &CREATED, |s, r| async move { s.get(r).await });
+        // The handler owns its own handle on the service and serves call after call.
+        for _ in 0..2 {
+            assert_eq!(
+                read(handler(get()).await).await,
+                (StatusCode::CREATED, r#""fiction""#.to_owned())
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_streaming_route_handler_streams_what_the_service_method_returns() {
+        let service = Arc::new(Shelf { name: "fiction" });
+        let handler = server_streaming(
+            &service,
+            &Rule::DEFAULT,
+            |s, _: tonic::Request<()>| async move {
+                let items = vec![Ok(s.name.to_owned()), Ok("history".to_owned())];
+                Ok(tonic::Response::new(tokio_stream::iter(items)))
+            },
+        );
+        let (status, body) = read(handler(get()).await).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body, "\"fiction\"\n\"history\"\n");
+    }
+}

@@ -79,3 +79,91 @@ impl Default for Rule {
         Rule::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{BodyRule, Rule};
+
+    const fn literal() -> Rule {
+        Rule {
+            body: BodyRule::None,
+            response_body: None,
+            http_body_request: false,
+            http_body_response: false,
+            infer_field_mask: None,
+            grpc_gateway_envelope: false,
+            success_status: 200,
+        }
+    }
+
+    #[test]
+    fn each_builder_method_sets_one_option_of_the_default_rule() {
+        let cases = [
+            (Rule::new(), literal()),
+            (Rule::DEFAULT, literal()),
+            (Rule::default(), literal()),
+            (
+                Rule::new().body_all(),
+                Rule {
+                    body: BodyRule::All,
+                    ..literal()
+                },
+            ),
+            (
+                Rule::new().body_field("book.cover", "book.cover"),
+                Rule {
+                    body: BodyRule::Field {
+                        proto_name: "book.cover",
+                        json_name: "book.cover",
+                    },
+                    ..literal()
+                },
+            ),
+            (
+                Rule::new().response_body("title"),
+                Rule {
+                    response_body: Some("title"),
+                    ..literal()
+                },
+            ),
+            (
+                Rule::new().http_body_request(),
+                Rule {
+                    http_body_request: true,
+                    ..literal()
+                },
+            ),
+            (
+                Rule::new().http_body_response(),
+                Rule {
+                    http_body_response: true,
+                    ..literal()
+                },
+            ),
+            (
+                Rule::new().infer_field_mask("updateMask"),
+                Rule {
+                    infer_field_mask: Some("updateMask"),
+                    ..literal()
+                },
+            ),
+            (
+                Rule::new().grpc_gateway_envelope(),
+                Rule {
+                    grpc_gateway_envelope: true,
+                    ..literal()
+                },
+            ),
+            (
+                Rule::new().status(204),
+                Rule {
+                    success_status: 204,
+                    ..literal()
+                },
+            ),
+        ];
+        for (built, want) in cases {
+            assert_eq!(format!("{built:?}"), format!("{want:?}"));
+        }
+    }
+}
