@@ -177,6 +177,7 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
         .flatten()
         .collect::<Vec<_>>();
         let mut serves = BTreeSet::new();
+        let mut uses_wrapper = false;
         // `L` is the imported `Segment::Literal`.
         let mut names = ConstNames::reserving(&["L"]);
         for (method, binding) in routed {
@@ -218,11 +219,12 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
             // prost maps a wrapper response to its bare value (`i64`); one response message is
             // written in the wrapper's proto3 JSON form instead of serde's.
             let call = match super::json::wrapper_codec(&method.output) {
-                Some(codec) if !method.kind.server_streaming() => quote! {
-                    s.#rust_method(r).await.map(|response| {
-                        response.map(::rs_svc::__codegen::json::Owned::<::rs_svc::__codegen::json::codec::#codec, _>::new)
-                    })
-                },
+                Some(codec) if !method.kind.server_streaming() => {
+                    uses_wrapper = true;
+                    quote! {
+                        s.#rust_method(r).await.map(|response| response.map(Owned::<codec::#codec, _>::new))
+                    }
+                }
                 _ => quote!(s.#rust_method(r).await),
             };
             routes.extend(quote! {
@@ -241,6 +243,11 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
         .into_iter()
         .flatten();
         let serve_imports = serves.iter().map(|s| format_ident!("{s}"));
+        let wrapper_imports = uses_wrapper.then(|| {
+            quote!(
+                use ::rs_svc::__codegen::json::{codec, Owned};
+            )
+        });
         let module_doc = format!(
             " HTTP/JSON routes of `{full_name}`, transcoded in-process from its `google.api.http` rules."
         );
@@ -249,6 +256,7 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
             pub mod #module {
                 use ::rs_svc::http::matcher::{#(#matcher_imports),*};
                 use ::rs_svc::__codegen::http::{#(#serve_imports,)* Rule};
+                #wrapper_imports
 
                 #consts
 
