@@ -74,10 +74,10 @@ pub mod __codegen {
     /// What the generated `<service>_http` routes call.
     #[cfg(feature = "http")]
     pub mod http {
-        pub use crate::http::{
-            bidi_streaming, client_streaming, handler, server_streaming, unary, BodyRule,
-            JsonMessage, Rule,
+        pub use crate::http::routes::method::{
+            bidi_streaming, client_streaming, server_streaming, unary,
         };
+        pub use crate::http::{handler, BodyRule, JsonMessage, Rule};
     }
 
     /// What the generated `SERVICE` consts of the dial helpers are made of.

@@ -2,7 +2,7 @@
 //! from our model (tonic-build's `Service`/`Method` traits), so users get the tonic shape they
 //! know: `<svc>_server::{Svc, SvcServer}` and `<svc>_client::SvcClient`.
 
-use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Group, Punct, Spacing, TokenStream, TokenTree};
 use quote::{format_ident, quote};
 
 use super::{paths, EmitError};
@@ -161,10 +161,68 @@ pub fn services(model: &Model, package: &str, params: &Params) -> Result<TokenSt
             }
         }
         if !params.no_server {
-            out.extend(builder.generate_server(&grpc, ""));
+            out.extend(one_allow(builder.generate_server(&grpc, "")));
         }
     }
     Ok(out)
+}
+
+/// tonic-build puts `#[allow(non_camel_case_types)]` on each method's `<Method>Svc` struct;
+/// this states it once, in the server module's own `#![allow(...)]` list.
+fn one_allow(server: TokenStream) -> TokenStream {
+    const LINT: &str = "non_camel_case_types";
+    fn strip(tokens: TokenStream) -> TokenStream {
+        let mut out = Vec::new();
+        for token in tokens {
+            match token {
+                TokenTree::Group(g)
+                    if g.delimiter() == Delimiter::Bracket
+                        && g.stream().to_string().replace(' ', "") == format!("allow({LINT})") =>
+                {
+                    // The attribute and its `#`.
+                    out.pop();
+                }
+                TokenTree::Group(g) => {
+                    let mut group = Group::new(g.delimiter(), strip(g.stream()));
+                    group.set_span(g.span());
+                    out.push(TokenTree::Group(group));
+                }
+                other => out.push(other),
+            }
+        }
+        out.into_iter().collect()
+    }
+    // `#![allow(a, b,)]` at the start of the module body becomes `#![allow(a, b, LINT,)]`.
+    fn add_lint(body: TokenStream) -> TokenStream {
+        let mut tokens: Vec<TokenTree> = body.into_iter().collect();
+        if let Some(TokenTree::Group(attr)) = tokens.get(2) {
+            let mut attr_tokens: Vec<TokenTree> = attr.stream().into_iter().collect();
+            if let [TokenTree::Ident(allow), TokenTree::Group(list)] = attr_tokens.as_slice() {
+                if allow == "allow" && list.delimiter() == Delimiter::Parenthesis {
+                    let mut lints: Vec<TokenTree> = list.stream().into_iter().collect();
+                    if !matches!(lints.last(), None | Some(TokenTree::Punct(_))) {
+                        lints.push(Punct::new(',', Spacing::Alone).into());
+                    }
+                    lints.push(format_ident!("{LINT}").into());
+                    lints.push(Punct::new(',', Spacing::Alone).into());
+                    attr_tokens[1] =
+                        Group::new(Delimiter::Parenthesis, lints.into_iter().collect()).into();
+                    tokens[2] =
+                        Group::new(Delimiter::Bracket, attr_tokens.into_iter().collect()).into();
+                }
+            }
+        }
+        tokens.into_iter().collect()
+    }
+    strip(server)
+        .into_iter()
+        .map(|token| match token {
+            TokenTree::Group(g) if g.delimiter() == Delimiter::Brace => {
+                Group::new(Delimiter::Brace, add_lint(g.stream())).into()
+            }
+            other => other,
+        })
+        .collect()
 }
 
 fn grpc_service(

@@ -12,7 +12,7 @@ use super::paths;
 use crate::model::template::{PathTemplate, Segment};
 use crate::model::{
     Binding, Cardinality, Field, FieldType, HttpMethod, JsonForm, Method, MethodKind, Model,
-    RequestBody, ResponseBody, Scalar, WellKnown,
+    RequestBody, ResponseBody, Route, Scalar, WellKnown,
 };
 use crate::naming;
 use crate::params::Params;
@@ -163,90 +163,72 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
         let mut routes = TokenStream::new();
         // Import only what the templates use, so the module has no unused import.
         let uses_variables = routed.iter().any(|(_, b)| !b.template.variables.is_empty());
-        let uses_segments = routed.iter().any(|(_, b)| !b.template.segments.is_empty());
+        let uses_segment = |kind: fn(&Segment) -> bool| {
+            routed
+                .iter()
+                .any(|(_, b)| b.template.segments.iter().any(kind))
+        };
+        let segment_imports = [
+            uses_segment(|s| matches!(s, Segment::Literal(_))).then(|| quote!(Literal as L)),
+            uses_segment(|s| matches!(s, Segment::Multi)).then(|| quote!(Multi)),
+            uses_segment(|s| matches!(s, Segment::Single)).then(|| quote!(Single)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>();
+        let mut serves = BTreeSet::new();
+        let mut uses_wrapper = false;
+        // `L` is the imported `Segment::Literal`.
+        let mut names = ConstNames::reserving(&["L"]);
         for (method, binding) in routed {
-            let base = format!("{}_{}", method.name.to_shouty_snake_case(), binding.index);
-            let template_ident = format_ident!("{base}");
-            let rule_ident = format_ident!("{base}_RULE");
+            let base = if method.bindings.len() == 1 {
+                method.name.to_shouty_snake_case()
+            } else {
+                format!("{}_{}", method.name.to_shouty_snake_case(), binding.index)
+            };
+            let template_ident = format_ident!("{}", names.unique(base.clone()));
             let doc = format!(
                 " `{} {}`: `{}`.",
                 binding.method, binding.template, method.name
             );
             let template = template_tokens(&binding.template);
-            let route = &binding.route;
-            let body = match &route.request {
-                RequestBody::None => quote!(BodyRule::None),
-                RequestBody::Message | RequestBody::Stream | RequestBody::HttpBody(None) => {
-                    quote!(BodyRule::All)
-                }
-                // A nested body field (grpc-gateway's extension) is a dotted path of both.
-                RequestBody::Field(field) | RequestBody::HttpBody(Some(field)) => {
-                    let (proto_name, json_name) = (&field.proto, &field.json);
-                    quote!(BodyRule::Field { proto_name: #proto_name, json_name: #json_name })
-                }
-            };
-            let response_body = match &route.response {
-                ResponseBody::Field(field) | ResponseBody::HttpBody(Some(field)) => {
-                    let json_name = &field.json_name;
-                    quote!(Some(#json_name))
-                }
-                ResponseBody::Message | ResponseBody::HttpBody(None) => quote!(None),
-            };
-            let http_body_request = matches!(route.request, RequestBody::HttpBody(_));
-            let http_body_response = matches!(route.response, ResponseBody::HttpBody(_));
-            let infer_field_mask = match &route.inferred_field_mask {
-                Some(mask) => {
-                    let json_name = &mask.json_name;
-                    quote!(Some(#json_name))
-                }
-                None => quote!(None),
-            };
-            let success_status = proc_macro2::Literal::u16_unsuffixed(route.success_status);
-            let envelope = route.grpc_gateway_envelope;
             consts.extend(quote! {
                 #[doc = #doc]
                 const #template_ident: Template = #template;
-                const #rule_ident: Rule = Rule {
-                    body: #body,
-                    response_body: #response_body,
-                    http_body_request: #http_body_request,
-                    http_body_response: #http_body_response,
-                    infer_field_mask: #infer_field_mask,
-                    grpc_gateway_envelope: #envelope,
-                    success_status: #success_status,
-                };
             });
+            let rule = match rule_tokens(&binding.route) {
+                Some(rule) => {
+                    let rule_ident = format_ident!("{}", names.unique(format!("{base}_RULE")));
+                    consts.extend(quote!(const #rule_ident: Rule = #rule;));
+                    quote!(#rule_ident)
+                }
+                None => quote!(Rule::DEFAULT),
+            };
             let filter = method_filter(&binding.method);
             let rust_method = format_ident!("{}", naming::method_name(&method.name));
-            let serve = match method.kind {
-                MethodKind::Unary => quote!(unary),
-                MethodKind::ServerStreaming => quote!(server_streaming),
-                MethodKind::ClientStreaming => quote!(client_streaming),
-                MethodKind::BidiStreaming => quote!(bidi_streaming),
-            };
+            let serve = format_ident!(
+                "{}",
+                match method.kind {
+                    MethodKind::Unary => "unary",
+                    MethodKind::ServerStreaming => "server_streaming",
+                    MethodKind::ClientStreaming => "client_streaming",
+                    MethodKind::BidiStreaming => "bidi_streaming",
+                }
+            );
+            serves.insert(serve.to_string());
             // prost maps a wrapper response to its bare value (`i64`); one response message is
             // written in the wrapper's proto3 JSON form instead of serde's.
             let call = match super::json::wrapper_codec(&method.output) {
-                Some(codec) if !method.kind.server_streaming() => quote! {
-                    service.#rust_method(request).await.map(|response| {
-                        response.map(::rs_svc::__codegen::json::Owned::<::rs_svc::__codegen::json::codec::#codec, _>::new)
-                    })
-                },
-                _ => quote!(service.#rust_method(request).await),
+                Some(codec) if !method.kind.server_streaming() => {
+                    uses_wrapper = true;
+                    quote! {
+                        s.#rust_method(r).await.map(|response| response.map(Owned::<codec::#codec, _>::new))
+                    }
+                }
+                _ => quote!(s.#rust_method(r).await),
             };
             routes.extend(quote! {
-                .route(#filter, &#template_ident, {
-                    let service = service.clone();
-                    ::rs_svc::__codegen::http::handler(move |call| {
-                        let service = service.clone();
-                        async move {
-                            ::rs_svc::__codegen::http::#serve(call, &#rule_ident, move |request| async move {
-                                #call
-                            })
-                            .await
-                        }
-                    })
-                })
+                .route(#filter, &#template_ident, #serve(&service, &#rule, |s, r| async move { #call }))
             });
         }
         // Deprecated methods are served like the others; calling them is not a user's choice.
@@ -254,12 +236,18 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
         let full_name = &service.full_name;
         let matcher_imports = [
             Some(quote!(MethodFilter)),
-            uses_segments.then(|| quote!(Segment as S)),
+            (!segment_imports.is_empty()).then(|| quote!(Segment::{#(#segment_imports),*})),
             Some(quote!(Template)),
             uses_variables.then(|| quote!(Variable as V)),
         ]
         .into_iter()
         .flatten();
+        let serve_imports = serves.iter().map(|s| format_ident!("{s}"));
+        let wrapper_imports = uses_wrapper.then(|| {
+            quote!(
+                use ::rs_svc::__codegen::json::{codec, Owned};
+            )
+        });
         let module_doc = format!(
             " HTTP/JSON routes of `{full_name}`, transcoded in-process from its `google.api.http` rules."
         );
@@ -267,7 +255,8 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
             #[doc = #module_doc]
             pub mod #module {
                 use ::rs_svc::http::matcher::{#(#matcher_imports),*};
-                use ::rs_svc::__codegen::http::{BodyRule, Rule};
+                use ::rs_svc::__codegen::http::{#(#serve_imports,)* Rule};
+                #wrapper_imports
 
                 #consts
 
@@ -305,7 +294,7 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
 fn method_filter(method: &HttpMethod) -> TokenStream {
     let known = |name: &str| {
         let ident = format_ident!("{name}");
-        quote!(MethodFilter::Is(::rs_svc::http::axum::http::Method::#ident))
+        quote!(MethodFilter::#ident)
     };
     match method {
         HttpMethod::Get => known("GET"),
@@ -320,21 +309,85 @@ fn method_filter(method: &HttpMethod) -> TokenStream {
     }
 }
 
+/// A template as a `Template::new(..)` const expression, its segments written `L("v1")`,
+/// `Single` (`*`) and `Multi` (`**`).
 fn template_tokens(template: &PathTemplate) -> TokenStream {
     let segments = template.segments.iter().map(|s| match s {
-        Segment::Literal(text) => quote!(S::Literal(#text)),
-        Segment::Single => quote!(S::Single),
-        Segment::Multi => quote!(S::Multi),
+        Segment::Literal(text) => quote!(L(#text)),
+        Segment::Single => quote!(Single),
+        Segment::Multi => quote!(Multi),
     });
     let variables = template.variables.iter().map(|v| {
         let field = v.field_path.to_string();
         let start = proc_macro2::Literal::usize_unsuffixed(v.start);
         let end = proc_macro2::Literal::usize_unsuffixed(v.end);
-        quote!(V { field: #field, start: #start, end: #end })
+        quote!(V::new(#field, #start, #end))
     });
-    let verb = match &template.verb {
-        Some(v) => quote!(Some(#v)),
-        None => quote!(None),
-    };
-    quote!(Template { segments: &[#(#segments),*], variables: &[#(#variables),*], verb: #verb })
+    match &template.verb {
+        Some(verb) => quote!(Template::with_verb(&[#(#segments),*], &[#(#variables),*], #verb)),
+        None => quote!(Template::new(&[#(#segments),*], &[#(#variables),*])),
+    }
+}
+
+/// A route's rule as a `Rule::new()` chain naming what differs from the default; `None` for
+/// the default rule itself (`Rule::DEFAULT`).
+fn rule_tokens(route: &Route) -> Option<TokenStream> {
+    let mut chain = Vec::new();
+    match &route.request {
+        RequestBody::None => {}
+        RequestBody::Message | RequestBody::Stream | RequestBody::HttpBody(None) => {
+            chain.push(quote!(body_all()));
+        }
+        // A nested body field (grpc-gateway's extension) is a dotted path of both.
+        RequestBody::Field(field) | RequestBody::HttpBody(Some(field)) => {
+            let (proto_name, json_name) = (&field.proto, &field.json);
+            chain.push(quote!(body_field(#proto_name, #json_name)));
+        }
+    }
+    if let ResponseBody::Field(field) | ResponseBody::HttpBody(Some(field)) = &route.response {
+        let json_name = &field.json_name;
+        chain.push(quote!(response_body(#json_name)));
+    }
+    if matches!(route.request, RequestBody::HttpBody(_)) {
+        chain.push(quote!(http_body_request()));
+    }
+    if matches!(route.response, ResponseBody::HttpBody(_)) {
+        chain.push(quote!(http_body_response()));
+    }
+    if let Some(mask) = &route.inferred_field_mask {
+        let json_name = &mask.json_name;
+        chain.push(quote!(infer_field_mask(#json_name)));
+    }
+    if route.grpc_gateway_envelope {
+        chain.push(quote!(grpc_gateway_envelope()));
+    }
+    if route.success_status != 200 {
+        let status = proc_macro2::Literal::u16_unsuffixed(route.success_status);
+        chain.push(quote!(status(#status)));
+    }
+    (!chain.is_empty()).then(|| quote!(Rule::new() #(.#chain)*))
+}
+
+/// The const names of one routes module: the wanted name, or (when another route already has
+/// it, as `GetBook`'s `GET_BOOK_RULE` and a method `GetBookRule` would) the first free one of
+/// `NAME_2`, `NAME_3`, ... in route order.
+struct ConstNames(BTreeSet<String>);
+
+impl ConstNames {
+    fn reserving(names: &[&str]) -> Self {
+        ConstNames(names.iter().map(|n| n.to_string()).collect())
+    }
+
+    fn unique(&mut self, wanted: String) -> String {
+        let name = if self.0.contains(&wanted) {
+            (2..)
+                .map(|n| format!("{wanted}_{n}"))
+                .find(|n| !self.0.contains(n))
+                .expect("an unused name")
+        } else {
+            wanted
+        };
+        self.0.insert(name.clone());
+        name
+    }
 }

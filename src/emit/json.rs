@@ -5,7 +5,9 @@
 //! Options are decided at generation time: `json_omit_defaults`, `json_proto_names`,
 //! `json_enum_numbers`, `json_reject_unknown` (docs/reference.md section 3).
 
-use proc_macro2::{Literal, TokenStream};
+use std::collections::BTreeSet;
+
+use proc_macro2::{Ident, Literal, TokenStream};
 use quote::quote;
 
 use super::paths;
@@ -23,6 +25,8 @@ struct Ctx<'a> {
     package: &'a str,
     params: &'a Params,
     externs: &'a [(String, String)],
+    /// The block's alias of `::rs_svc::__codegen::json`.
+    alias: Ident,
 }
 
 impl Ctx<'_> {
@@ -194,14 +198,13 @@ fn serialize_impl(ctx: &Ctx<'_>, message: &Message, rust_path: &str) -> TokenStr
     let uses = if message.fields.is_empty() {
         quote!()
     } else {
+        let j = &ctx.alias;
         quote!(
-            #[allow(unused_imports)]
-            use ::rs_svc::__codegen::json::{codec as c, Codec, With};
+            use #j::{codec as c, Codec, With};
         )
     };
     quote! {
         impl ::serde::Serialize for #ty {
-            #[allow(deprecated)]
             fn serialize<S: ::serde::Serializer>(
                 &self,
                 serializer: S,
@@ -217,6 +220,7 @@ fn serialize_impl(ctx: &Ctx<'_>, message: &Message, rust_path: &str) -> TokenStr
 }
 
 fn deserialize_impl(ctx: &Ctx<'_>, message: &Message, rust_path: &str) -> TokenStream {
+    let j = &ctx.alias;
     let ty = path_tokens(rust_path);
     let full_name = &message.full_name;
     let expecting = format!("a JSON object ({full_name})");
@@ -243,23 +247,23 @@ fn deserialize_impl(ctx: &Ctx<'_>, message: &Message, rust_path: &str) -> TokenS
             let oneof_ident = naming::ident(&naming::field_name(oneof));
             quote! {
                 if let ::core::option::Option::Some(v) =
-                    ::rs_svc::__codegen::json::next_field::<#codec, _, _>(&mut map)?
+                    #j::next_field::<#codec, _, _>(&mut map)?
                 {
-                    ::rs_svc::__codegen::json::oneof_member(&mut #set, #oneof, #json)?;
+                    #j::oneof_member(&mut #set, #oneof, #json)?;
                     message.#oneof_ident = ::core::option::Option::Some(#enum_path::#variant(v));
                 }
             }
         } else if is_value(field) && field.cardinality == Cardinality::Singular {
-            quote!(message.#ident = map.next_value::<::rs_svc::__codegen::json::Field<#codec, _>>()?.0;)
+            quote!(message.#ident = map.next_value::<#j::Field<#codec, _>>()?.0;)
         } else if is_option(field) {
             quote! {
                 message.#ident =
-                    ::rs_svc::__codegen::json::next_field::<#codec, _, _>(&mut map)?;
+                    #j::next_field::<#codec, _, _>(&mut map)?;
             }
         } else {
             quote! {
                 if let ::core::option::Option::Some(v) =
-                    ::rs_svc::__codegen::json::next_field::<#codec, _, _>(&mut map)?
+                    #j::next_field::<#codec, _, _>(&mut map)?
                 {
                     message.#ident = v;
                 }
@@ -267,13 +271,13 @@ fn deserialize_impl(ctx: &Ctx<'_>, message: &Message, rust_path: &str) -> TokenS
         };
         arms.push(quote! {
             #patterns => {
-                ::rs_svc::__codegen::json::first_time(&mut seen[#index], #json)?;
+                #j::first_time(&mut seen[#index], #json)?;
                 #read
             }
         });
     }
     let unknown = if ctx.params.json_reject_unknown {
-        quote!(return ::core::result::Result::Err(::rs_svc::__codegen::json::unknown_field(&key.0, #full_name));)
+        quote!(return ::core::result::Result::Err(#j::unknown_field(&key.0, #full_name));)
     } else {
         quote!(map.next_value::<::serde::de::IgnoredAny>()?;)
     };
@@ -294,7 +298,7 @@ fn deserialize_impl(ctx: &Ctx<'_>, message: &Message, rust_path: &str) -> TokenS
                 #(#oneof_state)*
             },
             quote!(
-                use ::rs_svc::__codegen::json::codec as c;
+                use #j::codec as c;
             ),
         )
     };
@@ -303,7 +307,7 @@ fn deserialize_impl(ctx: &Ctx<'_>, message: &Message, rust_path: &str) -> TokenS
     let read_fields = if arms.is_empty() && ctx.params.json_reject_unknown {
         quote! {
             if let ::core::option::Option::Some(key) =
-                map.next_key::<::rs_svc::__codegen::json::Key<'de>>()?
+                map.next_key::<#j::Key<'de>>()?
             {
                 #unknown
             }
@@ -317,7 +321,7 @@ fn deserialize_impl(ctx: &Ctx<'_>, message: &Message, rust_path: &str) -> TokenS
     } else {
         quote! {
             while let ::core::option::Option::Some(key) =
-                map.next_key::<::rs_svc::__codegen::json::Key<'de>>()?
+                map.next_key::<#j::Key<'de>>()?
             {
                 match &*key.0 {
                     #(#arms)*
@@ -342,7 +346,6 @@ fn deserialize_impl(ctx: &Ctx<'_>, message: &Message, rust_path: &str) -> TokenS
                     fn expecting(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                         f.write_str(#expecting)
                     }
-                    #[allow(deprecated)]
                     fn visit_map<A: ::serde::de::MapAccess<'de>>(
                         self,
                         mut map: A,
@@ -360,10 +363,10 @@ fn deserialize_impl(ctx: &Ctx<'_>, message: &Message, rust_path: &str) -> TokenS
     }
 }
 
-fn enum_impls(rust_path: &str) -> TokenStream {
+fn enum_impls(j: &Ident, rust_path: &str) -> TokenStream {
     let ty = path_tokens(rust_path);
     quote! {
-        impl ::rs_svc::__codegen::json::ProtoEnum for #ty {
+        impl #j::ProtoEnum for #ty {
             fn name_of(number: i32) -> ::core::option::Option<&'static str> {
                 Self::try_from(number).ok().map(|v| v.as_str_name())
             }
@@ -376,14 +379,14 @@ fn enum_impls(rust_path: &str) -> TokenStream {
                 &self,
                 serializer: S,
             ) -> ::core::result::Result<S::Ok, S::Error> {
-                ::rs_svc::__codegen::json::codec::serialize_enum::<Self, S>(*self as i32, serializer)
+                #j::codec::serialize_enum::<Self, S>(*self as i32, serializer)
             }
         }
         impl<'de> ::serde::Deserialize<'de> for #ty {
             fn deserialize<D: ::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> ::core::result::Result<Self, D::Error> {
-                let number = ::rs_svc::__codegen::json::codec::deserialize_enum::<Self, D>(deserializer)?;
+                let number = #j::codec::deserialize_enum::<Self, D>(deserializer)?;
                 Self::try_from(number).map_err(|_| {
                     <D::Error as ::serde::de::Error>::custom(::core::format_args!(
                         "enum value {number} has no name, so it cannot be held by this type"
@@ -405,38 +408,54 @@ pub fn impls_share(
     share: usize,
     shares: usize,
 ) -> TokenStream {
+    let messages: Vec<_> = model
+        .messages
+        .values()
+        .filter(|m| m.package == package && !m.map_entry)
+        .map(|m| (m, paths::rust_path(model, package, &m.full_name, &[])))
+        .collect();
+    let enums: Vec<_> = model
+        .enums
+        .values()
+        .filter(|e| e.package == package)
+        .map(|e| paths::rust_path(model, package, &e.full_name, &[]))
+        .collect();
+    // The alias must not hide the module prost-build makes for a message `J`'s nested types
+    // and oneofs.
+    let modules: BTreeSet<String> = messages
+        .iter()
+        .map(|(_, path)| path.as_str())
+        .chain(enums.iter().map(String::as_str))
+        .filter_map(|path| path.split("::").next())
+        .map(naming::nested_module)
+        .collect();
+    let alias = ["j", "js", "rs_svc_json"]
+        .into_iter()
+        .find(|alias| !modules.contains(*alias))
+        .unwrap_or("rs_svc_json");
     let ctx = Ctx {
         model,
         package,
         params,
         externs: paths::resolution_paths(model, params),
+        alias: quote::format_ident!("{alias}"),
     };
-    let all: Vec<&Message> = model
-        .messages
-        .values()
-        .filter(|m| m.package == package && !m.map_entry)
-        .collect();
-    let run = &all[share * all.len() / shares..(share + 1) * all.len() / shares];
-    let messages = run.iter().map(|m| {
-        let path = paths::rust_path(model, package, &m.full_name, &[]);
-        let ser = serialize_impl(&ctx, m, &path);
-        let de = deserialize_impl(&ctx, m, &path);
+    let j = &ctx.alias;
+    let run = &messages[share * messages.len() / shares..(share + 1) * messages.len() / shares];
+    let message_impls = run.iter().map(|(m, path)| {
+        let ser = serialize_impl(&ctx, m, path);
+        let de = deserialize_impl(&ctx, m, path);
         quote!(#ser #de)
     });
-    if share + 1 < shares {
-        return quote!(#(#messages)*);
-    }
-    let enums = model
-        .enums
-        .values()
-        .filter(|e| e.package == package)
-        .map(|e| enum_impls(&paths::rust_path(model, package, &e.full_name, &[])));
-    let register = params.enable_type_names.then(|| {
-        let types = model
-            .messages
-            .values()
-            .filter(|m| m.package == package && !m.map_entry)
-            .map(|m| path_tokens(&paths::rust_path(model, package, &m.full_name, &[])))
+    let last = share + 1 == shares;
+    let enum_impls = enums
+        .iter()
+        .filter(|_| last)
+        .map(|path| enum_impls(j, path));
+    let register = (last && params.enable_type_names).then(|| {
+        let types = messages
+            .iter()
+            .map(|(_, path)| path_tokens(path))
             .collect::<Vec<_>>();
         // Link-time registration: any binary that links these types knows them in `Any` JSON
         // and in error details, with no call to forget.
@@ -450,7 +469,21 @@ pub fn impls_share(
             }
         }
     });
-    quote!(#(#messages)* #(#enums)* #register)
+    if run.is_empty() && (!last || enums.is_empty()) {
+        return quote!(#register);
+    }
+    // One block per share of the package's impls, so their lint levels and the runtime's path
+    // are stated once (the file is `include!`d: no inner attributes). Deprecated fields are read
+    // and written like the others; each impl imports the codecs it may use.
+    quote! {
+        #[allow(deprecated, unused_imports)]
+        const _: () = {
+            use ::rs_svc::__codegen::json as #j;
+            #(#message_impls)*
+            #(#enum_impls)*
+        };
+        #register
+    }
 }
 
 /// The runtime's JSON codec (`rs_svc::json::codec::<this>`) of a `google.protobuf` wrapper,

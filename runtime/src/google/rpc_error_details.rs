@@ -320,1221 +320,1098 @@ impl ::prost::Name for LocalizedMessage {
         "type.googleapis.com/google.rpc.LocalizedMessage".into()
     }
 }
-impl ::serde::Serialize for BadRequest {
-    #[allow(deprecated)]
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::core::result::Result<S::Ok, S::Error> {
-        use ::serde::ser::SerializeMap as _;
-        #[allow(unused_imports)]
-        use ::rs_svc::__codegen::json::{codec as c, Codec, With};
-        let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        map.serialize_key("fieldViolations")?;
-        map.serialize_value(
-            &With::<c::Repeated<c::Message>, _>::new(&self.field_violations),
-        )?;
-        map.end()
+#[allow(deprecated, unused_imports)]
+const _: () = {
+    use ::rs_svc::__codegen::json as j;
+    impl ::serde::Serialize for BadRequest {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeMap as _;
+            use j::{codec as c, Codec, With};
+            let mut map = serializer.serialize_map(::core::option::Option::None)?;
+            map.serialize_key("fieldViolations")?;
+            map.serialize_value(
+                &With::<c::Repeated<c::Message>, _>::new(&self.field_violations),
+            )?;
+            map.end()
+        }
     }
-}
-impl<'de> ::serde::Deserialize<'de> for BadRequest {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::core::result::Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for Visitor {
-            type Value = BadRequest;
-            fn expecting(
-                &self,
-                f: &mut ::core::fmt::Formatter<'_>,
-            ) -> ::core::fmt::Result {
-                f.write_str("a JSON object (google.rpc.BadRequest)")
-            }
-            #[allow(deprecated)]
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::core::result::Result<BadRequest, A::Error> {
-                use ::rs_svc::__codegen::json::codec as c;
-                let mut message = BadRequest::default();
-                let mut seen = [false; 1];
-                while let ::core::option::Option::Some(key) = map
-                    .next_key::<::rs_svc::__codegen::json::Key<'de>>()?
-                {
-                    match &*key.0 {
-                        "fieldViolations" | "field_violations" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[0],
-                                "fieldViolations",
-                            )?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
-                                c::Repeated<c::Message>,
-                                _,
-                                _,
-                            >(&mut map)? {
-                                message.field_violations = v;
+    impl<'de> ::serde::Deserialize<'de> for BadRequest {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::core::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = BadRequest;
+                fn expecting(
+                    &self,
+                    f: &mut ::core::fmt::Formatter<'_>,
+                ) -> ::core::fmt::Result {
+                    f.write_str("a JSON object (google.rpc.BadRequest)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::core::result::Result<BadRequest, A::Error> {
+                    use j::codec as c;
+                    let mut message = BadRequest::default();
+                    let mut seen = [false; 1];
+                    while let ::core::option::Option::Some(key) = map
+                        .next_key::<j::Key<'de>>()?
+                    {
+                        match &*key.0 {
+                            "fieldViolations" | "field_violations" => {
+                                j::first_time(&mut seen[0], "fieldViolations")?;
+                                if let ::core::option::Option::Some(v) = j::next_field::<
+                                    c::Repeated<c::Message>,
+                                    _,
+                                    _,
+                                >(&mut map)? {
+                                    message.field_violations = v;
+                                }
                             }
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
                         }
                     }
+                    ::core::result::Result::Ok(message)
                 }
-                ::core::result::Result::Ok(message)
             }
+            deserializer.deserialize_map(Visitor)
         }
-        deserializer.deserialize_map(Visitor)
     }
-}
-impl ::serde::Serialize for bad_request::FieldViolation {
-    #[allow(deprecated)]
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::core::result::Result<S::Ok, S::Error> {
-        use ::serde::ser::SerializeMap as _;
-        #[allow(unused_imports)]
-        use ::rs_svc::__codegen::json::{codec as c, Codec, With};
-        let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        map.serialize_key("field")?;
-        map.serialize_value(&With::<c::Str, _>::new(&self.field))?;
-        map.serialize_key("description")?;
-        map.serialize_value(&With::<c::Str, _>::new(&self.description))?;
-        map.serialize_key("reason")?;
-        map.serialize_value(&With::<c::Str, _>::new(&self.reason))?;
-        if let ::core::option::Option::Some(v) = &self.localized_message {
-            map.serialize_key("localizedMessage")?;
-            map.serialize_value(&With::<c::Message, _>::new(v))?;
-        } else {
-            map.serialize_key("localizedMessage")?;
-            map.serialize_value(&())?;
-        }
-        map.end()
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for bad_request::FieldViolation {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::core::result::Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for Visitor {
-            type Value = bad_request::FieldViolation;
-            fn expecting(
-                &self,
-                f: &mut ::core::fmt::Formatter<'_>,
-            ) -> ::core::fmt::Result {
-                f.write_str("a JSON object (google.rpc.BadRequest.FieldViolation)")
+    impl ::serde::Serialize for bad_request::FieldViolation {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeMap as _;
+            use j::{codec as c, Codec, With};
+            let mut map = serializer.serialize_map(::core::option::Option::None)?;
+            map.serialize_key("field")?;
+            map.serialize_value(&With::<c::Str, _>::new(&self.field))?;
+            map.serialize_key("description")?;
+            map.serialize_value(&With::<c::Str, _>::new(&self.description))?;
+            map.serialize_key("reason")?;
+            map.serialize_value(&With::<c::Str, _>::new(&self.reason))?;
+            if let ::core::option::Option::Some(v) = &self.localized_message {
+                map.serialize_key("localizedMessage")?;
+                map.serialize_value(&With::<c::Message, _>::new(v))?;
+            } else {
+                map.serialize_key("localizedMessage")?;
+                map.serialize_value(&())?;
             }
-            #[allow(deprecated)]
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::core::result::Result<bad_request::FieldViolation, A::Error> {
-                use ::rs_svc::__codegen::json::codec as c;
-                let mut message = bad_request::FieldViolation::default();
-                let mut seen = [false; 4];
-                while let ::core::option::Option::Some(key) = map
-                    .next_key::<::rs_svc::__codegen::json::Key<'de>>()?
-                {
-                    match &*key.0 {
-                        "field" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[0],
-                                "field",
-                            )?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
-                                c::Str,
-                                _,
-                                _,
-                            >(&mut map)? {
-                                message.field = v;
+            map.end()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for bad_request::FieldViolation {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::core::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = bad_request::FieldViolation;
+                fn expecting(
+                    &self,
+                    f: &mut ::core::fmt::Formatter<'_>,
+                ) -> ::core::fmt::Result {
+                    f.write_str("a JSON object (google.rpc.BadRequest.FieldViolation)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::core::result::Result<bad_request::FieldViolation, A::Error> {
+                    use j::codec as c;
+                    let mut message = bad_request::FieldViolation::default();
+                    let mut seen = [false; 4];
+                    while let ::core::option::Option::Some(key) = map
+                        .next_key::<j::Key<'de>>()?
+                    {
+                        match &*key.0 {
+                            "field" => {
+                                j::first_time(&mut seen[0], "field")?;
+                                if let ::core::option::Option::Some(v) = j::next_field::<
+                                    c::Str,
+                                    _,
+                                    _,
+                                >(&mut map)? {
+                                    message.field = v;
+                                }
                             }
-                        }
-                        "description" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[1],
-                                "description",
-                            )?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
-                                c::Str,
-                                _,
-                                _,
-                            >(&mut map)? {
-                                message.description = v;
+                            "description" => {
+                                j::first_time(&mut seen[1], "description")?;
+                                if let ::core::option::Option::Some(v) = j::next_field::<
+                                    c::Str,
+                                    _,
+                                    _,
+                                >(&mut map)? {
+                                    message.description = v;
+                                }
                             }
-                        }
-                        "reason" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[2],
-                                "reason",
-                            )?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
-                                c::Str,
-                                _,
-                                _,
-                            >(&mut map)? {
-                                message.reason = v;
+                            "reason" => {
+                                j::first_time(&mut seen[2], "reason")?;
+                                if let ::core::option::Option::Some(v) = j::next_field::<
+                                    c::Str,
+                                    _,
+                                    _,
+                                >(&mut map)? {
+                                    message.reason = v;
+                                }
                             }
-                        }
-                        "localizedMessage" | "localized_message" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[3],
-                                "localizedMessage",
-                            )?;
-                            message.localized_message = ::rs_svc::__codegen::json::next_field::<
-                                c::Message,
-                                _,
-                                _,
-                            >(&mut map)?;
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            "localizedMessage" | "localized_message" => {
+                                j::first_time(&mut seen[3], "localizedMessage")?;
+                                message.localized_message = j::next_field::<
+                                    c::Message,
+                                    _,
+                                    _,
+                                >(&mut map)?;
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
                         }
                     }
+                    ::core::result::Result::Ok(message)
                 }
-                ::core::result::Result::Ok(message)
             }
+            deserializer.deserialize_map(Visitor)
         }
-        deserializer.deserialize_map(Visitor)
     }
-}
-impl ::serde::Serialize for DebugInfo {
-    #[allow(deprecated)]
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::core::result::Result<S::Ok, S::Error> {
-        use ::serde::ser::SerializeMap as _;
-        #[allow(unused_imports)]
-        use ::rs_svc::__codegen::json::{codec as c, Codec, With};
-        let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        map.serialize_key("stackEntries")?;
-        map.serialize_value(&With::<c::Repeated<c::Str>, _>::new(&self.stack_entries))?;
-        map.serialize_key("detail")?;
-        map.serialize_value(&With::<c::Str, _>::new(&self.detail))?;
-        map.end()
+    impl ::serde::Serialize for DebugInfo {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeMap as _;
+            use j::{codec as c, Codec, With};
+            let mut map = serializer.serialize_map(::core::option::Option::None)?;
+            map.serialize_key("stackEntries")?;
+            map.serialize_value(
+                &With::<c::Repeated<c::Str>, _>::new(&self.stack_entries),
+            )?;
+            map.serialize_key("detail")?;
+            map.serialize_value(&With::<c::Str, _>::new(&self.detail))?;
+            map.end()
+        }
     }
-}
-impl<'de> ::serde::Deserialize<'de> for DebugInfo {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::core::result::Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for Visitor {
-            type Value = DebugInfo;
-            fn expecting(
-                &self,
-                f: &mut ::core::fmt::Formatter<'_>,
-            ) -> ::core::fmt::Result {
-                f.write_str("a JSON object (google.rpc.DebugInfo)")
-            }
-            #[allow(deprecated)]
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::core::result::Result<DebugInfo, A::Error> {
-                use ::rs_svc::__codegen::json::codec as c;
-                let mut message = DebugInfo::default();
-                let mut seen = [false; 2];
-                while let ::core::option::Option::Some(key) = map
-                    .next_key::<::rs_svc::__codegen::json::Key<'de>>()?
-                {
-                    match &*key.0 {
-                        "stackEntries" | "stack_entries" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[0],
-                                "stackEntries",
-                            )?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
-                                c::Repeated<c::Str>,
-                                _,
-                                _,
-                            >(&mut map)? {
-                                message.stack_entries = v;
+    impl<'de> ::serde::Deserialize<'de> for DebugInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::core::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = DebugInfo;
+                fn expecting(
+                    &self,
+                    f: &mut ::core::fmt::Formatter<'_>,
+                ) -> ::core::fmt::Result {
+                    f.write_str("a JSON object (google.rpc.DebugInfo)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::core::result::Result<DebugInfo, A::Error> {
+                    use j::codec as c;
+                    let mut message = DebugInfo::default();
+                    let mut seen = [false; 2];
+                    while let ::core::option::Option::Some(key) = map
+                        .next_key::<j::Key<'de>>()?
+                    {
+                        match &*key.0 {
+                            "stackEntries" | "stack_entries" => {
+                                j::first_time(&mut seen[0], "stackEntries")?;
+                                if let ::core::option::Option::Some(v) = j::next_field::<
+                                    c::Repeated<c::Str>,
+                                    _,
+                                    _,
+                                >(&mut map)? {
+                                    message.stack_entries = v;
+                                }
                             }
-                        }
-                        "detail" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[1],
-                                "detail",
-                            )?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
-                                c::Str,
-                                _,
-                                _,
-                            >(&mut map)? {
-                                message.detail = v;
+                            "detail" => {
+                                j::first_time(&mut seen[1], "detail")?;
+                                if let ::core::option::Option::Some(v) = j::next_field::<
+                                    c::Str,
+                                    _,
+                                    _,
+                                >(&mut map)? {
+                                    message.detail = v;
+                                }
                             }
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
                         }
                     }
+                    ::core::result::Result::Ok(message)
                 }
-                ::core::result::Result::Ok(message)
             }
+            deserializer.deserialize_map(Visitor)
         }
-        deserializer.deserialize_map(Visitor)
     }
-}
-impl ::serde::Serialize for ErrorInfo {
-    #[allow(deprecated)]
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::core::result::Result<S::Ok, S::Error> {
-        use ::serde::ser::SerializeMap as _;
-        #[allow(unused_imports)]
-        use ::rs_svc::__codegen::json::{codec as c, Codec, With};
-        let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        map.serialize_key("reason")?;
-        map.serialize_value(&With::<c::Str, _>::new(&self.reason))?;
-        map.serialize_key("domain")?;
-        map.serialize_value(&With::<c::Str, _>::new(&self.domain))?;
-        map.serialize_key("metadata")?;
-        map.serialize_value(&With::<c::Map<c::Str, c::Str>, _>::new(&self.metadata))?;
-        map.end()
+    impl ::serde::Serialize for ErrorInfo {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeMap as _;
+            use j::{codec as c, Codec, With};
+            let mut map = serializer.serialize_map(::core::option::Option::None)?;
+            map.serialize_key("reason")?;
+            map.serialize_value(&With::<c::Str, _>::new(&self.reason))?;
+            map.serialize_key("domain")?;
+            map.serialize_value(&With::<c::Str, _>::new(&self.domain))?;
+            map.serialize_key("metadata")?;
+            map.serialize_value(
+                &With::<c::Map<c::Str, c::Str>, _>::new(&self.metadata),
+            )?;
+            map.end()
+        }
     }
-}
-impl<'de> ::serde::Deserialize<'de> for ErrorInfo {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::core::result::Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for Visitor {
-            type Value = ErrorInfo;
-            fn expecting(
-                &self,
-                f: &mut ::core::fmt::Formatter<'_>,
-            ) -> ::core::fmt::Result {
-                f.write_str("a JSON object (google.rpc.ErrorInfo)")
-            }
-            #[allow(deprecated)]
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::core::result::Result<ErrorInfo, A::Error> {
-                use ::rs_svc::__codegen::json::codec as c;
-                let mut message = ErrorInfo::default();
-                let mut seen = [false; 3];
-                while let ::core::option::Option::Some(key) = map
-                    .next_key::<::rs_svc::__codegen::json::Key<'de>>()?
-                {
-                    match &*key.0 {
-                        "reason" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[0],
-                                "reason",
-                            )?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
-                                c::Str,
-                                _,
-                                _,
-                            >(&mut map)? {
-                                message.reason = v;
+    impl<'de> ::serde::Deserialize<'de> for ErrorInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::core::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ErrorInfo;
+                fn expecting(
+                    &self,
+                    f: &mut ::core::fmt::Formatter<'_>,
+                ) -> ::core::fmt::Result {
+                    f.write_str("a JSON object (google.rpc.ErrorInfo)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::core::result::Result<ErrorInfo, A::Error> {
+                    use j::codec as c;
+                    let mut message = ErrorInfo::default();
+                    let mut seen = [false; 3];
+                    while let ::core::option::Option::Some(key) = map
+                        .next_key::<j::Key<'de>>()?
+                    {
+                        match &*key.0 {
+                            "reason" => {
+                                j::first_time(&mut seen[0], "reason")?;
+                                if let ::core::option::Option::Some(v) = j::next_field::<
+                                    c::Str,
+                                    _,
+                                    _,
+                                >(&mut map)? {
+                                    message.reason = v;
+                                }
                             }
-                        }
-                        "domain" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[1],
-                                "domain",
-                            )?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
-                                c::Str,
-                                _,
-                                _,
-                            >(&mut map)? {
-                                message.domain = v;
+                            "domain" => {
+                                j::first_time(&mut seen[1], "domain")?;
+                                if let ::core::option::Option::Some(v) = j::next_field::<
+                                    c::Str,
+                                    _,
+                                    _,
+                                >(&mut map)? {
+                                    message.domain = v;
+                                }
                             }
-                        }
-                        "metadata" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[2],
-                                "metadata",
-                            )?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
-                                c::Map<c::Str, c::Str>,
-                                _,
-                                _,
-                            >(&mut map)? {
-                                message.metadata = v;
+                            "metadata" => {
+                                j::first_time(&mut seen[2], "metadata")?;
+                                if let ::core::option::Option::Some(v) = j::next_field::<
+                                    c::Map<c::Str, c::Str>,
+                                    _,
+                                    _,
+                                >(&mut map)? {
+                                    message.metadata = v;
+                                }
                             }
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
                         }
                     }
+                    ::core::result::Result::Ok(message)
                 }
-                ::core::result::Result::Ok(message)
             }
+            deserializer.deserialize_map(Visitor)
         }
-        deserializer.deserialize_map(Visitor)
     }
-}
-impl ::serde::Serialize for Help {
-    #[allow(deprecated)]
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::core::result::Result<S::Ok, S::Error> {
-        use ::serde::ser::SerializeMap as _;
-        #[allow(unused_imports)]
-        use ::rs_svc::__codegen::json::{codec as c, Codec, With};
-        let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        map.serialize_key("links")?;
-        map.serialize_value(&With::<c::Repeated<c::Message>, _>::new(&self.links))?;
-        map.end()
+    impl ::serde::Serialize for Help {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeMap as _;
+            use j::{codec as c, Codec, With};
+            let mut map = serializer.serialize_map(::core::option::Option::None)?;
+            map.serialize_key("links")?;
+            map.serialize_value(&With::<c::Repeated<c::Message>, _>::new(&self.links))?;
+            map.end()
+        }
     }
-}
-impl<'de> ::serde::Deserialize<'de> for Help {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::core::result::Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for Visitor {
-            type Value = Help;
-            fn expecting(
-                &self,
-                f: &mut ::core::fmt::Formatter<'_>,
-            ) -> ::core::fmt::Result {
-                f.write_str("a JSON object (google.rpc.Help)")
-            }
-            #[allow(deprecated)]
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::core::result::Result<Help, A::Error> {
-                use ::rs_svc::__codegen::json::codec as c;
-                let mut message = Help::default();
-                let mut seen = [false; 1];
-                while let ::core::option::Option::Some(key) = map
-                    .next_key::<::rs_svc::__codegen::json::Key<'de>>()?
-                {
-                    match &*key.0 {
-                        "links" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[0],
-                                "links",
-                            )?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
-                                c::Repeated<c::Message>,
-                                _,
-                                _,
-                            >(&mut map)? {
-                                message.links = v;
+    impl<'de> ::serde::Deserialize<'de> for Help {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::core::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = Help;
+                fn expecting(
+                    &self,
+                    f: &mut ::core::fmt::Formatter<'_>,
+                ) -> ::core::fmt::Result {
+                    f.write_str("a JSON object (google.rpc.Help)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::core::result::Result<Help, A::Error> {
+                    use j::codec as c;
+                    let mut message = Help::default();
+                    let mut seen = [false; 1];
+                    while let ::core::option::Option::Some(key) = map
+                        .next_key::<j::Key<'de>>()?
+                    {
+                        match &*key.0 {
+                            "links" => {
+                                j::first_time(&mut seen[0], "links")?;
+                                if let ::core::option::Option::Some(v) = j::next_field::<
+                                    c::Repeated<c::Message>,
+                                    _,
+                                    _,
+                                >(&mut map)? {
+                                    message.links = v;
+                                }
                             }
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
                         }
                     }
+                    ::core::result::Result::Ok(message)
                 }
-                ::core::result::Result::Ok(message)
             }
+            deserializer.deserialize_map(Visitor)
         }
-        deserializer.deserialize_map(Visitor)
     }
-}
-impl ::serde::Serialize for help::Link {
-    #[allow(deprecated)]
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::core::result::Result<S::Ok, S::Error> {
-        use ::serde::ser::SerializeMap as _;
-        #[allow(unused_imports)]
-        use ::rs_svc::__codegen::json::{codec as c, Codec, With};
-        let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        map.serialize_key("description")?;
-        map.serialize_value(&With::<c::Str, _>::new(&self.description))?;
-        map.serialize_key("url")?;
-        map.serialize_value(&With::<c::Str, _>::new(&self.url))?;
-        map.end()
+    impl ::serde::Serialize for help::Link {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeMap as _;
+            use j::{codec as c, Codec, With};
+            let mut map = serializer.serialize_map(::core::option::Option::None)?;
+            map.serialize_key("description")?;
+            map.serialize_value(&With::<c::Str, _>::new(&self.description))?;
+            map.serialize_key("url")?;
+            map.serialize_value(&With::<c::Str, _>::new(&self.url))?;
+            map.end()
+        }
     }
-}
-impl<'de> ::serde::Deserialize<'de> for help::Link {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::core::result::Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for Visitor {
-            type Value = help::Link;
-            fn expecting(
-                &self,
-                f: &mut ::core::fmt::Formatter<'_>,
-            ) -> ::core::fmt::Result {
-                f.write_str("a JSON object (google.rpc.Help.Link)")
-            }
-            #[allow(deprecated)]
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::core::result::Result<help::Link, A::Error> {
-                use ::rs_svc::__codegen::json::codec as c;
-                let mut message = help::Link::default();
-                let mut seen = [false; 2];
-                while let ::core::option::Option::Some(key) = map
-                    .next_key::<::rs_svc::__codegen::json::Key<'de>>()?
-                {
-                    match &*key.0 {
-                        "description" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[0],
-                                "description",
-                            )?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
-                                c::Str,
-                                _,
-                                _,
-                            >(&mut map)? {
-                                message.description = v;
+    impl<'de> ::serde::Deserialize<'de> for help::Link {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::core::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = help::Link;
+                fn expecting(
+                    &self,
+                    f: &mut ::core::fmt::Formatter<'_>,
+                ) -> ::core::fmt::Result {
+                    f.write_str("a JSON object (google.rpc.Help.Link)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::core::result::Result<help::Link, A::Error> {
+                    use j::codec as c;
+                    let mut message = help::Link::default();
+                    let mut seen = [false; 2];
+                    while let ::core::option::Option::Some(key) = map
+                        .next_key::<j::Key<'de>>()?
+                    {
+                        match &*key.0 {
+                            "description" => {
+                                j::first_time(&mut seen[0], "description")?;
+                                if let ::core::option::Option::Some(v) = j::next_field::<
+                                    c::Str,
+                                    _,
+                                    _,
+                                >(&mut map)? {
+                                    message.description = v;
+                                }
                             }
-                        }
-                        "url" => {
-                            ::rs_svc::__codegen::json::first_time(&mut seen[1], "url")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
-                                c::Str,
-                                _,
-                                _,
-                            >(&mut map)? {
-                                message.url = v;
+                            "url" => {
+                                j::first_time(&mut seen[1], "url")?;
+                                if let ::core::option::Option::Some(v) = j::next_field::<
+                                    c::Str,
+                                    _,
+                                    _,
+                                >(&mut map)? {
+                                    message.url = v;
+                                }
                             }
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
                         }
                     }
+                    ::core::result::Result::Ok(message)
                 }
-                ::core::result::Result::Ok(message)
             }
+            deserializer.deserialize_map(Visitor)
         }
-        deserializer.deserialize_map(Visitor)
     }
-}
-impl ::serde::Serialize for LocalizedMessage {
-    #[allow(deprecated)]
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::core::result::Result<S::Ok, S::Error> {
-        use ::serde::ser::SerializeMap as _;
-        #[allow(unused_imports)]
-        use ::rs_svc::__codegen::json::{codec as c, Codec, With};
-        let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        map.serialize_key("locale")?;
-        map.serialize_value(&With::<c::Str, _>::new(&self.locale))?;
-        map.serialize_key("message")?;
-        map.serialize_value(&With::<c::Str, _>::new(&self.message))?;
-        map.end()
+    impl ::serde::Serialize for LocalizedMessage {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeMap as _;
+            use j::{codec as c, Codec, With};
+            let mut map = serializer.serialize_map(::core::option::Option::None)?;
+            map.serialize_key("locale")?;
+            map.serialize_value(&With::<c::Str, _>::new(&self.locale))?;
+            map.serialize_key("message")?;
+            map.serialize_value(&With::<c::Str, _>::new(&self.message))?;
+            map.end()
+        }
     }
-}
-impl<'de> ::serde::Deserialize<'de> for LocalizedMessage {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::core::result::Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for Visitor {
-            type Value = LocalizedMessage;
-            fn expecting(
-                &self,
-                f: &mut ::core::fmt::Formatter<'_>,
-            ) -> ::core::fmt::Result {
-                f.write_str("a JSON object (google.rpc.LocalizedMessage)")
-            }
-            #[allow(deprecated)]
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::core::result::Result<LocalizedMessage, A::Error> {
-                use ::rs_svc::__codegen::json::codec as c;
-                let mut message = LocalizedMessage::default();
-                let mut seen = [false; 2];
-                while let ::core::option::Option::Some(key) = map
-                    .next_key::<::rs_svc::__codegen::json::Key<'de>>()?
-                {
-                    match &*key.0 {
-                        "locale" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[0],
-                                "locale",
-                            )?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
-                                c::Str,
-                                _,
-                                _,
-                            >(&mut map)? {
-                                message.locale = v;
+    impl<'de> ::serde::Deserialize<'de> for LocalizedMessage {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::core::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = LocalizedMessage;
+                fn expecting(
+                    &self,
+                    f: &mut ::core::fmt::Formatter<'_>,
+                ) -> ::core::fmt::Result {
+                    f.write_str("a JSON object (google.rpc.LocalizedMessage)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::core::result::Result<LocalizedMessage, A::Error> {
+                    use j::codec as c;
+                    let mut message = LocalizedMessage::default();
+                    let mut seen = [false; 2];
+                    while let ::core::option::Option::Some(key) = map
+                        .next_key::<j::Key<'de>>()?
+                    {
+                        match &*key.0 {
+                            "locale" => {
+                                j::first_time(&mut seen[0], "locale")?;
+                                if let ::core::option::Option::Some(v) = j::next_field::<
+                                    c::Str,
+                                    _,
+                                    _,
+                                >(&mut map)? {
+                                    message.locale = v;
+                                }
                             }
-                        }
-                        "message" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[1],
-                                "message",
-                            )?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
-                                c::Str,
-                                _,
-                                _,
-                            >(&mut map)? {
-                                message.message = v;
+                            "message" => {
+                                j::first_time(&mut seen[1], "message")?;
+                                if let ::core::option::Option::Some(v) = j::next_field::<
+                                    c::Str,
+                                    _,
+                                    _,
+                                >(&mut map)? {
+                                    message.message = v;
+                                }
                             }
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
                         }
                     }
+                    ::core::result::Result::Ok(message)
                 }
-                ::core::result::Result::Ok(message)
             }
+            deserializer.deserialize_map(Visitor)
         }
-        deserializer.deserialize_map(Visitor)
     }
-}
-impl ::serde::Serialize for PreconditionFailure {
-    #[allow(deprecated)]
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::core::result::Result<S::Ok, S::Error> {
-        use ::serde::ser::SerializeMap as _;
-        #[allow(unused_imports)]
-        use ::rs_svc::__codegen::json::{codec as c, Codec, With};
-        let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        map.serialize_key("violations")?;
-        map.serialize_value(&With::<c::Repeated<c::Message>, _>::new(&self.violations))?;
-        map.end()
+};
+#[allow(deprecated, unused_imports)]
+const _: () = {
+    use ::rs_svc::__codegen::json as j;
+    impl ::serde::Serialize for PreconditionFailure {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeMap as _;
+            use j::{codec as c, Codec, With};
+            let mut map = serializer.serialize_map(::core::option::Option::None)?;
+            map.serialize_key("violations")?;
+            map.serialize_value(
+                &With::<c::Repeated<c::Message>, _>::new(&self.violations),
+            )?;
+            map.end()
+        }
     }
-}
-impl<'de> ::serde::Deserialize<'de> for PreconditionFailure {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::core::result::Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for Visitor {
-            type Value = PreconditionFailure;
-            fn expecting(
-                &self,
-                f: &mut ::core::fmt::Formatter<'_>,
-            ) -> ::core::fmt::Result {
-                f.write_str("a JSON object (google.rpc.PreconditionFailure)")
-            }
-            #[allow(deprecated)]
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::core::result::Result<PreconditionFailure, A::Error> {
-                use ::rs_svc::__codegen::json::codec as c;
-                let mut message = PreconditionFailure::default();
-                let mut seen = [false; 1];
-                while let ::core::option::Option::Some(key) = map
-                    .next_key::<::rs_svc::__codegen::json::Key<'de>>()?
-                {
-                    match &*key.0 {
-                        "violations" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[0],
-                                "violations",
-                            )?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
-                                c::Repeated<c::Message>,
-                                _,
-                                _,
-                            >(&mut map)? {
-                                message.violations = v;
+    impl<'de> ::serde::Deserialize<'de> for PreconditionFailure {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::core::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = PreconditionFailure;
+                fn expecting(
+                    &self,
+                    f: &mut ::core::fmt::Formatter<'_>,
+                ) -> ::core::fmt::Result {
+                    f.write_str("a JSON object (google.rpc.PreconditionFailure)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::core::result::Result<PreconditionFailure, A::Error> {
+                    use j::codec as c;
+                    let mut message = PreconditionFailure::default();
+                    let mut seen = [false; 1];
+                    while let ::core::option::Option::Some(key) = map
+                        .next_key::<j::Key<'de>>()?
+                    {
+                        match &*key.0 {
+                            "violations" => {
+                                j::first_time(&mut seen[0], "violations")?;
+                                if let ::core::option::Option::Some(v) = j::next_field::<
+                                    c::Repeated<c::Message>,
+                                    _,
+                                    _,
+                                >(&mut map)? {
+                                    message.violations = v;
+                                }
                             }
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
                         }
                     }
+                    ::core::result::Result::Ok(message)
                 }
-                ::core::result::Result::Ok(message)
             }
+            deserializer.deserialize_map(Visitor)
         }
-        deserializer.deserialize_map(Visitor)
     }
-}
-impl ::serde::Serialize for precondition_failure::Violation {
-    #[allow(deprecated)]
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::core::result::Result<S::Ok, S::Error> {
-        use ::serde::ser::SerializeMap as _;
-        #[allow(unused_imports)]
-        use ::rs_svc::__codegen::json::{codec as c, Codec, With};
-        let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        map.serialize_key("type")?;
-        map.serialize_value(&With::<c::Str, _>::new(&self.r#type))?;
-        map.serialize_key("subject")?;
-        map.serialize_value(&With::<c::Str, _>::new(&self.subject))?;
-        map.serialize_key("description")?;
-        map.serialize_value(&With::<c::Str, _>::new(&self.description))?;
-        map.end()
+    impl ::serde::Serialize for precondition_failure::Violation {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeMap as _;
+            use j::{codec as c, Codec, With};
+            let mut map = serializer.serialize_map(::core::option::Option::None)?;
+            map.serialize_key("type")?;
+            map.serialize_value(&With::<c::Str, _>::new(&self.r#type))?;
+            map.serialize_key("subject")?;
+            map.serialize_value(&With::<c::Str, _>::new(&self.subject))?;
+            map.serialize_key("description")?;
+            map.serialize_value(&With::<c::Str, _>::new(&self.description))?;
+            map.end()
+        }
     }
-}
-impl<'de> ::serde::Deserialize<'de> for precondition_failure::Violation {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::core::result::Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for Visitor {
-            type Value = precondition_failure::Violation;
-            fn expecting(
-                &self,
-                f: &mut ::core::fmt::Formatter<'_>,
-            ) -> ::core::fmt::Result {
-                f.write_str("a JSON object (google.rpc.PreconditionFailure.Violation)")
-            }
-            #[allow(deprecated)]
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::core::result::Result<precondition_failure::Violation, A::Error> {
-                use ::rs_svc::__codegen::json::codec as c;
-                let mut message = precondition_failure::Violation::default();
-                let mut seen = [false; 3];
-                while let ::core::option::Option::Some(key) = map
-                    .next_key::<::rs_svc::__codegen::json::Key<'de>>()?
-                {
-                    match &*key.0 {
-                        "type" => {
-                            ::rs_svc::__codegen::json::first_time(&mut seen[0], "type")?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
-                                c::Str,
-                                _,
-                                _,
-                            >(&mut map)? {
-                                message.r#type = v;
+    impl<'de> ::serde::Deserialize<'de> for precondition_failure::Violation {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::core::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = precondition_failure::Violation;
+                fn expecting(
+                    &self,
+                    f: &mut ::core::fmt::Formatter<'_>,
+                ) -> ::core::fmt::Result {
+                    f.write_str(
+                        "a JSON object (google.rpc.PreconditionFailure.Violation)",
+                    )
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::core::result::Result<precondition_failure::Violation, A::Error> {
+                    use j::codec as c;
+                    let mut message = precondition_failure::Violation::default();
+                    let mut seen = [false; 3];
+                    while let ::core::option::Option::Some(key) = map
+                        .next_key::<j::Key<'de>>()?
+                    {
+                        match &*key.0 {
+                            "type" => {
+                                j::first_time(&mut seen[0], "type")?;
+                                if let ::core::option::Option::Some(v) = j::next_field::<
+                                    c::Str,
+                                    _,
+                                    _,
+                                >(&mut map)? {
+                                    message.r#type = v;
+                                }
                             }
-                        }
-                        "subject" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[1],
-                                "subject",
-                            )?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
-                                c::Str,
-                                _,
-                                _,
-                            >(&mut map)? {
-                                message.subject = v;
+                            "subject" => {
+                                j::first_time(&mut seen[1], "subject")?;
+                                if let ::core::option::Option::Some(v) = j::next_field::<
+                                    c::Str,
+                                    _,
+                                    _,
+                                >(&mut map)? {
+                                    message.subject = v;
+                                }
                             }
-                        }
-                        "description" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[2],
-                                "description",
-                            )?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
-                                c::Str,
-                                _,
-                                _,
-                            >(&mut map)? {
-                                message.description = v;
+                            "description" => {
+                                j::first_time(&mut seen[2], "description")?;
+                                if let ::core::option::Option::Some(v) = j::next_field::<
+                                    c::Str,
+                                    _,
+                                    _,
+                                >(&mut map)? {
+                                    message.description = v;
+                                }
                             }
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
                         }
                     }
+                    ::core::result::Result::Ok(message)
                 }
-                ::core::result::Result::Ok(message)
             }
+            deserializer.deserialize_map(Visitor)
         }
-        deserializer.deserialize_map(Visitor)
     }
-}
-impl ::serde::Serialize for QuotaFailure {
-    #[allow(deprecated)]
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::core::result::Result<S::Ok, S::Error> {
-        use ::serde::ser::SerializeMap as _;
-        #[allow(unused_imports)]
-        use ::rs_svc::__codegen::json::{codec as c, Codec, With};
-        let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        map.serialize_key("violations")?;
-        map.serialize_value(&With::<c::Repeated<c::Message>, _>::new(&self.violations))?;
-        map.end()
+    impl ::serde::Serialize for QuotaFailure {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeMap as _;
+            use j::{codec as c, Codec, With};
+            let mut map = serializer.serialize_map(::core::option::Option::None)?;
+            map.serialize_key("violations")?;
+            map.serialize_value(
+                &With::<c::Repeated<c::Message>, _>::new(&self.violations),
+            )?;
+            map.end()
+        }
     }
-}
-impl<'de> ::serde::Deserialize<'de> for QuotaFailure {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::core::result::Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for Visitor {
-            type Value = QuotaFailure;
-            fn expecting(
-                &self,
-                f: &mut ::core::fmt::Formatter<'_>,
-            ) -> ::core::fmt::Result {
-                f.write_str("a JSON object (google.rpc.QuotaFailure)")
-            }
-            #[allow(deprecated)]
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::core::result::Result<QuotaFailure, A::Error> {
-                use ::rs_svc::__codegen::json::codec as c;
-                let mut message = QuotaFailure::default();
-                let mut seen = [false; 1];
-                while let ::core::option::Option::Some(key) = map
-                    .next_key::<::rs_svc::__codegen::json::Key<'de>>()?
-                {
-                    match &*key.0 {
-                        "violations" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[0],
-                                "violations",
-                            )?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
-                                c::Repeated<c::Message>,
-                                _,
-                                _,
-                            >(&mut map)? {
-                                message.violations = v;
+    impl<'de> ::serde::Deserialize<'de> for QuotaFailure {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::core::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = QuotaFailure;
+                fn expecting(
+                    &self,
+                    f: &mut ::core::fmt::Formatter<'_>,
+                ) -> ::core::fmt::Result {
+                    f.write_str("a JSON object (google.rpc.QuotaFailure)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::core::result::Result<QuotaFailure, A::Error> {
+                    use j::codec as c;
+                    let mut message = QuotaFailure::default();
+                    let mut seen = [false; 1];
+                    while let ::core::option::Option::Some(key) = map
+                        .next_key::<j::Key<'de>>()?
+                    {
+                        match &*key.0 {
+                            "violations" => {
+                                j::first_time(&mut seen[0], "violations")?;
+                                if let ::core::option::Option::Some(v) = j::next_field::<
+                                    c::Repeated<c::Message>,
+                                    _,
+                                    _,
+                                >(&mut map)? {
+                                    message.violations = v;
+                                }
                             }
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
                         }
                     }
+                    ::core::result::Result::Ok(message)
                 }
-                ::core::result::Result::Ok(message)
             }
+            deserializer.deserialize_map(Visitor)
         }
-        deserializer.deserialize_map(Visitor)
     }
-}
-impl ::serde::Serialize for quota_failure::Violation {
-    #[allow(deprecated)]
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::core::result::Result<S::Ok, S::Error> {
-        use ::serde::ser::SerializeMap as _;
-        #[allow(unused_imports)]
-        use ::rs_svc::__codegen::json::{codec as c, Codec, With};
-        let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        map.serialize_key("subject")?;
-        map.serialize_value(&With::<c::Str, _>::new(&self.subject))?;
-        map.serialize_key("description")?;
-        map.serialize_value(&With::<c::Str, _>::new(&self.description))?;
-        map.serialize_key("apiService")?;
-        map.serialize_value(&With::<c::Str, _>::new(&self.api_service))?;
-        map.serialize_key("quotaMetric")?;
-        map.serialize_value(&With::<c::Str, _>::new(&self.quota_metric))?;
-        map.serialize_key("quotaId")?;
-        map.serialize_value(&With::<c::Str, _>::new(&self.quota_id))?;
-        map.serialize_key("quotaDimensions")?;
-        map.serialize_value(
-            &With::<c::Map<c::Str, c::Str>, _>::new(&self.quota_dimensions),
-        )?;
-        map.serialize_key("quotaValue")?;
-        map.serialize_value(&With::<c::Int64, _>::new(&self.quota_value))?;
-        if let ::core::option::Option::Some(v) = &self.future_quota_value {
-            map.serialize_key("futureQuotaValue")?;
-            map.serialize_value(&With::<c::Int64, _>::new(v))?;
-        }
-        map.end()
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for quota_failure::Violation {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::core::result::Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for Visitor {
-            type Value = quota_failure::Violation;
-            fn expecting(
-                &self,
-                f: &mut ::core::fmt::Formatter<'_>,
-            ) -> ::core::fmt::Result {
-                f.write_str("a JSON object (google.rpc.QuotaFailure.Violation)")
+    impl ::serde::Serialize for quota_failure::Violation {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeMap as _;
+            use j::{codec as c, Codec, With};
+            let mut map = serializer.serialize_map(::core::option::Option::None)?;
+            map.serialize_key("subject")?;
+            map.serialize_value(&With::<c::Str, _>::new(&self.subject))?;
+            map.serialize_key("description")?;
+            map.serialize_value(&With::<c::Str, _>::new(&self.description))?;
+            map.serialize_key("apiService")?;
+            map.serialize_value(&With::<c::Str, _>::new(&self.api_service))?;
+            map.serialize_key("quotaMetric")?;
+            map.serialize_value(&With::<c::Str, _>::new(&self.quota_metric))?;
+            map.serialize_key("quotaId")?;
+            map.serialize_value(&With::<c::Str, _>::new(&self.quota_id))?;
+            map.serialize_key("quotaDimensions")?;
+            map.serialize_value(
+                &With::<c::Map<c::Str, c::Str>, _>::new(&self.quota_dimensions),
+            )?;
+            map.serialize_key("quotaValue")?;
+            map.serialize_value(&With::<c::Int64, _>::new(&self.quota_value))?;
+            if let ::core::option::Option::Some(v) = &self.future_quota_value {
+                map.serialize_key("futureQuotaValue")?;
+                map.serialize_value(&With::<c::Int64, _>::new(v))?;
             }
-            #[allow(deprecated)]
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::core::result::Result<quota_failure::Violation, A::Error> {
-                use ::rs_svc::__codegen::json::codec as c;
-                let mut message = quota_failure::Violation::default();
-                let mut seen = [false; 8];
-                while let ::core::option::Option::Some(key) = map
-                    .next_key::<::rs_svc::__codegen::json::Key<'de>>()?
-                {
-                    match &*key.0 {
-                        "subject" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[0],
-                                "subject",
-                            )?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
-                                c::Str,
-                                _,
-                                _,
-                            >(&mut map)? {
-                                message.subject = v;
+            map.end()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for quota_failure::Violation {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::core::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = quota_failure::Violation;
+                fn expecting(
+                    &self,
+                    f: &mut ::core::fmt::Formatter<'_>,
+                ) -> ::core::fmt::Result {
+                    f.write_str("a JSON object (google.rpc.QuotaFailure.Violation)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::core::result::Result<quota_failure::Violation, A::Error> {
+                    use j::codec as c;
+                    let mut message = quota_failure::Violation::default();
+                    let mut seen = [false; 8];
+                    while let ::core::option::Option::Some(key) = map
+                        .next_key::<j::Key<'de>>()?
+                    {
+                        match &*key.0 {
+                            "subject" => {
+                                j::first_time(&mut seen[0], "subject")?;
+                                if let ::core::option::Option::Some(v) = j::next_field::<
+                                    c::Str,
+                                    _,
+                                    _,
+                                >(&mut map)? {
+                                    message.subject = v;
+                                }
                             }
-                        }
-                        "description" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[1],
-                                "description",
-                            )?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
-                                c::Str,
-                                _,
-                                _,
-                            >(&mut map)? {
-                                message.description = v;
+                            "description" => {
+                                j::first_time(&mut seen[1], "description")?;
+                                if let ::core::option::Option::Some(v) = j::next_field::<
+                                    c::Str,
+                                    _,
+                                    _,
+                                >(&mut map)? {
+                                    message.description = v;
+                                }
                             }
-                        }
-                        "apiService" | "api_service" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[2],
-                                "apiService",
-                            )?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
-                                c::Str,
-                                _,
-                                _,
-                            >(&mut map)? {
-                                message.api_service = v;
+                            "apiService" | "api_service" => {
+                                j::first_time(&mut seen[2], "apiService")?;
+                                if let ::core::option::Option::Some(v) = j::next_field::<
+                                    c::Str,
+                                    _,
+                                    _,
+                                >(&mut map)? {
+                                    message.api_service = v;
+                                }
                             }
-                        }
-                        "quotaMetric" | "quota_metric" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[3],
-                                "quotaMetric",
-                            )?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
-                                c::Str,
-                                _,
-                                _,
-                            >(&mut map)? {
-                                message.quota_metric = v;
+                            "quotaMetric" | "quota_metric" => {
+                                j::first_time(&mut seen[3], "quotaMetric")?;
+                                if let ::core::option::Option::Some(v) = j::next_field::<
+                                    c::Str,
+                                    _,
+                                    _,
+                                >(&mut map)? {
+                                    message.quota_metric = v;
+                                }
                             }
-                        }
-                        "quotaId" | "quota_id" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[4],
-                                "quotaId",
-                            )?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
-                                c::Str,
-                                _,
-                                _,
-                            >(&mut map)? {
-                                message.quota_id = v;
+                            "quotaId" | "quota_id" => {
+                                j::first_time(&mut seen[4], "quotaId")?;
+                                if let ::core::option::Option::Some(v) = j::next_field::<
+                                    c::Str,
+                                    _,
+                                    _,
+                                >(&mut map)? {
+                                    message.quota_id = v;
+                                }
                             }
-                        }
-                        "quotaDimensions" | "quota_dimensions" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[5],
-                                "quotaDimensions",
-                            )?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
-                                c::Map<c::Str, c::Str>,
-                                _,
-                                _,
-                            >(&mut map)? {
-                                message.quota_dimensions = v;
+                            "quotaDimensions" | "quota_dimensions" => {
+                                j::first_time(&mut seen[5], "quotaDimensions")?;
+                                if let ::core::option::Option::Some(v) = j::next_field::<
+                                    c::Map<c::Str, c::Str>,
+                                    _,
+                                    _,
+                                >(&mut map)? {
+                                    message.quota_dimensions = v;
+                                }
                             }
-                        }
-                        "quotaValue" | "quota_value" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[6],
-                                "quotaValue",
-                            )?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
-                                c::Int64,
-                                _,
-                                _,
-                            >(&mut map)? {
-                                message.quota_value = v;
+                            "quotaValue" | "quota_value" => {
+                                j::first_time(&mut seen[6], "quotaValue")?;
+                                if let ::core::option::Option::Some(v) = j::next_field::<
+                                    c::Int64,
+                                    _,
+                                    _,
+                                >(&mut map)? {
+                                    message.quota_value = v;
+                                }
                             }
-                        }
-                        "futureQuotaValue" | "future_quota_value" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[7],
-                                "futureQuotaValue",
-                            )?;
-                            message.future_quota_value = ::rs_svc::__codegen::json::next_field::<
-                                c::Int64,
-                                _,
-                                _,
-                            >(&mut map)?;
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            "futureQuotaValue" | "future_quota_value" => {
+                                j::first_time(&mut seen[7], "futureQuotaValue")?;
+                                message.future_quota_value = j::next_field::<
+                                    c::Int64,
+                                    _,
+                                    _,
+                                >(&mut map)?;
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
                         }
                     }
+                    ::core::result::Result::Ok(message)
                 }
-                ::core::result::Result::Ok(message)
             }
+            deserializer.deserialize_map(Visitor)
         }
-        deserializer.deserialize_map(Visitor)
     }
-}
-impl ::serde::Serialize for RequestInfo {
-    #[allow(deprecated)]
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::core::result::Result<S::Ok, S::Error> {
-        use ::serde::ser::SerializeMap as _;
-        #[allow(unused_imports)]
-        use ::rs_svc::__codegen::json::{codec as c, Codec, With};
-        let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        map.serialize_key("requestId")?;
-        map.serialize_value(&With::<c::Str, _>::new(&self.request_id))?;
-        map.serialize_key("servingData")?;
-        map.serialize_value(&With::<c::Str, _>::new(&self.serving_data))?;
-        map.end()
+    impl ::serde::Serialize for RequestInfo {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeMap as _;
+            use j::{codec as c, Codec, With};
+            let mut map = serializer.serialize_map(::core::option::Option::None)?;
+            map.serialize_key("requestId")?;
+            map.serialize_value(&With::<c::Str, _>::new(&self.request_id))?;
+            map.serialize_key("servingData")?;
+            map.serialize_value(&With::<c::Str, _>::new(&self.serving_data))?;
+            map.end()
+        }
     }
-}
-impl<'de> ::serde::Deserialize<'de> for RequestInfo {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::core::result::Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for Visitor {
-            type Value = RequestInfo;
-            fn expecting(
-                &self,
-                f: &mut ::core::fmt::Formatter<'_>,
-            ) -> ::core::fmt::Result {
-                f.write_str("a JSON object (google.rpc.RequestInfo)")
-            }
-            #[allow(deprecated)]
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::core::result::Result<RequestInfo, A::Error> {
-                use ::rs_svc::__codegen::json::codec as c;
-                let mut message = RequestInfo::default();
-                let mut seen = [false; 2];
-                while let ::core::option::Option::Some(key) = map
-                    .next_key::<::rs_svc::__codegen::json::Key<'de>>()?
-                {
-                    match &*key.0 {
-                        "requestId" | "request_id" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[0],
-                                "requestId",
-                            )?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
-                                c::Str,
-                                _,
-                                _,
-                            >(&mut map)? {
-                                message.request_id = v;
+    impl<'de> ::serde::Deserialize<'de> for RequestInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::core::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RequestInfo;
+                fn expecting(
+                    &self,
+                    f: &mut ::core::fmt::Formatter<'_>,
+                ) -> ::core::fmt::Result {
+                    f.write_str("a JSON object (google.rpc.RequestInfo)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::core::result::Result<RequestInfo, A::Error> {
+                    use j::codec as c;
+                    let mut message = RequestInfo::default();
+                    let mut seen = [false; 2];
+                    while let ::core::option::Option::Some(key) = map
+                        .next_key::<j::Key<'de>>()?
+                    {
+                        match &*key.0 {
+                            "requestId" | "request_id" => {
+                                j::first_time(&mut seen[0], "requestId")?;
+                                if let ::core::option::Option::Some(v) = j::next_field::<
+                                    c::Str,
+                                    _,
+                                    _,
+                                >(&mut map)? {
+                                    message.request_id = v;
+                                }
                             }
-                        }
-                        "servingData" | "serving_data" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[1],
-                                "servingData",
-                            )?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
-                                c::Str,
-                                _,
-                                _,
-                            >(&mut map)? {
-                                message.serving_data = v;
+                            "servingData" | "serving_data" => {
+                                j::first_time(&mut seen[1], "servingData")?;
+                                if let ::core::option::Option::Some(v) = j::next_field::<
+                                    c::Str,
+                                    _,
+                                    _,
+                                >(&mut map)? {
+                                    message.serving_data = v;
+                                }
                             }
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
                         }
                     }
+                    ::core::result::Result::Ok(message)
                 }
-                ::core::result::Result::Ok(message)
             }
+            deserializer.deserialize_map(Visitor)
         }
-        deserializer.deserialize_map(Visitor)
     }
-}
-impl ::serde::Serialize for ResourceInfo {
-    #[allow(deprecated)]
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::core::result::Result<S::Ok, S::Error> {
-        use ::serde::ser::SerializeMap as _;
-        #[allow(unused_imports)]
-        use ::rs_svc::__codegen::json::{codec as c, Codec, With};
-        let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        map.serialize_key("resourceType")?;
-        map.serialize_value(&With::<c::Str, _>::new(&self.resource_type))?;
-        map.serialize_key("resourceName")?;
-        map.serialize_value(&With::<c::Str, _>::new(&self.resource_name))?;
-        map.serialize_key("owner")?;
-        map.serialize_value(&With::<c::Str, _>::new(&self.owner))?;
-        map.serialize_key("description")?;
-        map.serialize_value(&With::<c::Str, _>::new(&self.description))?;
-        map.end()
+    impl ::serde::Serialize for ResourceInfo {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeMap as _;
+            use j::{codec as c, Codec, With};
+            let mut map = serializer.serialize_map(::core::option::Option::None)?;
+            map.serialize_key("resourceType")?;
+            map.serialize_value(&With::<c::Str, _>::new(&self.resource_type))?;
+            map.serialize_key("resourceName")?;
+            map.serialize_value(&With::<c::Str, _>::new(&self.resource_name))?;
+            map.serialize_key("owner")?;
+            map.serialize_value(&With::<c::Str, _>::new(&self.owner))?;
+            map.serialize_key("description")?;
+            map.serialize_value(&With::<c::Str, _>::new(&self.description))?;
+            map.end()
+        }
     }
-}
-impl<'de> ::serde::Deserialize<'de> for ResourceInfo {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::core::result::Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for Visitor {
-            type Value = ResourceInfo;
-            fn expecting(
-                &self,
-                f: &mut ::core::fmt::Formatter<'_>,
-            ) -> ::core::fmt::Result {
-                f.write_str("a JSON object (google.rpc.ResourceInfo)")
-            }
-            #[allow(deprecated)]
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::core::result::Result<ResourceInfo, A::Error> {
-                use ::rs_svc::__codegen::json::codec as c;
-                let mut message = ResourceInfo::default();
-                let mut seen = [false; 4];
-                while let ::core::option::Option::Some(key) = map
-                    .next_key::<::rs_svc::__codegen::json::Key<'de>>()?
-                {
-                    match &*key.0 {
-                        "resourceType" | "resource_type" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[0],
-                                "resourceType",
-                            )?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
-                                c::Str,
-                                _,
-                                _,
-                            >(&mut map)? {
-                                message.resource_type = v;
+    impl<'de> ::serde::Deserialize<'de> for ResourceInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::core::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = ResourceInfo;
+                fn expecting(
+                    &self,
+                    f: &mut ::core::fmt::Formatter<'_>,
+                ) -> ::core::fmt::Result {
+                    f.write_str("a JSON object (google.rpc.ResourceInfo)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::core::result::Result<ResourceInfo, A::Error> {
+                    use j::codec as c;
+                    let mut message = ResourceInfo::default();
+                    let mut seen = [false; 4];
+                    while let ::core::option::Option::Some(key) = map
+                        .next_key::<j::Key<'de>>()?
+                    {
+                        match &*key.0 {
+                            "resourceType" | "resource_type" => {
+                                j::first_time(&mut seen[0], "resourceType")?;
+                                if let ::core::option::Option::Some(v) = j::next_field::<
+                                    c::Str,
+                                    _,
+                                    _,
+                                >(&mut map)? {
+                                    message.resource_type = v;
+                                }
                             }
-                        }
-                        "resourceName" | "resource_name" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[1],
-                                "resourceName",
-                            )?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
-                                c::Str,
-                                _,
-                                _,
-                            >(&mut map)? {
-                                message.resource_name = v;
+                            "resourceName" | "resource_name" => {
+                                j::first_time(&mut seen[1], "resourceName")?;
+                                if let ::core::option::Option::Some(v) = j::next_field::<
+                                    c::Str,
+                                    _,
+                                    _,
+                                >(&mut map)? {
+                                    message.resource_name = v;
+                                }
                             }
-                        }
-                        "owner" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[2],
-                                "owner",
-                            )?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
-                                c::Str,
-                                _,
-                                _,
-                            >(&mut map)? {
-                                message.owner = v;
+                            "owner" => {
+                                j::first_time(&mut seen[2], "owner")?;
+                                if let ::core::option::Option::Some(v) = j::next_field::<
+                                    c::Str,
+                                    _,
+                                    _,
+                                >(&mut map)? {
+                                    message.owner = v;
+                                }
                             }
-                        }
-                        "description" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[3],
-                                "description",
-                            )?;
-                            if let ::core::option::Option::Some(v) = ::rs_svc::__codegen::json::next_field::<
-                                c::Str,
-                                _,
-                                _,
-                            >(&mut map)? {
-                                message.description = v;
+                            "description" => {
+                                j::first_time(&mut seen[3], "description")?;
+                                if let ::core::option::Option::Some(v) = j::next_field::<
+                                    c::Str,
+                                    _,
+                                    _,
+                                >(&mut map)? {
+                                    message.description = v;
+                                }
                             }
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
                         }
                     }
+                    ::core::result::Result::Ok(message)
                 }
-                ::core::result::Result::Ok(message)
             }
+            deserializer.deserialize_map(Visitor)
         }
-        deserializer.deserialize_map(Visitor)
     }
-}
-impl ::serde::Serialize for RetryInfo {
-    #[allow(deprecated)]
-    fn serialize<S: ::serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> ::core::result::Result<S::Ok, S::Error> {
-        use ::serde::ser::SerializeMap as _;
-        #[allow(unused_imports)]
-        use ::rs_svc::__codegen::json::{codec as c, Codec, With};
-        let mut map = serializer.serialize_map(::core::option::Option::None)?;
-        if let ::core::option::Option::Some(v) = &self.retry_delay {
-            map.serialize_key("retryDelay")?;
-            map.serialize_value(&With::<c::Message, _>::new(v))?;
-        } else {
-            map.serialize_key("retryDelay")?;
-            map.serialize_value(&())?;
-        }
-        map.end()
-    }
-}
-impl<'de> ::serde::Deserialize<'de> for RetryInfo {
-    fn deserialize<D: ::serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> ::core::result::Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> ::serde::de::Visitor<'de> for Visitor {
-            type Value = RetryInfo;
-            fn expecting(
-                &self,
-                f: &mut ::core::fmt::Formatter<'_>,
-            ) -> ::core::fmt::Result {
-                f.write_str("a JSON object (google.rpc.RetryInfo)")
+    impl ::serde::Serialize for RetryInfo {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> ::core::result::Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeMap as _;
+            use j::{codec as c, Codec, With};
+            let mut map = serializer.serialize_map(::core::option::Option::None)?;
+            if let ::core::option::Option::Some(v) = &self.retry_delay {
+                map.serialize_key("retryDelay")?;
+                map.serialize_value(&With::<c::Message, _>::new(v))?;
+            } else {
+                map.serialize_key("retryDelay")?;
+                map.serialize_value(&())?;
             }
-            #[allow(deprecated)]
-            fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> ::core::result::Result<RetryInfo, A::Error> {
-                use ::rs_svc::__codegen::json::codec as c;
-                let mut message = RetryInfo::default();
-                let mut seen = [false; 1];
-                while let ::core::option::Option::Some(key) = map
-                    .next_key::<::rs_svc::__codegen::json::Key<'de>>()?
-                {
-                    match &*key.0 {
-                        "retryDelay" | "retry_delay" => {
-                            ::rs_svc::__codegen::json::first_time(
-                                &mut seen[0],
-                                "retryDelay",
-                            )?;
-                            message.retry_delay = ::rs_svc::__codegen::json::next_field::<
-                                c::Message,
-                                _,
-                                _,
-                            >(&mut map)?;
-                        }
-                        _ => {
-                            map.next_value::<::serde::de::IgnoredAny>()?;
+            map.end()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RetryInfo {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> ::core::result::Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                type Value = RetryInfo;
+                fn expecting(
+                    &self,
+                    f: &mut ::core::fmt::Formatter<'_>,
+                ) -> ::core::fmt::Result {
+                    f.write_str("a JSON object (google.rpc.RetryInfo)")
+                }
+                fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> ::core::result::Result<RetryInfo, A::Error> {
+                    use j::codec as c;
+                    let mut message = RetryInfo::default();
+                    let mut seen = [false; 1];
+                    while let ::core::option::Option::Some(key) = map
+                        .next_key::<j::Key<'de>>()?
+                    {
+                        match &*key.0 {
+                            "retryDelay" | "retry_delay" => {
+                                j::first_time(&mut seen[0], "retryDelay")?;
+                                message.retry_delay = j::next_field::<
+                                    c::Message,
+                                    _,
+                                    _,
+                                >(&mut map)?;
+                            }
+                            _ => {
+                                map.next_value::<::serde::de::IgnoredAny>()?;
+                            }
                         }
                     }
+                    ::core::result::Result::Ok(message)
                 }
-                ::core::result::Result::Ok(message)
             }
+            deserializer.deserialize_map(Visitor)
         }
-        deserializer.deserialize_map(Visitor)
     }
-}
+};
 ::rs_svc::__codegen::any_types!(
     BadRequest, bad_request::FieldViolation, DebugInfo, ErrorInfo, Help, help::Link,
     LocalizedMessage, PreconditionFailure, precondition_failure::Violation, QuotaFailure,

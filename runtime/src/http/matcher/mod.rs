@@ -99,6 +99,51 @@ pub struct Template {
     pub verb: Option<&'static str>,
 }
 
+impl Template {
+    /// The template of `segments` with `variables` and no verb, as generated route tables
+    /// write it: `Template::new(&[Literal("v1"), Single], &[Variable::new("name", 1, 2)])`.
+    pub const fn new(segments: &'static [Segment], variables: &'static [Variable]) -> Self {
+        Template {
+            segments,
+            variables,
+            verb: None,
+        }
+    }
+
+    /// The template of `segments` with `variables` and the custom verb `verb` (without the `:`).
+    pub const fn with_verb(
+        segments: &'static [Segment],
+        variables: &'static [Variable],
+        verb: &'static str,
+    ) -> Self {
+        Template {
+            segments,
+            variables,
+            verb: Some(verb),
+        }
+    }
+}
+
+impl Variable {
+    /// The variable of `field` over segments `start..end`.
+    pub const fn new(field: &'static str, start: usize, end: usize) -> Self {
+        Variable { field, start, end }
+    }
+}
+
+impl MethodFilter {
+    /// `GET` (which also answers `HEAD` when no `HEAD` route does).
+    pub const GET: MethodFilter = MethodFilter::Is(Method::GET);
+    /// `PUT`.
+    pub const PUT: MethodFilter = MethodFilter::Is(Method::PUT);
+    /// `POST`.
+    pub const POST: MethodFilter = MethodFilter::Is(Method::POST);
+    /// `DELETE`.
+    pub const DELETE: MethodFilter = MethodFilter::Is(Method::DELETE);
+    /// `PATCH`.
+    pub const PATCH: MethodFilter = MethodFilter::Is(Method::PATCH);
+}
+
 /// A successful match: the route and the values of its template's variables.
 #[derive(Debug)]
 pub struct Found<'a, R> {
@@ -308,5 +353,47 @@ impl<R> Matcher<R> {
             template: entry.template,
             bindings: bind(entry.template, path)?,
         })
+    }
+}
+
+#[cfg(test)]
+mod const_builders {
+    use super::{Method, MethodFilter, Segment, Template, Variable};
+
+    #[test]
+    fn template_and_method_constructors_build_the_literal_values() {
+        const SEGMENTS: &[Segment] = &[Segment::Literal("v1"), Segment::Single];
+        const VARIABLES: &[Variable] = &[Variable {
+            field: "name",
+            start: 1,
+            end: 2,
+        }];
+        assert_eq!(Variable::new("name", 1, 2), VARIABLES[0]);
+        assert_eq!(
+            Template::new(SEGMENTS, VARIABLES),
+            Template {
+                segments: SEGMENTS,
+                variables: VARIABLES,
+                verb: None,
+            }
+        );
+        assert_eq!(
+            Template::with_verb(SEGMENTS, VARIABLES, "cancel"),
+            Template {
+                segments: SEGMENTS,
+                variables: VARIABLES,
+                verb: Some("cancel"),
+            }
+        );
+        let methods = [
+            (MethodFilter::GET, Method::GET),
+            (MethodFilter::PUT, Method::PUT),
+            (MethodFilter::POST, Method::POST),
+            (MethodFilter::DELETE, Method::DELETE),
+            (MethodFilter::PATCH, Method::PATCH),
+        ];
+        for (filter, method) in methods {
+            assert_eq!(filter, MethodFilter::Is(method));
+        }
     }
 }

@@ -4,7 +4,10 @@
 
 mod bind;
 mod message;
+#[doc(hidden)]
+pub mod method;
 mod router;
+mod rule;
 #[cfg(test)]
 mod tests;
 mod unary;
