@@ -86,7 +86,9 @@ fn json_impls_share_one_allow_per_block_and_an_alias_that_hides_no_nested_module
     let code = generated();
     // One allow per block of impls, none per impl; the impls come in two blocks at most, as
     // they are made in two shares on two threads (src/emit/mod.rs).
-    let blocks = code.matches("#[allow(deprecated, unused_imports)]\nconst _: () = {").count();
+    let blocks = code
+        .matches("#[allow(deprecated, unused_imports)]\nconst _: () = {")
+        .count();
     assert!((1..=2).contains(&blocks), "{code}");
     assert_eq!(code.matches("#[allow(").count(), blocks, "{code}");
     assert!(code.contains("#[allow(deprecated, unused_imports)]\nconst _: () = {"));
