@@ -10,7 +10,7 @@ use tokio_stream::Stream;
 
 use super::{handler, Handler, JsonMessage, Rule};
 
-/// A unary method's route handler (see [`unary`](super::unary) for the call path).
+/// A unary method's route handler: binds each call and runs it through the general unary path.
 pub fn unary<T, Req, Resp, F, Fut>(service: &Arc<T>, rule: &'static Rule, method: F) -> Handler
 where
     T: Send + Sync + 'static,
