@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Open loop: latency at a fixed 2,000 req/s (oha -q, which corrects for coordinated omission),
+# 32 connections, 10 s after a 2 s warm-up, GET and POST, the generated router against the
+# hand-written axum handler; server pinned to CPU 0 and oha to CPU 1 (PIN=1, the default) or
+# both unpinned (PIN=0); 2 rounds, order reversed in the second. Prints one line per run.
+# Needs oha: `cargo install --locked oha@1.16.0` (about 10 minutes on 2 cores); OHA=path.
+set -eu
+cd "$(dirname "$0")/../.."
+OHA=${OHA:-oha}
+command -v "$OHA" >/dev/null || { echo "oha not found: cargo install --locked oha@1.16.0" >&2; exit 1; }
+cargo build --release --locked -q -p rs-svc-http-bench --bin http-bench-server
+B=${CARGO_TARGET_DIR:-target}/release/http-bench-server
+fx=$(mktemp -d); $B fixtures "$fx" >/dev/null
+get=$(cat "$fx/get.path"); post=$(cat "$fx/post.path")
+run() { # mode method
+  local pin_s="" pin_c=""
+  if [ "${PIN:-1}" = 1 ]; then pin_s="taskset -c 0"; pin_c="taskset -c 1"; fi
+  $pin_s $B serve $1 127.0.0.1:0 127.0.0.1:18080 2>/tmp/srv.log & local srv=$!
+  sleep 0.5
+  local url="http://127.0.0.1:18080"
+  if [ $2 = get ]; then
+    $pin_c $OHA --no-tui -q 2000 -z 2s -c 32 "$url$get" >/dev/null
+    $pin_c $OHA --no-tui -q 2000 -z 10s -c 32 --output-format json "$url$get" > /tmp/oha.$1.$2.json
+  else
+    $pin_c $OHA --no-tui -q 2000 -z 2s -c 32 -m POST -T application/json -D "$fx/post.json" "$url$post" >/dev/null
+    $pin_c $OHA --no-tui -q 2000 -z 10s -c 32 -m POST -T application/json -D "$fx/post.json" --output-format json "$url$post" > /tmp/oha.$1.$2.json
+  fi
+  kill $srv; wait $srv 2>/dev/null || true
+  python3 -c "
+import json,sys; d=json.load(open('/tmp/oha.$1.$2.json'))
+s=d['summary']; p=d['latencyPercentiles']; codes=d.get('statusCodeDistribution',{})
+print('$2 $1 rps=%.0f p50=%.3fms p99=%.3fms codes=%s' % (s['requestsPerSec'], p['p50']*1000, p['p99']*1000, codes))"
+}
+for round in 1 2; do
+  for m in get post; do
+    if [ $round = 1 ]; then order="rs-svc axum"; else order="axum rs-svc"; fi
+    for mode in $order; do run $mode $m; done
+  done
+done
