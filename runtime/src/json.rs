@@ -16,6 +16,9 @@ use std::marker::PhantomData;
 use serde::de::{self, Deserialize, Deserializer};
 use serde::ser::{Serialize, Serializer};
 
+mod object;
+pub use object::{deserialize, Fields, Object};
+
 /// A proto enum, as generated code describes it for JSON.
 #[doc(hidden)]
 pub trait ProtoEnum {
@@ -982,6 +985,21 @@ pub mod codec {
         d: D,
     ) -> Result<i32, D::Error> {
         <Enum<E> as Codec<i32>>::deserialize(d)
+    }
+
+    /// Deserializes an enum type on its own, by name or number, as the Rust enum: a number
+    /// without a name is an error, as the Rust type cannot hold it.
+    pub fn deserialize_enum_type<'de, E, D>(d: D) -> Result<E, D::Error>
+    where
+        E: ProtoEnum + TryFrom<i32>,
+        D: Deserializer<'de>,
+    {
+        let number = deserialize_enum::<E, D>(d)?;
+        E::try_from(number).map_err(|_| {
+            de::Error::custom(format_args!(
+                "enum value {number} has no name, so it cannot be held by this type"
+            ))
+        })
     }
 }
 

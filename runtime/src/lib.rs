@@ -62,8 +62,8 @@ pub mod __codegen {
     #[cfg(feature = "json")]
     pub mod json {
         pub use crate::json::{
-            codec, first_time, next_field, oneof_member, unknown_field, Codec, De, Field, Key,
-            Owned, ProtoEnum, With,
+            codec, deserialize, first_time, next_field, oneof_member, unknown_field, Codec, De,
+            Field, Fields, Key, Object, Owned, ProtoEnum, With,
         };
     }
 

@@ -108,10 +108,18 @@ fn run_job(model: &Model, params: &Params, query: &BTreeSet<String>, job: &Job) 
         Job::Part(i, part) => (*i, *part),
     };
     let package = &model.packages[i].name;
-    // Tokens are parsed directly (printing them to text and parsing that again was a large
-    // share of generation time).
+    // The JSON impls come as formatted text; the other parts' tokens are parsed directly
+    // (printing them to text and parsing that again was a large share of generation time).
     let tokens = match part {
-        Part::Json(share) => json::impls_share(model, package, params, share, JSON_SHARES),
+        Part::Json(share) => {
+            return Done::Part(json::impls_share(
+                model,
+                package,
+                params,
+                share,
+                JSON_SHARES,
+            ))
+        }
         Part::Grpc => match grpc::services(model, package, params) {
             Ok(tokens) => tokens,
             Err(e) => return Done::Part(Err(e)),

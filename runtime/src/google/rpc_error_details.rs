@@ -330,7 +330,7 @@ const _: () = {
         ) -> ::core::result::Result<S::Ok, S::Error> {
             use ::serde::ser::SerializeMap as _;
             use j::{codec as c, Codec, With};
-            let mut map = serializer.serialize_map(::core::option::Option::None)?;
+            let mut map = serializer.serialize_map(None)?;
             map.serialize_key("fieldViolations")?;
             map.serialize_value(
                 &With::<c::Repeated<c::Message>, _>::new(&self.field_violations),
@@ -342,45 +342,25 @@ const _: () = {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::core::result::Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                type Value = BadRequest;
-                fn expecting(
-                    &self,
-                    f: &mut ::core::fmt::Formatter<'_>,
-                ) -> ::core::fmt::Result {
-                    f.write_str("a JSON object (google.rpc.BadRequest)")
+            j::deserialize(deserializer)
+        }
+    }
+    impl j::Object<1, 0> for BadRequest {
+        const NAME: &'static str = "google.rpc.BadRequest";
+        const FIELDS: [&'static str; 1] = ["fieldViolations"];
+        const ONEOFS: [&'static str; 0] = [];
+        fn read_field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            r: &mut j::Fields<A, Self, 1, 0>,
+        ) -> ::core::result::Result<(), A::Error> {
+            use j::codec as c;
+            match key {
+                "fieldViolations" | "field_violations" => {
+                    r.read::<c::Repeated<c::Message>, _>(0, &mut self.field_violations)
                 }
-                fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                    self,
-                    mut map: A,
-                ) -> ::core::result::Result<BadRequest, A::Error> {
-                    use j::codec as c;
-                    let mut message = BadRequest::default();
-                    let mut seen = [false; 1];
-                    while let ::core::option::Option::Some(key) = map
-                        .next_key::<j::Key<'de>>()?
-                    {
-                        match &*key.0 {
-                            "fieldViolations" | "field_violations" => {
-                                j::first_time(&mut seen[0], "fieldViolations")?;
-                                if let ::core::option::Option::Some(v) = j::next_field::<
-                                    c::Repeated<c::Message>,
-                                    _,
-                                    _,
-                                >(&mut map)? {
-                                    message.field_violations = v;
-                                }
-                            }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
-                    }
-                    ::core::result::Result::Ok(message)
-                }
+                _ => r.skip(),
             }
-            deserializer.deserialize_map(Visitor)
         }
     }
     impl ::serde::Serialize for bad_request::FieldViolation {
@@ -390,14 +370,14 @@ const _: () = {
         ) -> ::core::result::Result<S::Ok, S::Error> {
             use ::serde::ser::SerializeMap as _;
             use j::{codec as c, Codec, With};
-            let mut map = serializer.serialize_map(::core::option::Option::None)?;
+            let mut map = serializer.serialize_map(None)?;
             map.serialize_key("field")?;
             map.serialize_value(&With::<c::Str, _>::new(&self.field))?;
             map.serialize_key("description")?;
             map.serialize_value(&With::<c::Str, _>::new(&self.description))?;
             map.serialize_key("reason")?;
             map.serialize_value(&With::<c::Str, _>::new(&self.reason))?;
-            if let ::core::option::Option::Some(v) = &self.localized_message {
+            if let Some(v) = &self.localized_message {
                 map.serialize_key("localizedMessage")?;
                 map.serialize_value(&With::<c::Message, _>::new(v))?;
             } else {
@@ -411,73 +391,33 @@ const _: () = {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::core::result::Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                type Value = bad_request::FieldViolation;
-                fn expecting(
-                    &self,
-                    f: &mut ::core::fmt::Formatter<'_>,
-                ) -> ::core::fmt::Result {
-                    f.write_str("a JSON object (google.rpc.BadRequest.FieldViolation)")
+            j::deserialize(deserializer)
+        }
+    }
+    impl j::Object<4, 0> for bad_request::FieldViolation {
+        const NAME: &'static str = "google.rpc.BadRequest.FieldViolation";
+        const FIELDS: [&'static str; 4] = [
+            "field",
+            "description",
+            "reason",
+            "localizedMessage",
+        ];
+        const ONEOFS: [&'static str; 0] = [];
+        fn read_field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            r: &mut j::Fields<A, Self, 4, 0>,
+        ) -> ::core::result::Result<(), A::Error> {
+            use j::codec as c;
+            match key {
+                "field" => r.read::<c::Str, _>(0, &mut self.field),
+                "description" => r.read::<c::Str, _>(1, &mut self.description),
+                "reason" => r.read::<c::Str, _>(2, &mut self.reason),
+                "localizedMessage" | "localized_message" => {
+                    r.read_option::<c::Message, _>(3, &mut self.localized_message)
                 }
-                fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                    self,
-                    mut map: A,
-                ) -> ::core::result::Result<bad_request::FieldViolation, A::Error> {
-                    use j::codec as c;
-                    let mut message = bad_request::FieldViolation::default();
-                    let mut seen = [false; 4];
-                    while let ::core::option::Option::Some(key) = map
-                        .next_key::<j::Key<'de>>()?
-                    {
-                        match &*key.0 {
-                            "field" => {
-                                j::first_time(&mut seen[0], "field")?;
-                                if let ::core::option::Option::Some(v) = j::next_field::<
-                                    c::Str,
-                                    _,
-                                    _,
-                                >(&mut map)? {
-                                    message.field = v;
-                                }
-                            }
-                            "description" => {
-                                j::first_time(&mut seen[1], "description")?;
-                                if let ::core::option::Option::Some(v) = j::next_field::<
-                                    c::Str,
-                                    _,
-                                    _,
-                                >(&mut map)? {
-                                    message.description = v;
-                                }
-                            }
-                            "reason" => {
-                                j::first_time(&mut seen[2], "reason")?;
-                                if let ::core::option::Option::Some(v) = j::next_field::<
-                                    c::Str,
-                                    _,
-                                    _,
-                                >(&mut map)? {
-                                    message.reason = v;
-                                }
-                            }
-                            "localizedMessage" | "localized_message" => {
-                                j::first_time(&mut seen[3], "localizedMessage")?;
-                                message.localized_message = j::next_field::<
-                                    c::Message,
-                                    _,
-                                    _,
-                                >(&mut map)?;
-                            }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
-                    }
-                    ::core::result::Result::Ok(message)
-                }
+                _ => r.skip(),
             }
-            deserializer.deserialize_map(Visitor)
         }
     }
     impl ::serde::Serialize for DebugInfo {
@@ -487,7 +427,7 @@ const _: () = {
         ) -> ::core::result::Result<S::Ok, S::Error> {
             use ::serde::ser::SerializeMap as _;
             use j::{codec as c, Codec, With};
-            let mut map = serializer.serialize_map(::core::option::Option::None)?;
+            let mut map = serializer.serialize_map(None)?;
             map.serialize_key("stackEntries")?;
             map.serialize_value(
                 &With::<c::Repeated<c::Str>, _>::new(&self.stack_entries),
@@ -501,55 +441,26 @@ const _: () = {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::core::result::Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                type Value = DebugInfo;
-                fn expecting(
-                    &self,
-                    f: &mut ::core::fmt::Formatter<'_>,
-                ) -> ::core::fmt::Result {
-                    f.write_str("a JSON object (google.rpc.DebugInfo)")
+            j::deserialize(deserializer)
+        }
+    }
+    impl j::Object<2, 0> for DebugInfo {
+        const NAME: &'static str = "google.rpc.DebugInfo";
+        const FIELDS: [&'static str; 2] = ["stackEntries", "detail"];
+        const ONEOFS: [&'static str; 0] = [];
+        fn read_field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            r: &mut j::Fields<A, Self, 2, 0>,
+        ) -> ::core::result::Result<(), A::Error> {
+            use j::codec as c;
+            match key {
+                "stackEntries" | "stack_entries" => {
+                    r.read::<c::Repeated<c::Str>, _>(0, &mut self.stack_entries)
                 }
-                fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                    self,
-                    mut map: A,
-                ) -> ::core::result::Result<DebugInfo, A::Error> {
-                    use j::codec as c;
-                    let mut message = DebugInfo::default();
-                    let mut seen = [false; 2];
-                    while let ::core::option::Option::Some(key) = map
-                        .next_key::<j::Key<'de>>()?
-                    {
-                        match &*key.0 {
-                            "stackEntries" | "stack_entries" => {
-                                j::first_time(&mut seen[0], "stackEntries")?;
-                                if let ::core::option::Option::Some(v) = j::next_field::<
-                                    c::Repeated<c::Str>,
-                                    _,
-                                    _,
-                                >(&mut map)? {
-                                    message.stack_entries = v;
-                                }
-                            }
-                            "detail" => {
-                                j::first_time(&mut seen[1], "detail")?;
-                                if let ::core::option::Option::Some(v) = j::next_field::<
-                                    c::Str,
-                                    _,
-                                    _,
-                                >(&mut map)? {
-                                    message.detail = v;
-                                }
-                            }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
-                    }
-                    ::core::result::Result::Ok(message)
-                }
+                "detail" => r.read::<c::Str, _>(1, &mut self.detail),
+                _ => r.skip(),
             }
-            deserializer.deserialize_map(Visitor)
         }
     }
     impl ::serde::Serialize for ErrorInfo {
@@ -559,7 +470,7 @@ const _: () = {
         ) -> ::core::result::Result<S::Ok, S::Error> {
             use ::serde::ser::SerializeMap as _;
             use j::{codec as c, Codec, With};
-            let mut map = serializer.serialize_map(::core::option::Option::None)?;
+            let mut map = serializer.serialize_map(None)?;
             map.serialize_key("reason")?;
             map.serialize_value(&With::<c::Str, _>::new(&self.reason))?;
             map.serialize_key("domain")?;
@@ -575,65 +486,25 @@ const _: () = {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::core::result::Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                type Value = ErrorInfo;
-                fn expecting(
-                    &self,
-                    f: &mut ::core::fmt::Formatter<'_>,
-                ) -> ::core::fmt::Result {
-                    f.write_str("a JSON object (google.rpc.ErrorInfo)")
-                }
-                fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                    self,
-                    mut map: A,
-                ) -> ::core::result::Result<ErrorInfo, A::Error> {
-                    use j::codec as c;
-                    let mut message = ErrorInfo::default();
-                    let mut seen = [false; 3];
-                    while let ::core::option::Option::Some(key) = map
-                        .next_key::<j::Key<'de>>()?
-                    {
-                        match &*key.0 {
-                            "reason" => {
-                                j::first_time(&mut seen[0], "reason")?;
-                                if let ::core::option::Option::Some(v) = j::next_field::<
-                                    c::Str,
-                                    _,
-                                    _,
-                                >(&mut map)? {
-                                    message.reason = v;
-                                }
-                            }
-                            "domain" => {
-                                j::first_time(&mut seen[1], "domain")?;
-                                if let ::core::option::Option::Some(v) = j::next_field::<
-                                    c::Str,
-                                    _,
-                                    _,
-                                >(&mut map)? {
-                                    message.domain = v;
-                                }
-                            }
-                            "metadata" => {
-                                j::first_time(&mut seen[2], "metadata")?;
-                                if let ::core::option::Option::Some(v) = j::next_field::<
-                                    c::Map<c::Str, c::Str>,
-                                    _,
-                                    _,
-                                >(&mut map)? {
-                                    message.metadata = v;
-                                }
-                            }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
-                    }
-                    ::core::result::Result::Ok(message)
-                }
+            j::deserialize(deserializer)
+        }
+    }
+    impl j::Object<3, 0> for ErrorInfo {
+        const NAME: &'static str = "google.rpc.ErrorInfo";
+        const FIELDS: [&'static str; 3] = ["reason", "domain", "metadata"];
+        const ONEOFS: [&'static str; 0] = [];
+        fn read_field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            r: &mut j::Fields<A, Self, 3, 0>,
+        ) -> ::core::result::Result<(), A::Error> {
+            use j::codec as c;
+            match key {
+                "reason" => r.read::<c::Str, _>(0, &mut self.reason),
+                "domain" => r.read::<c::Str, _>(1, &mut self.domain),
+                "metadata" => r.read::<c::Map<c::Str, c::Str>, _>(2, &mut self.metadata),
+                _ => r.skip(),
             }
-            deserializer.deserialize_map(Visitor)
         }
     }
     impl ::serde::Serialize for Help {
@@ -643,7 +514,7 @@ const _: () = {
         ) -> ::core::result::Result<S::Ok, S::Error> {
             use ::serde::ser::SerializeMap as _;
             use j::{codec as c, Codec, With};
-            let mut map = serializer.serialize_map(::core::option::Option::None)?;
+            let mut map = serializer.serialize_map(None)?;
             map.serialize_key("links")?;
             map.serialize_value(&With::<c::Repeated<c::Message>, _>::new(&self.links))?;
             map.end()
@@ -653,45 +524,23 @@ const _: () = {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::core::result::Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                type Value = Help;
-                fn expecting(
-                    &self,
-                    f: &mut ::core::fmt::Formatter<'_>,
-                ) -> ::core::fmt::Result {
-                    f.write_str("a JSON object (google.rpc.Help)")
-                }
-                fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                    self,
-                    mut map: A,
-                ) -> ::core::result::Result<Help, A::Error> {
-                    use j::codec as c;
-                    let mut message = Help::default();
-                    let mut seen = [false; 1];
-                    while let ::core::option::Option::Some(key) = map
-                        .next_key::<j::Key<'de>>()?
-                    {
-                        match &*key.0 {
-                            "links" => {
-                                j::first_time(&mut seen[0], "links")?;
-                                if let ::core::option::Option::Some(v) = j::next_field::<
-                                    c::Repeated<c::Message>,
-                                    _,
-                                    _,
-                                >(&mut map)? {
-                                    message.links = v;
-                                }
-                            }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
-                    }
-                    ::core::result::Result::Ok(message)
-                }
+            j::deserialize(deserializer)
+        }
+    }
+    impl j::Object<1, 0> for Help {
+        const NAME: &'static str = "google.rpc.Help";
+        const FIELDS: [&'static str; 1] = ["links"];
+        const ONEOFS: [&'static str; 0] = [];
+        fn read_field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            r: &mut j::Fields<A, Self, 1, 0>,
+        ) -> ::core::result::Result<(), A::Error> {
+            use j::codec as c;
+            match key {
+                "links" => r.read::<c::Repeated<c::Message>, _>(0, &mut self.links),
+                _ => r.skip(),
             }
-            deserializer.deserialize_map(Visitor)
         }
     }
     impl ::serde::Serialize for help::Link {
@@ -701,7 +550,7 @@ const _: () = {
         ) -> ::core::result::Result<S::Ok, S::Error> {
             use ::serde::ser::SerializeMap as _;
             use j::{codec as c, Codec, With};
-            let mut map = serializer.serialize_map(::core::option::Option::None)?;
+            let mut map = serializer.serialize_map(None)?;
             map.serialize_key("description")?;
             map.serialize_value(&With::<c::Str, _>::new(&self.description))?;
             map.serialize_key("url")?;
@@ -713,55 +562,24 @@ const _: () = {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::core::result::Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                type Value = help::Link;
-                fn expecting(
-                    &self,
-                    f: &mut ::core::fmt::Formatter<'_>,
-                ) -> ::core::fmt::Result {
-                    f.write_str("a JSON object (google.rpc.Help.Link)")
-                }
-                fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                    self,
-                    mut map: A,
-                ) -> ::core::result::Result<help::Link, A::Error> {
-                    use j::codec as c;
-                    let mut message = help::Link::default();
-                    let mut seen = [false; 2];
-                    while let ::core::option::Option::Some(key) = map
-                        .next_key::<j::Key<'de>>()?
-                    {
-                        match &*key.0 {
-                            "description" => {
-                                j::first_time(&mut seen[0], "description")?;
-                                if let ::core::option::Option::Some(v) = j::next_field::<
-                                    c::Str,
-                                    _,
-                                    _,
-                                >(&mut map)? {
-                                    message.description = v;
-                                }
-                            }
-                            "url" => {
-                                j::first_time(&mut seen[1], "url")?;
-                                if let ::core::option::Option::Some(v) = j::next_field::<
-                                    c::Str,
-                                    _,
-                                    _,
-                                >(&mut map)? {
-                                    message.url = v;
-                                }
-                            }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
-                    }
-                    ::core::result::Result::Ok(message)
-                }
+            j::deserialize(deserializer)
+        }
+    }
+    impl j::Object<2, 0> for help::Link {
+        const NAME: &'static str = "google.rpc.Help.Link";
+        const FIELDS: [&'static str; 2] = ["description", "url"];
+        const ONEOFS: [&'static str; 0] = [];
+        fn read_field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            r: &mut j::Fields<A, Self, 2, 0>,
+        ) -> ::core::result::Result<(), A::Error> {
+            use j::codec as c;
+            match key {
+                "description" => r.read::<c::Str, _>(0, &mut self.description),
+                "url" => r.read::<c::Str, _>(1, &mut self.url),
+                _ => r.skip(),
             }
-            deserializer.deserialize_map(Visitor)
         }
     }
     impl ::serde::Serialize for LocalizedMessage {
@@ -771,7 +589,7 @@ const _: () = {
         ) -> ::core::result::Result<S::Ok, S::Error> {
             use ::serde::ser::SerializeMap as _;
             use j::{codec as c, Codec, With};
-            let mut map = serializer.serialize_map(::core::option::Option::None)?;
+            let mut map = serializer.serialize_map(None)?;
             map.serialize_key("locale")?;
             map.serialize_value(&With::<c::Str, _>::new(&self.locale))?;
             map.serialize_key("message")?;
@@ -783,55 +601,24 @@ const _: () = {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::core::result::Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                type Value = LocalizedMessage;
-                fn expecting(
-                    &self,
-                    f: &mut ::core::fmt::Formatter<'_>,
-                ) -> ::core::fmt::Result {
-                    f.write_str("a JSON object (google.rpc.LocalizedMessage)")
-                }
-                fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                    self,
-                    mut map: A,
-                ) -> ::core::result::Result<LocalizedMessage, A::Error> {
-                    use j::codec as c;
-                    let mut message = LocalizedMessage::default();
-                    let mut seen = [false; 2];
-                    while let ::core::option::Option::Some(key) = map
-                        .next_key::<j::Key<'de>>()?
-                    {
-                        match &*key.0 {
-                            "locale" => {
-                                j::first_time(&mut seen[0], "locale")?;
-                                if let ::core::option::Option::Some(v) = j::next_field::<
-                                    c::Str,
-                                    _,
-                                    _,
-                                >(&mut map)? {
-                                    message.locale = v;
-                                }
-                            }
-                            "message" => {
-                                j::first_time(&mut seen[1], "message")?;
-                                if let ::core::option::Option::Some(v) = j::next_field::<
-                                    c::Str,
-                                    _,
-                                    _,
-                                >(&mut map)? {
-                                    message.message = v;
-                                }
-                            }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
-                    }
-                    ::core::result::Result::Ok(message)
-                }
+            j::deserialize(deserializer)
+        }
+    }
+    impl j::Object<2, 0> for LocalizedMessage {
+        const NAME: &'static str = "google.rpc.LocalizedMessage";
+        const FIELDS: [&'static str; 2] = ["locale", "message"];
+        const ONEOFS: [&'static str; 0] = [];
+        fn read_field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            r: &mut j::Fields<A, Self, 2, 0>,
+        ) -> ::core::result::Result<(), A::Error> {
+            use j::codec as c;
+            match key {
+                "locale" => r.read::<c::Str, _>(0, &mut self.locale),
+                "message" => r.read::<c::Str, _>(1, &mut self.message),
+                _ => r.skip(),
             }
-            deserializer.deserialize_map(Visitor)
         }
     }
 };
@@ -845,7 +632,7 @@ const _: () = {
         ) -> ::core::result::Result<S::Ok, S::Error> {
             use ::serde::ser::SerializeMap as _;
             use j::{codec as c, Codec, With};
-            let mut map = serializer.serialize_map(::core::option::Option::None)?;
+            let mut map = serializer.serialize_map(None)?;
             map.serialize_key("violations")?;
             map.serialize_value(
                 &With::<c::Repeated<c::Message>, _>::new(&self.violations),
@@ -857,45 +644,25 @@ const _: () = {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::core::result::Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                type Value = PreconditionFailure;
-                fn expecting(
-                    &self,
-                    f: &mut ::core::fmt::Formatter<'_>,
-                ) -> ::core::fmt::Result {
-                    f.write_str("a JSON object (google.rpc.PreconditionFailure)")
+            j::deserialize(deserializer)
+        }
+    }
+    impl j::Object<1, 0> for PreconditionFailure {
+        const NAME: &'static str = "google.rpc.PreconditionFailure";
+        const FIELDS: [&'static str; 1] = ["violations"];
+        const ONEOFS: [&'static str; 0] = [];
+        fn read_field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            r: &mut j::Fields<A, Self, 1, 0>,
+        ) -> ::core::result::Result<(), A::Error> {
+            use j::codec as c;
+            match key {
+                "violations" => {
+                    r.read::<c::Repeated<c::Message>, _>(0, &mut self.violations)
                 }
-                fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                    self,
-                    mut map: A,
-                ) -> ::core::result::Result<PreconditionFailure, A::Error> {
-                    use j::codec as c;
-                    let mut message = PreconditionFailure::default();
-                    let mut seen = [false; 1];
-                    while let ::core::option::Option::Some(key) = map
-                        .next_key::<j::Key<'de>>()?
-                    {
-                        match &*key.0 {
-                            "violations" => {
-                                j::first_time(&mut seen[0], "violations")?;
-                                if let ::core::option::Option::Some(v) = j::next_field::<
-                                    c::Repeated<c::Message>,
-                                    _,
-                                    _,
-                                >(&mut map)? {
-                                    message.violations = v;
-                                }
-                            }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
-                    }
-                    ::core::result::Result::Ok(message)
-                }
+                _ => r.skip(),
             }
-            deserializer.deserialize_map(Visitor)
         }
     }
     impl ::serde::Serialize for precondition_failure::Violation {
@@ -905,7 +672,7 @@ const _: () = {
         ) -> ::core::result::Result<S::Ok, S::Error> {
             use ::serde::ser::SerializeMap as _;
             use j::{codec as c, Codec, With};
-            let mut map = serializer.serialize_map(::core::option::Option::None)?;
+            let mut map = serializer.serialize_map(None)?;
             map.serialize_key("type")?;
             map.serialize_value(&With::<c::Str, _>::new(&self.r#type))?;
             map.serialize_key("subject")?;
@@ -919,67 +686,25 @@ const _: () = {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::core::result::Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                type Value = precondition_failure::Violation;
-                fn expecting(
-                    &self,
-                    f: &mut ::core::fmt::Formatter<'_>,
-                ) -> ::core::fmt::Result {
-                    f.write_str(
-                        "a JSON object (google.rpc.PreconditionFailure.Violation)",
-                    )
-                }
-                fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                    self,
-                    mut map: A,
-                ) -> ::core::result::Result<precondition_failure::Violation, A::Error> {
-                    use j::codec as c;
-                    let mut message = precondition_failure::Violation::default();
-                    let mut seen = [false; 3];
-                    while let ::core::option::Option::Some(key) = map
-                        .next_key::<j::Key<'de>>()?
-                    {
-                        match &*key.0 {
-                            "type" => {
-                                j::first_time(&mut seen[0], "type")?;
-                                if let ::core::option::Option::Some(v) = j::next_field::<
-                                    c::Str,
-                                    _,
-                                    _,
-                                >(&mut map)? {
-                                    message.r#type = v;
-                                }
-                            }
-                            "subject" => {
-                                j::first_time(&mut seen[1], "subject")?;
-                                if let ::core::option::Option::Some(v) = j::next_field::<
-                                    c::Str,
-                                    _,
-                                    _,
-                                >(&mut map)? {
-                                    message.subject = v;
-                                }
-                            }
-                            "description" => {
-                                j::first_time(&mut seen[2], "description")?;
-                                if let ::core::option::Option::Some(v) = j::next_field::<
-                                    c::Str,
-                                    _,
-                                    _,
-                                >(&mut map)? {
-                                    message.description = v;
-                                }
-                            }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
-                    }
-                    ::core::result::Result::Ok(message)
-                }
+            j::deserialize(deserializer)
+        }
+    }
+    impl j::Object<3, 0> for precondition_failure::Violation {
+        const NAME: &'static str = "google.rpc.PreconditionFailure.Violation";
+        const FIELDS: [&'static str; 3] = ["type", "subject", "description"];
+        const ONEOFS: [&'static str; 0] = [];
+        fn read_field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            r: &mut j::Fields<A, Self, 3, 0>,
+        ) -> ::core::result::Result<(), A::Error> {
+            use j::codec as c;
+            match key {
+                "type" => r.read::<c::Str, _>(0, &mut self.r#type),
+                "subject" => r.read::<c::Str, _>(1, &mut self.subject),
+                "description" => r.read::<c::Str, _>(2, &mut self.description),
+                _ => r.skip(),
             }
-            deserializer.deserialize_map(Visitor)
         }
     }
     impl ::serde::Serialize for QuotaFailure {
@@ -989,7 +714,7 @@ const _: () = {
         ) -> ::core::result::Result<S::Ok, S::Error> {
             use ::serde::ser::SerializeMap as _;
             use j::{codec as c, Codec, With};
-            let mut map = serializer.serialize_map(::core::option::Option::None)?;
+            let mut map = serializer.serialize_map(None)?;
             map.serialize_key("violations")?;
             map.serialize_value(
                 &With::<c::Repeated<c::Message>, _>::new(&self.violations),
@@ -1001,45 +726,25 @@ const _: () = {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::core::result::Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                type Value = QuotaFailure;
-                fn expecting(
-                    &self,
-                    f: &mut ::core::fmt::Formatter<'_>,
-                ) -> ::core::fmt::Result {
-                    f.write_str("a JSON object (google.rpc.QuotaFailure)")
+            j::deserialize(deserializer)
+        }
+    }
+    impl j::Object<1, 0> for QuotaFailure {
+        const NAME: &'static str = "google.rpc.QuotaFailure";
+        const FIELDS: [&'static str; 1] = ["violations"];
+        const ONEOFS: [&'static str; 0] = [];
+        fn read_field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            r: &mut j::Fields<A, Self, 1, 0>,
+        ) -> ::core::result::Result<(), A::Error> {
+            use j::codec as c;
+            match key {
+                "violations" => {
+                    r.read::<c::Repeated<c::Message>, _>(0, &mut self.violations)
                 }
-                fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                    self,
-                    mut map: A,
-                ) -> ::core::result::Result<QuotaFailure, A::Error> {
-                    use j::codec as c;
-                    let mut message = QuotaFailure::default();
-                    let mut seen = [false; 1];
-                    while let ::core::option::Option::Some(key) = map
-                        .next_key::<j::Key<'de>>()?
-                    {
-                        match &*key.0 {
-                            "violations" => {
-                                j::first_time(&mut seen[0], "violations")?;
-                                if let ::core::option::Option::Some(v) = j::next_field::<
-                                    c::Repeated<c::Message>,
-                                    _,
-                                    _,
-                                >(&mut map)? {
-                                    message.violations = v;
-                                }
-                            }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
-                    }
-                    ::core::result::Result::Ok(message)
-                }
+                _ => r.skip(),
             }
-            deserializer.deserialize_map(Visitor)
         }
     }
     impl ::serde::Serialize for quota_failure::Violation {
@@ -1049,7 +754,7 @@ const _: () = {
         ) -> ::core::result::Result<S::Ok, S::Error> {
             use ::serde::ser::SerializeMap as _;
             use j::{codec as c, Codec, With};
-            let mut map = serializer.serialize_map(::core::option::Option::None)?;
+            let mut map = serializer.serialize_map(None)?;
             map.serialize_key("subject")?;
             map.serialize_value(&With::<c::Str, _>::new(&self.subject))?;
             map.serialize_key("description")?;
@@ -1066,7 +771,7 @@ const _: () = {
             )?;
             map.serialize_key("quotaValue")?;
             map.serialize_value(&With::<c::Int64, _>::new(&self.quota_value))?;
-            if let ::core::option::Option::Some(v) = &self.future_quota_value {
+            if let Some(v) = &self.future_quota_value {
                 map.serialize_key("futureQuotaValue")?;
                 map.serialize_value(&With::<c::Int64, _>::new(v))?;
             }
@@ -1077,113 +782,49 @@ const _: () = {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::core::result::Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                type Value = quota_failure::Violation;
-                fn expecting(
-                    &self,
-                    f: &mut ::core::fmt::Formatter<'_>,
-                ) -> ::core::fmt::Result {
-                    f.write_str("a JSON object (google.rpc.QuotaFailure.Violation)")
+            j::deserialize(deserializer)
+        }
+    }
+    impl j::Object<8, 0> for quota_failure::Violation {
+        const NAME: &'static str = "google.rpc.QuotaFailure.Violation";
+        const FIELDS: [&'static str; 8] = [
+            "subject",
+            "description",
+            "apiService",
+            "quotaMetric",
+            "quotaId",
+            "quotaDimensions",
+            "quotaValue",
+            "futureQuotaValue",
+        ];
+        const ONEOFS: [&'static str; 0] = [];
+        fn read_field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            r: &mut j::Fields<A, Self, 8, 0>,
+        ) -> ::core::result::Result<(), A::Error> {
+            use j::codec as c;
+            match key {
+                "subject" => r.read::<c::Str, _>(0, &mut self.subject),
+                "description" => r.read::<c::Str, _>(1, &mut self.description),
+                "apiService" | "api_service" => {
+                    r.read::<c::Str, _>(2, &mut self.api_service)
                 }
-                fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                    self,
-                    mut map: A,
-                ) -> ::core::result::Result<quota_failure::Violation, A::Error> {
-                    use j::codec as c;
-                    let mut message = quota_failure::Violation::default();
-                    let mut seen = [false; 8];
-                    while let ::core::option::Option::Some(key) = map
-                        .next_key::<j::Key<'de>>()?
-                    {
-                        match &*key.0 {
-                            "subject" => {
-                                j::first_time(&mut seen[0], "subject")?;
-                                if let ::core::option::Option::Some(v) = j::next_field::<
-                                    c::Str,
-                                    _,
-                                    _,
-                                >(&mut map)? {
-                                    message.subject = v;
-                                }
-                            }
-                            "description" => {
-                                j::first_time(&mut seen[1], "description")?;
-                                if let ::core::option::Option::Some(v) = j::next_field::<
-                                    c::Str,
-                                    _,
-                                    _,
-                                >(&mut map)? {
-                                    message.description = v;
-                                }
-                            }
-                            "apiService" | "api_service" => {
-                                j::first_time(&mut seen[2], "apiService")?;
-                                if let ::core::option::Option::Some(v) = j::next_field::<
-                                    c::Str,
-                                    _,
-                                    _,
-                                >(&mut map)? {
-                                    message.api_service = v;
-                                }
-                            }
-                            "quotaMetric" | "quota_metric" => {
-                                j::first_time(&mut seen[3], "quotaMetric")?;
-                                if let ::core::option::Option::Some(v) = j::next_field::<
-                                    c::Str,
-                                    _,
-                                    _,
-                                >(&mut map)? {
-                                    message.quota_metric = v;
-                                }
-                            }
-                            "quotaId" | "quota_id" => {
-                                j::first_time(&mut seen[4], "quotaId")?;
-                                if let ::core::option::Option::Some(v) = j::next_field::<
-                                    c::Str,
-                                    _,
-                                    _,
-                                >(&mut map)? {
-                                    message.quota_id = v;
-                                }
-                            }
-                            "quotaDimensions" | "quota_dimensions" => {
-                                j::first_time(&mut seen[5], "quotaDimensions")?;
-                                if let ::core::option::Option::Some(v) = j::next_field::<
-                                    c::Map<c::Str, c::Str>,
-                                    _,
-                                    _,
-                                >(&mut map)? {
-                                    message.quota_dimensions = v;
-                                }
-                            }
-                            "quotaValue" | "quota_value" => {
-                                j::first_time(&mut seen[6], "quotaValue")?;
-                                if let ::core::option::Option::Some(v) = j::next_field::<
-                                    c::Int64,
-                                    _,
-                                    _,
-                                >(&mut map)? {
-                                    message.quota_value = v;
-                                }
-                            }
-                            "futureQuotaValue" | "future_quota_value" => {
-                                j::first_time(&mut seen[7], "futureQuotaValue")?;
-                                message.future_quota_value = j::next_field::<
-                                    c::Int64,
-                                    _,
-                                    _,
-                                >(&mut map)?;
-                            }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
-                    }
-                    ::core::result::Result::Ok(message)
+                "quotaMetric" | "quota_metric" => {
+                    r.read::<c::Str, _>(3, &mut self.quota_metric)
                 }
+                "quotaId" | "quota_id" => r.read::<c::Str, _>(4, &mut self.quota_id),
+                "quotaDimensions" | "quota_dimensions" => {
+                    r.read::<c::Map<c::Str, c::Str>, _>(5, &mut self.quota_dimensions)
+                }
+                "quotaValue" | "quota_value" => {
+                    r.read::<c::Int64, _>(6, &mut self.quota_value)
+                }
+                "futureQuotaValue" | "future_quota_value" => {
+                    r.read_option::<c::Int64, _>(7, &mut self.future_quota_value)
+                }
+                _ => r.skip(),
             }
-            deserializer.deserialize_map(Visitor)
         }
     }
     impl ::serde::Serialize for RequestInfo {
@@ -1193,7 +834,7 @@ const _: () = {
         ) -> ::core::result::Result<S::Ok, S::Error> {
             use ::serde::ser::SerializeMap as _;
             use j::{codec as c, Codec, With};
-            let mut map = serializer.serialize_map(::core::option::Option::None)?;
+            let mut map = serializer.serialize_map(None)?;
             map.serialize_key("requestId")?;
             map.serialize_value(&With::<c::Str, _>::new(&self.request_id))?;
             map.serialize_key("servingData")?;
@@ -1205,55 +846,28 @@ const _: () = {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::core::result::Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                type Value = RequestInfo;
-                fn expecting(
-                    &self,
-                    f: &mut ::core::fmt::Formatter<'_>,
-                ) -> ::core::fmt::Result {
-                    f.write_str("a JSON object (google.rpc.RequestInfo)")
+            j::deserialize(deserializer)
+        }
+    }
+    impl j::Object<2, 0> for RequestInfo {
+        const NAME: &'static str = "google.rpc.RequestInfo";
+        const FIELDS: [&'static str; 2] = ["requestId", "servingData"];
+        const ONEOFS: [&'static str; 0] = [];
+        fn read_field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            r: &mut j::Fields<A, Self, 2, 0>,
+        ) -> ::core::result::Result<(), A::Error> {
+            use j::codec as c;
+            match key {
+                "requestId" | "request_id" => {
+                    r.read::<c::Str, _>(0, &mut self.request_id)
                 }
-                fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                    self,
-                    mut map: A,
-                ) -> ::core::result::Result<RequestInfo, A::Error> {
-                    use j::codec as c;
-                    let mut message = RequestInfo::default();
-                    let mut seen = [false; 2];
-                    while let ::core::option::Option::Some(key) = map
-                        .next_key::<j::Key<'de>>()?
-                    {
-                        match &*key.0 {
-                            "requestId" | "request_id" => {
-                                j::first_time(&mut seen[0], "requestId")?;
-                                if let ::core::option::Option::Some(v) = j::next_field::<
-                                    c::Str,
-                                    _,
-                                    _,
-                                >(&mut map)? {
-                                    message.request_id = v;
-                                }
-                            }
-                            "servingData" | "serving_data" => {
-                                j::first_time(&mut seen[1], "servingData")?;
-                                if let ::core::option::Option::Some(v) = j::next_field::<
-                                    c::Str,
-                                    _,
-                                    _,
-                                >(&mut map)? {
-                                    message.serving_data = v;
-                                }
-                            }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
-                    }
-                    ::core::result::Result::Ok(message)
+                "servingData" | "serving_data" => {
+                    r.read::<c::Str, _>(1, &mut self.serving_data)
                 }
+                _ => r.skip(),
             }
-            deserializer.deserialize_map(Visitor)
         }
     }
     impl ::serde::Serialize for ResourceInfo {
@@ -1263,7 +877,7 @@ const _: () = {
         ) -> ::core::result::Result<S::Ok, S::Error> {
             use ::serde::ser::SerializeMap as _;
             use j::{codec as c, Codec, With};
-            let mut map = serializer.serialize_map(::core::option::Option::None)?;
+            let mut map = serializer.serialize_map(None)?;
             map.serialize_key("resourceType")?;
             map.serialize_value(&With::<c::Str, _>::new(&self.resource_type))?;
             map.serialize_key("resourceName")?;
@@ -1279,75 +893,35 @@ const _: () = {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::core::result::Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                type Value = ResourceInfo;
-                fn expecting(
-                    &self,
-                    f: &mut ::core::fmt::Formatter<'_>,
-                ) -> ::core::fmt::Result {
-                    f.write_str("a JSON object (google.rpc.ResourceInfo)")
+            j::deserialize(deserializer)
+        }
+    }
+    impl j::Object<4, 0> for ResourceInfo {
+        const NAME: &'static str = "google.rpc.ResourceInfo";
+        const FIELDS: [&'static str; 4] = [
+            "resourceType",
+            "resourceName",
+            "owner",
+            "description",
+        ];
+        const ONEOFS: [&'static str; 0] = [];
+        fn read_field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            r: &mut j::Fields<A, Self, 4, 0>,
+        ) -> ::core::result::Result<(), A::Error> {
+            use j::codec as c;
+            match key {
+                "resourceType" | "resource_type" => {
+                    r.read::<c::Str, _>(0, &mut self.resource_type)
                 }
-                fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                    self,
-                    mut map: A,
-                ) -> ::core::result::Result<ResourceInfo, A::Error> {
-                    use j::codec as c;
-                    let mut message = ResourceInfo::default();
-                    let mut seen = [false; 4];
-                    while let ::core::option::Option::Some(key) = map
-                        .next_key::<j::Key<'de>>()?
-                    {
-                        match &*key.0 {
-                            "resourceType" | "resource_type" => {
-                                j::first_time(&mut seen[0], "resourceType")?;
-                                if let ::core::option::Option::Some(v) = j::next_field::<
-                                    c::Str,
-                                    _,
-                                    _,
-                                >(&mut map)? {
-                                    message.resource_type = v;
-                                }
-                            }
-                            "resourceName" | "resource_name" => {
-                                j::first_time(&mut seen[1], "resourceName")?;
-                                if let ::core::option::Option::Some(v) = j::next_field::<
-                                    c::Str,
-                                    _,
-                                    _,
-                                >(&mut map)? {
-                                    message.resource_name = v;
-                                }
-                            }
-                            "owner" => {
-                                j::first_time(&mut seen[2], "owner")?;
-                                if let ::core::option::Option::Some(v) = j::next_field::<
-                                    c::Str,
-                                    _,
-                                    _,
-                                >(&mut map)? {
-                                    message.owner = v;
-                                }
-                            }
-                            "description" => {
-                                j::first_time(&mut seen[3], "description")?;
-                                if let ::core::option::Option::Some(v) = j::next_field::<
-                                    c::Str,
-                                    _,
-                                    _,
-                                >(&mut map)? {
-                                    message.description = v;
-                                }
-                            }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
-                    }
-                    ::core::result::Result::Ok(message)
+                "resourceName" | "resource_name" => {
+                    r.read::<c::Str, _>(1, &mut self.resource_name)
                 }
+                "owner" => r.read::<c::Str, _>(2, &mut self.owner),
+                "description" => r.read::<c::Str, _>(3, &mut self.description),
+                _ => r.skip(),
             }
-            deserializer.deserialize_map(Visitor)
         }
     }
     impl ::serde::Serialize for RetryInfo {
@@ -1357,8 +931,8 @@ const _: () = {
         ) -> ::core::result::Result<S::Ok, S::Error> {
             use ::serde::ser::SerializeMap as _;
             use j::{codec as c, Codec, With};
-            let mut map = serializer.serialize_map(::core::option::Option::None)?;
-            if let ::core::option::Option::Some(v) = &self.retry_delay {
+            let mut map = serializer.serialize_map(None)?;
+            if let Some(v) = &self.retry_delay {
                 map.serialize_key("retryDelay")?;
                 map.serialize_value(&With::<c::Message, _>::new(v))?;
             } else {
@@ -1372,43 +946,25 @@ const _: () = {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
         ) -> ::core::result::Result<Self, D::Error> {
-            struct Visitor;
-            impl<'de> ::serde::de::Visitor<'de> for Visitor {
-                type Value = RetryInfo;
-                fn expecting(
-                    &self,
-                    f: &mut ::core::fmt::Formatter<'_>,
-                ) -> ::core::fmt::Result {
-                    f.write_str("a JSON object (google.rpc.RetryInfo)")
+            j::deserialize(deserializer)
+        }
+    }
+    impl j::Object<1, 0> for RetryInfo {
+        const NAME: &'static str = "google.rpc.RetryInfo";
+        const FIELDS: [&'static str; 1] = ["retryDelay"];
+        const ONEOFS: [&'static str; 0] = [];
+        fn read_field<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            r: &mut j::Fields<A, Self, 1, 0>,
+        ) -> ::core::result::Result<(), A::Error> {
+            use j::codec as c;
+            match key {
+                "retryDelay" | "retry_delay" => {
+                    r.read_option::<c::Message, _>(0, &mut self.retry_delay)
                 }
-                fn visit_map<A: ::serde::de::MapAccess<'de>>(
-                    self,
-                    mut map: A,
-                ) -> ::core::result::Result<RetryInfo, A::Error> {
-                    use j::codec as c;
-                    let mut message = RetryInfo::default();
-                    let mut seen = [false; 1];
-                    while let ::core::option::Option::Some(key) = map
-                        .next_key::<j::Key<'de>>()?
-                    {
-                        match &*key.0 {
-                            "retryDelay" | "retry_delay" => {
-                                j::first_time(&mut seen[0], "retryDelay")?;
-                                message.retry_delay = j::next_field::<
-                                    c::Message,
-                                    _,
-                                    _,
-                                >(&mut map)?;
-                            }
-                            _ => {
-                                map.next_value::<::serde::de::IgnoredAny>()?;
-                            }
-                        }
-                    }
-                    ::core::result::Result::Ok(message)
-                }
+                _ => r.skip(),
             }
-            deserializer.deserialize_map(Visitor)
         }
     }
 };
