@@ -87,6 +87,7 @@ fn main() {
             .unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(out_dir.join("descriptor_set.bin"), set).unwrap();
     editions(&out_dir);
+    well_known_paths(&out_dir);
     // Defaults (plus the embedded descriptor set) at the root; each JSON option set in its own
     // module tree. The fixtures' warnings are deliberate (tests/golden.rs checks them).
     let configure = || protoc_gen_rs_svc::configure().emit_warnings(false);
@@ -121,4 +122,31 @@ fn main() {
 /// may reuse a compiled build script for a clone at another path sharing the target directory.
 fn manifest_dir() -> PathBuf {
     PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
+}
+
+/// `OUT_DIR/well_known_paths.rs`: a function naming every runtime path the plugin writes for a
+/// well-known type (`WellKnown::runtime_path`), with the JSON traits generated code relies on,
+/// so a path the runtime does not have, or a type without them, fails this crate's build
+/// (tests/well_known_paths.rs).
+fn well_known_paths(out_dir: &Path) {
+    use protoc_gen_rs_svc::model::WellKnown;
+    let mut code = String::from(
+        "/// Every runtime path the plugin writes for a well-known type, and how many.\n\
+         pub fn well_known_paths() -> usize {\n\
+         fn json<T: ::serde::Serialize + ::serde::de::DeserializeOwned>() {}\n\
+         fn message<T: ::prost::Message + ::prost::Name + Default>() {}\n",
+    );
+    let mut count = 0;
+    for known in WellKnown::ALL {
+        let Some(path) = known.runtime_path() else {
+            continue;
+        };
+        count += 1;
+        code.push_str(&format!("json::<{path}>();\n"));
+        if known != WellKnown::NullValue {
+            code.push_str(&format!("message::<{path}>();\n"));
+        }
+    }
+    code.push_str(&format!("{count}\n}}\n"));
+    std::fs::write(out_dir.join("well_known_paths.rs"), code).unwrap();
 }

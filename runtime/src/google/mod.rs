@@ -77,21 +77,34 @@ pub mod rpc {
     );
 }
 
-/// JSON for the two google types above, written with the same codecs as generated code.
+/// JSON for the two google types above, written with the same codecs and read through the same
+/// loop as generated code, and their proto names.
 mod json {
-    use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
+    use serde::de::{Deserialize, Deserializer, MapAccess};
     use serde::ser::{Serialize, SerializeMap, Serializer};
-    use std::fmt;
 
     use super::{api::HttpBody, rpc::Status};
-    use crate::json::{codec as c, first_time, next_field, Key, With};
+    use crate::json::{codec as c, deserialize, Fields, Object, With};
+
+    impl prost::Name for HttpBody {
+        const NAME: &'static str = "HttpBody";
+        const PACKAGE: &'static str = "google.api";
+    }
+
+    impl prost::Name for Status {
+        const NAME: &'static str = "Status";
+        const PACKAGE: &'static str = "google.rpc";
+    }
 
     impl Serialize for HttpBody {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
             let mut map = serializer.serialize_map(Some(3))?;
-            map.serialize_entry("contentType", &self.content_type)?;
-            map.serialize_entry("data", &With::<c::Bytes, _>::new(&self.data))?;
-            map.serialize_entry("extensions", &self.extensions)?;
+            map.serialize_key("contentType")?;
+            map.serialize_value(&self.content_type)?;
+            map.serialize_key("data")?;
+            map.serialize_value(&With::<c::Bytes, _>::new(&self.data))?;
+            map.serialize_key("extensions")?;
+            map.serialize_value(&self.extensions)?;
             map.end()
         }
     }
@@ -99,96 +112,61 @@ mod json {
     impl Serialize for Status {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
             let mut map = serializer.serialize_map(Some(3))?;
-            map.serialize_entry("code", &self.code)?;
-            map.serialize_entry("message", &self.message)?;
-            map.serialize_entry("details", &self.details)?;
+            map.serialize_key("code")?;
+            map.serialize_value(&self.code)?;
+            map.serialize_key("message")?;
+            map.serialize_value(&self.message)?;
+            map.serialize_key("details")?;
+            map.serialize_value(&self.details)?;
             map.end()
         }
     }
 
     impl<'de> Deserialize<'de> for HttpBody {
         fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            struct V;
-            impl<'de> Visitor<'de> for V {
-                type Value = HttpBody;
-                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                    f.write_str("a JSON object (google.api.HttpBody)")
-                }
-                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<HttpBody, A::Error> {
-                    let mut out = HttpBody::default();
-                    let mut seen = [false; 3];
-                    while let Some(key) = map.next_key::<Key<'de>>()? {
-                        match &*key.0 {
-                            "contentType" | "content_type" => {
-                                first_time(&mut seen[0], "contentType")?;
-                                if let Some(v) = next_field::<c::Str, _, _>(&mut map)? {
-                                    out.content_type = v;
-                                }
-                            }
-                            "data" => {
-                                first_time(&mut seen[1], "data")?;
-                                if let Some(v) = next_field::<c::Bytes, _, _>(&mut map)? {
-                                    out.data = v;
-                                }
-                            }
-                            "extensions" => {
-                                first_time(&mut seen[2], "extensions")?;
-                                if let Some(v) = map.next_value::<Option<_>>()? {
-                                    out.extensions = v;
-                                }
-                            }
-                            _ => {
-                                map.next_value::<de::IgnoredAny>()?;
-                            }
-                        }
-                    }
-                    Ok(out)
-                }
+            deserialize(deserializer)
+        }
+    }
+
+    impl Object<3, 0> for HttpBody {
+        const NAME: &'static str = "google.api.HttpBody";
+        const FIELDS: [&'static str; 3] = ["contentType", "data", "extensions"];
+        const ONEOFS: [&'static str; 0] = [];
+        fn read_field<'de, A: MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            r: &mut Fields<A, Self, 3, 0>,
+        ) -> Result<(), A::Error> {
+            match key {
+                "contentType" | "content_type" => r.read::<c::Str, _>(0, &mut self.content_type),
+                "data" => r.read::<c::Bytes, _>(1, &mut self.data),
+                "extensions" => r.read::<c::Repeated<c::Message>, _>(2, &mut self.extensions),
+                _ => r.skip(),
             }
-            deserializer.deserialize_map(V)
         }
     }
 
     impl<'de> Deserialize<'de> for Status {
         fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            struct V;
-            impl<'de> Visitor<'de> for V {
-                type Value = Status;
-                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                    f.write_str("a JSON object (google.rpc.Status)")
-                }
-                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Status, A::Error> {
-                    let mut out = Status::default();
-                    let mut seen = [false; 3];
-                    while let Some(key) = map.next_key::<Key<'de>>()? {
-                        match &*key.0 {
-                            "code" => {
-                                first_time(&mut seen[0], "code")?;
-                                if let Some(v) = next_field::<c::Int32, _, _>(&mut map)? {
-                                    out.code = v;
-                                }
-                            }
-                            "message" => {
-                                first_time(&mut seen[1], "message")?;
-                                if let Some(v) = next_field::<c::Str, _, _>(&mut map)? {
-                                    out.message = v;
-                                }
-                            }
-                            "details" => {
-                                first_time(&mut seen[2], "details")?;
-                                if let Some(v) = map.next_value::<Option<_>>()? {
-                                    out.details = v;
-                                }
-                            }
-                            _ => {
-                                map.next_value::<de::IgnoredAny>()?;
-                            }
-                        }
-                    }
-                    Ok(out)
-                }
+            deserialize(deserializer)
+        }
+    }
+
+    impl Object<3, 0> for Status {
+        const NAME: &'static str = "google.rpc.Status";
+        const FIELDS: [&'static str; 3] = ["code", "message", "details"];
+        const ONEOFS: [&'static str; 0] = [];
+        fn read_field<'de, A: MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            r: &mut Fields<A, Self, 3, 0>,
+        ) -> Result<(), A::Error> {
+            match key {
+                "code" => r.read::<c::Int32, _>(0, &mut self.code),
+                "message" => r.read::<c::Str, _>(1, &mut self.message),
+                "details" => r.read::<c::Repeated<c::Message>, _>(2, &mut self.details),
+                _ => r.skip(),
             }
-            deserializer.deserialize_map(V)
         }
     }
 }
