@@ -83,9 +83,6 @@ struct Ctx<'a> {
     externs: &'a [(String, String)],
     /// The block's alias of `::rs_svc::__codegen::json`.
     alias: &'a str,
-    /// `Option`'s variants, by their prelude names unless the package has a type of that name.
-    some: &'static str,
-    none: &'static str,
 }
 
 impl Ctx<'_> {
@@ -233,21 +230,19 @@ fn serialize_impl(code: &mut Code, ctx: &Ctx<'_>, message: &Message, ty: &str) {
     } else {
         "mut map"
     };
-    code.line(format_args!(
-        "let {map} = serializer.serialize_map({})?;",
-        ctx.none
-    ));
+    // `Some` and `None` are the prelude's: prost's messages and enums are types, which live in
+    // the other namespace, so one named `Some` hides nothing here (testdata/prelude).
+    code.line(format_args!("let {map} = serializer.serialize_map(None)?;"));
     for field in message.fields.iter().filter(|f| f.oneof.is_none()) {
         let ident = naming::field_name(&field.name);
         let key = ctx.json_key(field);
         let codec = ctx.codec(field);
         if is_option(field) {
-            let some = ctx.some;
-            if code.fits(format!("if let {some}(v) = &self.{ident} {{").len()) {
-                code.open(format_args!("if let {some}(v) = &self.{ident} {{"));
+            if code.fits(format!("if let Some(v) = &self.{ident} {{").len()) {
+                code.open(format_args!("if let Some(v) = &self.{ident} {{"));
             } else {
                 code.line(format_args!("let v = &self.{ident};"));
-                code.open(format_args!("if let {some}(v) = v {{"));
+                code.open(format_args!("if let Some(v) = v {{"));
             }
             entry(code, &key, &format!("&With::<{codec}, _>::new(v)"));
             // Unset message fields are `null` when unpopulated fields are emitted (as
@@ -278,10 +273,7 @@ fn serialize_impl(code: &mut Code, ctx: &Ctx<'_>, message: &Message, ty: &str) {
             .filter(|f| f.oneof.as_deref() == Some(oneof))
         {
             let variant = naming::type_name(&field.name);
-            code.open(format_args!(
-                "{}({enum_path}::{variant}(v)) => {{",
-                ctx.some
-            ));
+            code.open(format_args!("Some({enum_path}::{variant}(v)) => {{"));
             let codec = ctx.codec(field);
             entry(
                 code,
@@ -290,7 +282,7 @@ fn serialize_impl(code: &mut Code, ctx: &Ctx<'_>, message: &Message, ty: &str) {
             );
             code.close("}");
         }
-        code.line(format_args!("{} => {{}}", ctx.none));
+        code.line(format_args!("None => {{}}"));
         code.close("}");
     }
     code.line(format_args!("map.end()"));
@@ -531,28 +523,12 @@ pub fn impls_share(
         .into_iter()
         .find(|alias| !modules.contains(*alias))
         .unwrap_or("rs_svc_json");
-    // A type named `Some` or `None` in the package's module hides the prelude's.
-    let prelude = !messages
-        .iter()
-        .map(|(_, path)| path.as_str())
-        .chain(enums.iter().map(String::as_str))
-        .any(|path| path == "Some" || path == "None");
-    let (some, none) = if prelude {
-        ("Some", "None")
-    } else {
-        (
-            "::core::option::Option::Some",
-            "::core::option::Option::None",
-        )
-    };
     let ctx = Ctx {
         model,
         package,
         params,
         externs: paths::resolution_paths(model, params),
         alias,
-        some,
-        none,
     };
     let what = format!("the JSON impls of package `{package}`");
     let run = &messages[share * messages.len() / shares..(share + 1) * messages.len() / shares];
