@@ -101,3 +101,23 @@ fn json_impls_share_one_allow_per_block_and_an_alias_that_hides_no_nested_module
         "{code}"
     );
 }
+
+#[test]
+fn a_message_is_read_from_json_with_one_line_per_field_and_the_runtimes_loop() {
+    let code = generated();
+    // The Deserialize impl is one call; the loop over members, the duplicate and oneof checks
+    // live in the runtime (rs_svc::json::Object).
+    for expected in [
+        "impl<'de> ::serde::Deserialize<'de> for Req {",
+        "            js::deserialize(deserializer)\n",
+        "impl js::Object<1, 0> for Req {",
+        "const FIELDS: [&'static str; 1] = [\"name\"];",
+        "                \"name\" => r.read::<c::Str, _>(0, &mut self.name),\n",
+        "                \"inner\" => r.read_option::<c::Message, _>(0, &mut self.inner),\n",
+    ] {
+        assert!(code.contains(expected), "`{expected}` in:\n{code}");
+    }
+    for gone in ["visit_map", "next_key", "first_time", "struct Visitor"] {
+        assert!(!code.contains(gone), "`{gone}` in:\n{code}");
+    }
+}
