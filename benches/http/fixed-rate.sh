@@ -2,7 +2,10 @@
 # Open loop: latency at a fixed 2,000 req/s (oha -q, which corrects for coordinated omission),
 # 32 connections, 10 s after a 2 s warm-up, GET and POST, the generated router against the
 # hand-written axum handler; server pinned to CPU 0 and oha to CPU 1 (PIN=1, the default) or
-# both unpinned (PIN=0); 2 rounds, order reversed in the second. Prints one line per run.
+# both unpinned (PIN=0); ROUNDS rounds (default 5), the order reversed every other round. Prints
+# one line per run, then per workload the median p50 and p99 of each target and the median of
+# the per-round p99 ratios (rs-svc / axum, below 1 means rs-svc's tail is shorter), with their
+# range: a single pinned run's tail moves by 2-5x between identical runs.
 # Needs oha: `cargo install --locked oha@1.16.0` (about 10 minutes on 2 cores); OHA=path.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -11,6 +14,7 @@ command -v "$OHA" >/dev/null || { echo "oha not found: cargo install --locked oh
 cargo build --release --locked -q -p rs-svc-http-bench --bin http-bench-server
 B=${CARGO_TARGET_DIR:-target}/release/http-bench-server
 fx=$(mktemp -d); $B fixtures "$fx" >/dev/null
+results=$fx/results.txt
 get=$(cat "$fx/get.path"); post=$(cat "$fx/post.path")
 run() { # mode method
   local pin_s="" pin_c=""
@@ -29,11 +33,30 @@ run() { # mode method
   python3 -c "
 import json,sys; d=json.load(open('/tmp/oha.$1.$2.json'))
 s=d['summary']; p=d['latencyPercentiles']; codes=d.get('statusCodeDistribution',{})
-print('$2 $1 rps=%.0f p50=%.3fms p99=%.3fms codes=%s' % (s['requestsPerSec'], p['p50']*1000, p['p99']*1000, codes))"
+print('$2 $1 rps=%.0f p50=%.3fms p99=%.3fms codes=%s' % (s['requestsPerSec'], p['p50']*1000, p['p99']*1000, codes))" | tee -a "$results"
 }
-for round in 1 2; do
+for round in $(seq 1 "${ROUNDS:-5}"); do
   for m in get post; do
-    if [ $round = 1 ]; then order="rs-svc axum"; else order="axum rs-svc"; fi
+    if [ $((round % 2)) = 1 ]; then order="rs-svc axum"; else order="axum rs-svc"; fi
     for mode in $order; do run $mode $m; done
   done
 done
+python3 - "$results" <<'EOF'
+import re, statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    m = re.match(r"(\w+) (\S+) rps=\S+ p50=([\d.]+)ms p99=([\d.]+)ms", line)
+    if m:
+        runs.setdefault((m[1], m[2]), []).append((float(m[3]), float(m[4])))
+print("| workload | rs-svc p50 / p99 ms | axum p50 / p99 ms | p99 rs-svc / axum, median (range) |")
+print("| --- | --- | --- | --- |")
+for method in ("get", "post"):
+    ours, theirs = runs.get((method, "rs-svc"), []), runs.get((method, "axum"), [])
+    if not ours or not theirs:
+        continue
+    med = lambda xs, i: statistics.median(x[i] for x in xs)
+    ratios = [o[1] / t[1] for o, t in zip(ours, theirs)]
+    print("| %s | %.2f / %.2f | %.2f / %.2f | %.2f (%.2f-%.2f) |" % (
+        method.upper(), med(ours, 0), med(ours, 1), med(theirs, 0), med(theirs, 1),
+        statistics.median(ratios), min(ratios), max(ratios)))
+EOF
