@@ -96,7 +96,7 @@ pub fn from_request(
             metadata.append(key, value.clone());
         }
     }
-    forwarded(&mut metadata, peer, headers.get(http::header::HOST));
+    forwarded(&mut metadata, peer, headers.get(http::header::HOST).cloned());
     Ok(CallHeaders {
         metadata: MetadataMap::from_headers(metadata),
         timeout,
@@ -131,16 +131,16 @@ pub fn into_metadata(
             host = value;
         }
     }
-    forwarded(&mut headers, peer, host.as_ref());
+    forwarded(&mut headers, peer, host);
     Ok(CallHeaders {
         metadata: MetadataMap::from_headers(headers),
         timeout: None,
     })
 }
 
-/// Appends `peer` to `x-forwarded-for` and sets `x-forwarded-host` from `host` unless the
+/// Appends `peer` to `x-forwarded-for` and sets `x-forwarded-host` to `host` unless the
 /// metadata has one.
-fn forwarded(metadata: &mut HeaderMap, peer: Option<SocketAddr>, host: Option<&HeaderValue>) {
+fn forwarded(metadata: &mut HeaderMap, peer: Option<SocketAddr>, host: Option<HeaderValue>) {
     use http::header::Entry;
     if let Some(peer) = peer {
         match metadata.entry(X_FORWARDED_FOR) {
@@ -169,7 +169,7 @@ fn forwarded(metadata: &mut HeaderMap, peer: Option<SocketAddr>, host: Option<&H
     }
     if let Some(host) = host.filter(|h| h.to_str().is_ok()) {
         if let Entry::Vacant(slot) = metadata.entry(X_FORWARDED_HOST) {
-            slot.insert(host.clone());
+            slot.insert(host);
         }
     }
 }
