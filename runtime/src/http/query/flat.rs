@@ -7,7 +7,7 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::Deserializer;
 
 use super::object::Scalar;
-use super::{Cardinality, QueryField};
+use super::{Cardinality, QueryField, QuerySchema};
 
 /// The message made of path variables and query parameters that all name top-level singular
 /// or repeated scalar fields outside any oneof (the common GET), as a serde `Deserializer`
@@ -112,6 +112,107 @@ impl<'a> Flat<'a> {
             values.sort_by_key(|(index, _)| *index);
         }
         Some(Flat { fields, values })
+    }
+}
+
+impl Flat<'_> {
+    /// The message with every value set directly through [`QuerySchema::set_field`], with no
+    /// serde in between; `None` when some field is not set that way (the message is then read
+    /// through serde).
+    pub(crate) fn set<T: QuerySchema + Default>(&self) -> Option<T> {
+        let mut message = T::default();
+        self.values
+            .iter()
+            .all(|(index, value)| message.set_field(*index, value))
+            .then_some(message)
+    }
+}
+
+/// A field type [`QuerySchema::set_field`] sets directly: what the field's proto3 JSON codec
+/// reads from the value [`Scalar`] stands for. A list appends, an `Option` becomes `Some`.
+#[doc(hidden)]
+pub trait FlatField {
+    /// Sets (or appends) `value`; `false` when it is not this type's (an integer out of range).
+    fn set_flat(&mut self, value: &Scalar<'_>) -> bool;
+}
+
+impl FlatField for String {
+    fn set_flat(&mut self, value: &Scalar<'_>) -> bool {
+        let Scalar::Text(text) = value else {
+            return false;
+        };
+        // One allocation of the exact size (growing an empty string costs more).
+        *self = String::from(&**text);
+        true
+    }
+}
+
+impl FlatField for bool {
+    fn set_flat(&mut self, value: &Scalar<'_>) -> bool {
+        let Scalar::Bool(b) = value else {
+            return false;
+        };
+        *self = *b;
+        true
+    }
+}
+
+/// The integer `text` holds (optional `-`, digits, checked by [`Scalar`]), as the JSON integer
+/// codec reads a string: leading zeros and `-0` are fine, a value out of range is not.
+fn integer<T: TryFrom<i128>>(value: &Scalar<'_>) -> Option<T> {
+    let Scalar::Text(text) = value else {
+        return None;
+    };
+    text.parse::<i128>().ok().and_then(|n| T::try_from(n).ok())
+}
+
+impl FlatField for i32 {
+    fn set_flat(&mut self, value: &Scalar<'_>) -> bool {
+        // An enum field (prost keeps enums as `i32`) gets the number its name stands for.
+        let read = match value {
+            Scalar::Number(n) => Some(*n),
+            _ => integer(value),
+        };
+        read.map(|n| *self = n).is_some()
+    }
+}
+
+macro_rules! flat_integer {
+    ($($t:ty),*) => {$(
+        impl FlatField for $t {
+            fn set_flat(&mut self, value: &Scalar<'_>) -> bool {
+                integer(value).map(|n| *self = n).is_some()
+            }
+        }
+    )*};
+}
+
+flat_integer!(i64, u32, u64);
+
+impl<T: FlatField + Default> FlatField for Option<T> {
+    fn set_flat(&mut self, value: &Scalar<'_>) -> bool {
+        let mut read = T::default();
+        read.set_flat(value) && {
+            *self = Some(read);
+            true
+        }
+    }
+}
+
+/// A field prost boxes (the `boxed` option).
+impl<T: FlatField> FlatField for Box<T> {
+    fn set_flat(&mut self, value: &Scalar<'_>) -> bool {
+        T::set_flat(self, value)
+    }
+}
+
+impl<T: FlatField + Default> FlatField for Vec<T> {
+    fn set_flat(&mut self, value: &Scalar<'_>) -> bool {
+        let mut read = T::default();
+        read.set_flat(value) && {
+            self.push(read);
+            true
+        }
     }
 }
 

@@ -323,3 +323,110 @@ fn pairs_decode_as_form_urlencoded_does() {
     assert!(pairs("a=plain")
         .all(|(name, value)| matches!((name, value), (Cow::Borrowed(_), Cow::Borrowed(_)))));
 }
+
+fn plain() -> &'static [QueryField] {
+    const PLAIN: &[QueryField] = &[
+        field("name", "name", QueryKind::Text),
+        field("size", "size", QueryKind::Integer),
+        field("big", "big", QueryKind::Integer),
+        field("exact", "exact", QueryKind::Bool),
+        field("state", "state", QueryKind::Enum(state)),
+        with(
+            field("tags", "tags", QueryKind::Text),
+            Cardinality::Repeated,
+        ),
+        with(
+            field("sizes", "sizes", QueryKind::Integer),
+            Cardinality::Repeated,
+        ),
+        field("maybe", "maybe", QueryKind::Integer),
+        field("ratio", "ratio", QueryKind::Float),
+    ];
+    PLAIN
+}
+
+/// A message as generated code sets it: every field of `plain` but `ratio` (a float, which only
+/// serde reads) has an arm.
+#[derive(Debug, Default, PartialEq)]
+struct Plain {
+    name: String,
+    size: i32,
+    big: u64,
+    exact: bool,
+    state: i32,
+    tags: Vec<String>,
+    sizes: Vec<i64>,
+    maybe: Option<Box<u32>>,
+    ratio: f64,
+}
+
+impl QuerySchema for Plain {
+    fn query_fields() -> &'static [QueryField] {
+        plain()
+    }
+
+    fn set_field(&mut self, index: usize, value: &Scalar<'_>) -> bool {
+        match index {
+            0 => self.name.set_flat(value),
+            1 => self.size.set_flat(value),
+            2 => self.big.set_flat(value),
+            3 => self.exact.set_flat(value),
+            4 => self.state.set_flat(value),
+            5 => self.tags.set_flat(value),
+            6 => self.sizes.set_flat(value),
+            7 => self.maybe.set_flat(value),
+            _ => false,
+        }
+    }
+}
+
+/// Top-level values are set straight into the message as their JSON would read: escapes and
+/// `+` decoded, repeated values appended in the order sent, integers as the JSON codec reads a
+/// string (leading zeros, `-0`), enums by name or any number. A value only serde can read or
+/// judge (a float, an integer out of its field's range) sets nothing: serde reads the message.
+#[test]
+fn flat_values_set_plain_fields_directly() {
+    let all = Plain {
+        name: "a b/c".into(),
+        size: 0,
+        big: 7,
+        exact: true,
+        state: 2,
+        tags: vec!["x".into(), "é".into()],
+        sizes: vec![3, -4],
+        maybe: Some(Box::new(5)),
+        ratio: 0.0,
+    };
+    let cases = [
+        (
+            "name=a+b%2Fc&size=-0&big=007&exact=1&state=DONE&tags=x&sizes=3&tags=%C3%A9&sizes=-4&maybe=5",
+            Some(all),
+        ),
+        (
+            "state=7&exact=false&size=-2147483648",
+            Some(Plain {
+                state: 7,
+                size: i32::MIN,
+                ..Plain::default()
+            }),
+        ),
+        ("", Some(Plain::default())),
+        ("size=2147483648", None),
+        ("big=-1", None),
+        ("maybe=-1", None),
+        ("sizes=1&sizes=99999999999999999999", None),
+        ("ratio=1.5", None),
+    ];
+    for (query, want) in cases {
+        let flat = Flat::new(plain(), query, &[], false).unwrap();
+        assert_eq!(flat.set::<Plain>(), want, "{query}");
+    }
+    let bound = [("name", "shelves/a b".to_owned())];
+    let flat = Flat::new(plain(), "tags=t", &bound, false).unwrap();
+    let want = Plain {
+        name: "shelves/a b".into(),
+        tags: vec!["t".into()],
+        ..Plain::default()
+    };
+    assert_eq!(flat.set::<Plain>(), Some(want));
+}

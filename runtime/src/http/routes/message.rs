@@ -56,7 +56,7 @@ where
     }
 
     fn from_flat(flat: query::Flat<'_>) -> Option<Self> {
-        T::deserialize(flat).ok()
+        flat.set().or_else(|| T::deserialize(flat).ok())
     }
 
     fn rejects(value: Value) -> Option<String> {
