@@ -96,7 +96,11 @@ pub fn from_request(
             metadata.append(key, value.clone());
         }
     }
-    forwarded(&mut metadata, peer, headers.get(http::header::HOST).cloned());
+    forwarded(
+        &mut metadata,
+        peer,
+        headers.get(http::header::HOST).cloned(),
+    );
     Ok(CallHeaders {
         metadata: MetadataMap::from_headers(metadata),
         timeout,

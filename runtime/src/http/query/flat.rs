@@ -52,60 +52,12 @@ impl<'a> Flat<'a> {
         reject_unknown: bool,
         body_field: Option<&str>,
     ) -> Option<Self> {
-        if fields.len() > 64 {
-            return None;
-        }
-        let simple = |index: usize| {
-            let field = &fields[index];
-            field.oneof.is_none() && field.cardinality != Cardinality::Map
-        };
-        let find = |name: &str| {
-            fields
-                .iter()
-                .position(|f| same(f.proto_name, name) || same(f.json_name, name))
-        };
         let mut values = Vec::with_capacity(bindings.len() + 8);
-        // Fields set so far, by index: path variables, then singular query parameters.
-        let mut set = 0u64;
-        for (name, value) in bindings {
-            let index = find(name)?;
-            let field = &fields[index];
-            if !simple(index) || field.cardinality != Cardinality::Singular {
-                return None;
-            }
-            set |= 1 << index;
-            let value = Scalar::parse(field.kind, Cow::Borrowed(value), name).ok()?;
+        let each = |index, value| {
             values.push((index, value));
-        }
-        let mut bound = set;
-        if let Some(body_field) = body_field {
-            bound |= 1 << fields.iter().position(|f| f.proto_name == body_field)?;
-        }
-        for (key, value) in super::pairs(query) {
-            if key.bytes().any(|b| b == b'.' || b == b'[') {
-                return None;
-            }
-            let Some(index) = find(&key) else {
-                if reject_unknown {
-                    return None;
-                }
-                continue;
-            };
-            if bound & (1 << index) != 0 {
-                continue;
-            }
-            let field = &fields[index];
-            if !simple(index) {
-                return None;
-            }
-            if field.cardinality == Cardinality::Singular {
-                if set & (1 << index) != 0 {
-                    return None;
-                }
-                set |= 1 << index;
-            }
-            values.push((index, Scalar::parse(field.kind, value, &key).ok()?));
-        }
+            true
+        };
+        read(fields, query, bindings, reject_unknown, body_field, each)?;
         // A stable sort: repeated values stay in the order sent. Parameters usually come in
         // field order already.
         if !values.is_sorted_by_key(|(index, _)| *index) {
@@ -113,19 +65,100 @@ impl<'a> Flat<'a> {
         }
         Some(Flat { fields, values })
     }
+
+    /// The message `T` with every top-level value set directly through
+    /// [`QuerySchema::set_field`] as it is read, in one pass with no list of values and no
+    /// serde in between; `None` where [`Flat::new`] is, and when some field is not set that way
+    /// (a field with no arm, a value that does not fit): [`Flat`] and serde then read it.
+    pub(crate) fn set<T: QuerySchema + Default>(
+        query: &'a str,
+        bindings: &'a [(&'static str, String)],
+        reject_unknown: bool,
+    ) -> Option<T> {
+        let mut message = T::default();
+        let each = |index, value: Scalar<'_>| message.set_field(index, &value);
+        read(
+            T::query_fields(),
+            query,
+            bindings,
+            reject_unknown,
+            None,
+            each,
+        )?;
+        Some(message)
+    }
 }
 
-impl Flat<'_> {
-    /// The message with every value set directly through [`QuerySchema::set_field`], with no
-    /// serde in between; `None` when some field is not set that way (the message is then read
-    /// through serde).
-    pub(crate) fn set<T: QuerySchema + Default>(&self) -> Option<T> {
-        let mut message = T::default();
-        self.values
-            .iter()
-            .all(|(index, value)| message.set_field(*index, value))
-            .then_some(message)
+/// Checks the path variables `bindings`, then the parameters of `query`, and hands each value
+/// to `each` with its field's index, path variables first, then parameters in the order sent
+/// (parameters naming a bound field, or `body_field`, are skipped); `None` on what only the
+/// general way binds (see [`Flat::new`]) or when `each` refuses a value.
+fn read<'a>(
+    fields: &'static [QueryField],
+    query: &'a str,
+    bindings: &'a [(&'static str, String)],
+    reject_unknown: bool,
+    body_field: Option<&str>,
+    mut each: impl FnMut(usize, Scalar<'a>) -> bool,
+) -> Option<()> {
+    if fields.len() > 64 {
+        return None;
     }
+    let simple = |index: usize| {
+        let field = &fields[index];
+        field.oneof.is_none() && field.cardinality != Cardinality::Map
+    };
+    let find = |name: &str| {
+        fields
+            .iter()
+            .position(|f| same(f.proto_name, name) || same(f.json_name, name))
+    };
+    // Fields set so far, by index: path variables, then singular query parameters.
+    let mut set = 0u64;
+    for (name, value) in bindings {
+        let index = find(name)?;
+        let field = &fields[index];
+        if !simple(index) || field.cardinality != Cardinality::Singular {
+            return None;
+        }
+        set |= 1 << index;
+        let value = Scalar::parse(field.kind, Cow::Borrowed(value), name).ok()?;
+        if !each(index, value) {
+            return None;
+        }
+    }
+    let mut bound = set;
+    if let Some(body_field) = body_field {
+        bound |= 1 << fields.iter().position(|f| f.proto_name == body_field)?;
+    }
+    for (key, value) in super::pairs(query) {
+        if key.bytes().any(|b| b == b'.' || b == b'[') {
+            return None;
+        }
+        let Some(index) = find(&key) else {
+            if reject_unknown {
+                return None;
+            }
+            continue;
+        };
+        if bound & (1 << index) != 0 {
+            continue;
+        }
+        let field = &fields[index];
+        if !simple(index) {
+            return None;
+        }
+        if field.cardinality == Cardinality::Singular {
+            if set & (1 << index) != 0 {
+                return None;
+            }
+            set |= 1 << index;
+        }
+        if !each(index, Scalar::parse(field.kind, value, &key).ok()?) {
+            return None;
+        }
+    }
+    Some(())
 }
 
 /// A field type [`QuerySchema::set_field`] sets directly: what the field's proto3 JSON codec

@@ -418,15 +418,19 @@ fn flat_values_set_plain_fields_directly() {
         ("ratio=1.5", None),
     ];
     for (query, want) in cases {
-        let flat = Flat::new(plain(), query, &[], false).unwrap();
-        assert_eq!(flat.set::<Plain>(), want, "{query}");
+        assert!(Flat::new(plain(), query, &[], false).is_some(), "{query}");
+        assert_eq!(Flat::set::<Plain>(query, &[], false), want, "{query}");
     }
     let bound = [("name", "shelves/a b".to_owned())];
-    let flat = Flat::new(plain(), "tags=t", &bound, false).unwrap();
     let want = Plain {
         name: "shelves/a b".into(),
         tags: vec!["t".into()],
         ..Plain::default()
     };
-    assert_eq!(flat.set::<Plain>(), Some(want));
+    assert_eq!(Flat::set::<Plain>("tags=t", &bound, false), Some(want));
+    // What `Flat::new` leaves to the general way is not set either.
+    for query in ["tags=a&name=b&name=c", "page.orderBy=x", "nope=1"] {
+        let strict = query == "nope=1";
+        assert_eq!(Flat::set::<Plain>(query, &[], strict), None, "{query}");
+    }
 }

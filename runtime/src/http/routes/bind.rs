@@ -23,13 +23,11 @@ pub(super) fn bind_flat<Req: JsonMessage>(
         return None;
     };
     let reject_unknown = options.reject_unknown_query_parameters;
-    query::Flat::new(
-        Req::query_fields(),
-        query.unwrap_or(""),
-        bindings,
-        reject_unknown,
-    )
-    .and_then(Req::from_flat)
+    let query = query.unwrap_or("");
+    Req::set_flat(query, bindings, reject_unknown).or_else(|| {
+        query::Flat::new(Req::query_fields(), query, bindings, reject_unknown)
+            .and_then(Req::from_flat)
+    })
 }
 
 /// Builds the request message from path variables, body and query, in that precedence: what
