@@ -314,6 +314,11 @@ fn pairs_decode_as_form_urlencoded_does() {
         "q=caf%C3%A9&r=%C3",
         "colour%3Dnatural=x%3Dy",
         "tags=oak&tags=bracket&view=ITEM_VIEW_FULL",
+        // Separators and escapes on both sides of 8-byte boundaries, and non-ASCII text.
+        "abcdefg=hijklmno&qrstuvw=xyz+1%202&a",
+        "aaaaaaa&bbbbbbb=cccccccc&dddddddddddddddd=\u{e9}+&x=%41%42&yyyyyyyy",
+        "\u{e9}=\u{fc}&\u{f1}=%C3%B1+&=&==&&=&%",
+        "page_size=20&filter=colour%3Dnatural&tags=oak&tags=bracket&view=ITEM_VIEW_FULL",
     ];
     for query in cases {
         let ours: Vec<_> = pairs(query).collect();
