@@ -156,16 +156,7 @@ fn forwarded(metadata: &mut HeaderMap, peer: Option<SocketAddr>, host: Option<He
                 }
             }
             Entry::Vacant(slot) => {
-                // The common case, a lone IPv4 address, is written on the stack and copied once.
-                let value = match peer.ip() {
-                    std::net::IpAddr::V4(v4) => {
-                        let mut text = [0; 15];
-                        let length = write_ipv4(v4, &mut text);
-                        HeaderValue::from_bytes(&text[..length])
-                    }
-                    ip => HeaderValue::try_from(ip.to_string()),
-                };
-                if let Ok(value) = value {
+                if let Some(value) = peer_value(peer.ip()) {
                     slot.insert(value);
                 }
             }
@@ -176,6 +167,38 @@ fn forwarded(metadata: &mut HeaderMap, peer: Option<SocketAddr>, host: Option<He
             slot.insert(host);
         }
     }
+}
+
+std::thread_local! {
+    /// The `x-forwarded-for` value of the last peer this thread saw: the calls of one peer (a
+    /// proxy in front, a keep-alive connection) share one value instead of each writing and
+    /// allocating its own.
+    static LAST_PEER: std::cell::RefCell<Option<(std::net::IpAddr, HeaderValue)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// `ip` as a header value, as `Display` writes it.
+fn peer_value(ip: std::net::IpAddr) -> Option<HeaderValue> {
+    LAST_PEER.with(|last| {
+        let mut last = last.borrow_mut();
+        if let Some((seen, value)) = &*last {
+            if *seen == ip {
+                return Some(value.clone());
+            }
+        }
+        // The common case, an IPv4 address, is written on the stack and copied once.
+        let value = match ip {
+            std::net::IpAddr::V4(v4) => {
+                let mut text = [0; 15];
+                let length = write_ipv4(v4, &mut text);
+                HeaderValue::from_bytes(&text[..length])
+            }
+            ip => HeaderValue::try_from(ip.to_string()),
+        }
+        .ok()?;
+        *last = Some((ip, value.clone()));
+        Some(value)
+    })
 }
 
 /// Appends `ip` as `Display` writes it; IPv4 without the formatting machinery, which costs
@@ -521,6 +544,23 @@ mod tests {
             let mut out = String::new();
             push_ip(&mut out, ip);
             assert_eq!(out, case);
+        }
+    }
+
+    /// Calls of one peer share its `x-forwarded-for` value; a call of another peer gets its
+    /// own, whatever came before, on the owned and the borrowed way alike.
+    #[test]
+    fn each_call_forwards_its_own_peer_whichever_peer_came_before() {
+        let peers = [
+            "10.0.0.1", "10.0.0.1", "10.0.0.2", "10.0.0.1", "::1", "::1", "10.0.0.2",
+        ];
+        for peer in peers {
+            let addr = SocketAddr::new(peer.parse().unwrap(), 4000);
+            let owned = into_metadata(HeaderMap::new(), Some(addr)).unwrap();
+            let borrowed = from_request(&HeaderMap::new(), Some(addr)).unwrap();
+            for call in [owned, borrowed] {
+                assert_eq!(ascii(&call, "x-forwarded-for").as_deref(), Some(peer));
+            }
         }
     }
 
