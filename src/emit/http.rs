@@ -101,7 +101,7 @@ fn set_field(fields: &[Field]) -> TokenStream {
         return TokenStream::new();
     }
     quote! {
-        fn set_field(&mut self, index: usize, value: &::rs_svc::__codegen::query::Scalar<'_>) -> bool {
+        fn set_field(&mut self, index: usize, value: &mut ::rs_svc::__codegen::query::Scalar<'_>) -> bool {
             use ::rs_svc::__codegen::query::FlatField as _;
             match index {
                 #(#arms,)*

@@ -7,7 +7,7 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::Deserializer;
 
 use super::object::Scalar;
-use super::{Cardinality, QueryField, QuerySchema};
+use super::{Cardinality, QueryField, QueryKind, QuerySchema};
 
 /// The message made of path variables and query parameters that all name top-level singular
 /// or repeated scalar fields outside any oneof (the common GET), as a serde `Deserializer`
@@ -53,7 +53,7 @@ impl<'a> Flat<'a> {
         body_field: Option<&str>,
     ) -> Option<Self> {
         let mut values = Vec::with_capacity(bindings.len() + 8);
-        let each = |index, value| {
+        let each = |index, value, _| {
             values.push((index, value));
             true
         };
@@ -70,27 +70,56 @@ impl<'a> Flat<'a> {
     /// [`QuerySchema::set_field`] as it is read, in one pass with no list of values and no
     /// serde in between; `None` where [`Flat::new`] is, and when some field is not set that way
     /// (a field with no arm, a value that does not fit): [`Flat`] and serde then read it.
+    ///
+    /// A path variable of a text field moves into the message once nothing else can fail (it
+    /// is checked first by setting an empty text); `bindings` keeps the others, and all of them
+    /// when this returns `None`.
     pub(crate) fn set<T: QuerySchema + Default>(
-        query: &'a str,
-        bindings: &'a [(&'static str, String)],
+        query: &str,
+        bindings: &mut [(&'static str, String)],
         reject_unknown: bool,
     ) -> Option<T> {
+        let fields = T::query_fields();
         let mut message = T::default();
-        let each = |index, value: Scalar<'_>| message.set_field(index, &value);
-        read(
-            T::query_fields(),
-            query,
-            bindings,
-            reject_unknown,
-            None,
-            each,
-        )?;
+        // The fields whose path variable moves in at the end.
+        let mut moved = 0u64;
+        let each = |index: usize, mut value: Scalar<'_>, from_path: bool| {
+            if from_path && matches!(fields[index].kind, QueryKind::Text) {
+                moved |= 1 << index;
+                value = Scalar::Text(Cow::Borrowed(""));
+            }
+            message.set_field(index, &mut value)
+        };
+        read(fields, query, bindings, reject_unknown, None, each)?;
+        if moved != 0 {
+            for (name, text) in bindings.iter_mut() {
+                let Some(index) = find(fields, name).filter(|i| moved & (1 << i) != 0) else {
+                    continue;
+                };
+                let mut value = Scalar::Text(Cow::Owned(std::mem::take(text)));
+                // The field took an empty text above, so it takes this one (see `set_field`).
+                if !message.set_field(index, &mut value) {
+                    if let Scalar::Text(Cow::Owned(back)) = value {
+                        *text = back;
+                    }
+                    return None;
+                }
+            }
+        }
         Some(message)
     }
 }
 
+/// The index of the field `name` (proto or JSON name) in `fields`.
+#[inline]
+fn find(fields: &[QueryField], name: &str) -> Option<usize> {
+    fields
+        .iter()
+        .position(|f| same(f.proto_name, name) || same(f.json_name, name))
+}
+
 /// Checks the path variables `bindings`, then the parameters of `query`, and hands each value
-/// to `each` with its field's index, path variables first, then parameters in the order sent
+/// to `each` with its field's index and whether it is a path variable, path variables first, then parameters in the order sent
 /// (parameters naming a bound field, or `body_field`, are skipped); `None` on what only the
 /// general way binds (see [`Flat::new`]) or when `each` refuses a value.
 fn read<'a>(
@@ -99,7 +128,7 @@ fn read<'a>(
     bindings: &'a [(&'static str, String)],
     reject_unknown: bool,
     body_field: Option<&str>,
-    mut each: impl FnMut(usize, Scalar<'a>) -> bool,
+    mut each: impl FnMut(usize, Scalar<'a>, bool) -> bool,
 ) -> Option<()> {
     if fields.len() > 64 {
         return None;
@@ -108,11 +137,7 @@ fn read<'a>(
         let field = &fields[index];
         field.oneof.is_none() && field.cardinality != Cardinality::Map
     };
-    let find = |name: &str| {
-        fields
-            .iter()
-            .position(|f| same(f.proto_name, name) || same(f.json_name, name))
-    };
+    let find = |name: &str| find(fields, name);
     // Fields set so far, by index: path variables, then singular query parameters.
     let mut set = 0u64;
     for (name, value) in bindings {
@@ -123,7 +148,7 @@ fn read<'a>(
         }
         set |= 1 << index;
         let value = Scalar::parse(field.kind, Cow::Borrowed(value), name).ok()?;
-        if !each(index, value) {
+        if !each(index, value, true) {
             return None;
         }
     }
@@ -154,7 +179,7 @@ fn read<'a>(
             }
             set |= 1 << index;
         }
-        if !each(index, Scalar::parse(field.kind, value, &key).ok()?) {
+        if !each(index, Scalar::parse(field.kind, value, &key).ok()?, false) {
             return None;
         }
     }
@@ -165,23 +190,28 @@ fn read<'a>(
 /// reads from the value [`Scalar`] stands for. A list appends, an `Option` becomes `Some`.
 #[doc(hidden)]
 pub trait FlatField {
-    /// Sets (or appends) `value`; `false` when it is not this type's (an integer out of range).
-    fn set_flat(&mut self, value: &Scalar<'_>) -> bool;
+    /// Sets (or appends) `value`, taking its text when it owns it; `false` when it is not this
+    /// type's (an integer out of range), `value` then untouched.
+    fn set_flat(&mut self, value: &mut Scalar<'_>) -> bool;
 }
 
 impl FlatField for String {
-    fn set_flat(&mut self, value: &Scalar<'_>) -> bool {
+    fn set_flat(&mut self, value: &mut Scalar<'_>) -> bool {
         let Scalar::Text(text) = value else {
             return false;
         };
-        // One allocation of the exact size (growing an empty string costs more).
-        *self = String::from(&**text);
+        *self = match text {
+            // Decoded text (or a path variable) moves in.
+            Cow::Owned(text) => std::mem::take(text),
+            // One allocation of the exact size (growing an empty string costs more).
+            Cow::Borrowed(text) => String::from(*text),
+        };
         true
     }
 }
 
 impl FlatField for bool {
-    fn set_flat(&mut self, value: &Scalar<'_>) -> bool {
+    fn set_flat(&mut self, value: &mut Scalar<'_>) -> bool {
         let Scalar::Bool(b) = value else {
             return false;
         };
@@ -200,7 +230,7 @@ fn integer<T: TryFrom<i128>>(value: &Scalar<'_>) -> Option<T> {
 }
 
 impl FlatField for i32 {
-    fn set_flat(&mut self, value: &Scalar<'_>) -> bool {
+    fn set_flat(&mut self, value: &mut Scalar<'_>) -> bool {
         // An enum field (prost keeps enums as `i32`) gets the number its name stands for.
         let read = match value {
             Scalar::Number(n) => Some(*n),
@@ -213,7 +243,7 @@ impl FlatField for i32 {
 macro_rules! flat_integer {
     ($($t:ty),*) => {$(
         impl FlatField for $t {
-            fn set_flat(&mut self, value: &Scalar<'_>) -> bool {
+            fn set_flat(&mut self, value: &mut Scalar<'_>) -> bool {
                 integer(value).map(|n| *self = n).is_some()
             }
         }
@@ -223,7 +253,7 @@ macro_rules! flat_integer {
 flat_integer!(i64, u32, u64);
 
 impl<T: FlatField + Default> FlatField for Option<T> {
-    fn set_flat(&mut self, value: &Scalar<'_>) -> bool {
+    fn set_flat(&mut self, value: &mut Scalar<'_>) -> bool {
         let mut read = T::default();
         read.set_flat(value) && {
             *self = Some(read);
@@ -234,13 +264,13 @@ impl<T: FlatField + Default> FlatField for Option<T> {
 
 /// A field prost boxes (the `boxed` option).
 impl<T: FlatField> FlatField for Box<T> {
-    fn set_flat(&mut self, value: &Scalar<'_>) -> bool {
+    fn set_flat(&mut self, value: &mut Scalar<'_>) -> bool {
         T::set_flat(self, value)
     }
 }
 
 impl<T: FlatField + Default> FlatField for Vec<T> {
-    fn set_flat(&mut self, value: &Scalar<'_>) -> bool {
+    fn set_flat(&mut self, value: &mut Scalar<'_>) -> bool {
         let mut read = T::default();
         read.set_flat(value) && {
             self.push(read);

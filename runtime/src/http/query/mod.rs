@@ -39,10 +39,11 @@ pub trait QuerySchema {
     /// Sets field `index` of [`query_fields`](Self::query_fields) from one checked value of a
     /// top-level path variable or query parameter (appends it, for a repeated field), as reading
     /// the value's JSON would: generated for the fields of plain types (strings, integers, bools,
-    /// enums). `false` when the field is not one of those or the value does not fit it: the
-    /// message is then read through its serde impl, which also words the error.
+    /// enums), taking owned text out of `value`. `false` when the field is not one of those or
+    /// the value does not fit it, `value` then untouched: the message is then read through its
+    /// serde impl, which also words the error. A field that takes one text takes every text.
     #[doc(hidden)]
-    fn set_field(&mut self, _index: usize, _value: &Scalar<'_>) -> bool {
+    fn set_field(&mut self, _index: usize, _value: &mut Scalar<'_>) -> bool {
         false
     }
 }

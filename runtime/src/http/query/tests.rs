@@ -346,6 +346,8 @@ fn plain() -> &'static [QueryField] {
         ),
         field("maybe", "maybe", QueryKind::Integer),
         field("ratio", "ratio", QueryKind::Float),
+        // Text only serde reads (bytes, a timestamp): no arm.
+        field("data", "data", QueryKind::Text),
     ];
     PLAIN
 }
@@ -370,7 +372,7 @@ impl QuerySchema for Plain {
         plain()
     }
 
-    fn set_field(&mut self, index: usize, value: &Scalar<'_>) -> bool {
+    fn set_field(&mut self, index: usize, value: &mut Scalar<'_>) -> bool {
         match index {
             0 => self.name.set_flat(value),
             1 => self.size.set_flat(value),
@@ -424,18 +426,37 @@ fn flat_values_set_plain_fields_directly() {
     ];
     for (query, want) in cases {
         assert!(Flat::new(plain(), query, &[], false).is_some(), "{query}");
-        assert_eq!(Flat::set::<Plain>(query, &[], false), want, "{query}");
+        assert_eq!(Flat::set::<Plain>(query, &mut [], false), want, "{query}");
     }
-    let bound = [("name", "shelves/a b".to_owned())];
+    let mut bound = [("name", "shelves/a b".to_owned())];
     let want = Plain {
         name: "shelves/a b".into(),
         tags: vec!["t".into()],
         ..Plain::default()
     };
-    assert_eq!(Flat::set::<Plain>("tags=t", &bound, false), Some(want));
+    assert_eq!(Flat::set::<Plain>("tags=t", &mut bound, false), Some(want));
+    assert_eq!(bound[0].1, "", "the path variable moved into the message");
+    // A path variable moves only once nothing else can fail: after a refused parameter, or
+    // for a field with no arm, the bindings are as they came.
+    let sent = [("name", "n".to_owned()), ("size", "4".to_owned())];
+    for (query, extra) in [("ratio=1", None), ("tags=a", Some(("data", "eA==")))] {
+        let mut bound = sent.to_vec();
+        bound.extend(extra.map(|(f, v)| (f, v.to_owned())));
+        let before = bound.clone();
+        assert_eq!(
+            Flat::set::<Plain>(query, &mut bound, false),
+            None,
+            "{query}"
+        );
+        assert_eq!(bound, before, "{query}");
+    }
+    let mut bound = sent.to_vec();
+    let got = Flat::set::<Plain>("", &mut bound, false).unwrap();
+    assert_eq!((got.name.as_str(), got.size), ("n", 4));
+    assert_eq!(bound[1].1, "4", "only text moves");
     // What `Flat::new` leaves to the general way is not set either.
     for query in ["tags=a&name=b&name=c", "page.orderBy=x", "nope=1"] {
         let strict = query == "nope=1";
-        assert_eq!(Flat::set::<Plain>(query, &[], strict), None, "{query}");
+        assert_eq!(Flat::set::<Plain>(query, &mut [], strict), None, "{query}");
     }
 }

@@ -15,7 +15,7 @@ use crate::http::query;
 /// then builds it and words the error.
 pub(super) fn bind_flat<Req: JsonMessage>(
     query: Option<&str>,
-    bindings: &[(&'static str, String)],
+    bindings: &mut [(&'static str, String)],
     rule: &Rule,
     options: &Options,
 ) -> Option<Req> {

@@ -20,13 +20,13 @@ pub trait JsonMessage: Sized + Send + 'static {
     /// zero `Duration`, while `{}` is no duration).
     fn empty_body() -> Self;
     /// Sets the message's fields from top-level path variables and query parameters directly
-    /// (see `query::Flat::set`); `None` when some value is not set that way ([`from_flat`]
-    /// then reads it).
+    /// (see `query::Flat::set`, which moves path variables of text fields out of `bindings`);
+    /// `None` when some value is not set that way ([`from_flat`] then reads it).
     ///
     /// [`from_flat`]: JsonMessage::from_flat
     fn set_flat(
         _query: &str,
-        _bindings: &[(&'static str, String)],
+        _bindings: &mut [(&'static str, String)],
         _reject_unknown: bool,
     ) -> Option<Self> {
         None
@@ -69,7 +69,7 @@ where
 
     fn set_flat(
         query: &str,
-        bindings: &[(&'static str, String)],
+        bindings: &mut [(&'static str, String)],
         reject_unknown: bool,
     ) -> Option<Self> {
         query::Flat::set(query, bindings, reject_unknown)

@@ -86,14 +86,14 @@ impl<Req: JsonMessage> Start<Req> {
         let Call {
             mut parts,
             body,
-            bindings,
+            mut bindings,
             options,
         } = call;
         let head = match call_metadata(&mut parts, &options) {
             Ok(head) => head,
             Err(error) => return Start::Failed(error),
         };
-        if let Some(message) = bind_flat::<Req>(parts.uri.query(), &bindings, rule, &options) {
+        if let Some(message) = bind_flat::<Req>(parts.uri.query(), &mut bindings, rule, &options) {
             let (metadata, extensions, ()) = head.request.into_parts();
             return Start::Bound(
                 tonic::Request::from_parts(metadata, extensions, message),
