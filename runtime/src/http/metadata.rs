@@ -243,6 +243,10 @@ const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host")
 /// HTTP exchange and are the router's to write; `trailer` passes, for a stream that announces
 /// its own trailing metadata (see [`STATUS_TRAILERS`]).
 pub fn to_response_headers(metadata: MetadataMap, headers: &mut HeaderMap) {
+    // Most handlers set none: no iterator over an empty map.
+    if metadata.is_empty() {
+        return;
+    }
     append_headers(metadata.into_headers(), headers, |name| {
         name == "trailer" || !DROPPED.contains(&name)
     });
