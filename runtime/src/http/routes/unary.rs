@@ -64,7 +64,8 @@ where
 enum Start<Req> {
     /// The request and its `Grpc-Timeout`.
     Bound(tonic::Request<Req>, Option<Duration>),
-    Pending(Pending),
+    /// Boxed: the bound request is the common case, and the future holds the larger variant.
+    Pending(Box<Pending>),
     Failed(HttpError),
 }
 
@@ -100,14 +101,14 @@ impl<Req: JsonMessage> Start<Req> {
                 head.timeout,
             );
         }
-        Start::Pending(Pending {
+        Start::Pending(Box::new(Pending {
             head,
             uri: parts.uri,
             body,
             read: None,
             bindings,
             options,
-        })
+        }))
     }
 
     /// Reads the request body in place, when the call waits for one.
