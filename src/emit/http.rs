@@ -34,6 +34,18 @@ pub fn query_schemas(
     reachable: &BTreeSet<String>,
 ) -> TokenStream {
     let externs = paths::resolution_paths(model, params);
+    // Only the request of a rule without a body is read from top-level values alone (the
+    // runtime's `Flat`).
+    let requests: BTreeSet<&str> = model
+        .services()
+        .flat_map(|s| &s.methods)
+        .filter(|m| {
+            m.bindings
+                .iter()
+                .any(|b| matches!(b.route.request, RequestBody::None))
+        })
+        .map(|m| m.input.as_str())
+        .collect();
     let impls = reachable
         .iter()
         .filter_map(|name| model.messages.get(name))
@@ -54,15 +66,59 @@ pub fn query_schemas(
                     FIELDS
                 }
             };
+            let set_field = if requests.contains(message.full_name.as_str()) {
+                set_field(&message.fields)
+            } else {
+                TokenStream::new()
+            };
             quote! {
                 impl ::rs_svc::__codegen::query::QuerySchema for #ty {
                     fn query_fields() -> &'static [::rs_svc::__codegen::query::QueryField] {
                         #body
                     }
+                    #set_field
                 }
             }
         });
     quote!(#(#impls)*)
+}
+
+/// `QuerySchema::set_field` for the fields a path variable or query parameter can set without
+/// serde (strings, integers, bools and enums outside any oneof, singular, optional or repeated);
+/// nothing when the message has none. Each arm's index is the field's in `query_fields`.
+fn set_field(fields: &[Field]) -> TokenStream {
+    let arms: Vec<_> = fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| sets_directly(f))
+        .map(|(index, f)| {
+            let ident = naming::ident(&naming::field_name(&f.name));
+            let index = proc_macro2::Literal::usize_unsuffixed(index);
+            quote!(#index => self.#ident.set_flat(value))
+        })
+        .collect();
+    if arms.is_empty() {
+        return TokenStream::new();
+    }
+    quote! {
+        fn set_field(&mut self, index: usize, value: &mut ::rs_svc::__codegen::query::Scalar<'_>) -> bool {
+            use ::rs_svc::__codegen::query::FlatField as _;
+            match index {
+                #(#arms,)*
+                _ => false,
+            }
+        }
+    }
+}
+
+/// Whether `QuerySchema::set_field` sets `field` itself (see [`set_field`]).
+fn sets_directly(field: &Field) -> bool {
+    let plain = match &field.ty {
+        FieldType::Scalar(s) => !matches!(s, Scalar::Float | Scalar::Double | Scalar::Bytes),
+        FieldType::Enum(_) => field.ty.well_known() != Some(WellKnown::NullValue),
+        FieldType::Message(_) => false,
+    };
+    plain && field.oneof.is_none() && !matches!(field.cardinality, Cardinality::Map { .. })
 }
 
 fn path(

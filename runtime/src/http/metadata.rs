@@ -96,7 +96,11 @@ pub fn from_request(
             metadata.append(key, value.clone());
         }
     }
-    forwarded(&mut metadata, peer, headers.get(http::header::HOST));
+    forwarded(
+        &mut metadata,
+        peer,
+        headers.get(http::header::HOST).cloned(),
+    );
     Ok(CallHeaders {
         metadata: MetadataMap::from_headers(metadata),
         timeout,
@@ -131,16 +135,16 @@ pub fn into_metadata(
             host = value;
         }
     }
-    forwarded(&mut headers, peer, host.as_ref());
+    forwarded(&mut headers, peer, host);
     Ok(CallHeaders {
         metadata: MetadataMap::from_headers(headers),
         timeout: None,
     })
 }
 
-/// Appends `peer` to `x-forwarded-for` and sets `x-forwarded-host` from `host` unless the
+/// Appends `peer` to `x-forwarded-for` and sets `x-forwarded-host` to `host` unless the
 /// metadata has one.
-fn forwarded(metadata: &mut HeaderMap, peer: Option<SocketAddr>, host: Option<&HeaderValue>) {
+fn forwarded(metadata: &mut HeaderMap, peer: Option<SocketAddr>, host: Option<HeaderValue>) {
     use http::header::Entry;
     if let Some(peer) = peer {
         match metadata.entry(X_FORWARDED_FOR) {
@@ -152,16 +156,7 @@ fn forwarded(metadata: &mut HeaderMap, peer: Option<SocketAddr>, host: Option<&H
                 }
             }
             Entry::Vacant(slot) => {
-                // The common case, a lone IPv4 address, is written on the stack and copied once.
-                let value = match peer.ip() {
-                    std::net::IpAddr::V4(v4) => {
-                        let mut text = [0; 15];
-                        let length = write_ipv4(v4, &mut text);
-                        HeaderValue::from_bytes(&text[..length])
-                    }
-                    ip => HeaderValue::try_from(ip.to_string()),
-                };
-                if let Ok(value) = value {
+                if let Some(value) = peer_value(peer.ip()) {
                     slot.insert(value);
                 }
             }
@@ -169,9 +164,41 @@ fn forwarded(metadata: &mut HeaderMap, peer: Option<SocketAddr>, host: Option<&H
     }
     if let Some(host) = host.filter(|h| h.to_str().is_ok()) {
         if let Entry::Vacant(slot) = metadata.entry(X_FORWARDED_HOST) {
-            slot.insert(host.clone());
+            slot.insert(host);
         }
     }
+}
+
+std::thread_local! {
+    /// The `x-forwarded-for` value of the last peer this thread saw: the calls of one peer (a
+    /// proxy in front, a keep-alive connection) share one value instead of each writing and
+    /// allocating its own.
+    static LAST_PEER: std::cell::RefCell<Option<(std::net::IpAddr, HeaderValue)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// `ip` as a header value, as `Display` writes it.
+fn peer_value(ip: std::net::IpAddr) -> Option<HeaderValue> {
+    LAST_PEER.with(|last| {
+        let mut last = last.borrow_mut();
+        if let Some((seen, value)) = &*last {
+            if *seen == ip {
+                return Some(value.clone());
+            }
+        }
+        // The common case, an IPv4 address, is written on the stack and copied once.
+        let value = match ip {
+            std::net::IpAddr::V4(v4) => {
+                let mut text = [0; 15];
+                let length = write_ipv4(v4, &mut text);
+                HeaderValue::from_bytes(&text[..length])
+            }
+            ip => HeaderValue::try_from(ip.to_string()),
+        }
+        .ok()?;
+        *last = Some((ip, value.clone()));
+        Some(value)
+    })
 }
 
 /// Appends `ip` as `Display` writes it; IPv4 without the formatting machinery, which costs
@@ -216,6 +243,10 @@ const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host")
 /// HTTP exchange and are the router's to write; `trailer` passes, for a stream that announces
 /// its own trailing metadata (see [`STATUS_TRAILERS`]).
 pub fn to_response_headers(metadata: MetadataMap, headers: &mut HeaderMap) {
+    // Most handlers set none: no iterator over an empty map.
+    if metadata.is_empty() {
+        return;
+    }
     append_headers(metadata.into_headers(), headers, |name| {
         name == "trailer" || !DROPPED.contains(&name)
     });
@@ -517,6 +548,23 @@ mod tests {
             let mut out = String::new();
             push_ip(&mut out, ip);
             assert_eq!(out, case);
+        }
+    }
+
+    /// Calls of one peer share its `x-forwarded-for` value; a call of another peer gets its
+    /// own, whatever came before, on the owned and the borrowed way alike.
+    #[test]
+    fn each_call_forwards_its_own_peer_whichever_peer_came_before() {
+        let peers = [
+            "10.0.0.1", "10.0.0.1", "10.0.0.2", "10.0.0.1", "::1", "::1", "10.0.0.2",
+        ];
+        for peer in peers {
+            let addr = SocketAddr::new(peer.parse().unwrap(), 4000);
+            let owned = into_metadata(HeaderMap::new(), Some(addr)).unwrap();
+            let borrowed = from_request(&HeaderMap::new(), Some(addr)).unwrap();
+            for call in [owned, borrowed] {
+                assert_eq!(ascii(&call, "x-forwarded-for").as_deref(), Some(peer));
+            }
         }
     }
 

@@ -7,7 +7,7 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::Deserializer;
 
 use super::object::Scalar;
-use super::{Cardinality, QueryField};
+use super::{Cardinality, QueryField, QueryKind, QuerySchema};
 
 /// The message made of path variables and query parameters that all name top-level singular
 /// or repeated scalar fields outside any oneof (the common GET), as a serde `Deserializer`
@@ -52,60 +52,12 @@ impl<'a> Flat<'a> {
         reject_unknown: bool,
         body_field: Option<&str>,
     ) -> Option<Self> {
-        if fields.len() > 64 {
-            return None;
-        }
-        let simple = |index: usize| {
-            let field = &fields[index];
-            field.oneof.is_none() && field.cardinality != Cardinality::Map
-        };
-        let find = |name: &str| {
-            fields
-                .iter()
-                .position(|f| same(f.proto_name, name) || same(f.json_name, name))
-        };
         let mut values = Vec::with_capacity(bindings.len() + 8);
-        // Fields set so far, by index: path variables, then singular query parameters.
-        let mut set = 0u64;
-        for (name, value) in bindings {
-            let index = find(name)?;
-            let field = &fields[index];
-            if !simple(index) || field.cardinality != Cardinality::Singular {
-                return None;
-            }
-            set |= 1 << index;
-            let value = Scalar::parse(field.kind, Cow::Borrowed(value), name).ok()?;
+        let each = |index, value, _| {
             values.push((index, value));
-        }
-        let mut bound = set;
-        if let Some(body_field) = body_field {
-            bound |= 1 << fields.iter().position(|f| f.proto_name == body_field)?;
-        }
-        for (key, value) in super::pairs(query) {
-            if key.bytes().any(|b| b == b'.' || b == b'[') {
-                return None;
-            }
-            let Some(index) = find(&key) else {
-                if reject_unknown {
-                    return None;
-                }
-                continue;
-            };
-            if bound & (1 << index) != 0 {
-                continue;
-            }
-            let field = &fields[index];
-            if !simple(index) {
-                return None;
-            }
-            if field.cardinality == Cardinality::Singular {
-                if set & (1 << index) != 0 {
-                    return None;
-                }
-                set |= 1 << index;
-            }
-            values.push((index, Scalar::parse(field.kind, value, &key).ok()?));
-        }
+            true
+        };
+        read(fields, query, bindings, reject_unknown, body_field, each)?;
         // A stable sort: repeated values stay in the order sent. Parameters usually come in
         // field order already.
         if !values.is_sorted_by_key(|(index, _)| *index) {
@@ -113,9 +65,223 @@ impl<'a> Flat<'a> {
         }
         Some(Flat { fields, values })
     }
+
+    /// The message `T` with every top-level value set directly through
+    /// [`QuerySchema::set_field`] as it is read, in one pass with no list of values and no
+    /// serde in between; `None` where [`Flat::new`] is, and when some field is not set that way
+    /// (a field with no arm, a value that does not fit): [`Flat`] and serde then read it.
+    ///
+    /// A path variable of a text field moves into the message once nothing else can fail (it
+    /// is checked first by setting an empty text); `bindings` keeps the others, and all of them
+    /// when this returns `None`.
+    pub(crate) fn set<T: QuerySchema + Default>(
+        query: &str,
+        bindings: &mut [(&'static str, String)],
+        reject_unknown: bool,
+    ) -> Option<T> {
+        let fields = T::query_fields();
+        let mut message = T::default();
+        // The fields whose path variable moves in at the end.
+        let mut moved = 0u64;
+        let each = |index: usize, mut value: Scalar<'_>, from_path: bool| {
+            if from_path && matches!(fields[index].kind, QueryKind::Text) {
+                moved |= 1 << index;
+                value = Scalar::Text(Cow::Borrowed(""));
+            }
+            message.set_field(index, &mut value)
+        };
+        read(fields, query, bindings, reject_unknown, None, each)?;
+        if moved != 0 {
+            for (name, text) in bindings.iter_mut() {
+                let Some(index) = find(fields, name).filter(|i| moved & (1 << i) != 0) else {
+                    continue;
+                };
+                let mut value = Scalar::Text(Cow::Owned(std::mem::take(text)));
+                // The field took an empty text above, so it takes this one (see `set_field`).
+                if !message.set_field(index, &mut value) {
+                    if let Scalar::Text(Cow::Owned(back)) = value {
+                        *text = back;
+                    }
+                    return None;
+                }
+            }
+        }
+        Some(message)
+    }
 }
 
-/// `a == b` for short names, compared in place rather than through a `memcmp` call.
+/// The index of the field `name` (proto or JSON name) in `fields`.
+#[inline]
+fn find(fields: &[QueryField], name: &str) -> Option<usize> {
+    fields
+        .iter()
+        .position(|f| same(f.proto_name, name) || same(f.json_name, name))
+}
+
+/// Checks the path variables `bindings`, then the parameters of `query`, and hands each value
+/// to `each` with its field's index and whether it is a path variable, path variables first, then parameters in the order sent
+/// (parameters naming a bound field, or `body_field`, are skipped); `None` on what only the
+/// general way binds (see [`Flat::new`]) or when `each` refuses a value.
+fn read<'a>(
+    fields: &'static [QueryField],
+    query: &'a str,
+    bindings: &'a [(&'static str, String)],
+    reject_unknown: bool,
+    body_field: Option<&str>,
+    mut each: impl FnMut(usize, Scalar<'a>, bool) -> bool,
+) -> Option<()> {
+    if fields.len() > 64 {
+        return None;
+    }
+    let simple = |index: usize| {
+        let field = &fields[index];
+        field.oneof.is_none() && field.cardinality != Cardinality::Map
+    };
+    let find = |name: &str| find(fields, name);
+    // Fields set so far, by index: path variables, then singular query parameters.
+    let mut set = 0u64;
+    for (name, value) in bindings {
+        let index = find(name)?;
+        let field = &fields[index];
+        if !simple(index) || field.cardinality != Cardinality::Singular {
+            return None;
+        }
+        set |= 1 << index;
+        let value = Scalar::parse(field.kind, Cow::Borrowed(value), name).ok()?;
+        if !each(index, value, true) {
+            return None;
+        }
+    }
+    let mut bound = set;
+    if let Some(body_field) = body_field {
+        bound |= 1 << fields.iter().position(|f| f.proto_name == body_field)?;
+    }
+    for (key, value) in super::pairs(query) {
+        if key.bytes().any(|b| b == b'.' || b == b'[') {
+            return None;
+        }
+        let Some(index) = find(&key) else {
+            if reject_unknown {
+                return None;
+            }
+            continue;
+        };
+        if bound & (1 << index) != 0 {
+            continue;
+        }
+        let field = &fields[index];
+        if !simple(index) {
+            return None;
+        }
+        if field.cardinality == Cardinality::Singular {
+            if set & (1 << index) != 0 {
+                return None;
+            }
+            set |= 1 << index;
+        }
+        if !each(index, Scalar::parse(field.kind, value, &key).ok()?, false) {
+            return None;
+        }
+    }
+    Some(())
+}
+
+/// A field type [`QuerySchema::set_field`] sets directly: what the field's proto3 JSON codec
+/// reads from the value [`Scalar`] stands for. A list appends, an `Option` becomes `Some`.
+#[doc(hidden)]
+pub trait FlatField {
+    /// Sets (or appends) `value`, taking its text when it owns it; `false` when it is not this
+    /// type's (an integer out of range), `value` then untouched.
+    fn set_flat(&mut self, value: &mut Scalar<'_>) -> bool;
+}
+
+impl FlatField for String {
+    fn set_flat(&mut self, value: &mut Scalar<'_>) -> bool {
+        let Scalar::Text(text) = value else {
+            return false;
+        };
+        *self = match text {
+            // Decoded text (or a path variable) moves in.
+            Cow::Owned(text) => std::mem::take(text),
+            // One allocation of the exact size (growing an empty string costs more).
+            Cow::Borrowed(text) => String::from(*text),
+        };
+        true
+    }
+}
+
+impl FlatField for bool {
+    fn set_flat(&mut self, value: &mut Scalar<'_>) -> bool {
+        let Scalar::Bool(b) = value else {
+            return false;
+        };
+        *self = *b;
+        true
+    }
+}
+
+/// The integer `text` holds (optional `-`, digits, checked by [`Scalar`]), as the JSON integer
+/// codec reads a string: leading zeros and `-0` are fine, a value out of range is not.
+fn integer<T: TryFrom<i128>>(value: &Scalar<'_>) -> Option<T> {
+    let Scalar::Text(text) = value else {
+        return None;
+    };
+    text.parse::<i128>().ok().and_then(|n| T::try_from(n).ok())
+}
+
+impl FlatField for i32 {
+    fn set_flat(&mut self, value: &mut Scalar<'_>) -> bool {
+        // An enum field (prost keeps enums as `i32`) gets the number its name stands for.
+        let read = match value {
+            Scalar::Number(n) => Some(*n),
+            _ => integer(value),
+        };
+        read.map(|n| *self = n).is_some()
+    }
+}
+
+macro_rules! flat_integer {
+    ($($t:ty),*) => {$(
+        impl FlatField for $t {
+            fn set_flat(&mut self, value: &mut Scalar<'_>) -> bool {
+                integer(value).map(|n| *self = n).is_some()
+            }
+        }
+    )*};
+}
+
+flat_integer!(i64, u32, u64);
+
+impl<T: FlatField + Default> FlatField for Option<T> {
+    fn set_flat(&mut self, value: &mut Scalar<'_>) -> bool {
+        let mut read = T::default();
+        read.set_flat(value) && {
+            *self = Some(read);
+            true
+        }
+    }
+}
+
+/// A field prost boxes (the `boxed` option).
+impl<T: FlatField> FlatField for Box<T> {
+    fn set_flat(&mut self, value: &mut Scalar<'_>) -> bool {
+        T::set_flat(self, value)
+    }
+}
+
+impl<T: FlatField + Default> FlatField for Vec<T> {
+    fn set_flat(&mut self, value: &mut Scalar<'_>) -> bool {
+        let mut read = T::default();
+        read.set_flat(value) && {
+            self.push(read);
+            true
+        }
+    }
+}
+
+/// `a == b` for short names, compared in place rather than through a `memcmp` call; inlined,
+/// so most names are told apart by their length with no call.
+#[inline(always)]
 fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
 }

@@ -24,15 +24,28 @@ use std::borrow::Cow;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-pub use flat::Flat;
+pub use flat::{Flat, FlatField};
 pub use mask::field_mask_paths;
 pub(crate) use mask::within;
+#[doc(hidden)]
+pub use object::Scalar;
 pub use object::{set_path, to_json};
 
 /// The fields of a message, for binding query parameters. Generated for every message.
 pub trait QuerySchema {
     /// The message's fields.
     fn query_fields() -> &'static [QueryField];
+
+    /// Sets field `index` of [`query_fields`](Self::query_fields) from one checked value of a
+    /// top-level path variable or query parameter (appends it, for a repeated field), as reading
+    /// the value's JSON would: generated for the fields of plain types (strings, integers, bools,
+    /// enums), taking owned text out of `value`. `false` when the field is not one of those or
+    /// the value does not fit it, `value` then untouched: the message is then read through its
+    /// serde impl, which also words the error. A field that takes one text takes every text.
+    #[doc(hidden)]
+    fn set_field(&mut self, _index: usize, _value: &mut Scalar<'_>) -> bool {
+        false
+    }
 }
 
 /// `google.api.HttpBody` as a request: its fields can be set like any message's, though its

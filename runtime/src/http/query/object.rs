@@ -219,8 +219,11 @@ fn scalar(kind: QueryKind, text: &str, key: &str) -> Result<Value, tonic::Status
 }
 
 /// A checked parameter value, still holding its text: the JSON its field reads, before it
-/// becomes a [`Value`] or is read by the message through [`Flat`].
-pub(super) enum Scalar<'a> {
+/// becomes a [`Value`] or is read by the message through [`Flat`](super::Flat) (or set
+/// directly, see [`FlatField`](super::FlatField)).
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scalar<'a> {
     Bool(bool),
     /// Integers, floats and text all travel as JSON strings.
     Text(Cow<'a, str>),

@@ -314,6 +314,11 @@ fn pairs_decode_as_form_urlencoded_does() {
         "q=caf%C3%A9&r=%C3",
         "colour%3Dnatural=x%3Dy",
         "tags=oak&tags=bracket&view=ITEM_VIEW_FULL",
+        // Separators and escapes on both sides of 8-byte boundaries, and non-ASCII text.
+        "abcdefg=hijklmno&qrstuvw=xyz+1%202&a",
+        "aaaaaaa&bbbbbbb=cccccccc&dddddddddddddddd=\u{e9}+&x=%41%42&yyyyyyyy",
+        "\u{e9}=\u{fc}&\u{f1}=%C3%B1+&=&==&&=&%",
+        "page_size=20&filter=colour%3Dnatural&tags=oak&tags=bracket&view=ITEM_VIEW_FULL",
     ];
     for query in cases {
         let ours: Vec<_> = pairs(query).collect();
@@ -322,4 +327,136 @@ fn pairs_decode_as_form_urlencoded_does() {
     }
     assert!(pairs("a=plain")
         .all(|(name, value)| matches!((name, value), (Cow::Borrowed(_), Cow::Borrowed(_)))));
+}
+
+fn plain() -> &'static [QueryField] {
+    const PLAIN: &[QueryField] = &[
+        field("name", "name", QueryKind::Text),
+        field("size", "size", QueryKind::Integer),
+        field("big", "big", QueryKind::Integer),
+        field("exact", "exact", QueryKind::Bool),
+        field("state", "state", QueryKind::Enum(state)),
+        with(
+            field("tags", "tags", QueryKind::Text),
+            Cardinality::Repeated,
+        ),
+        with(
+            field("sizes", "sizes", QueryKind::Integer),
+            Cardinality::Repeated,
+        ),
+        field("maybe", "maybe", QueryKind::Integer),
+        field("ratio", "ratio", QueryKind::Float),
+        // Text only serde reads (bytes, a timestamp): no arm.
+        field("data", "data", QueryKind::Text),
+    ];
+    PLAIN
+}
+
+/// A message as generated code sets it: every field of `plain` but `ratio` (a float, which only
+/// serde reads) has an arm.
+#[derive(Debug, Default, PartialEq)]
+struct Plain {
+    name: String,
+    size: i32,
+    big: u64,
+    exact: bool,
+    state: i32,
+    tags: Vec<String>,
+    sizes: Vec<i64>,
+    maybe: Option<Box<u32>>,
+    ratio: f64,
+}
+
+impl QuerySchema for Plain {
+    fn query_fields() -> &'static [QueryField] {
+        plain()
+    }
+
+    fn set_field(&mut self, index: usize, value: &mut Scalar<'_>) -> bool {
+        match index {
+            0 => self.name.set_flat(value),
+            1 => self.size.set_flat(value),
+            2 => self.big.set_flat(value),
+            3 => self.exact.set_flat(value),
+            4 => self.state.set_flat(value),
+            5 => self.tags.set_flat(value),
+            6 => self.sizes.set_flat(value),
+            7 => self.maybe.set_flat(value),
+            _ => false,
+        }
+    }
+}
+
+/// Top-level values are set straight into the message as their JSON would read: escapes and
+/// `+` decoded, repeated values appended in the order sent, integers as the JSON codec reads a
+/// string (leading zeros, `-0`), enums by name or any number. A value only serde can read or
+/// judge (a float, an integer out of its field's range) sets nothing: serde reads the message.
+#[test]
+fn flat_values_set_plain_fields_directly() {
+    let all = Plain {
+        name: "a b/c".into(),
+        size: 0,
+        big: 7,
+        exact: true,
+        state: 2,
+        tags: vec!["x".into(), "é".into()],
+        sizes: vec![3, -4],
+        maybe: Some(Box::new(5)),
+        ratio: 0.0,
+    };
+    let cases = [
+        (
+            "name=a+b%2Fc&size=-0&big=007&exact=1&state=DONE&tags=x&sizes=3&tags=%C3%A9&sizes=-4&maybe=5",
+            Some(all),
+        ),
+        (
+            "state=7&exact=false&size=-2147483648",
+            Some(Plain {
+                state: 7,
+                size: i32::MIN,
+                ..Plain::default()
+            }),
+        ),
+        ("", Some(Plain::default())),
+        ("size=2147483648", None),
+        ("big=-1", None),
+        ("maybe=-1", None),
+        ("sizes=1&sizes=99999999999999999999", None),
+        ("ratio=1.5", None),
+    ];
+    for (query, want) in cases {
+        assert!(Flat::new(plain(), query, &[], false).is_some(), "{query}");
+        assert_eq!(Flat::set::<Plain>(query, &mut [], false), want, "{query}");
+    }
+    let mut bound = [("name", "shelves/a b".to_owned())];
+    let want = Plain {
+        name: "shelves/a b".into(),
+        tags: vec!["t".into()],
+        ..Plain::default()
+    };
+    assert_eq!(Flat::set::<Plain>("tags=t", &mut bound, false), Some(want));
+    assert_eq!(bound[0].1, "", "the path variable moved into the message");
+    // A path variable moves only once nothing else can fail: after a refused parameter, or
+    // for a field with no arm, the bindings are as they came.
+    let sent = [("name", "n".to_owned()), ("size", "4".to_owned())];
+    for (query, extra) in [("ratio=1", None), ("tags=a", Some(("data", "eA==")))] {
+        let mut bound = sent.to_vec();
+        bound.extend(extra.map(|(f, v)| (f, v.to_owned())));
+        let before = bound.clone();
+        assert_eq!(
+            Flat::set::<Plain>(query, &mut bound, false),
+            None,
+            "{query}"
+        );
+        assert_eq!(bound, before, "{query}");
+    }
+    let mut bound = sent.to_vec();
+    let got = Flat::set::<Plain>("", &mut bound, false).unwrap();
+    assert_eq!((got.name.as_str(), got.size), ("n", 4));
+    assert_eq!(bound[1].1, "4", "only text moves");
+    // What `Flat::new` leaves to the general way is not set either.
+    for query in ["tags=a&name=b&name=c", "page.orderBy=x", "nope=1"] {
+        let strict = query == "nope=1";
+        assert_eq!(Flat::set::<Plain>(query, &mut [], strict), None, "{query}");
+    }
 }

@@ -10,38 +10,38 @@ use serde_json::{Map, Value};
 use super::{BodyRule, HttpError, JsonMessage, Options, Rule};
 use crate::http::query;
 
-/// Builds the request message from path variables, body and query, in that precedence.
-pub(super) async fn bind<Req: JsonMessage>(
-    parts: &http::request::Parts,
+/// The message read straight from top-level path variables and query parameters, for a rule
+/// with no body (the common GET); `None` for anything else, errors included: [`bind_general`]
+/// then builds it and words the error.
+pub(super) fn bind_flat<Req: JsonMessage>(
+    query: Option<&str>,
+    bindings: &mut [(&'static str, String)],
+    rule: &Rule,
+    options: &Options,
+) -> Option<Req> {
+    let BodyRule::None = rule.body else {
+        return None;
+    };
+    let reject_unknown = options.reject_unknown_query_parameters;
+    let query = query.unwrap_or("");
+    Req::set_flat(query, bindings, reject_unknown).or_else(|| {
+        query::Flat::new(Req::query_fields(), query, bindings, reject_unknown)
+            .and_then(Req::from_flat)
+    })
+}
+
+/// Builds the request message from path variables, body and query, in that precedence: what
+/// [`bind_flat`] does not read. `body` is what [`read_body`] read, `None` for a rule without a
+/// body.
+pub(super) fn bind_read<Req: JsonMessage>(
+    query: &str,
     content_type: Option<&HeaderValue>,
-    body: Body,
+    body: Option<Option<Bytes>>,
     bindings: &[(&'static str, String)],
     rule: &Rule,
     options: &Options,
 ) -> Result<Req, HttpError> {
     let fields = Req::query_fields();
-    let query = parts.uri.query().unwrap_or("");
-    // No body and only top-level parameters (the common GET): read the message straight from
-    // the parameters. Anything else, errors included, takes the general way below.
-    if let BodyRule::None = rule.body {
-        let reject_unknown = options.reject_unknown_query_parameters;
-        let flat = query::Flat::new(fields, query, bindings, reject_unknown);
-        if let Some(message) = flat.and_then(Req::from_flat) {
-            return Ok(message);
-        }
-    }
-    let body = match rule.body {
-        BodyRule::None => None,
-        _ => Some(
-            read_body(
-                content_type,
-                body,
-                options.max_body_bytes,
-                rule.http_body_request,
-            )
-            .await?,
-        ),
-    };
     // The common case of a whole-message JSON body with no path variables: read it directly
     // (no body at all is the default message).
     if let (BodyRule::All, true, false, Some(body)) = (

@@ -19,6 +19,18 @@ pub trait JsonMessage: Sized + Send + 'static {
     /// reads as, also for a well-known type whose JSON is not an object (an empty body is a
     /// zero `Duration`, while `{}` is no duration).
     fn empty_body() -> Self;
+    /// Sets the message's fields from top-level path variables and query parameters directly
+    /// (see `query::Flat::set`, which moves path variables of text fields out of `bindings`);
+    /// `None` when some value is not set that way ([`from_flat`] then reads it).
+    ///
+    /// [`from_flat`]: JsonMessage::from_flat
+    fn set_flat(
+        _query: &str,
+        _bindings: &mut [(&'static str, String)],
+        _reject_unknown: bool,
+    ) -> Option<Self> {
+        None
+    }
     /// Reads the message from top-level path variables and query parameters; `None` when it
     /// does not read (the general way then explains why).
     fn from_flat(_flat: query::Flat<'_>) -> Option<Self> {
@@ -53,6 +65,14 @@ where
 
     fn empty_body() -> Self {
         T::default()
+    }
+
+    fn set_flat(
+        query: &str,
+        bindings: &mut [(&'static str, String)],
+        reject_unknown: bool,
+    ) -> Option<Self> {
+        query::Flat::set(query, bindings, reject_unknown)
     }
 
     fn from_flat(flat: query::Flat<'_>) -> Option<Self> {

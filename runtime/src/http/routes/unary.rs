@@ -9,12 +9,13 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
+use bytes::Bytes;
 use http::{header, HeaderValue};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::bind::bind;
-use super::{Call, Handler, HttpError, JsonMessage, Options, Rule, SuccessStatus};
+use super::bind::{bind_flat, bind_read, read_body};
+use super::{BodyRule, Call, Handler, HttpError, JsonMessage, Options, Rule, SuccessStatus};
 use crate::http::metadata;
 
 /// Wraps an async closure as a route [`Handler`] (what generated routes use).
@@ -28,37 +29,128 @@ where
 
 /// Serves one unary call: binds `Req`, runs the interceptor, calls `method` in-process with the
 /// request's metadata and deadline, and writes the response.
+///
+/// The head is read, and a message with no body to wait for is bound, before the future starts:
+/// the future holds only what it awaits. Every call boxes its future (see [`Handler`]), and a
+/// small one is a cheap allocation.
 #[doc(hidden)]
-pub async fn unary<Req, Resp, F, Fut>(
+pub fn unary<Req, Resp, F, Fut>(
     call: Call,
     rule: &'static Rule,
     method: F,
-) -> http::Response<Body>
+) -> impl Future<Output = http::Response<Body>> + Send
 where
     Req: JsonMessage,
     Resp: Serialize + Send + 'static,
     F: FnOnce(tonic::Request<Req>) -> Fut + Send,
     Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>> + Send,
 {
-    unary_inner(call, rule, method)
-        .await
-        .unwrap_or_else(HttpError::into_response)
+    let mut start = Start::<Req>::new(call, rule);
+    async move {
+        start.read_body(rule).await;
+        let (request, timeout) = match start.finish(rule) {
+            Ok(bound) => bound,
+            Err(error) => return error.into_response(),
+        };
+        let handler = std::pin::pin!(method(request));
+        match run_pinned(handler, timeout).await {
+            Ok(response) => json_response(response, rule).unwrap_or_else(HttpError::into_response),
+            Err(status) => HttpError::from(status).into_response(),
+        }
+    }
 }
 
-async fn unary_inner<Req, Resp, F, Fut>(
-    call: Call,
-    rule: &'static Rule,
-    method: F,
-) -> Result<http::Response<Body>, HttpError>
-where
-    Req: JsonMessage,
-    Resp: Serialize + Send + 'static,
-    F: FnOnce(tonic::Request<Req>) -> Fut + Send,
-    Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>> + Send,
-{
-    let (request, timeout) = prepare(call, rule).await?;
-    let response = run(method(request), timeout).await?;
-    json_response(response, rule)
+/// A call on its way to its handler: bound already, waiting for its body, or refused.
+enum Start<Req> {
+    /// The request and its `Grpc-Timeout`.
+    Bound(tonic::Request<Req>, Option<Duration>),
+    /// Boxed: the bound request is the common case, and the future holds the larger variant.
+    Pending(Box<Pending>),
+    Failed(HttpError),
+}
+
+/// A call whose message needs its body (or binding the general way): what binding still reads.
+struct Pending {
+    head: CallHead,
+    uri: http::Uri,
+    body: Body,
+    /// What [`read_body`] read, once read; never set for a rule without a body.
+    read: Option<Option<Bytes>>,
+    bindings: Vec<(&'static str, String)>,
+    options: Arc<Options>,
+}
+
+impl<Req: JsonMessage> Start<Req> {
+    /// Reads the head and binds what needs no waiting: every call the flat way binds (see
+    /// [`unary`]).
+    fn new(call: Call, rule: &Rule) -> Self {
+        let Call {
+            mut parts,
+            body,
+            mut bindings,
+            options,
+        } = call;
+        let head = match call_metadata(&mut parts, &options) {
+            Ok(head) => head,
+            Err(error) => return Start::Failed(error),
+        };
+        if let Some(message) = bind_flat::<Req>(parts.uri.query(), &mut bindings, rule, &options) {
+            let (metadata, extensions, ()) = head.request.into_parts();
+            return Start::Bound(
+                tonic::Request::from_parts(metadata, extensions, message),
+                head.timeout,
+            );
+        }
+        Start::Pending(Box::new(Pending {
+            head,
+            uri: parts.uri,
+            body,
+            read: None,
+            bindings,
+            options,
+        }))
+    }
+
+    /// Reads the request body in place, when the call waits for one.
+    async fn read_body(&mut self, rule: &Rule) {
+        let Start::Pending(pending) = self else {
+            return;
+        };
+        if let BodyRule::None = rule.body {
+            return;
+        }
+        let body = std::mem::take(&mut pending.body);
+        let content_type = pending.head.content_type.as_ref();
+        let limit = pending.options.body_limit();
+        match read_body(content_type, body, limit, rule.http_body_request).await {
+            Ok(read) => pending.read = Some(read),
+            Err(error) => *self = Start::Failed(error),
+        }
+    }
+
+    /// The bound request and its `Grpc-Timeout`, once the body is read.
+    fn finish(self, rule: &Rule) -> Result<(tonic::Request<Req>, Option<Duration>), HttpError> {
+        let pending = match self {
+            Start::Bound(request, timeout) => return Ok((request, timeout)),
+            Start::Pending(pending) => pending,
+            Start::Failed(error) => return Err(error),
+        };
+        let query = pending.uri.query().unwrap_or("");
+        let content_type = pending.head.content_type.as_ref();
+        let message: Req = bind_read(
+            query,
+            content_type,
+            pending.read,
+            &pending.bindings,
+            rule,
+            &pending.options,
+        )?;
+        let (metadata, extensions, ()) = pending.head.request.into_parts();
+        Ok((
+            tonic::Request::from_parts(metadata, extensions, message),
+            pending.head.timeout,
+        ))
+    }
 }
 
 /// A handler's response as HTTP: its message as JSON (or its `response_body` field, or raw
@@ -78,7 +170,9 @@ pub(in crate::http) fn json_response<Resp: Serialize>(
     let json = match rule.response_body {
         None => {
             // Most answers fit: one allocation instead of doubling from serde_json's 128 bytes.
-            let mut json = Vec::with_capacity(1024);
+            // 1 KiB and the 8 bytes more that glibc's 1,040-byte chunk holds anyway, the largest
+            // request its per-thread cache serves.
+            let mut json = Vec::with_capacity(1032);
             serde_json::to_writer(&mut json, &message).map(|()| json)
         }
         Some(field) => serde_json::to_value(&message)
@@ -133,24 +227,9 @@ pub(in crate::http) async fn prepare<Req: JsonMessage>(
     call: Call,
     rule: &Rule,
 ) -> Result<(tonic::Request<Req>, Option<Duration>), HttpError> {
-    let Call {
-        mut parts,
-        body,
-        bindings,
-        options,
-    } = call;
-    let CallHead {
-        request,
-        timeout,
-        content_type,
-    } = call_metadata(&mut parts, &options)?;
-    let content_type = content_type.as_ref();
-    let message: Req = bind(&parts, content_type, body, &bindings, rule, &options).await?;
-    let (metadata, extensions, ()) = request.into_parts();
-    Ok((
-        tonic::Request::from_parts(metadata, extensions, message),
-        timeout,
-    ))
+    let mut start = Start::<Req>::new(call, rule);
+    start.read_body(rule).await;
+    start.finish(rule)
 }
 
 /// The call's metadata, extensions and deadline from the request head, after the interceptor,
@@ -201,9 +280,21 @@ pub(in crate::http) async fn run<T>(
     timeout: Option<Duration>,
 ) -> Result<T, tonic::Status> {
     // Pinned in this future's own state: no allocation per call.
-    let guarded = CatchUnwind(std::pin::pin!(handler));
+    run_pinned(std::pin::pin!(handler), timeout).await
+}
+
+/// [`run`] on a handler pinned in its caller's state, which this future does not copy.
+pub(in crate::http) async fn run_pinned<F, T>(
+    handler: Pin<&mut F>,
+    timeout: Option<Duration>,
+) -> Result<T, tonic::Status>
+where
+    F: Future<Output = Result<T, tonic::Status>>,
+{
+    let guarded = CatchUnwind(handler);
     let result = match timeout {
-        Some(timeout) => tokio::time::timeout(timeout, guarded)
+        // Only a call with a deadline carries the timer, in a box of its own.
+        Some(timeout) => Box::pin(tokio::time::timeout(timeout, guarded))
             .await
             .map_err(|_| tonic::Status::deadline_exceeded("the call's deadline passed"))?,
         None => guarded.await,
