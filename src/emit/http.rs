@@ -100,7 +100,9 @@ fn set_field(fields: &[Field]) -> TokenStream {
     if arms.is_empty() {
         return TokenStream::new();
     }
+    // Deprecated fields are set like the others.
     quote! {
+        #[allow(deprecated)]
         fn set_field(&mut self, index: usize, value: &mut ::rs_svc::__codegen::query::Scalar<'_>) -> bool {
             use ::rs_svc::__codegen::query::FlatField as _;
             match index {
