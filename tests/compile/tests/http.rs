@@ -316,17 +316,17 @@ async fn requests_bind_path_body_and_query_into_the_message_the_handler_receives
         (Method::POST, "/v1/orders?orderId=e", None, 200, r#"CreateOrder CreateOrderRequest { order: Some(Order { name: "", customer: "","#),
         (
             Method::GET,
-            "/v1/orders?customer=c+1&pageSize=2&states=CONFIRMED&states=1&placed_after=2024-01-01T00:00:00Z",
+            "/v1/orders?customer=c+1&pageSize=2&states=CONFIRMED&states=1&placed_after=2024-01-01T00:00:00Z&maxResults=7",
             None,
             200,
-            r#"ListOrders ListOrdersRequest { customer: "c 1", page_size: 2, page_token: "", states: [Confirmed, Pending], placed_after: Some(Timestamp { seconds: 1704067200, nanos: 0 }) }"#,
+            r#"ListOrders ListOrdersRequest { customer: "c 1", page_size: 2, page_token: "", states: [Confirmed, Pending], placed_after: Some(Timestamp { seconds: 1704067200, nanos: 0 }), max_results: 7 }"#,
         ),
         (
             Method::GET,
             "/v1/customers/c9/orders?customer=ignored&pageSize=1",
             None,
             200,
-            r#"ListOrders ListOrdersRequest { customer: "customers/c9", page_size: 1, page_token: "", states: [], placed_after: None }"#,
+            r#"ListOrders ListOrdersRequest { customer: "customers/c9", page_size: 1, page_token: "", states: [], placed_after: None, max_results: 0 }"#,
         ),
         (
             Method::POST,
