@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Open loop: latency at a fixed 2,000 req/s (oha -q, which corrects for coordinated omission),
-# 32 connections, 10 s after a 2 s warm-up, GET and POST, the generated router against the
+# Open loop: latency at a fixed rate (RATE req/s, default 2,000; oha -q, which corrects for
+# coordinated omission), 32 connections, 10 s after a 2 s warm-up, GET and POST, the generated router against the
 # hand-written axum handler; server pinned to CPU 0 and oha to CPU 1 (PIN=1, the default) or
 # both unpinned (PIN=0); ROUNDS rounds (default 5), the order reversed every other round. Prints
 # one line per run, then per workload the median p50 and p99 of each target and the median of
@@ -23,11 +23,11 @@ run() { # mode method
   sleep 0.5
   local url="http://127.0.0.1:18080"
   if [ $2 = get ]; then
-    $pin_c $OHA --no-tui -q 2000 -z 2s -c 32 "$url$get" >/dev/null
-    $pin_c $OHA --no-tui -q 2000 -z 10s -c 32 --output-format json "$url$get" > /tmp/oha.$1.$2.json
+    $pin_c $OHA --no-tui -q "${RATE:-2000}" -z 2s -c 32 "$url$get" >/dev/null
+    $pin_c $OHA --no-tui -q "${RATE:-2000}" -z 10s -c 32 --output-format json "$url$get" > /tmp/oha.$1.$2.json
   else
-    $pin_c $OHA --no-tui -q 2000 -z 2s -c 32 -m POST -T application/json -D "$fx/post.json" "$url$post" >/dev/null
-    $pin_c $OHA --no-tui -q 2000 -z 10s -c 32 -m POST -T application/json -D "$fx/post.json" --output-format json "$url$post" > /tmp/oha.$1.$2.json
+    $pin_c $OHA --no-tui -q "${RATE:-2000}" -z 2s -c 32 -m POST -T application/json -D "$fx/post.json" "$url$post" >/dev/null
+    $pin_c $OHA --no-tui -q "${RATE:-2000}" -z 10s -c 32 -m POST -T application/json -D "$fx/post.json" --output-format json "$url$post" > /tmp/oha.$1.$2.json
   fi
   kill $srv; wait $srv 2>/dev/null || true
   python3 -c "
