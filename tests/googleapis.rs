@@ -113,6 +113,13 @@ fn standalone_mode_generates_googleapis_directories() {
             output.files.iter().any(|f| f.name.ends_with(".rs")),
             "{dir}: no Rust files"
         );
+        // The JSON impls, written as text, read the same after prettyplease on real APIs too.
+        let blocks: usize = output
+            .files
+            .iter()
+            .map(|f| common::assert_json_blocks_as_prettyplease_prints_them(&f.name, &f.content))
+            .sum();
+        assert!(blocks > 0, "{dir}: no JSON impls");
         let got: Vec<String> = output.warnings.iter().map(ToString::to_string).collect();
         assert_eq!(got.len(), warnings.len(), "{dir}: {got:#?}");
         for (got, want) in got.iter().zip(*warnings) {

@@ -42,3 +42,39 @@ pub fn generate(files: &[&str], parameter: &str) -> Result<Output, Error> {
         .unwrap_or_else(|e| panic!("fixtures compile: {e}"));
     run(&decode(&bytes).unwrap())
 }
+
+/// Asserts that every block of JSON impls in a generated Rust file (`file`, its `content`) reads
+/// exactly the same after syn and prettyplease, as the rest of the file is printed; returns how
+/// many blocks it checked (none in files of other kinds).
+pub fn assert_json_blocks_as_prettyplease_prints_them(file: &str, content: &str) -> usize {
+    const START: &str = "#[allow(deprecated, unused_imports)]\nconst _: () = {\n";
+    if !file.ends_with(".rs") {
+        return 0;
+    }
+    let mut checked = 0;
+    let mut rest = content;
+    while let Some(start) = rest.find(START) {
+        let len = rest[start..].find("\n};\n").expect("a block ends") + 4;
+        let block = &rest[start..start + len];
+        rest = &rest[start + len..];
+        let parsed =
+            syn::parse_file(block).unwrap_or_else(|e| panic!("{file} does not parse: {e}"));
+        let printed = prettyplease::unparse(&parsed);
+        if printed != block {
+            let line = printed
+                .lines()
+                .zip(block.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or(0);
+            panic!(
+                "{file}: a block of JSON impls differs from prettyplease's print at its line {}:\n  \
+                 ours: {:?}\n  pp:   {:?}",
+                line + 1,
+                block.lines().nth(line),
+                printed.lines().nth(line)
+            );
+        }
+        checked += 1;
+    }
+    checked
+}
