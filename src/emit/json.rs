@@ -304,9 +304,8 @@ fn deserialize_impls(code: &mut Code, ctx: &Ctx<'_>, message: &Message, ty: &str
         "const NAME: &'static str = {};",
         lit(&message.full_name)
     ));
-    let names = |names: &mut dyn Iterator<Item = &str>| names.map(lit).collect::<Vec<_>>();
-    let fields = names(&mut message.fields.iter().map(|f| f.json_name.as_str()));
-    let oneofs = names(&mut message.oneofs.iter().map(String::as_str));
+    let fields: Vec<String> = message.fields.iter().map(|f| lit(&f.json_name)).collect();
+    let oneofs: Vec<String> = message.oneofs.iter().map(|o| lit(o)).collect();
     const_array(code, "FIELDS", &fields);
     const_array(code, "ONEOFS", &oneofs);
     code.open(format_args!(

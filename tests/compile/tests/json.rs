@@ -445,6 +445,23 @@ fn errors_name_the_json_path() {
             .contains("oneof `payment` has both `cardToken` and `invoice` set"),
         "{err}"
     );
+    // A field given under both its names is a duplicate, named by its JSON name (the index a
+    // generated arm passes must be that field's).
+    for (json, field) in [
+        (
+            r#"{"createTime":"2024-01-01T00:00:00Z","create_time":null}"#,
+            "createTime",
+        ),
+        (r#"{"card_token":"a","cardToken":"b"}"#, "cardToken"),
+        (r#"{"weightKg":1,"weight_kg":2}"#, "weightKg"),
+    ] {
+        let err = rs_svc::json::from_str::<shop::Order>(json).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(&format!("duplicate field `{field}`")),
+            "{json}: {err}"
+        );
+    }
 }
 
 #[test]
