@@ -14,7 +14,9 @@
 //!   [`http::Options`]) and the OpenAPI docs page ([`http::docs`]);
 //! - [`serve`]: serving the generated gRPC services and HTTP routes, on one port or two, with
 //!   health, reflection and graceful shutdown;
-//! - [`dial`]: the channel behind the generated `dial()` helpers.
+//! - [`dial`]: the channel behind the generated `dial()` helpers;
+//! - [`telemetry`]: a `tracing` span per call with the OpenTelemetry conventions, W3C trace
+//!   context in and out (`otel`), and export to an OpenTelemetry collector (`otlp`).
 //!
 //! # Features
 //!
@@ -23,6 +25,10 @@
 //! `dial` (tonic's channel with rustls). A crate that only wants messages with exact JSON sets
 //! `default-features = false, features = ["json"]` and generates with
 //! `no_server,no_client,no_http`; the README's "Runtime features" says which output needs which.
+//!
+//! Off by default: `otel` (trace context from request headers and into dialed calls, through
+//! OpenTelemetry and tracing-opentelemetry) and `otlp` (implies `otel`; the OTLP/gRPC exporter
+//! and `telemetry::otlp::init`).
 
 // The checked-in generated code names this crate `::rs_svc`, as it would in a user's crate.
 extern crate self as rs_svc;
@@ -39,6 +45,10 @@ pub mod http;
 pub mod json;
 #[cfg(feature = "serve")]
 pub mod serve;
+#[cfg(any(feature = "serve", feature = "dial", feature = "otel"))]
+pub mod telemetry;
+#[cfg(any(feature = "serve", feature = "dial", feature = "otel"))]
+mod trace_context;
 #[cfg(feature = "json")]
 pub mod wkt;
 

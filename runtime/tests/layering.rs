@@ -1,6 +1,7 @@
 //! The crate's modules depend on each other in one direction only, so each Cargo feature builds
 //! on the ones below it: `json` (json, wkt, google) <- `http` <- `serve`, and `dial` beside
-//! them. Read from the source: every `crate::<module>` path outside comments.
+//! them; `telemetry` on `serve`, sharing `trace_context` with `dial`. Read from the source:
+//! every `crate::<module>` path outside comments.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -70,7 +71,10 @@ fn modules_depend_only_on_the_layers_below_them() {
         ("grpc_timeout", &[]),
         ("http", &["json", "wkt", "google", "grpc_timeout"]),
         ("serve", &["http", "json", "wkt", "google", "grpc_timeout"]),
-        ("dial", &["grpc_timeout"]),
+        ("dial", &["grpc_timeout", "trace_context"]),
+        // Tracing calls: what the server's layer and the dial channel share sits below both.
+        ("trace_context", &[]),
+        ("telemetry", &["serve", "trace_context"]),
     ];
     let deps = dependencies();
     let mut wrong = Vec::new();
