@@ -45,7 +45,7 @@ pub mod http;
 pub mod json;
 #[cfg(feature = "serve")]
 pub mod serve;
-#[cfg(any(feature = "serve", feature = "dial", feature = "otel"))]
+#[cfg(any(feature = "serve", feature = "otel"))]
 pub mod telemetry;
 #[cfg(any(feature = "serve", feature = "dial", feature = "otel"))]
 mod trace_context;
