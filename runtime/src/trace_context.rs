@@ -160,8 +160,8 @@ pub(crate) mod client {
 
     type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-    /// The span of a call to `path` on the channel to `target` (`http://host:port`), its trace
-    /// context written into the request's headers.
+    /// The span of the call `request` makes on the channel to `target` (`http://host:port`),
+    /// with its trace context written into the request's headers.
     pub(crate) fn start(target: &str, request: &mut http::Request<Body>) -> Span {
         let path = request.uri().path();
         let (service, method) = super::split_method(path).unwrap_or(("", path));
@@ -178,7 +178,10 @@ pub(crate) mod client {
             server.port = Empty,
             otel.status_code = Empty,
         );
-        if let Ok(uri) = target.parse::<http::Uri>() {
+        let uri = (!span.is_disabled())
+            .then(|| target.parse::<http::Uri>().ok())
+            .flatten();
+        if let Some(uri) = uri {
             if let Some(host) = uri.host() {
                 span.record("server.address", host.trim_matches(['[', ']']));
             }
@@ -195,6 +198,9 @@ pub(crate) mod client {
     where
         F: Future<Output = Result<http::Response<Body>, BoxError>>,
     {
+        if span.is_disabled() {
+            return call.await;
+        }
         let result = call.instrument(span.clone()).await;
         let response = match result {
             Ok(response) => response,
