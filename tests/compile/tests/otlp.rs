@@ -173,16 +173,17 @@ async fn otlp_exporter_sends_a_chain_of_services_as_one_trace_with_its_links() {
         .filter(|(_, s)| hex(&s.trace_id) == trace)
         .collect();
     let find = |kind: SpanKind, http: bool| {
-        let found: Vec<_> = spans
+        let found: Vec<&Span> = spans
             .iter()
-            .filter(|(_, s)| {
+            .map(|(_, s)| s)
+            .filter(|s| {
                 s.kind == kind as i32
                     && s.name == "acme.shop.v1.OrderService/GetOrder"
                     && string_attributes(&s.attributes).contains_key("http.route") == http
             })
             .collect();
         assert_eq!(found.len(), 1, "{kind:?} http={http}: {spans:#?}");
-        &found[0].1
+        found[0]
     };
     let a_server = find(SpanKind::Server, true);
     let a_client = find(SpanKind::Client, false);
