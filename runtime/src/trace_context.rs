@@ -60,7 +60,8 @@ fn inject_span(span: &Span, headers: &mut HeaderMap) {
 /// `(service, method)` of a gRPC path or full method name: `/pkg.Svc/Method` or `pkg.Svc/Method`.
 pub(crate) fn split_method(path: &str) -> Option<(&str, &str)> {
     let (service, method) = path.trim_start_matches('/').split_once('/')?;
-    (!service.is_empty() && !method.is_empty() && !method.contains('/')).then_some((service, method))
+    (!service.is_empty() && !method.is_empty() && !method.contains('/'))
+        .then_some((service, method))
 }
 
 #[cfg(any(feature = "serve", feature = "dial"))]
@@ -68,81 +69,81 @@ pub(crate) use body::InSpan;
 
 #[cfg(any(feature = "serve", feature = "dial"))]
 mod body {
-use super::*;
+    use super::*;
 
-/// A response body polled inside `span`, so that what a streaming handler does while producing
-/// messages is recorded in its call. With `watch_status` (client calls), the `grpc-status` of
-/// the trailers is recorded on the span as the call's outcome.
-pub(crate) struct InSpan<B> {
-    pub(super) inner: B,
-    pub(super) span: Span,
-    pub(super) watch_status: bool,
-}
-
-impl<B> InSpan<B> {
-    pub(crate) fn new(inner: B, span: Span) -> Self {
-        InSpan {
-            inner,
-            span,
-            watch_status: false,
-        }
+    /// A response body polled inside `span`, so that what a streaming handler does while producing
+    /// messages is recorded in its call. With `watch_status` (client calls), the `grpc-status` of
+    /// the trailers is recorded on the span as the call's outcome.
+    pub(crate) struct InSpan<B> {
+        pub(super) inner: B,
+        pub(super) span: Span,
+        pub(super) watch_status: bool,
     }
-}
 
-impl<B> http_body::Body for InSpan<B>
-where
-    B: http_body::Body<Data = Bytes> + Unpin,
-{
-    type Data = Bytes;
-    type Error = B::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
-        let this = &mut *self;
-        let _entered = this.span.enter();
-        let frame = ready!(Pin::new(&mut this.inner).poll_frame(cx));
-        if this.watch_status {
-            match &frame {
-                Some(Ok(frame)) => {
-                    if let Some(trailers) = frame.trailers_ref() {
-                        record_client_code(&this.span, grpc_status(trailers));
-                    }
-                }
-                Some(Err(_)) => record_client_code(&this.span, Some(tonic::Code::Unavailable)),
-                None => {}
+    impl<B> InSpan<B> {
+        pub(crate) fn new(inner: B, span: Span) -> Self {
+            InSpan {
+                inner,
+                span,
+                watch_status: false,
             }
         }
-        Poll::Ready(frame)
     }
 
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+    impl<B> http_body::Body for InSpan<B>
+    where
+        B: http_body::Body<Data = Bytes> + Unpin,
+    {
+        type Data = Bytes;
+        type Error = B::Error;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+            let this = &mut *self;
+            let _entered = this.span.enter();
+            let frame = ready!(Pin::new(&mut this.inner).poll_frame(cx));
+            if this.watch_status {
+                match &frame {
+                    Some(Ok(frame)) => {
+                        if let Some(trailers) = frame.trailers_ref() {
+                            record_client_code(&this.span, grpc_status(trailers));
+                        }
+                    }
+                    Some(Err(_)) => record_client_code(&this.span, Some(tonic::Code::Unavailable)),
+                    None => {}
+                }
+            }
+            Poll::Ready(frame)
+        }
+
+        fn is_end_stream(&self) -> bool {
+            self.inner.is_end_stream()
+        }
+
+        fn size_hint(&self) -> SizeHint {
+            self.inner.size_hint()
+        }
     }
 
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+    pub(super) fn grpc_status(headers: &HeaderMap) -> Option<tonic::Code> {
+        headers
+            .get("grpc-status")
+            .map(|value| tonic::Code::from_bytes(value.as_bytes()))
     }
-}
 
-pub(super) fn grpc_status(headers: &HeaderMap) -> Option<tonic::Code> {
-    headers
-        .get("grpc-status")
-        .map(|value| tonic::Code::from_bytes(value.as_bytes()))
-}
-
-/// A client call's outcome on its span: the code, and ERROR for any code but OK (the
-/// OpenTelemetry RPC conventions for client spans). A stream that ends without `grpc-status`
-/// is an error too.
-pub(super) fn record_client_code(span: &Span, code: Option<tonic::Code>) {
-    if let Some(code) = code {
-        span.record("rpc.grpc.status_code", code as i64);
+    /// A client call's outcome on its span: the code, and ERROR for any code but OK (the
+    /// OpenTelemetry RPC conventions for client spans). A stream that ends without `grpc-status`
+    /// is an error too.
+    pub(super) fn record_client_code(span: &Span, code: Option<tonic::Code>) {
+        if let Some(code) = code {
+            span.record("rpc.grpc.status_code", code as i64);
+        }
+        if code != Some(tonic::Code::Ok) {
+            span.record("otel.status_code", "ERROR");
+        }
     }
-    if code != Some(tonic::Code::Ok) {
-        span.record("otel.status_code", "ERROR");
-    }
-}
 }
 
 /// The client side of a dialed call: a span of kind client named after the full method, with
@@ -185,8 +186,15 @@ pub(crate) mod client {
             if let Some(host) = uri.host() {
                 span.record("server.address", host.trim_matches(['[', ']']));
             }
-            let default_port = if uri.scheme_str() == Some("https") { 443 } else { 80 };
-            span.record("server.port", i64::from(uri.port_u16().unwrap_or(default_port)));
+            let default_port = if uri.scheme_str() == Some("https") {
+                443
+            } else {
+                80
+            };
+            span.record(
+                "server.port",
+                i64::from(uri.port_u16().unwrap_or(default_port)),
+            );
         }
         #[cfg(feature = "otel")]
         super::inject_span(&span, request.headers_mut());
@@ -231,8 +239,14 @@ mod tests {
     #[test]
     fn split_method_takes_paths_and_full_names() {
         let cases = [
-            ("/acme.shop.v1.OrderService/GetOrder", Some(("acme.shop.v1.OrderService", "GetOrder"))),
-            ("acme.shop.v1.OrderService/GetOrder", Some(("acme.shop.v1.OrderService", "GetOrder"))),
+            (
+                "/acme.shop.v1.OrderService/GetOrder",
+                Some(("acme.shop.v1.OrderService", "GetOrder")),
+            ),
+            (
+                "acme.shop.v1.OrderService/GetOrder",
+                Some(("acme.shop.v1.OrderService", "GetOrder")),
+            ),
             ("/acme.shop.v1.OrderService", None),
             ("/a/b/c", None),
             ("//GetOrder", None),
@@ -250,7 +264,9 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(
             "traceparent",
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".parse().unwrap(),
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+                .parse()
+                .unwrap(),
         );
         headers.insert("tracestate", "vendor=opaque".parse().unwrap());
         let cx = extract(&headers);

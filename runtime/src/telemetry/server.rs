@@ -128,7 +128,9 @@ fn call_span(request: &http::Request<Body>) -> (Span, Transport) {
         None => guess_transport(request),
     };
     let known = match info {
-        Some(info) => info.is_known().then(|| (info.method(), info.service(), info.method_name())),
+        Some(info) => info
+            .is_known()
+            .then(|| (info.method(), info.service(), info.method_name())),
         None => {
             let path = request.uri().path();
             trace_context::split_method(path)
@@ -179,7 +181,12 @@ fn call_span(request: &http::Request<Body>) -> (Span, Transport) {
         }
         None => record_address(&span, "server.address", "server.port", local),
     }
-    record_address(&span, "client.address", "client.port", info.and_then(CallInfo::peer));
+    record_address(
+        &span,
+        "client.address",
+        "client.port",
+        info.and_then(CallInfo::peer),
+    );
     (span, transport)
 }
 
@@ -249,20 +256,55 @@ mod tests {
     fn only_the_servers_own_failures_are_span_errors() {
         let cases = [
             (Transport::Grpc, Code::Ok, StatusCode::OK, false),
-            (Transport::Grpc, Code::InvalidArgument, StatusCode::OK, false),
+            (
+                Transport::Grpc,
+                Code::InvalidArgument,
+                StatusCode::OK,
+                false,
+            ),
             (Transport::Grpc, Code::NotFound, StatusCode::OK, false),
-            (Transport::Grpc, Code::Unauthenticated, StatusCode::OK, false),
+            (
+                Transport::Grpc,
+                Code::Unauthenticated,
+                StatusCode::OK,
+                false,
+            ),
             (Transport::Grpc, Code::Cancelled, StatusCode::OK, false),
-            (Transport::Grpc, Code::ResourceExhausted, StatusCode::OK, false),
+            (
+                Transport::Grpc,
+                Code::ResourceExhausted,
+                StatusCode::OK,
+                false,
+            ),
             (Transport::Grpc, Code::Unknown, StatusCode::OK, true),
-            (Transport::Grpc, Code::DeadlineExceeded, StatusCode::OK, true),
+            (
+                Transport::Grpc,
+                Code::DeadlineExceeded,
+                StatusCode::OK,
+                true,
+            ),
             (Transport::Grpc, Code::Unimplemented, StatusCode::OK, true),
             (Transport::Grpc, Code::Internal, StatusCode::OK, true),
             (Transport::Grpc, Code::Unavailable, StatusCode::OK, true),
             (Transport::Grpc, Code::DataLoss, StatusCode::OK, true),
-            (Transport::Http, Code::NotFound, StatusCode::NOT_FOUND, false),
-            (Transport::Http, Code::InvalidArgument, StatusCode::BAD_REQUEST, false),
-            (Transport::Http, Code::Internal, StatusCode::INTERNAL_SERVER_ERROR, true),
+            (
+                Transport::Http,
+                Code::NotFound,
+                StatusCode::NOT_FOUND,
+                false,
+            ),
+            (
+                Transport::Http,
+                Code::InvalidArgument,
+                StatusCode::BAD_REQUEST,
+                false,
+            ),
+            (
+                Transport::Http,
+                Code::Internal,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                true,
+            ),
             (Transport::Http, Code::Ok, StatusCode::BAD_GATEWAY, true),
         ];
         for (transport, code, http_status, want) in cases {
@@ -285,9 +327,15 @@ mod tests {
             builder.body(Body::empty()).unwrap()
         };
         let cases = [
-            (request("http://shop.example:8443/x", None), Some("shop.example:8443")),
+            (
+                request("http://shop.example:8443/x", None),
+                Some("shop.example:8443"),
+            ),
             (request("/x", Some("shop.example")), Some("shop.example")),
-            (request("http://[::1]:80/x", Some("other")), Some("[::1]:80")),
+            (
+                request("http://[::1]:80/x", Some("other")),
+                Some("[::1]:80"),
+            ),
             (request("/x", None), None),
         ];
         for (request, want) in cases {
@@ -306,7 +354,13 @@ mod tests {
                 .body(Body::empty())
                 .unwrap()
         };
-        assert_eq!(guess_transport(&request("application/grpc+proto")), Transport::Grpc);
-        assert_eq!(guess_transport(&request("application/json")), Transport::Http);
+        assert_eq!(
+            guess_transport(&request("application/grpc+proto")),
+            Transport::Grpc
+        );
+        assert_eq!(
+            guess_transport(&request("application/json")),
+            Transport::Http
+        );
     }
 }

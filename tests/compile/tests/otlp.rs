@@ -189,9 +189,19 @@ async fn otlp_exporter_sends_a_chain_of_services_as_one_trace_with_its_links() {
     let a_client = find(SpanKind::Client, false);
     let b_server = find(SpanKind::Server, false);
 
-    assert_eq!(hex(&a_server.parent_span_id), caller, "A continues the caller");
-    assert_eq!(a_client.parent_span_id, a_server.span_id, "A's dial is A's call's child");
-    assert_eq!(b_server.parent_span_id, a_client.span_id, "B continues A's client span");
+    assert_eq!(
+        hex(&a_server.parent_span_id),
+        caller,
+        "A continues the caller"
+    );
+    assert_eq!(
+        a_client.parent_span_id, a_server.span_id,
+        "A's dial is A's call's child"
+    );
+    assert_eq!(
+        b_server.parent_span_id, a_client.span_id,
+        "B continues A's client span"
+    );
     assert!(spans.iter().all(|(service, _)| service == "shop-test"));
 
     let a = string_attributes(&a_server.attributes);

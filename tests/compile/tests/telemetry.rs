@@ -9,8 +9,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use opentelemetry::trace::{SpanId, SpanKind, Status as SpanStatus, TraceContextExt, TraceId};
 use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::trace::{SpanId, SpanKind, Status as SpanStatus, TraceContextExt, TraceId};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 use rs_svc::dial::Options;
 use rs_svc::serve::Server;
@@ -114,11 +114,10 @@ impl OrderService for Shop {
             _ => {}
         }
         if let Some(next) = self.next {
-            let mut client = order_service_client::dial_with(
-                Options::new().target(format!("http://{next}")),
-            )
-            .await
-            .map_err(|e| Status::unavailable(e.to_string()))?;
+            let mut client =
+                order_service_client::dial_with(Options::new().target(format!("http://{next}")))
+                    .await
+                    .map_err(|e| Status::unavailable(e.to_string()))?;
             return client.get_order(shop::GetOrderRequest { name }).await;
         }
         Ok(Response::new(shop::Order {
@@ -205,7 +204,11 @@ async fn http_call_with_traceparent_continues_the_trace_with_http_server_attribu
     let response = http_get(server.http, "/v1/orders/1", Some(&header)).await;
     assert_eq!(response.status(), 200);
     let order: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(order["customer"], trace.to_string(), "the handler runs in the trace");
+    assert_eq!(
+        order["customer"],
+        trace.to_string(),
+        "the handler runs in the trace"
+    );
 
     let spans = spans_of(trace, 2).await;
     let call = one(&spans, GET_ORDER, SpanKind::Server);
@@ -225,7 +228,11 @@ async fn http_call_with_traceparent_continues_the_trace_with_http_server_attribu
         ("client.address", "127.0.0.1"),
     ];
     for (key, value) in want {
-        assert_eq!(attributes.get(key).map(String::as_str), Some(value), "{key}");
+        assert_eq!(
+            attributes.get(key).map(String::as_str),
+            Some(value),
+            "{key}"
+        );
     }
     assert_eq!(attributes["server.port"], server.http.port().to_string());
     assert!(attributes["client.port"].parse::<u16>().unwrap() > 0);
@@ -255,7 +262,11 @@ async fn grpc_call_with_traceparent_metadata_continues_the_trace() {
     assert_eq!(attributes["rpc.method"], "GetOrder");
     assert_eq!(attributes["rpc.grpc.status_code"], "0");
     assert_eq!(attributes["server.port"], server.grpc.port().to_string());
-    for http_only in ["http.route", "http.request.method", "http.response.status_code"] {
+    for http_only in [
+        "http.route",
+        "http.request.method",
+        "http.response.status_code",
+    ] {
         assert!(!attributes.contains_key(http_only), "{http_only}");
     }
     let lookup = one(&spans, "lookup", SpanKind::Internal);
@@ -303,7 +314,11 @@ async fn only_server_side_failures_mark_the_span_as_an_error_on_both_transports(
             let spans = spans_of(trace, 1).await;
             let call = one(&spans, GET_ORDER, SpanKind::Server);
             let attributes = attributes(call);
-            assert_eq!(attributes["rpc.grpc.status_code"], code.to_string(), "{transport} {name}");
+            assert_eq!(
+                attributes["rpc.grpc.status_code"],
+                code.to_string(),
+                "{transport} {name}"
+            );
             assert_eq!(
                 matches!(call.status, SpanStatus::Error { .. }),
                 error,
@@ -311,7 +326,10 @@ async fn only_server_side_failures_mark_the_span_as_an_error_on_both_transports(
                 call.status
             );
             if transport == "http" {
-                assert_eq!(attributes["http.response.status_code"], http_status.to_string());
+                assert_eq!(
+                    attributes["http.response.status_code"],
+                    http_status.to_string()
+                );
             }
         }
     }
@@ -335,7 +353,11 @@ async fn a_server_stream_is_produced_inside_the_call_span_and_ends_with_its_code
     assert_eq!(events, 2);
 
     let spans = spans_of(trace, 3).await;
-    let call = one(&spans, "acme.shop.v1.OrderService/WatchOrder", SpanKind::Server);
+    let call = one(
+        &spans,
+        "acme.shop.v1.OrderService/WatchOrder",
+        SpanKind::Server,
+    );
     assert_eq!(call.parent_span_id, parent);
     assert_eq!(attributes(call)["rpc.grpc.status_code"], "0");
     let children: Vec<_> = spans.iter().filter(|s| s.name == "event").collect();
@@ -357,12 +379,20 @@ async fn dialed_calls_send_the_trace_on_under_a_client_span() {
         )
         .await
         .unwrap();
-        client.get_order(get("orders/1", None)).await.unwrap().into_inner()
+        client
+            .get_order(get("orders/1", None))
+            .await
+            .unwrap()
+            .into_inner()
     }
     .instrument(caller.clone())
     .await;
     drop(caller);
-    assert_eq!(order.customer, trace.to_string(), "the backend continued the trace");
+    assert_eq!(
+        order.customer,
+        trace.to_string(),
+        "the backend continued the trace"
+    );
 
     let spans = spans_of(trace, 4).await;
     let client = one(&spans, GET_ORDER, SpanKind::Client);
@@ -390,7 +420,10 @@ async fn a_failed_dialed_call_marks_its_client_span_as_an_error() {
         )
         .await
         .unwrap();
-        client.get_order(get("orders/missing", None)).await.unwrap_err()
+        client
+            .get_order(get("orders/missing", None))
+            .await
+            .unwrap_err()
     }
     .instrument(caller.clone())
     .await;
