@@ -64,7 +64,7 @@ pub(crate) fn split_method(path: &str) -> Option<(&str, &str)> {
         .then_some((service, method))
 }
 
-#[cfg(any(feature = "serve", feature = "dial"))]
+#[cfg(feature = "serve")]
 pub(crate) use body::InSpan;
 
 #[cfg(any(feature = "serve", feature = "dial"))]
