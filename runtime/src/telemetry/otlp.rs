@@ -106,6 +106,17 @@ pub struct Guard {
 }
 
 impl Guard {
+    /// Sends the spans ended so far now, rather than with the next batch; blocks until the
+    /// collector answered (see the [module docs](self) for where to call it from).
+    pub fn flush(&self) -> Result<(), Error> {
+        match &self.provider {
+            Some(provider) => provider
+                .force_flush()
+                .map_err(|e| Error::Shutdown(e.to_string())),
+            None => Ok(()),
+        }
+    }
+
     /// Sends the spans still buffered and stops the exporter, saying whether that worked.
     pub fn shutdown(mut self) -> Result<(), Error> {
         match self.provider.take() {

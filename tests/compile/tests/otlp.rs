@@ -160,18 +160,28 @@ async fn otlp_exporter_sends_a_chain_of_services_as_one_trace_with_its_links() {
     let order: serde_json::Value = response.json().await.unwrap();
     assert_eq!(order["customer"], "from B");
 
-    // A's server span ends just after its response; give it a moment, then flush everything.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // A's server span ends just after its response went out: flush until the three arrived.
+    let of_trace = || -> Vec<(String, Span)> {
+        let got = receiver.0.lock().unwrap();
+        got.iter()
+            .filter(|(_, s)| hex(&s.trace_id) == trace)
+            .cloned()
+            .collect()
+    };
+    for _ in 0..100 {
+        tokio::task::block_in_place(|| telemetry.flush()).unwrap();
+        if of_trace().len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     tokio::task::spawn_blocking(move || telemetry.shutdown())
         .await
         .unwrap()
         .unwrap();
 
-    let got = receiver.0.lock().unwrap().clone();
-    let spans: Vec<&(String, Span)> = got
-        .iter()
-        .filter(|(_, s)| hex(&s.trace_id) == trace)
-        .collect();
+    let got = of_trace();
+    let spans: Vec<&(String, Span)> = got.iter().collect();
     let find = |kind: SpanKind, http: bool| {
         let found: Vec<&Span> = spans
             .iter()
