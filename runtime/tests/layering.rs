@@ -1,6 +1,7 @@
 //! The crate's modules depend on each other in one direction only, so each Cargo feature builds
 //! on the ones below it: `json` (json, wkt, google) <- `http` <- `serve`, and `dial` beside
-//! them. Read from the source: every `crate::<module>` path outside comments.
+//! them; `metrics` reads `serve`'s call facts and `dial` records into `metrics`, in parts gated
+//! on both features. Read from the source: every `crate::<module>` path outside comments.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -70,7 +71,9 @@ fn modules_depend_only_on_the_layers_below_them() {
         ("grpc_timeout", &[]),
         ("http", &["json", "wkt", "google", "grpc_timeout"]),
         ("serve", &["http", "json", "wkt", "google", "grpc_timeout"]),
-        ("dial", &["grpc_timeout"]),
+        ("dial", &["grpc_timeout", "metrics"]),
+        // The server layer reads the serve stack's CallInfo; dialed channels record into it.
+        ("metrics", &["serve"]),
     ];
     let deps = dependencies();
     let mut wrong = Vec::new();
