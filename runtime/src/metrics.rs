@@ -414,7 +414,7 @@ pub fn code_name(code: Code) -> &'static str {
 impl Metrics {
     /// An axum router answering `GET /metrics` with the exposition; merge it into your HTTP
     /// routes (or the serve builder's).
-    pub fn router<S: Clone + Send + Sync + 'static>(&self) -> axum::Router<S> {
+    pub fn router(&self) -> axum::Router {
         let metrics = self.clone();
         axum::Router::new().route(
             "/metrics",

@@ -151,6 +151,7 @@ impl Policy {
             let now = Instant::now();
             let allowed = circuit.allow(now, config);
             self.report_circuit(&circuit, now);
+            drop(circuit);
             if !allowed {
                 return Ok(self.open_circuit_response(&path));
             }
@@ -184,12 +185,15 @@ impl Policy {
     }
 
     /// Sets the circuit state series, when the channel records metrics.
-    fn report_circuit(&self, _circuit: &Circuit, _now: Instant) {
-        #[cfg(feature = "metrics")]
+    #[cfg(feature = "metrics")]
+    fn report_circuit(&self, circuit: &Circuit, now: Instant) {
         if let Some(gauges) = self.metrics.as_ref().and_then(|m| m.circuit.as_ref()) {
-            gauges.set(_circuit.state(_now));
+            gauges.set(circuit.state(now));
         }
     }
+
+    #[cfg(not(feature = "metrics"))]
+    fn report_circuit(&self, _: &Circuit, _: Instant) {}
 
     /// Sends a buffered request until it gets through; when the method is retried, again on
     /// UNAVAILABLE until the attempts run out or the deadline nears.
