@@ -20,7 +20,7 @@
 //! let routes = metrics.router();
 //! ```
 //!
-//! The families (docs/reference.md section 7):
+//! The families (docs/reference.md section 8):
 //!
 //! | name | type | labels |
 //! | --- | --- | --- |
