@@ -66,6 +66,11 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 use tonic::Code;
 
+#[cfg(feature = "serve")]
+mod server;
+#[cfg(feature = "serve")]
+pub use server::{MetricsLayer, MetricsService};
+
 /// The content type of [`Metrics::encode`]'s text: OpenMetrics 1.0.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 

@@ -103,6 +103,8 @@ pub struct Builder {
     shutdown_delay: Duration,
     layers: Vec<StackLayer>,
     access_log: bool,
+    #[cfg(feature = "metrics")]
+    metrics: Option<crate::metrics::Metrics>,
     health_endpoints: bool,
     error: Option<Error>,
 }
@@ -124,6 +126,8 @@ impl Default for Builder {
             shutdown_delay: Duration::ZERO,
             layers: Vec::new(),
             access_log: false,
+            #[cfg(feature = "metrics")]
+            metrics: None,
             health_endpoints: true,
             error: None,
         }
@@ -268,6 +272,18 @@ impl Builder {
         self
     }
 
+    /// Records every call, gRPC and HTTP/JSON, in `metrics` (`rpc_server_calls_total`,
+    /// `rpc_server_call_duration_seconds`, `rpc_server_calls_in_flight`: see
+    /// [`crate::metrics`]) and answers `GET /metrics` on the HTTP port (the one port in
+    /// one-port mode) with the exposition. Off by default. Like the access log, it runs outside
+    /// every [`Builder::layer`], so calls a layer refuses are counted too.
+    #[cfg(feature = "metrics")]
+    pub fn metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self = self.http(metrics.router());
+        self.metrics = Some(metrics);
+        self
+    }
+
     /// Whether `GET /healthz` and `GET /readyz` answer on every port, before the HTTP routes
     /// (default on): `/healthz` is 200 while the server answers at all; `/readyz` is 200 while
     /// the server and every service are `SERVING` in the gRPC health service, and 503 from the
@@ -318,6 +334,10 @@ impl Builder {
             },
         };
         let mut layers = self.layers;
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = &self.metrics {
+            layers.insert(0, Box::new(boxed_layer(metrics.layer())));
+        }
         if self.access_log {
             layers.insert(0, Box::new(boxed_layer(access::AccessLogLayer)));
         }

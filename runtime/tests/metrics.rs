@@ -21,7 +21,11 @@ use std::time::Duration;
 use http::uri::PathAndQuery;
 use rs_svc::dial::{connect, Backoff, Channel, Method, MethodKind, Options, Service};
 use rs_svc::metrics::prometheus_client::metrics::counter::Counter;
+use rs_svc::__codegen::http::{unary, Rule};
+use rs_svc::http::matcher::{MethodFilter, Segment::Literal as L, Template};
+use rs_svc::http::Routes;
 use rs_svc::metrics::{Metrics, CONTENT_TYPE};
+use rs_svc::serve::Server;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::body::Body;
@@ -271,7 +275,7 @@ impl tower::Service<http::Request<Body>> for Echo {
 
 /// Serves `echo` on 127.0.0.1; its address.
 async fn start(echo: Echo) -> std::net::SocketAddr {
-    let server = rs_svc::serve::Server::builder()
+    let server = Server::builder()
         .grpc(echo)
         .grpc_addr(([127, 0, 0, 1], 0))
         .build()
@@ -419,10 +423,24 @@ async fn dialed_client_records_codes_retries_and_the_circuit_state() {
     assert!(!parsed.families.contains_key("rpc_server_calls"));
 }
 
-/// `GET path` over HTTP/1.1 on a fresh connection: status, content type, body.
-async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String, String) {
+/// `method path` over HTTP/1.1 on a fresh connection, with a JSON body if any: the status,
+/// content type and body of the answer.
+async fn http_call(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    json: Option<&str>,
+) -> (u16, String, String) {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if let Some(json) = json {
+        request += &format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{json}",
+            json.len()
+        );
+    } else {
+        request += "\r\n";
+    }
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();
@@ -447,7 +465,7 @@ async fn metrics_route_serves_openmetrics_with_the_users_own_metrics() {
         .register("jobs", "Background jobs run", jobs.clone());
     jobs.inc_by(3);
 
-    let server = rs_svc::serve::Server::builder()
+    let server = Server::builder()
         .http(metrics.router())
         .grpc_addr(([127, 0, 0, 1], 0))
         .http_addr(([127, 0, 0, 1], 0))
@@ -459,7 +477,7 @@ async fn metrics_route_serves_openmetrics_with_the_users_own_metrics() {
     let addr = server.http_addr().unwrap();
     tokio::spawn(server.serve_with_shutdown(std::future::pending()));
 
-    let (status, content_type, body) = http_get(addr, "/metrics").await;
+    let (status, content_type, body) = http_call(addr, "GET", "/metrics", None).await;
     assert_eq!(status, 200);
     assert_eq!(content_type, CONTENT_TYPE);
     let parsed = parse(&python, &body);
@@ -468,4 +486,105 @@ async fn metrics_route_serves_openmetrics_with_the_users_own_metrics() {
         parsed.value("jobs", "jobs_total", &Labels::new()),
         Some(3.0)
     );
+}
+
+/// `POST /v1/echo` with the request as its JSON body: `Get` over HTTP/JSON.
+const ECHO_PATH: Template = Template::new(&[L("v1"), L("echo")], &[]);
+const ECHO_RULE: Rule = Rule::new().body_all();
+
+#[tokio::test]
+async fn server_counts_one_method_over_grpc_and_http_json_alike() {
+    let Some(python) = python() else { return };
+    let echo = Echo::default();
+    let metrics = Metrics::new();
+    let routes = Routes::new(rs_svc::http::Options::default())
+        .route(
+            MethodFilter::POST,
+            &ECHO_PATH,
+            "test.v1.Echo/Get",
+            unary(&Arc::new(echo.clone()), &ECHO_RULE, |echo, request| async move {
+                echo.answer(request.into_inner())
+            }),
+        )
+        .into_router();
+    let server = Server::builder()
+        .grpc(echo)
+        .http(routes)
+        .metrics(metrics.clone())
+        .grpc_addr(([127, 0, 0, 1], 0))
+        .http_addr(([127, 0, 0, 1], 0))
+        .build()
+        .unwrap()
+        .bind()
+        .await
+        .unwrap();
+    let (grpc, http) = (server.grpc_addr(), server.http_addr().unwrap());
+    tokio::spawn(server.serve_with_shutdown(std::future::pending()));
+
+    let channel = connect(&ECHO, Options::new().target(format!("http://{grpc}")))
+        .await
+        .unwrap();
+    assert_eq!(get(&channel, GET, "hello").await.unwrap(), "hello");
+    let missing = get(&channel, GET, "missing").await.unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+    // A service the server does not serve: its name is the client's choice.
+    let unknown = get(&channel, "/test.v1.Nope/Get", "hello").await.unwrap_err();
+    assert_eq!(unknown.code(), Code::Unimplemented);
+    let (status, _, body) = http_call(http, "POST", "/v1/echo", Some("\"hello\"")).await;
+    assert_eq!((status, body.as_str()), (200, "\"hello\""));
+    let (status, _, _) = http_call(http, "POST", "/v1/echo", Some("\"missing\"")).await;
+    assert_eq!(status, 404);
+
+    let (status, content_type, text) = http_call(http, "GET", "/metrics", None).await;
+    assert_eq!((status, content_type.as_str()), (200, CONTENT_TYPE));
+    let parsed = parse(&python, &text);
+    assert_eq!(
+        parsed.kind("rpc_server_call_duration_seconds"),
+        ("histogram", "seconds")
+    );
+    assert_eq!(parsed.kind("rpc_server_calls"), ("counter", ""));
+    assert_eq!(parsed.kind("rpc_server_calls_in_flight"), ("gauge", ""));
+
+    let series = |method: &str, code: &str, transport: &str| {
+        labels(&[
+            ("rpc_method", method),
+            ("rpc_grpc_status_code", code),
+            ("transport", transport),
+        ])
+    };
+    let expected = BTreeMap::from([
+        (series("test.v1.Echo/Get", "OK", "grpc"), 1.0),
+        (series("test.v1.Echo/Get", "NOT_FOUND", "grpc"), 1.0),
+        (series("test.v1.Echo/Get", "OK", "http"), 1.0),
+        (series("test.v1.Echo/Get", "NOT_FOUND", "http"), 1.0),
+        (series("_OTHER", "UNIMPLEMENTED", "grpc"), 1.0),
+    ]);
+    let calls: BTreeMap<Labels, f64> = parsed
+        .samples("rpc_server_calls")
+        .into_iter()
+        .filter(|s| s.name == "rpc_server_calls_total")
+        .map(|s| (s.labels, s.value))
+        .collect();
+    assert_eq!(calls, expected);
+    assert_eq!(parsed.histogram("rpc_server_call_duration_seconds"), expected);
+
+    // Every call has ended, so nothing is in flight, on either transport.
+    let in_flight: BTreeMap<Labels, f64> = parsed
+        .samples("rpc_server_calls_in_flight")
+        .into_iter()
+        .map(|s| (s.labels, s.value))
+        .collect();
+    let idle = |method: &str, transport: &str| {
+        (labels(&[("rpc_method", method), ("transport", transport)]), 0.0)
+    };
+    assert_eq!(
+        in_flight,
+        BTreeMap::from([
+            idle("test.v1.Echo/Get", "grpc"),
+            idle("test.v1.Echo/Get", "http"),
+            idle("_OTHER", "grpc"),
+        ])
+    );
+    // The scrape itself is the user's own route, not a call.
+    assert!(!parsed.families.contains_key("rpc_client_calls"));
 }

@@ -501,7 +501,7 @@ fn transport_of<B>(request: &Request<B>) -> Transport {
 
 /// The status for a layer's error: a `tonic::Status` as it is, tower's timeout as
 /// DEADLINE_EXCEEDED, its load shedding as UNAVAILABLE, anything else INTERNAL.
-fn error_status(error: BoxError) -> tonic::Status {
+pub(crate) fn error_status(error: BoxError) -> tonic::Status {
     let error = match error.downcast::<tonic::Status>() {
         Ok(status) => return *status,
         Err(error) => error,
