@@ -78,8 +78,7 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 /// recommended boundaries for request durations, with 1 ms and 2.5 ms added below them for
 /// calls answered within a cluster.
 pub const DURATION_BUCKETS: &[f64] = &[
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5,
-    10.0,
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 ];
 
 /// The `rpc_method` of calls to a method the server does not serve.
@@ -219,10 +218,13 @@ impl Metrics {
     #[cfg_attr(not(any(feature = "serve", feature = "dial")), allow(dead_code))]
     fn start(&self, side: Which, rpc_method: Cow<'static, str>, transport: &'static str) -> Call {
         let in_flight = (side == Which::Server).then(|| {
-            let gauge = self.inner.server_in_flight.get_or_create_owned(&InFlightLabels {
-                rpc_method: rpc_method.clone(),
-                transport,
-            });
+            let gauge = self
+                .inner
+                .server_in_flight
+                .get_or_create_owned(&InFlightLabels {
+                    rpc_method: rpc_method.clone(),
+                    transport,
+                });
             gauge.inc();
             gauge
         });
@@ -259,10 +261,12 @@ impl Metrics {
     #[cfg(feature = "dial")]
     pub(crate) fn circuit(&self, service: &'static str) -> CircuitGauges {
         let gauge = |state| {
-            self.inner.client_circuit.get_or_create_owned(&CircuitLabels {
-                rpc_service: Cow::Borrowed(service),
-                state,
-            })
+            self.inner
+                .client_circuit
+                .get_or_create_owned(&CircuitLabels {
+                    rpc_service: Cow::Borrowed(service),
+                    state,
+                })
         };
         let gauges = CircuitGauges {
             closed: gauge("closed"),
@@ -433,11 +437,7 @@ impl Metrics {
     /// The exposition as an HTTP response, for a route of your own.
     pub fn response(&self) -> axum::response::Response {
         use axum::response::IntoResponse;
-        (
-            [(http::header::CONTENT_TYPE, CONTENT_TYPE)],
-            self.encode(),
-        )
-            .into_response()
+        ([(http::header::CONTENT_TYPE, CONTENT_TYPE)], self.encode()).into_response()
     }
 }
 
@@ -461,7 +461,8 @@ mod tests {
                 .enumerate()
                 .flat_map(|(i, c)| {
                     let sep = (i > 0 && c.is_ascii_uppercase()).then_some('_');
-                    sep.into_iter().chain(std::iter::once(c.to_ascii_uppercase()))
+                    sep.into_iter()
+                        .chain(std::iter::once(c.to_ascii_uppercase()))
                 })
                 .collect();
             assert_eq!(name, snake, "code {n}");
@@ -473,7 +474,9 @@ mod tests {
         let metrics = Metrics::new();
         let call = metrics.start(Which::Server, "a.B/C".into(), "grpc");
         drop(call);
-        metrics.start(Which::Server, "a.B/C".into(), "grpc").finish(Code::NotFound);
+        metrics
+            .start(Which::Server, "a.B/C".into(), "grpc")
+            .finish(Code::NotFound);
         let text = metrics.encode();
         let line = |needle: &str| {
             text.lines()
@@ -481,8 +484,14 @@ mod tests {
                 .unwrap_or_else(|| panic!("{needle} in\n{text}"))
                 .to_owned()
         };
-        assert!(line("rpc_server_calls_total{rpc_method=\"a.B/C\",rpc_grpc_status_code=\"CANCELLED\"").ends_with(" 1"));
-        assert!(line("rpc_server_calls_total{rpc_method=\"a.B/C\",rpc_grpc_status_code=\"NOT_FOUND\"").ends_with(" 1"));
+        assert!(line(
+            "rpc_server_calls_total{rpc_method=\"a.B/C\",rpc_grpc_status_code=\"CANCELLED\""
+        )
+        .ends_with(" 1"));
+        assert!(line(
+            "rpc_server_calls_total{rpc_method=\"a.B/C\",rpc_grpc_status_code=\"NOT_FOUND\""
+        )
+        .ends_with(" 1"));
         assert!(line("rpc_server_calls_in_flight{").ends_with(" 0"));
     }
 }

@@ -70,7 +70,10 @@ fn modules_depend_only_on_the_layers_below_them() {
         ("google", &["json", "wkt"]),
         ("grpc_timeout", &[]),
         ("http", &["json", "wkt", "google", "grpc_timeout"]),
-        ("serve", &["http", "json", "wkt", "google", "grpc_timeout", "metrics"]),
+        (
+            "serve",
+            &["http", "json", "wkt", "google", "grpc_timeout", "metrics"],
+        ),
         ("dial", &["grpc_timeout", "metrics"]),
         // The server layer reads the stack's CallInfo (kept with the HTTP routes); the serve
         // builder and dialed channels record into it.

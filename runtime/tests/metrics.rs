@@ -19,11 +19,11 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::uri::PathAndQuery;
-use rs_svc::dial::{connect, Backoff, Channel, Method, MethodKind, Options, Service};
-use rs_svc::metrics::prometheus_client::metrics::counter::Counter;
 use rs_svc::__codegen::http::{unary, Rule};
+use rs_svc::dial::{connect, Backoff, Channel, Method, MethodKind, Options, Service};
 use rs_svc::http::matcher::{MethodFilter, Segment::Literal as L, Template};
 use rs_svc::http::Routes;
+use rs_svc::metrics::prometheus_client::metrics::counter::Counter;
 use rs_svc::metrics::{Metrics, CONTENT_TYPE};
 use rs_svc::serve::Server;
 use serde_json::Value;
@@ -38,7 +38,9 @@ use tonic_prost::ProstCodec;
 fn python() -> Option<PathBuf> {
     let path = match std::env::var_os("RS_SVC_PYTHON") {
         Some(path) => PathBuf::from(path),
-        None => PathBuf::from(std::env::var_os("HOME")?).join(".cache/rs-svc/tools/venv/bin/python"),
+        None => {
+            PathBuf::from(std::env::var_os("HOME")?).join(".cache/rs-svc/tools/venv/bin/python")
+        }
     };
     let has_parser = Command::new(&path)
         .args(["-c", "import prometheus_client.openmetrics.parser"])
@@ -192,12 +194,18 @@ impl Exposition {
         assert!(!buckets.is_empty(), "{family} has series");
         for (labels, series) in &buckets {
             assert!(
-                series.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1),
+                series
+                    .windows(2)
+                    .all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1),
                 "{family}{labels:?}: buckets in order and cumulative: {series:?}"
             );
             let (last_le, last) = *series.last().unwrap();
             assert_eq!(last_le, f64::INFINITY, "{family}{labels:?} ends with +Inf");
-            assert_eq!(Some(&last), counts.get(labels), "{family}{labels:?}: +Inf is _count");
+            assert_eq!(
+                Some(&last),
+                counts.get(labels),
+                "{family}{labels:?}: +Inf is _count"
+            );
             assert!(sums.contains(labels), "{family}{labels:?} has _sum");
         }
         counts
@@ -446,7 +454,14 @@ async fn http_call(
     stream.read_to_string(&mut response).await.unwrap();
     let (head, body) = response.split_once("\r\n\r\n").unwrap();
     let mut lines = head.lines();
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let content_type = lines
         .filter_map(|l| l.split_once(':'))
         .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
@@ -502,9 +517,11 @@ async fn server_counts_one_method_over_grpc_and_http_json_alike() {
             MethodFilter::POST,
             &ECHO_PATH,
             "test.v1.Echo/Get",
-            unary(&Arc::new(echo.clone()), &ECHO_RULE, |echo, request| async move {
-                echo.answer(request.into_inner())
-            }),
+            unary(
+                &Arc::new(echo.clone()),
+                &ECHO_RULE,
+                |echo, request| async move { echo.answer(request.into_inner()) },
+            ),
         )
         .into_router();
     let server = Server::builder()
@@ -528,7 +545,9 @@ async fn server_counts_one_method_over_grpc_and_http_json_alike() {
     let missing = get(&channel, GET, "missing").await.unwrap_err();
     assert_eq!(missing.code(), Code::NotFound);
     // A service the server does not serve: its name is the client's choice.
-    let unknown = get(&channel, "/test.v1.Nope/Get", "hello").await.unwrap_err();
+    let unknown = get(&channel, "/test.v1.Nope/Get", "hello")
+        .await
+        .unwrap_err();
     assert_eq!(unknown.code(), Code::Unimplemented);
     let (status, _, body) = http_call(http, "POST", "/v1/echo", Some("\"hello\"")).await;
     assert_eq!((status, body.as_str()), (200, "\"hello\""));
@@ -566,7 +585,10 @@ async fn server_counts_one_method_over_grpc_and_http_json_alike() {
         .map(|s| (s.labels, s.value))
         .collect();
     assert_eq!(calls, expected);
-    assert_eq!(parsed.histogram("rpc_server_call_duration_seconds"), expected);
+    assert_eq!(
+        parsed.histogram("rpc_server_call_duration_seconds"),
+        expected
+    );
 
     // Every call has ended, so nothing is in flight, on either transport.
     let in_flight: BTreeMap<Labels, f64> = parsed
@@ -575,7 +597,10 @@ async fn server_counts_one_method_over_grpc_and_http_json_alike() {
         .map(|s| (s.labels, s.value))
         .collect();
     let idle = |method: &str, transport: &str| {
-        (labels(&[("rpc_method", method), ("transport", transport)]), 0.0)
+        (
+            labels(&[("rpc_method", method), ("transport", transport)]),
+            0.0,
+        )
     };
     assert_eq!(
         in_flight,

@@ -207,8 +207,7 @@ impl fmt::Debug for Options {
             .field(
                 "fallbacks",
                 &self.fallbacks.iter().map(|(m, _)| m).collect::<Vec<_>>(),
-            )
-;
+            );
         #[cfg(feature = "metrics")]
         debug.field("metrics", &self.metrics.is_some());
         debug.finish_non_exhaustive()
