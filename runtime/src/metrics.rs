@@ -95,7 +95,10 @@ struct Inner {
     server: Side,
     server_in_flight: Family<InFlightLabels, Gauge>,
     client: Side,
+    // Recorded by dialed channels only.
+    #[cfg_attr(not(feature = "dial"), allow(dead_code))]
     client_retries: Family<MethodLabels, Counter>,
+    #[cfg_attr(not(feature = "dial"), allow(dead_code))]
     client_circuit: Family<CircuitLabels, Gauge>,
 }
 
