@@ -2,9 +2,11 @@
 //!
 //! A [`Metrics`] holds a [`prometheus_client`] registry with the RPC families below, and takes
 //! your own metrics beside them ([`Metrics::registry`]). Clones share everything: hand one to
-//! the server stack ([`Metrics::layer`]) and to dial options
-//! ([`dial::Options::metrics`](crate::dial::Options::metrics)), and serve
-//! [`Metrics::router`] as `/metrics`.
+//! the serve builder ([`Builder::metrics`](crate::serve::Builder::metrics), which also answers
+//! `GET /metrics`) and to dial options
+//! ([`dial::Options::metrics`](crate::dial::Options::metrics)). [`Metrics::layer`] and
+//! [`Metrics::router`] are the two halves of the builder's call, for stacks and routes of your
+//! own.
 //!
 //! ```no_run
 //! use rs_svc::metrics::prometheus_client::metrics::counter::Counter;
@@ -32,12 +34,13 @@
 //! | `rpc_client_retries_total` | counter | `rpc_method` |
 //! | `rpc_client_circuit_state` | gauge | `rpc_service`, `state` |
 //!
-//! - `rpc_method` is `package.Service/Method`, or `_OTHER` for a method the server does not
-//!   serve, so that callers cannot grow the label set.
+//! - `rpc_method` is `package.Service/Method`, or `_OTHER` for a call to a service the server
+//!   does not serve (and, on a client, to a method its service does not list), so that callers
+//!   cannot grow the label set.
 //! - `rpc_grpc_status_code` is the code's name: `OK`, `NOT_FOUND`, ... An HTTP/JSON call has
-//!   the code its HTTP answer maps from; a call whose client went away before its end is
-//!   `CANCELLED`; a client call that got no answer (no connection, a broken stream) is
-//!   `UNAVAILABLE`.
+//!   the code its answer carries (`OK` for a success); a call whose client went away before its
+//!   end is `CANCELLED`; a client call that got no response at all (no connection) is
+//!   `UNAVAILABLE`, and an open circuit's fallback answer is `OK`.
 //! - `transport` is `grpc` or `http` (clients: always `grpc`).
 //! - A call's duration runs from its arrival (on a client: its start) to the end of its
 //!   response, the last message of a stream included; a client call includes its retries and
