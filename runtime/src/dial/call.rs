@@ -479,4 +479,33 @@ mod tests {
             "a good probe closes"
         );
     }
+
+    #[cfg(feature = "metrics")]
+    #[test]
+    fn circuit_state_is_open_for_its_period_then_half_open_until_a_probe_decides() {
+        use crate::metrics::CircuitState::{Closed, HalfOpen, Open};
+        let config = CircuitConfig {
+            failures: 1,
+            open_for: Duration::from_secs(10),
+        };
+        let t0 = Instant::now();
+        let mut c = Circuit::default();
+        assert_eq!(c.state(t0), Closed);
+        c.record(false, t0, &config);
+        assert_eq!(c.state(t0 + Duration::from_secs(9)), Open);
+        let t1 = t0 + Duration::from_secs(10);
+        assert_eq!(
+            c.state(t1),
+            HalfOpen,
+            "its time is up: the next call probes"
+        );
+        assert!(c.allow(t1, &config));
+        assert_eq!(c.state(t1), HalfOpen, "while the probe runs");
+        c.record(false, t1, &config);
+        assert_eq!(c.state(t1), Open, "a failed probe reopens");
+        let t2 = t1 + Duration::from_secs(10);
+        assert!(c.allow(t2, &config));
+        c.record(true, t2, &config);
+        assert_eq!(c.state(t2), Closed, "a good probe closes");
+    }
 }
