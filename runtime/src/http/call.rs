@@ -240,8 +240,9 @@ pub fn status_response(transport: Transport, status: tonic::Status) -> Response<
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Outcome {
     /// The gRPC code: the one sent (over HTTP/JSON the one the error body carries, `OK` for a
-    /// success), `CANCELLED` when the response was dropped before its end (the client went
-    /// away), `UNKNOWN` for a gRPC response that ended without a status.
+    /// success and for a stream that started, whose later error is a line of its body),
+    /// `CANCELLED` when the response was dropped before its end (the client went away),
+    /// `UNKNOWN` for a gRPC response that ended without a status.
     pub code: Code,
     /// The HTTP status of the response's head (200 for every gRPC response but the rare
     /// transport-level error).
