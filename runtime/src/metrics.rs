@@ -35,8 +35,9 @@
 //! | `rpc_client_circuit_state` | gauge | `rpc_service`, `state` |
 //!
 //! - `rpc_method` is `package.Service/Method`, or `_OTHER` for a call to a service the server
-//!   does not serve (and, on a client, to a method its service does not list), so that callers
-//!   cannot grow the label set.
+//!   does not serve or to a method its descriptor set does not list
+//!   ([`CallInfo::is_known`](crate::serve::CallInfo::is_known); on a client, to a method its
+//!   service does not list), so that callers cannot grow the label set.
 //! - `rpc_grpc_status_code` is the code's name: `OK`, `NOT_FOUND`, ... An HTTP/JSON call has
 //!   the code its answer carries (`OK` for a success); a call whose client went away before its
 //!   end is `CANCELLED`; a client call that got no response at all (no connection) is

@@ -32,6 +32,7 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -364,6 +365,7 @@ impl Builder {
             stack: stack.map(|stack| conn::Stack {
                 stack,
                 services: self.services.clone().into(),
+                methods: Arc::new(known_methods(&self.descriptor_sets, &self.services)),
             }),
             probes,
             http: self.http.map(|router| {
@@ -543,6 +545,35 @@ async fn unknown_path_as_status(
     } else {
         response
     }
+}
+
+/// The methods of the `services` that the encoded descriptor `sets` describe, so that the stack
+/// can tell a call to an unknown method of a served service (`CallInfo::is_known`). A set that
+/// does not decode was reported by reflection already; it describes nothing here.
+fn known_methods(sets: &[&'static [u8]], services: &[&'static str]) -> conn::KnownMethods {
+    use prost::Message as _;
+    let mut known = conn::KnownMethods::default();
+    for set in sets {
+        let Ok(set) = prost_types::FileDescriptorSet::decode(*set) else {
+            continue;
+        };
+        for file in &set.file {
+            for service in &file.service {
+                let name = match file.package() {
+                    "" => service.name().to_owned(),
+                    package => format!("{package}.{}", service.name()),
+                };
+                if !services.contains(&name.as_str()) {
+                    continue;
+                }
+                for method in &service.method {
+                    known.methods.insert(format!("{name}/{}", method.name()));
+                }
+                known.services.insert(name);
+            }
+        }
+    }
+    known
 }
 
 async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), Error> {

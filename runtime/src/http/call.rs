@@ -126,9 +126,10 @@ impl CallInfo {
         method.rsplit_once('/').map_or(method, |(_, name)| name)
     }
 
-    /// Whether the server serves this call's service: `false` for a gRPC call to a service it
-    /// does not know (answered UNIMPLEMENTED). Metrics should not label by the method of such a
-    /// call, whose name the client chose.
+    /// Whether the server serves this call's method: `false` for a gRPC call to a service it
+    /// does not serve, or to a method that the service's descriptor set
+    /// (`Builder::file_descriptor_set`) does not list (both answered UNIMPLEMENTED). Metrics
+    /// should not label by the method of such a call, whose name the client chose.
     pub fn is_known(&self) -> bool {
         self.known
     }
