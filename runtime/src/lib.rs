@@ -15,16 +15,19 @@
 //! - [`serve`]: serving the generated gRPC services and HTTP routes, on one port or two, with
 //!   health, reflection and graceful shutdown;
 //! - [`dial`]: the channel behind the generated `dial()` helpers;
+//! - [`metrics`]: Prometheus metrics of the calls served and dialed, and `/metrics`.
 //! - [`telemetry`]: a `tracing` span per call with the OpenTelemetry conventions, W3C trace
 //!   context in and out (`otel`), and export to an OpenTelemetry collector (`otlp`).
 //!
 //! # Features
 //!
 //! All on by default. `json` (the first three items; prost and serde, no HTTP stack, no tonic),
-//! `http` (adds axum, without a server), `serve` (adds hyper-util's and tonic's servers) and
-//! `dial` (tonic's channel with rustls). A crate that only wants messages with exact JSON sets
-//! `default-features = false, features = ["json"]` and generates with
-//! `no_server,no_client,no_http`; the README's "Runtime features" says which output needs which.
+//! `http` (adds axum, without a server), `serve` (adds hyper-util's and tonic's servers),
+//! `dial` (tonic's channel with rustls) and `metrics` (prometheus-client; with `http` the
+//! `/metrics` route, with `serve` the server layer, with `dial` the client side). A crate that
+//! only wants messages with exact JSON sets `default-features = false, features = ["json"]` and
+//! generates with `no_server,no_client,no_http`; the README's "Runtime features" says which
+//! output needs which.
 //!
 //! Off by default: `otel` (trace context from request headers and into dialed calls, through
 //! OpenTelemetry and tracing-opentelemetry) and `otlp` (implies `otel`; the OTLP/gRPC exporter
@@ -43,6 +46,8 @@ mod grpc_timeout;
 pub mod http;
 #[cfg(feature = "json")]
 pub mod json;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 #[cfg(feature = "serve")]
 pub mod serve;
 #[cfg(any(feature = "serve", feature = "otel"))]
