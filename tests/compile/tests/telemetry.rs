@@ -437,3 +437,34 @@ async fn a_failed_dialed_call_marks_its_client_span_as_an_error() {
     let server = one(&spans, GET_ORDER, SpanKind::Server);
     assert_eq!(server.status, SpanStatus::Unset);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_to_a_service_the_server_does_not_have_is_named_other() {
+    use rs_svc_compile_test::alt::ops::v1::ops_service_client::OpsServiceClient;
+    let server = start(Shop::default()).await;
+    let (header, trace, _) = traceparent(4);
+    let mut request = Request::new(shop::GetOrderRequest {
+        name: "orders/1".into(),
+    });
+    request
+        .metadata_mut()
+        .insert("traceparent", header.parse().unwrap());
+    let status = OpsServiceClient::connect(format!("http://{}", server.grpc))
+        .await
+        .unwrap()
+        .replay(request)
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unimplemented);
+
+    let spans = spans_of(trace, 1).await;
+    let call = one(&spans, "_OTHER", SpanKind::Server);
+    let attributes = attributes(call);
+    assert_eq!(attributes["rpc.method"], "_OTHER");
+    assert!(
+        !attributes.contains_key("rpc.service"),
+        "no caller-chosen names"
+    );
+    assert_eq!(attributes["rpc.grpc.status_code"], "12");
+    assert!(matches!(call.status, SpanStatus::Error { .. }));
+}
