@@ -172,6 +172,22 @@ impl Mode {
     }
 }
 
+/// For [`Mode::RsSvcStack`]: a subscriber that builds an OpenTelemetry span for every call's
+/// `tracing` span, as a service exporting its traces does, with no exporter (what the export
+/// costs depends on the collector, not on us). Process-wide; call once, before serving.
+pub fn install_tracing_without_exporter() {
+    use opentelemetry::trace::TracerProvider as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("http-bench"));
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_subscriber::filter::LevelFilter::INFO)
+        .with(otel);
+    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
+    // The provider lives as long as the process.
+    std::mem::forget(provider);
+}
+
 /// Binds the gRPC service and `mode`'s HTTP routes, ready to serve.
 pub async fn bind(
     mode: Mode,
@@ -185,7 +201,9 @@ pub async fn bind(
     };
     let mut builder = rs_svc::serve::Server::builder();
     if mode == Mode::RsSvcStack {
-        builder = builder.metrics(rs_svc::metrics::Metrics::new());
+        builder = builder
+            .metrics(rs_svc::metrics::Metrics::new())
+            .layer(rs_svc::telemetry::TraceLayer::new());
     }
     builder
         .grpc(ItemServiceServer::from_arc(items))

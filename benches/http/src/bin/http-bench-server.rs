@@ -18,6 +18,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     {
         ["serve", mode, grpc, http] => {
             let mode = Mode::from_name(mode).ok_or(USAGE)?;
+            if mode == Mode::RsSvcStack {
+                rs_svc_http_bench::install_tracing_without_exporter();
+            }
             let server = bind(mode, grpc.parse()?, http.parse()?).await?;
             eprintln!(
                 "http-bench-server: {mode:?}, gRPC on {}, HTTP on {}",
