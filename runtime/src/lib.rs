@@ -14,19 +14,24 @@
 //!   [`http::Options`]) and the OpenAPI docs page ([`http::docs`]);
 //! - [`serve`]: serving the generated gRPC services and HTTP routes, on one port or two, with
 //!   health, reflection and graceful shutdown;
-//! - [`dial`]: the channel behind the generated `dial()` helpers.
+//! - [`dial`]: the channel behind the generated `dial()` helpers;
+//! - [`auth`]: bearer-token (JWT) verification for the server's stack (feature `jwt`, off by
+//!   default).
 //!
 //! # Features
 //!
-//! All on by default. `json` (the first three items; prost and serde, no HTTP stack, no tonic),
-//! `http` (adds axum, without a server), `serve` (adds hyper-util's and tonic's servers) and
-//! `dial` (tonic's channel with rustls). A crate that only wants messages with exact JSON sets
-//! `default-features = false, features = ["json"]` and generates with
+//! All on by default but `jwt`. `json` (the first three items; prost and serde, no HTTP stack,
+//! no tonic), `http` (adds axum, without a server), `serve` (adds hyper-util's and tonic's
+//! servers), `dial` (tonic's channel with rustls), and `jwt` (adds [`auth`] to `serve`:
+//! jsonwebtoken, and hyper-util's client for key sets). A crate that only wants messages with
+//! exact JSON sets `default-features = false, features = ["json"]` and generates with
 //! `no_server,no_client,no_http`; the README's "Runtime features" says which output needs which.
 
 // The checked-in generated code names this crate `::rs_svc`, as it would in a user's crate.
 extern crate self as rs_svc;
 
+#[cfg(feature = "jwt")]
+pub mod auth;
 #[cfg(feature = "dial")]
 pub mod dial;
 #[cfg(feature = "json")]
