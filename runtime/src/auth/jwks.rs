@@ -51,9 +51,10 @@ struct Cache {
     keys: Option<Arc<KeySet>>,
     /// Until when `keys` is fresh.
     fresh_until: Option<Instant>,
-    last_attempt: Option<Instant>,
-    /// Why the last fetch failed, while no key set was ever fetched.
-    last_error: Option<String>,
+    /// When the set was last fetched for a token naming a key it lacked.
+    last_for_unknown_kid: Option<Instant>,
+    /// When a fetch last failed, and why.
+    last_failure: Option<(Instant, String)>,
     /// Counts fetch attempts, so that a call that waited for another's fetch uses its result.
     generation: u64,
 }
@@ -83,34 +84,49 @@ impl Remote {
         &self.url
     }
 
-    /// The key set to check a token naming `kid` against: the cached one while fresh and while
-    /// it has the key; else fetched again (unless the last fetch was less than the refetch
-    /// interval ago), falling back on the cached set when the fetch fails.
+    /// The key set to check a token naming `kid` against: the cached one while it is fresh and
+    /// has the key. Else the set is fetched again, unless that was tried too recently: for an
+    /// unknown `kid`, at most once per refetch interval; after a failed fetch, not again within
+    /// the interval, and meanwhile the cached set is used.
     pub(super) async fn keys(&self, kid: Option<&str>) -> Result<Arc<KeySet>, Unavailable> {
-        let seen = {
+        let (seen, for_unknown_kid) = {
             let cache = self.cache.lock().expect("the key cache lock is never poisoned");
             let now = Instant::now();
-            let may_refetch = cache
-                .last_attempt
-                .is_none_or(|at| now.duration_since(at) >= self.policy.refetch_interval);
+            let within = |at: Instant, interval: Duration| now.duration_since(at) < interval;
+            let interval = self.policy.refetch_interval;
+            let failed_recently = |interval| {
+                cache
+                    .last_failure
+                    .as_ref()
+                    .filter(|(at, _)| within(*at, interval))
+                    .map(|(_, why)| why.clone())
+            };
+            let mut for_unknown_kid = false;
             match &cache.keys {
                 Some(keys) => {
                     let fresh = cache.fresh_until.is_some_and(|until| now < until);
                     let known = kid.is_none_or(|kid| keys.has_kid(kid));
-                    if (fresh && known) || !may_refetch {
+                    let use_cached = match (fresh, known) {
+                        (true, true) => true,
+                        (true, false) => {
+                            for_unknown_kid = true;
+                            cache
+                                .last_for_unknown_kid
+                                .is_some_and(|at| within(at, interval))
+                        }
+                        (false, _) => failed_recently(interval).is_some(),
+                    };
+                    if use_cached {
                         return Ok(keys.clone());
                     }
                 }
                 None => {
-                    let recent = cache
-                        .last_attempt
-                        .is_some_and(|at| now.duration_since(at) < RETRY_WITHOUT_KEYS);
-                    if let (true, Some(error)) = (recent, &cache.last_error) {
-                        return Err(Unavailable(error.clone()));
+                    if let Some(why) = failed_recently(RETRY_WITHOUT_KEYS.min(interval)) {
+                        return Err(Unavailable(why));
                     }
                 }
             }
-            cache.generation
+            (cache.generation, for_unknown_kid)
         };
 
         let _fetching = self.fetching.lock().await;
@@ -121,14 +137,16 @@ impl Remote {
         let mut cache = self.cache.lock().expect("the key cache lock is never poisoned");
         let now = Instant::now();
         cache.generation += 1;
-        cache.last_attempt = Some(now);
+        if for_unknown_kid {
+            cache.last_for_unknown_kid = Some(now);
+        }
         match result {
             Ok((keys, max_age)) => {
                 cache.keys = Some(Arc::new(keys));
                 cache.fresh_until = Some(now + max_age);
-                cache.last_error = None;
+                cache.last_failure = None;
             }
-            Err(error) => cache.last_error = Some(error),
+            Err(why) => cache.last_failure = Some((now, why)),
         }
         Self::outcome(&cache)
     }
@@ -140,11 +158,12 @@ impl Remote {
     }
 
     fn outcome(cache: &Cache) -> Result<Arc<KeySet>, Unavailable> {
-        match (&cache.keys, &cache.last_error) {
+        match (&cache.keys, &cache.last_failure) {
             (Some(keys), _) => Ok(keys.clone()),
-            (None, error) => Err(Unavailable(
-                error.clone().unwrap_or_else(|| "no key set".to_owned()),
-            )),
+            (None, failure) => Err(Unavailable(match failure {
+                Some((_, why)) => why.clone(),
+                None => "no key set was fetched".to_owned(),
+            })),
         }
     }
 
