@@ -167,12 +167,15 @@ impl Jwt {
             Candidates::UnknownKid => {
                 return Err(Rejection::InvalidToken(format!(
                     "the token's key '{}' is not one of the issuer's keys",
-                    kid.unwrap_or_default()
+                    printable(kid.unwrap_or_default(), 64)
                 )))
             }
             Candidates::NoKeyFor(alg) => {
                 return Err(Rejection::InvalidToken(match kid {
-                    Some(kid) => format!("the key '{kid}' does not verify {alg:?} tokens"),
+                    Some(kid) => format!(
+                        "the key '{}' does not verify {alg:?} tokens",
+                        printable(kid, 64)
+                    ),
                     None => format!("no key here verifies {alg:?} tokens"),
                 }))
             }

@@ -562,10 +562,12 @@ async fn an_hmac_secret_verifies_hmac_tokens_only() {
         .require_claim("tenant")
         .build()
         .unwrap();
-    let principal = call_token(&jwt, &sign(Algorithm::HS256, SECRET, None, &good_claims()))
-        .await
-        .unwrap();
-    assert_eq!(principal.subject(), Some("ada"));
+    for kid in [None, Some("v1")] {
+        let principal = call_token(&jwt, &sign(Algorithm::HS256, SECRET, kid, &good_claims()))
+            .await
+            .unwrap();
+        assert_eq!(principal.subject(), Some("ada"));
+    }
 
     let cases = [
         (

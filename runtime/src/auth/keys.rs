@@ -146,15 +146,18 @@ impl KeySet {
         all
     }
 
-    /// The keys that may verify a token signed with `alg` and naming `kid`: the key so named,
-    /// or, for a token that names none, every key of the algorithm's type.
+    /// The keys that may verify a token signed with `alg` and naming `kid`: the key so named
+    /// (else the keys that have no name, such as an HMAC secret), or, for a token that names
+    /// none, every key of the algorithm's type.
     pub(super) fn candidates(&self, kid: Option<&str>, alg: Algorithm) -> Candidates<'_> {
-        let named: Vec<&Key> = match kid {
-            Some(kid) => self
-                .keys
-                .iter()
-                .filter(|k| k.kid.as_deref() == Some(kid))
-                .collect(),
+        let with_kid = |kid: Option<&str>| -> Vec<&Key> {
+            self.keys.iter().filter(|k| k.kid.as_deref() == kid).collect()
+        };
+        let named = match kid {
+            Some(name) => match with_kid(Some(name)) {
+                named if named.is_empty() => with_kid(None),
+                named => named,
+            },
             None => self.keys.iter().collect(),
         };
         if named.is_empty() {
