@@ -6,6 +6,7 @@
 # one line per run, then per workload the median p50 and p99 of each target and the median of
 # the per-round p99 ratios (rs-svc / axum, below 1 means rs-svc's tail is shorter), with their
 # range: a single pinned run's tail moves by 2-5x between identical runs.
+# METHODS="post" runs one workload only.
 # Needs oha: `cargo install --locked oha@1.16.0` (about 10 minutes on 2 cores); OHA=path.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -36,7 +37,7 @@ s=d['summary']; p=d['latencyPercentiles']; codes=d.get('statusCodeDistribution',
 print('$2 $1 rps=%.0f p50=%.3fms p99=%.3fms codes=%s' % (s['requestsPerSec'], p['p50']*1000, p['p99']*1000, codes))" | tee -a "$results"
 }
 for round in $(seq 1 "${ROUNDS:-5}"); do
-  for m in get post; do
+  for m in ${METHODS:-get post}; do
     if [ $((round % 2)) = 1 ]; then order="rs-svc axum"; else order="axum rs-svc"; fi
     for mode in $order; do run $mode $m; done
   done

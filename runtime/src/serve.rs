@@ -22,7 +22,10 @@
 //!    up to [`Builder::shutdown_timeout`] (default 30 s);
 //! 4. whatever still runs then is cut, and serving returns.
 
+pub mod access;
 mod conn;
+mod probes;
+mod recover;
 
 use std::convert::Infallible;
 use std::fmt;
@@ -39,6 +42,13 @@ use tonic::service::RoutesBuilder;
 use tower::Service;
 
 use conn::{Connections, Routing};
+use tower::{BoxError, Layer};
+
+use crate::http::call::{boxed_layer, BoxStack};
+pub use crate::http::call::{
+    interceptor, on_complete, status_response, CallInfo, Intercepted, InterceptorLayer, Next,
+    Outcome, Transport,
+};
 
 pub use tonic_health::server::HealthReporter;
 pub use tonic_health::ServingStatus;
@@ -91,8 +101,14 @@ pub struct Builder {
     single_port: Option<SocketAddr>,
     shutdown_timeout: Duration,
     shutdown_delay: Duration,
+    layers: Vec<StackLayer>,
+    access_log: bool,
+    health_endpoints: bool,
     error: Option<Error>,
 }
+
+/// A layer of the server's stack, boxed so that the stack is one type.
+type StackLayer = Box<dyn Fn(Next) -> BoxStack + Send + Sync>;
 
 impl Default for Builder {
     fn default() -> Self {
@@ -106,6 +122,9 @@ impl Default for Builder {
             single_port: None,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             shutdown_delay: Duration::ZERO,
+            layers: Vec::new(),
+            access_log: false,
+            health_endpoints: true,
             error: None,
         }
     }
@@ -192,6 +211,73 @@ impl Builder {
         self
     }
 
+    /// Wraps every call, gRPC and HTTP/JSON alike, in a tower layer: a gRPC call and the same
+    /// method reached over HTTP/JSON pass through the same layer instance, which finds the
+    /// call's [`CallInfo`] (method, transport, peer, deadline) in the request's extensions and
+    /// its metadata in the request's headers (docs/reference.md section 7).
+    ///
+    /// The first layer added is the outermost, as with `tower::ServiceBuilder`. A layer's
+    /// service may answer with any body, and fail with any error: a `tonic::Status` is answered
+    /// as it is, tower's timeout as DEADLINE_EXCEEDED, its load shedding as UNAVAILABLE, other
+    /// errors as INTERNAL, each in the call's transport's form ([`status_response`]). The health
+    /// and reflection services and the router's own non-RPC routes are not wrapped.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// use rs_svc::serve::{CallInfo, Server};
+    ///
+    /// let calls = Arc::new(AtomicUsize::new(0));
+    /// let counted = calls.clone();
+    /// let count = tower::layer::layer_fn(move |next: rs_svc::serve::Next| {
+    ///     let calls = counted.clone();
+    ///     tower::service_fn(move |request: http::Request<axum::body::Body>| {
+    ///         let method = request.extensions().get::<CallInfo>().map(|c| c.method().to_owned());
+    ///         calls.fetch_add(1, Ordering::Relaxed);
+    ///         tower::ServiceExt::oneshot(next.clone(), request)
+    ///     })
+    /// });
+    /// let builder = Server::builder().layer(count);
+    /// # let _ = builder;
+    /// ```
+    pub fn layer<L, B>(mut self, layer: L) -> Self
+    where
+        L: Layer<Next> + Send + Sync + 'static,
+        L::Service: tower::Service<http::Request<axum::body::Body>, Response = http::Response<B>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as tower::Service<http::Request<axum::body::Body>>>::Error: Into<BoxError>,
+        <L::Service as tower::Service<http::Request<axum::body::Body>>>::Future: Send + 'static,
+        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        self.layers.push(Box::new(boxed_layer(layer)));
+        self
+    }
+
+    /// Logs one line per call, gRPC and HTTP/JSON, as a `tracing` event at target
+    /// [`access::TARGET`] (`rs_svc::access`, level INFO) once the call's response is done:
+    /// method, transport, code, HTTP status, route, duration, client address, and the trace id
+    /// of the caller's `traceparent`. Off by default. It runs outside every [`Builder::layer`],
+    /// so calls a layer refuses are logged too.
+    pub fn access_log(mut self, on: bool) -> Self {
+        self.access_log = on;
+        self
+    }
+
+    /// Whether `GET /healthz` and `GET /readyz` answer on every port, before the HTTP routes
+    /// (default on): `/healthz` is 200 while the server answers at all; `/readyz` is 200 while
+    /// the server and every service are `SERVING` in the gRPC health service, and 503 from the
+    /// moment shutdown begins or while any service is reported `NOT_SERVING`
+    /// ([`Server::health_reporter`]). Both answer JSON with the statuses.
+    pub fn health_endpoints(mut self, on: bool) -> Self {
+        self.health_endpoints = on;
+        self
+    }
+
     /// Checks the configuration and assembles the routes.
     pub fn build(self) -> Result<Server, Error> {
         if let Some(error) = self.error {
@@ -231,12 +317,35 @@ impl Builder {
                 http: self.http_addr,
             },
         };
+        let mut layers = self.layers;
+        if self.access_log {
+            layers.insert(0, Box::new(boxed_layer(access::AccessLogLayer)));
+        }
+        let stack = (!layers.is_empty()).then(|| {
+            layers
+                .iter()
+                .rev()
+                .fold(Next::end(), |next, layer| next.wrap(&**layer))
+                .into_stack()
+        });
+        let probes = self.health_endpoints.then(|| {
+            let names: Vec<&'static str> = std::iter::once("")
+                .chain(self.services.iter().copied())
+                .collect();
+            probes::Probes::new(health.clone(), names.into())
+        });
         Ok(Server {
             grpc: grpc
                 .routes()
                 .into_axum_router()
                 .layer(axum::middleware::from_fn(enforce_deadline))
+                .layer(recover::RecoverLayer)
                 .with_state(()),
+            stack: stack.map(|stack| conn::Stack {
+                stack,
+                services: self.services.clone().into(),
+            }),
+            probes,
             http: self.http.map(|router| {
                 router
                     .layer(axum::middleware::from_fn(unknown_path_as_status))
@@ -262,6 +371,7 @@ impl fmt::Debug for Builder {
             .field("single_port", &self.single_port)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("shutdown_delay", &self.shutdown_delay)
+            .field("layers", &self.layers.len())
             .finish_non_exhaustive()
     }
 }
@@ -276,6 +386,8 @@ enum Listen {
 pub struct Server {
     grpc: Router,
     http: Option<Router>,
+    stack: Option<conn::Stack>,
+    probes: Option<probes::Probes>,
     services: Vec<&'static str>,
     health: HealthReporter,
     listen: Listen,
@@ -470,7 +582,7 @@ impl Listening {
         let Listening {
             server, listeners, ..
         } = self;
-        let mut connections = Connections::new();
+        let mut connections = Connections::new(server.stack.clone(), server.probes.clone());
         connections.accept_until(&listeners, shutdown).await;
 
         server.set_health(ServingStatus::NotServing).await;

@@ -285,8 +285,9 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
                 }
                 _ => quote!(s.#rust_method(r).await),
             };
+            let rpc = format!("{}/{}", service.full_name, method.name);
             routes.extend(quote! {
-                .route(#filter, &#template_ident, #serve(&service, &#rule, |s, r| async move { #call }))
+                .route(#filter, &#template_ident, #rpc, #serve(&service, &#rule, |s, r| async move { #call }))
             });
         }
         // Deprecated methods are served like the others; calling them is not a user's choice.

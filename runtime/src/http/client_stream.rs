@@ -42,9 +42,10 @@ where
     F: FnOnce(tonic::Request<tonic::Streaming<Req>>) -> Fut + Send,
     Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>> + Send,
 {
+    let rpc = call.method;
     let unary = |request| async move {
         let (request, timeout, gone): Opened<Req> = request?;
-        run(method(request), timeout)
+        run(method(request), timeout, rpc)
             .await
             .map_err(|status| {
                 // The handler may answer anything once its body broke off; the client is gone.
@@ -79,9 +80,10 @@ where
     Fut: Future<Output = Result<tonic::Response<S>, tonic::Status>> + Send,
 {
     let wants = super::stream::Wants::of(&call.parts.headers);
+    let rpc = call.method;
     match open::<Req>(call, rule) {
         Ok((request, timeout, _)) => {
-            super::stream::respond_stream(&wants, rule, method(request), timeout).await
+            super::stream::respond_stream(&wants, rule, method(request), timeout, rpc).await
         }
         Err(error) => error.into_response(),
     }

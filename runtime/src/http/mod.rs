@@ -2,6 +2,7 @@
 //! [`Options`] and the [`matcher`]); and [`docs`], which serves the plugin's OpenAPI documents
 //! with a Swagger UI or Redoc page.
 
+pub(crate) mod call;
 #[doc(hidden)]
 pub mod client_stream;
 pub mod docs;

@@ -55,8 +55,9 @@ where
     Fut: Future<Output = Result<tonic::Response<S>, tonic::Status>> + Send,
 {
     let wants = Wants::of(&call.parts.headers);
+    let rpc = call.method;
     match prepare(call, rule).await {
-        Ok((request, timeout)) => respond_stream(&wants, rule, method(request), timeout).await,
+        Ok((request, timeout)) => respond_stream(&wants, rule, method(request), timeout, rpc).await,
         Err(error) => error.into_response(),
     }
 }
@@ -84,6 +85,7 @@ pub(super) async fn respond_stream<Resp, S, Fut>(
     rule: &Rule,
     handler: Fut,
     timeout: Option<std::time::Duration>,
+    rpc: &'static str,
 ) -> http::Response<Body>
 where
     Resp: Serialize + Send + 'static,
@@ -94,7 +96,7 @@ where
         Framing::Ndjson if rule.grpc_gateway_envelope => Framing::Envelope,
         framing => framing,
     };
-    let (metadata, first, rest) = match start(handler, timeout).await {
+    let (metadata, first, rest) = match start(handler, timeout, rpc).await {
         Ok(started) => started,
         Err(error) => return error.into_response(),
     };
@@ -170,17 +172,19 @@ type Started<Resp, S> = (tonic::metadata::MetadataMap, Option<Resp>, Guarded<S>)
 async fn start<Resp, S, Fut>(
     handler: Fut,
     timeout: Option<std::time::Duration>,
+    rpc: &'static str,
 ) -> Result<Started<Resp, S>, HttpError>
 where
     S: Stream<Item = Result<Resp, tonic::Status>> + Send + 'static,
     Fut: Future<Output = Result<tonic::Response<S>, tonic::Status>> + Send,
 {
     let deadline = timeout.map(|t| Box::pin(tokio::time::sleep_until(Instant::now() + t)));
-    let response = run(handler, timeout).await?;
+    let response = run(handler, timeout, rpc).await?;
     let (metadata, stream, _) = response.into_parts();
     let mut stream = Guarded {
         inner: Box::pin(stream),
         deadline,
+        rpc,
     };
     // A stream failing at its first message answers with an ordinary error; the response's
     // metadata (what gRPC would have sent as headers) comes first, then the status's own.
@@ -373,6 +377,8 @@ struct Guarded<S> {
     inner: Pin<Box<S>>,
     /// Fires at the call's deadline; taken once it has.
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// The method, for the log of a panic.
+    rpc: &'static str,
 }
 
 impl<Resp, S> Stream for Guarded<S>
@@ -393,7 +399,10 @@ where
         let inner = self.inner.as_mut();
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll_next(cx))) {
             Ok(poll) => poll,
-            Err(_) => Poll::Ready(Some(Err(tonic::Status::internal("the handler failed")))),
+            Err(panic) => {
+                crate::http::call::log_panic(self.rpc, &*panic);
+                Poll::Ready(Some(Err(tonic::Status::internal("the handler failed"))))
+            }
         }
     }
 }

@@ -3,6 +3,8 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -18,7 +20,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tonic::transport::server::TcpConnectInfo;
-use tower::Service;
+use tower::util::Oneshot;
+use tower::{Service, ServiceExt as _};
+
+use super::probes::Probes;
+use crate::http::call::{self, BoxStack, CallInfo, Endpoint, LocalAddr};
 
 /// The routes a listener serves.
 #[derive(Clone)]
@@ -31,10 +37,21 @@ pub(super) enum Routing {
     Both { grpc: Router, http: Router },
 }
 
+/// The server's middleware stack (`Builder::layer`), with the services it wraps.
+#[derive(Clone)]
+pub(super) struct Stack {
+    pub(super) stack: BoxStack,
+    /// The services registered with `Builder::grpc`; the health and reflection services,
+    /// which are not among them, are not wrapped.
+    pub(super) services: Arc<[&'static str]>,
+}
+
 /// The per-connection service: [`Routing`] plus the addresses handlers may ask for.
 #[derive(Clone)]
 struct Dispatch {
     routing: Routing,
+    stack: Option<Stack>,
+    probes: Option<Probes>,
     local: Option<SocketAddr>,
     remote: SocketAddr,
 }
@@ -42,7 +59,7 @@ struct Dispatch {
 impl Service<Request<Incoming>> for Dispatch {
     type Response = Response<axum::body::Body>;
     type Error = Infallible;
-    type Future = RouteFuture<Infallible>;
+    type Future = Dispatched;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         // axum routers are always ready.
@@ -58,17 +75,87 @@ impl Service<Request<Incoming>> for Dispatch {
             remote_addr: Some(self.remote),
         });
         extensions.insert(ConnectInfo(self.remote));
-        let router = match &mut self.routing {
-            Routing::Grpc(router) | Routing::Http(router) => router,
+        if let Some(probes) = &self.probes {
+            if Probes::wants(&request) && !is_grpc(&request) {
+                let head = request.method() == http::Method::HEAD;
+                let path = request.uri().path().to_owned();
+                let probes = probes.clone();
+                return Dispatched::Probe {
+                    future: Box::pin(async move { Ok(probes.answer(&path, head).await) }),
+                };
+            }
+        }
+        let (router, grpc) = match &mut self.routing {
+            Routing::Grpc(router) => (router, true),
+            Routing::Http(router) => (router, false),
             Routing::Both { grpc, http } => {
                 if is_grpc(&request) {
-                    grpc
+                    (grpc, true)
                 } else {
-                    http
+                    (http, false)
                 }
             }
         };
-        router.call(request)
+        let Some(stack) = &self.stack else {
+            return Dispatched::Route {
+                future: router.call(request),
+            };
+        };
+        if !grpc {
+            // The generated routes call the stack once they know the method.
+            let extensions = request.extensions_mut();
+            extensions.insert(call::Stack(stack.stack.clone()));
+            if let Some(local) = self.local {
+                extensions.insert(LocalAddr(local));
+            }
+            return Dispatched::Route {
+                future: router.call(request),
+            };
+        }
+        let service = request
+            .uri()
+            .path()
+            .trim_start_matches('/')
+            .split_once('/')
+            .map_or("", |(service, _)| service);
+        if service == super::HEALTH_SERVICE || service.starts_with("grpc.reflection.") {
+            return Dispatched::Route {
+                future: router.call(request),
+            };
+        }
+        let known = stack.services.contains(&service);
+        let (parts, body) = request.into_parts();
+        let mut request = Request::from_parts(parts, axum::body::Body::new(body));
+        let info = CallInfo::grpc(&request, known, Some(self.remote), self.local);
+        request.extensions_mut().insert(info);
+        request
+            .extensions_mut()
+            .insert(Endpoint::Grpc(router.clone()));
+        Dispatched::Stack {
+            future: stack.stack.clone().oneshot(request),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The answer of the routes, or of the stack in front of them.
+    #[project = DispatchedProj]
+    enum Dispatched {
+        Route { #[pin] future: RouteFuture<Infallible> },
+        Stack { #[pin] future: Oneshot<BoxStack, Request<axum::body::Body>> },
+        Probe { future: Pin<Box<dyn Future<Output = Result<Response<axum::body::Body>, Infallible>> + Send>> },
+    }
+}
+
+impl Future for Dispatched {
+    type Output = Result<Response<axum::body::Body>, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            DispatchedProj::Route { future } => future.poll(cx),
+            DispatchedProj::Stack { future } => future.poll(cx),
+            DispatchedProj::Probe { future } => future.as_mut().poll(cx),
+        }
     }
 }
 
@@ -84,12 +171,14 @@ fn is_grpc<B>(request: &Request<B>) -> bool {
 /// them and a hard stop can abort all of them.
 pub(super) struct Connections {
     http: auto::Builder<TokioExecutor>,
+    stack: Option<Stack>,
+    probes: Option<Probes>,
     tasks: JoinSet<()>,
     drain: watch::Sender<bool>,
 }
 
 impl Connections {
-    pub(super) fn new() -> Self {
+    pub(super) fn new(stack: Option<Stack>, probes: Option<Probes>) -> Self {
         let (drain, _) = watch::channel(false);
         let mut http = auto::Builder::new(TokioExecutor::new());
         // hyper enforces its HTTP/1 header read timeout (30 s) only when it has a timer.
@@ -97,6 +186,8 @@ impl Connections {
         http.http2().timer(TokioTimer::new());
         Connections {
             http,
+            stack,
+            probes,
             tasks: JoinSet::new(),
             drain,
         }
@@ -131,6 +222,8 @@ impl Connections {
         let _ = stream.set_nodelay(true);
         let service = Dispatch {
             routing,
+            stack: self.stack.clone(),
+            probes: self.probes.clone(),
             local: stream.local_addr().ok(),
             remote,
         };

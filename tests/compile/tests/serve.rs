@@ -104,7 +104,11 @@ struct Running {
 
 impl Running {
     async fn start(builder: Builder) -> Running {
-        let listening = builder.build().unwrap().bind().await.unwrap();
+        Running::start_server(builder.build().unwrap()).await
+    }
+
+    async fn start_server(server: Server) -> Running {
+        let listening = server.bind().await.unwrap();
         let (shutdown, signal) = oneshot::channel::<()>();
         let grpc = listening.grpc_addr();
         let http = listening.http_addr();
@@ -352,6 +356,71 @@ async fn health_is_not_serving_for_new_connections_during_the_shutdown_delay() {
     // Calls are still served during the delay.
     assert_eq!(get_order(&fresh, "orders/1").await.unwrap(), "orders/1");
 
+    running.stop(Duration::from_secs(10)).await;
+}
+
+/// A probe: status code and JSON body of `GET path` over HTTP/1.1.
+async fn probe(addr: SocketAddr, path: &str) -> (u16, serde_json::Value) {
+    let (status, body) = http1(addr, "GET", path, "text/plain").await;
+    (status, serde_json::from_str(&body).expect("a JSON body"))
+}
+
+#[tokio::test]
+async fn http_probes_mirror_the_health_service_and_fail_readiness_from_the_start_of_shutdown() {
+    let f = fixture();
+    let builder = two_ports(&f.shop).shutdown_delay(Duration::from_secs(3));
+    let listening = builder.build().unwrap();
+    let health = listening.health_reporter();
+    let mut running = Running::start_server(listening).await;
+    let http = running.http.unwrap();
+
+    let ready = serde_json::json!({
+        "status": "SERVING",
+        "services": { ORDER_SERVICE: "SERVING" },
+    });
+    assert_eq!(
+        probe(http, "/healthz").await,
+        (200, serde_json::json!({"status": "SERVING"}))
+    );
+    assert_eq!(probe(http, "/readyz").await, (200, ready.clone()));
+    // On the gRPC port too, for probes that only know that one.
+    assert_eq!(probe(running.grpc, "/readyz").await, (200, ready.clone()));
+
+    // A service reported NOT_SERVING makes the server not ready; alive all the same.
+    health
+        .set_service_status(ORDER_SERVICE, rs_svc::serve::ServingStatus::NotServing)
+        .await;
+    let (status, body) = probe(http, "/readyz").await;
+    assert_eq!(
+        (status, &body["services"][ORDER_SERVICE]),
+        (503, &"NOT_SERVING".into())
+    );
+    assert_eq!(probe(http, "/healthz").await.0, 200);
+    health
+        .set_service_status(ORDER_SERVICE, rs_svc::serve::ServingStatus::Serving)
+        .await;
+    assert_eq!(probe(http, "/readyz").await, (200, ready));
+
+    // Shutdown begins: not ready at once, during the delay in which calls are still served.
+    running.begin_shutdown();
+    tokio::time::timeout(Duration::from_secs(2), async {
+        while probe(http, "/readyz").await.0 != 503 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("not ready soon after shutdown begins");
+    assert_eq!(probe(http, "/readyz").await.1["status"], "NOT_SERVING");
+    assert_eq!(probe(http, "/healthz").await.0, 200);
+    running.stop(Duration::from_secs(10)).await;
+}
+
+#[tokio::test]
+async fn http_probes_can_be_turned_off_and_then_reach_the_routes() {
+    let f = fixture();
+    let running = Running::start(two_ports(&f.shop).health_endpoints(false)).await;
+    let (status, _) = http1(running.http.unwrap(), "GET", "/healthz", "text/plain").await;
+    assert_eq!(status, 404);
     running.stop(Duration::from_secs(10)).await;
 }
 

@@ -124,6 +124,44 @@ impl Template {
     }
 }
 
+/// The template as the rule wrote it, `/v1/{name=shelves/*}/books:cancel`; a variable over a
+/// single `*` is written `{name}`.
+impl fmt::Display for Template {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.segments.is_empty() {
+            f.write_str("/")?;
+        }
+        let mut variables = self.variables.iter().peekable();
+        let mut open: Option<&Variable> = None;
+        for (position, segment) in self.segments.iter().enumerate() {
+            let starts = variables.next_if(|v| v.start == position);
+            f.write_str("/")?;
+            if let Some(variable) = starts {
+                let single = variable.end == position + 1 && matches!(segment, Segment::Single);
+                if single {
+                    write!(f, "{{{}}}", variable.field)?;
+                    continue;
+                }
+                write!(f, "{{{}=", variable.field)?;
+                open = Some(variable);
+            }
+            match segment {
+                Segment::Literal(text) => f.write_str(text)?,
+                Segment::Single => f.write_str("*")?,
+                Segment::Multi => f.write_str("**")?,
+            }
+            if open.is_some_and(|v| v.end == position + 1) {
+                f.write_str("}")?;
+                open = None;
+            }
+        }
+        if let Some(verb) = self.verb {
+            write!(f, ":{verb}")?;
+        }
+        Ok(())
+    }
+}
+
 impl Variable {
     /// The variable of `field` over segments `start..end`.
     pub const fn new(field: &'static str, start: usize, end: usize) -> Self {

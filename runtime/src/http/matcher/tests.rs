@@ -987,3 +987,37 @@ fn odd_templates_do_not_panic() {
         ],
     );
 }
+
+#[test]
+fn a_template_prints_as_its_rule_wrote_it() {
+    use Segment::{Literal as L, Multi, Single};
+    const CASES: &[(Template, &str)] = &[
+        (Template::new(&[], &[]), "/"),
+        (Template::new(&[L("v1"), L("orders")], &[]), "/v1/orders"),
+        (
+            Template::new(
+                &[L("v1"), L("orders"), Single],
+                &[Variable::new("name", 1, 3)],
+            ),
+            "/v1/{name=orders/*}",
+        ),
+        (
+            Template::new(
+                &[L("v1"), Single, L("items")],
+                &[Variable::new("shelf", 1, 2)],
+            ),
+            "/v1/{shelf}/items",
+        ),
+        (
+            Template::with_verb(&[L("v1"), Multi], &[Variable::new("path", 1, 2)], "get"),
+            "/v1/{path=**}:get",
+        ),
+        (
+            Template::new(&[L("v1"), Single, Single], &[Variable::new("a.b", 2, 3)]),
+            "/v1/*/{a.b}",
+        ),
+    ];
+    for (template, text) in CASES {
+        assert_eq!(template.to_string(), *text);
+    }
+}

@@ -120,6 +120,7 @@ mod tests {
         Call {
             parts,
             body,
+            method: "test.v1.Test/Call",
             bindings: Vec::new(),
             options: Arc::new(Options::default()),
         }

@@ -119,6 +119,8 @@ impl Options {
 pub struct Call {
     pub parts: http::request::Parts,
     pub body: Body,
+    /// The method's full name, `acme.shop.v1.OrderService/GetOrder`.
+    pub method: &'static str,
     /// The path variables, `(field path, decoded value)`.
     pub bindings: Vec<(&'static str, String)>,
     pub options: Arc<Options>,

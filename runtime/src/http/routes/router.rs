@@ -9,7 +9,10 @@ use std::task::{Context, Poll};
 use axum::body::Body;
 use http::{header, Method, StatusCode};
 
+use tower::ServiceExt as _;
+
 use super::{Call, Handler, Options};
+use crate::http::call::{CallInfo, Endpoint, HttpEndpoint, Stack};
 use crate::http::matcher::{Matcher, MethodFilter, RouteError, Template};
 use crate::http::status;
 
@@ -18,8 +21,17 @@ use crate::http::status;
 /// makes the axum router.
 #[derive(Default, Clone)]
 pub struct Routes {
-    routes: Vec<(MethodFilter, &'static Template, Handler)>,
+    routes: Vec<(MethodFilter, &'static Template, Route)>,
     options: Options,
+}
+
+/// What a matched route runs: its handler, for the method of this full name, under the
+/// template's text (what tracing reports as `http.route`).
+#[derive(Clone)]
+pub(super) struct Route {
+    method: &'static str,
+    template: Arc<str>,
+    handler: Handler,
 }
 
 impl Routes {
@@ -31,14 +43,22 @@ impl Routes {
         }
     }
 
-    /// Adds a route.
+    /// Adds a route to the method `rpc` (its full name, `acme.shop.v1.OrderService/GetOrder`,
+    /// which the server's middleware stack and the handler's [`CallInfo`](crate::serve::CallInfo)
+    /// report).
     pub fn route(
         mut self,
         method: MethodFilter,
         template: &'static Template,
+        rpc: &'static str,
         handler: Handler,
     ) -> Self {
-        self.routes.push((method, template, handler));
+        let route = Route {
+            method: rpc,
+            template: template.to_string().into(),
+            handler,
+        };
+        self.routes.push((method, template, route));
         self
     }
 
@@ -91,7 +111,7 @@ impl Routes {
     /// let service = |template| {
     ///     let answer = handler(|_call| async { http::Response::new(axum::body::Body::empty()) });
     ///     Routes::new(Options::default())
-    ///         .route(MethodFilter::Is(Method::GET), template, answer)
+    ///         .route(MethodFilter::Is(Method::GET), template, "example.v1.Shelves/Get", answer)
     ///         .into_router()
     /// };
     /// let app = axum::Router::new()
@@ -240,7 +260,7 @@ fn plain(text: &str) -> bool {
 
 #[derive(Clone)]
 struct Dispatch {
-    matcher: Arc<Matcher<Handler>>,
+    matcher: Arc<Matcher<Route>>,
     options: Arc<Options>,
 }
 
@@ -254,22 +274,48 @@ impl tower::Service<http::Request<Body>> for Dispatch {
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        let (parts, body) = request.into_parts();
-        let (handler, bindings) = match self.matcher.find(&parts.method, parts.uri.path()) {
+        let (mut parts, body) = request.into_parts();
+        // Served by `rs_svc::serve` with layers, a call goes through them to its handler.
+        let stack = parts.extensions.remove::<Stack>();
+        let (route, bindings) = match self.matcher.find(&parts.method, parts.uri.path()) {
             Ok(found) => {
                 let bindings = found
                     .bindings
                     .into_iter()
                     .map(|(field, value)| (field, value.into_owned()))
                     .collect();
-                (found.route.clone(), bindings)
+                let route = found.route;
+                let template = stack.as_ref().map(|_| route.template.clone());
+                ((route.method, route.handler.clone(), template), bindings)
             }
             Err(error) => return Dispatched::Ready(Some(route_error(&error))),
         };
+        let (method, handler, template) = route;
         let head = parts.method == Method::HEAD;
+        if let (Some(Stack(stack)), Some(template)) = (stack, template) {
+            let info = CallInfo::http(&parts, method, template);
+            parts.extensions.insert(info);
+            parts.extensions.insert(Endpoint::Http(HttpEndpoint {
+                handler,
+                method,
+                bindings,
+                options: self.options.clone(),
+            }));
+            let request = http::Request::from_parts(parts, body);
+            return Dispatched::Handler {
+                response: Box::pin(async move {
+                    match stack.oneshot(request).await {
+                        Ok(response) => response,
+                        Err(never) => match never {},
+                    }
+                }),
+                head,
+            };
+        }
         let call = Call {
             parts,
             body,
+            method,
             bindings,
             options: self.options.clone(),
         };

@@ -254,6 +254,7 @@ fn call(
     Call {
         parts,
         body,
+        method: "test.v1.Test/Call",
         bindings: bindings.iter().map(|(f, v)| (*f, v.to_string())).collect(),
         options: Arc::new(options),
     }

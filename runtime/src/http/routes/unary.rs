@@ -45,6 +45,7 @@ where
     F: FnOnce(tonic::Request<Req>) -> Fut + Send,
     Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>> + Send,
 {
+    let rpc = call.method;
     let mut start = Start::<Req>::new(call, rule);
     async move {
         start.read_body(rule).await;
@@ -53,7 +54,7 @@ where
             Err(error) => return error.into_response(),
         };
         let handler = std::pin::pin!(method(request));
-        match run_pinned(handler, timeout).await {
+        match run_pinned(handler, timeout, rpc).await {
             Ok(response) => json_response(response, rule).unwrap_or_else(HttpError::into_response),
             Err(status) => HttpError::from(status).into_response(),
         }
@@ -89,6 +90,7 @@ impl<Req: JsonMessage> Start<Req> {
             body,
             mut bindings,
             options,
+            ..
         } = call;
         let head = match call_metadata(&mut parts, &options) {
             Ok(head) => head,
@@ -278,20 +280,22 @@ pub(in crate::http) struct CallHead {
 pub(in crate::http) async fn run<T>(
     handler: impl Future<Output = Result<T, tonic::Status>>,
     timeout: Option<Duration>,
+    rpc: &'static str,
 ) -> Result<T, tonic::Status> {
     // Pinned in this future's own state: no allocation per call.
-    run_pinned(std::pin::pin!(handler), timeout).await
+    run_pinned(std::pin::pin!(handler), timeout, rpc).await
 }
 
 /// [`run`] on a handler pinned in its caller's state, which this future does not copy.
 pub(in crate::http) async fn run_pinned<F, T>(
     handler: Pin<&mut F>,
     timeout: Option<Duration>,
+    rpc: &'static str,
 ) -> Result<T, tonic::Status>
 where
     F: Future<Output = Result<T, tonic::Status>>,
 {
-    let guarded = CatchUnwind(handler);
+    let guarded = CatchUnwind(handler, rpc);
     let result = match timeout {
         // Only a call with a deadline carries the timer, in a box of its own.
         Some(timeout) => Box::pin(tokio::time::timeout(timeout, guarded))
@@ -302,9 +306,10 @@ where
     result.unwrap_or_else(|_| Err(tonic::Status::internal("the handler failed")))
 }
 
-/// A future that turns a panic while polling into an error. The future it guards is already
-/// pinned (`Pin<&mut F>` or `Pin<Box<F>>`), so guarding it moves nothing.
-pub(in crate::http) struct CatchUnwind<F>(pub(in crate::http) F);
+/// A future that turns a panic while polling into an error, and logs it with the method's
+/// name. The future it guards is already pinned (`Pin<&mut F>` or `Pin<Box<F>>`), so guarding
+/// it moves nothing.
+pub(in crate::http) struct CatchUnwind<F>(pub(in crate::http) F, pub(in crate::http) &'static str);
 
 impl<F: Future + Unpin> Future for CatchUnwind<F> {
     type Output = Result<F::Output, ()>;
@@ -314,7 +319,10 @@ impl<F: Future + Unpin> Future for CatchUnwind<F> {
         match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
-            Err(_) => Poll::Ready(Err(())),
+            Err(panic) => {
+                crate::http::call::log_panic(self.1, &*panic);
+                Poll::Ready(Err(()))
+            }
         }
     }
 }

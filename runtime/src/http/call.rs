@@ -1,0 +1,700 @@
+//! What the server's middleware stack sees of a call on either transport ([`CallInfo`]), the
+//! innermost service that finishes a call ([`Next`]'s end), and how a call ends
+//! ([`on_complete`]). Users reach these through `rs_svc::serve` (docs/reference.md section 7).
+//!
+//! They live with the HTTP routes, not the server, because the routes hand each matched call to
+//! the stack: a generated router does not know the server's layers when it is built, so the
+//! server puts its stack in every HTTP request's extensions ([`Stack`]) and the router calls it
+//! once it knows which method the request is for.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use axum::body::Body;
+use bytes::Bytes;
+use http::uri::PathAndQuery;
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body::Frame;
+use tonic::Code;
+use tower::util::BoxCloneSyncService;
+use tower::{BoxError, Layer, Service, ServiceExt as _};
+
+use super::routes::{Call, Handler, HttpError, Options};
+
+/// What every layer of the server's stack knows about a call, on both transports. The server
+/// puts it in the request's extensions before the first layer runs; it stays there for the
+/// handler too (gRPC and HTTP/JSON handlers alike find it in their `tonic::Request`'s
+/// extensions).
+#[derive(Clone)]
+pub struct CallInfo {
+    method: MethodName,
+    known: bool,
+    transport: Transport,
+    peer: Option<SocketAddr>,
+    local: Option<SocketAddr>,
+    deadline: Option<Instant>,
+    http: Option<HttpRoute>,
+}
+
+/// The full method name: a generated route's constant, or a gRPC request's path.
+#[derive(Clone)]
+enum MethodName {
+    Static(&'static str),
+    /// `/package.Service/Method`, shared with the request's URI (no copy).
+    Path(PathAndQuery),
+}
+
+#[derive(Clone)]
+struct HttpRoute {
+    method: http::Method,
+    route: Arc<str>,
+}
+
+impl CallInfo {
+    /// A gRPC call, from its request; `known` says whether the server serves its service.
+    pub(crate) fn grpc<B>(
+        request: &Request<B>,
+        known: bool,
+        peer: Option<SocketAddr>,
+        local: Option<SocketAddr>,
+    ) -> Self {
+        let path = request
+            .uri()
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| PathAndQuery::from_static("/"));
+        CallInfo {
+            method: MethodName::Path(path),
+            known,
+            transport: Transport::Grpc,
+            peer,
+            local,
+            deadline: deadline(request.headers()),
+            http: None,
+        }
+    }
+
+    /// An HTTP/JSON call a route matched.
+    pub(crate) fn http(
+        parts: &http::request::Parts,
+        method: &'static str,
+        route: Arc<str>,
+    ) -> Self {
+        let connect = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .map(|info| info.0);
+        let local = parts.extensions.get::<LocalAddr>().map(|local| local.0);
+        CallInfo {
+            method: MethodName::Static(method),
+            known: true,
+            transport: Transport::Http,
+            peer: connect,
+            local,
+            deadline: deadline(&parts.headers),
+            http: Some(HttpRoute {
+                method: parts.method.clone(),
+                route,
+            }),
+        }
+    }
+
+    /// The full method name, `acme.shop.v1.OrderService/GetOrder`.
+    pub fn method(&self) -> &str {
+        match &self.method {
+            MethodName::Static(name) => name,
+            MethodName::Path(path) => path.path().strip_prefix('/').unwrap_or(path.path()),
+        }
+    }
+
+    /// The service's full name, `acme.shop.v1.OrderService`.
+    pub fn service(&self) -> &str {
+        self.method()
+            .rsplit_once('/')
+            .map_or("", |(service, _)| service)
+    }
+
+    /// The method's own name, `GetOrder`.
+    pub fn method_name(&self) -> &str {
+        let method = self.method();
+        method.rsplit_once('/').map_or(method, |(_, name)| name)
+    }
+
+    /// Whether the server serves this call's service: `false` for a gRPC call to a service it
+    /// does not know (answered UNIMPLEMENTED). Metrics should not label by the method of such a
+    /// call, whose name the client chose.
+    pub fn is_known(&self) -> bool {
+        self.known
+    }
+
+    /// The transport the call came in on.
+    pub fn transport(&self) -> Transport {
+        self.transport
+    }
+
+    /// The client's address.
+    pub fn peer(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+
+    /// The server's address the call came in on.
+    pub fn local(&self) -> Option<SocketAddr> {
+        self.local
+    }
+
+    /// When the call's `grpc-timeout` (on either transport) runs out.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// The HTTP route template the request matched, `/v1/{name=orders/*}`; `None` over gRPC.
+    pub fn http_route(&self) -> Option<&str> {
+        self.http.as_ref().map(|http| &*http.route)
+    }
+
+    /// The HTTP request method; `None` over gRPC.
+    pub fn http_method(&self) -> Option<&http::Method> {
+        self.http.as_ref().map(|http| &http.method)
+    }
+}
+
+impl fmt::Debug for CallInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallInfo")
+            .field("method", &self.method())
+            .field("known", &self.known)
+            .field("transport", &self.transport)
+            .field("peer", &self.peer)
+            .field("local", &self.local)
+            .field("deadline", &self.deadline)
+            .field("http_route", &self.http_route())
+            .field("http_method", &self.http_method())
+            .finish()
+    }
+}
+
+fn deadline(headers: &http::HeaderMap) -> Option<Instant> {
+    crate::grpc_timeout::grpc_timeout(headers)
+        .and_then(|timeout| Instant::now().checked_add(timeout))
+}
+
+/// The server's own address, which the server puts in each request's extensions.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LocalAddr(pub(crate) SocketAddr);
+
+/// The transport a call came in on.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// Native gRPC.
+    Grpc,
+    /// HTTP/JSON through the generated routes.
+    Http,
+}
+
+impl Transport {
+    /// `grpc` or `http`, as metrics label it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Grpc => "grpc",
+            Transport::Http => "http",
+        }
+    }
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error answer for `status` in the transport's own form: a gRPC trailers-only response, or
+/// the HTTP/JSON `google.rpc.Status` body with the code's HTTP status. An UNAUTHENTICATED
+/// answer over HTTP carries `WWW-Authenticate` (RFC 9110 section 11.6.1 requires one on a 401):
+/// the status's own `www-authenticate` metadata, else `Bearer`.
+pub fn status_response(transport: Transport, status: tonic::Status) -> Response<Body> {
+    match transport {
+        Transport::Grpc => status.into_http::<Body>(),
+        Transport::Http => {
+            let unauthenticated = status.code() == Code::Unauthenticated;
+            let mut response = HttpError::from(status).into_response();
+            let headers = response.headers_mut();
+            if unauthenticated && !headers.contains_key(http::header::WWW_AUTHENTICATE) {
+                headers.insert(
+                    http::header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer"),
+                );
+            }
+            response
+        }
+    }
+}
+
+/// How a call ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// The gRPC code: the one sent (over HTTP/JSON the one the error body carries, `OK` for a
+    /// success), `CANCELLED` when the response was dropped before its end (the client went
+    /// away), `UNKNOWN` for a gRPC response that ended without a status.
+    pub code: Code,
+    /// The HTTP status of the response's head (200 for every gRPC response but the rare
+    /// transport-level error).
+    pub http_status: StatusCode,
+}
+
+/// Calls `done` once `response` is finished: when its body has been read to its end (for a
+/// stream, after its last message), or when it is dropped before that. The code is the one the
+/// response's head carries (gRPC trailers-only, every HTTP/JSON answer), else the `grpc-status`
+/// of its trailers. Layers record a call's duration and code here.
+pub fn on_complete(
+    transport: Transport,
+    response: Response<Body>,
+    done: impl FnOnce(Outcome) + Send + 'static,
+) -> Response<Body> {
+    let (parts, body) = response.into_parts();
+    let head = match transport {
+        Transport::Grpc => parts.headers.get("grpc-status").map(grpc_code),
+        Transport::Http => Some(
+            parts
+                .extensions
+                .get::<Code>()
+                .copied()
+                .unwrap_or_else(|| code_of_http(parts.status)),
+        ),
+    };
+    let body = Completing {
+        inner: body,
+        head,
+        trailers: None,
+        ended: false,
+        http_status: parts.status,
+        done: Some(Box::new(done)),
+    };
+    Response::from_parts(parts, Body::new(body))
+}
+
+fn grpc_code(value: &HeaderValue) -> Code {
+    std::str::from_utf8(value.as_bytes())
+        .ok()
+        .and_then(|text| text.parse::<i32>().ok())
+        .map_or(Code::Unknown, Code::from_i32)
+}
+
+/// The code of an HTTP answer that does not say (one a layer or the user's handler wrote): the
+/// inverse of docs/reference.md section 4's table where it is one-to-one.
+fn code_of_http(status: StatusCode) -> Code {
+    match status.as_u16() {
+        200..=299 => Code::Ok,
+        400 => Code::InvalidArgument,
+        401 => Code::Unauthenticated,
+        403 => Code::PermissionDenied,
+        404 => Code::NotFound,
+        409 => Code::Aborted,
+        413 | 429 => Code::ResourceExhausted,
+        499 => Code::Cancelled,
+        501 => Code::Unimplemented,
+        503 => Code::Unavailable,
+        504 => Code::DeadlineExceeded,
+        500 => Code::Internal,
+        _ => Code::Unknown,
+    }
+}
+
+/// A response body that reports how its call ended.
+struct Completing {
+    inner: Body,
+    head: Option<Code>,
+    trailers: Option<Code>,
+    ended: bool,
+    http_status: StatusCode,
+    done: Option<Box<dyn FnOnce(Outcome) + Send>>,
+}
+
+impl Completing {
+    fn finish(&mut self) {
+        let Some(done) = self.done.take() else {
+            return;
+        };
+        self.ended |= http_body::Body::is_end_stream(&self.inner);
+        let code = match (self.head, self.trailers) {
+            _ if !self.ended => Code::Cancelled,
+            (Some(code), _) | (None, Some(code)) => code,
+            (None, None) => Code::Unknown,
+        };
+        done(Outcome {
+            code,
+            http_status: self.http_status,
+        });
+    }
+}
+
+impl http_body::Body for Completing {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let this = &mut *self;
+        let frame = std::task::ready!(Pin::new(&mut this.inner).poll_frame(cx));
+        match &frame {
+            None => this.ended = true,
+            Some(Ok(frame)) => {
+                if let Some(trailers) = frame.trailers_ref() {
+                    this.trailers = trailers.get("grpc-status").map(grpc_code);
+                    this.ended = true;
+                }
+            }
+            Some(Err(_)) => {}
+        }
+        if this.ended || http_body::Body::is_end_stream(&this.inner) {
+            this.ended = true;
+            this.finish();
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for Completing {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// The server's stack with every layer, as a cloneable service: what [`Stack`] carries.
+pub(crate) type BoxStack = BoxCloneSyncService<Request<Body>, Response<Body>, Infallible>;
+
+/// The server's stack, in the extensions of every HTTP request the server hands to its routes:
+/// a generated router that finds it calls its matched handler through it.
+#[derive(Clone)]
+pub(crate) struct Stack(pub(crate) BoxStack);
+
+/// Where the innermost service sends a call: the gRPC routes, or the matched HTTP handler.
+#[derive(Clone)]
+pub(crate) enum Endpoint {
+    Grpc(axum::Router),
+    Http(HttpEndpoint),
+}
+
+/// A matched HTTP route, waiting for the stack to reach it.
+#[derive(Clone)]
+pub(crate) struct HttpEndpoint {
+    pub(crate) handler: Handler,
+    pub(crate) method: &'static str,
+    pub(crate) bindings: Vec<(&'static str, String)>,
+    pub(crate) options: Arc<Options>,
+}
+
+/// The rest of the server's stack, as the layer added with `Builder::layer` sees it: the next
+/// layer, and at the end the call's handler.
+#[derive(Clone)]
+pub struct Next(BoxStack);
+
+impl Next {
+    /// The stack's end: the handler the request's [`Endpoint`] names.
+    pub(crate) fn end() -> Self {
+        Next(BoxCloneSyncService::new(End))
+    }
+
+    /// `layer` around this.
+    pub(crate) fn wrap(self, layer: &(dyn Fn(Next) -> BoxStack + Send + Sync)) -> Self {
+        Next(layer(self))
+    }
+
+    pub(crate) fn into_stack(self) -> BoxStack {
+        self.0
+    }
+}
+
+impl fmt::Debug for Next {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Next")
+    }
+}
+
+impl Service<Request<Body>> for Next {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = <BoxStack as Service<Request<Body>>>::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        self.0.call(request)
+    }
+}
+
+/// Wraps a user's layer's service so that the stack stays one type: any response body becomes
+/// axum's, and an error (a `tower` timeout, load shedding, ...) becomes the transport's answer.
+pub(crate) fn boxed_layer<L, B>(layer: L) -> impl Fn(Next) -> BoxStack + Send + Sync
+where
+    L: Layer<Next> + Send + Sync + 'static,
+    L::Service: Service<Request<Body>, Response = Response<B>> + Clone + Send + Sync + 'static,
+    <L::Service as Service<Request<Body>>>::Error: Into<BoxError>,
+    <L::Service as Service<Request<Body>>>::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    move |next| {
+        let service = layer.layer(next);
+        BoxCloneSyncService::new(Normalized(service))
+    }
+}
+
+#[derive(Clone)]
+struct Normalized<S>(S);
+
+impl<S, B> Service<Request<Body>> for Normalized<S>
+where
+    S: Service<Request<Body>, Response = Response<B>> + Clone + Send + 'static,
+    S::Error: Into<BoxError>,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // Readiness is awaited per call below, so that an error of a layer's `poll_ready`
+        // (a failed concurrency limit, say) answers that call in its transport's form.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let transport = transport_of(&request);
+        // The clone is the one that was ready; keep a fresh one for the next call.
+        let service = self.0.clone();
+        Box::pin(async move {
+            match service.oneshot(request).await {
+                Ok(response) => Ok(response.map(Body::new)),
+                Err(error) => Ok(status_response(transport, error_status(error.into()))),
+            }
+        })
+    }
+}
+
+fn transport_of<B>(request: &Request<B>) -> Transport {
+    request
+        .extensions()
+        .get::<CallInfo>()
+        .map_or(Transport::Http, CallInfo::transport)
+}
+
+/// The status for a layer's error: a `tonic::Status` as it is, tower's timeout as
+/// DEADLINE_EXCEEDED, its load shedding as UNAVAILABLE, anything else INTERNAL.
+fn error_status(error: BoxError) -> tonic::Status {
+    let error = match error.downcast::<tonic::Status>() {
+        Ok(status) => return *status,
+        Err(error) => error,
+    };
+    if error.is::<tower::timeout::error::Elapsed>() {
+        return tonic::Status::deadline_exceeded("the call took longer than the server allows");
+    }
+    if error.is::<tower::load_shed::error::Overloaded>() {
+        return tonic::Status::unavailable("the server is overloaded; try again later");
+    }
+    tonic::Status::internal(format!("a layer of the server failed: {error}"))
+}
+
+/// The stack's last service: takes the [`Endpoint`] out of the request and runs it.
+#[derive(Clone)]
+struct End;
+
+impl Service<Request<Body>> for End {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = EndFuture;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
+        match request.extensions_mut().remove::<Endpoint>() {
+            Some(Endpoint::Grpc(mut router)) => EndFuture::Grpc(router.call(request)),
+            Some(Endpoint::Http(endpoint)) => {
+                let (parts, body) = request.into_parts();
+                let call = Call {
+                    parts,
+                    body,
+                    method: endpoint.method,
+                    bindings: endpoint.bindings,
+                    options: endpoint.options,
+                };
+                EndFuture::Http((endpoint.handler)(call))
+            }
+            None => EndFuture::Ready(Some(status_response(
+                transport_of(&request),
+                tonic::Status::internal(
+                    "a layer of the server's stack replaced the request's extensions",
+                ),
+            ))),
+        }
+    }
+}
+
+pub(crate) enum EndFuture {
+    Grpc(axum::routing::future::RouteFuture<Infallible>),
+    Http(Pin<Box<dyn Future<Output = Response<Body>> + Send>>),
+    Ready(Option<Response<Body>>),
+}
+
+impl Future for EndFuture {
+    type Output = Result<Response<Body>, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            EndFuture::Grpc(future) => Pin::new(future).poll(cx),
+            EndFuture::Http(future) => future.as_mut().poll(cx).map(Ok),
+            EndFuture::Ready(response) => {
+                Poll::Ready(Ok(response.take().expect("polled after it was ready")))
+            }
+        }
+    }
+}
+
+/// An interceptor that can `.await`, as a layer of the server's stack: see [`interceptor`].
+#[derive(Clone)]
+pub struct InterceptorLayer<F>(F);
+
+/// An async interceptor for gRPC and HTTP/JSON alike, as a layer for `Builder::layer`.
+///
+/// `f` gets the call's metadata (the request headers: on HTTP/JSON the HTTP headers as they
+/// came) and extensions (with its [`CallInfo`]) as a `tonic::Request<()>`, the shape of a tonic
+/// interceptor's argument. `Ok` lets the call through with the metadata and extensions it
+/// returns: insert a typed value (an authenticated principal) and the handler reads it from its
+/// own request's extensions. `Err` answers the call with that status in its transport's form
+/// ([`status_response`]: UNAUTHENTICATED is a 401 with `WWW-Authenticate` over HTTP).
+///
+/// ```
+/// use rs_svc::serve::{interceptor, CallInfo};
+///
+/// #[derive(Clone)]
+/// struct User(String);
+///
+/// let auth = interceptor(|mut request: tonic::Request<()>| async move {
+///     let public = request
+///         .extensions()
+///         .get::<CallInfo>()
+///         .is_some_and(|call| call.method_name() == "ListBooks");
+///     if !public {
+///         let token = request.metadata().get("authorization").cloned();
+///         let user = check(token).await?; // a call to an identity service, say
+///         request.extensions_mut().insert(User(user));
+///     }
+///     Ok(request)
+/// });
+/// # async fn check(_: Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>) -> Result<String, tonic::Status> { Ok("ann".into()) }
+/// # let _ = rs_svc::serve::Server::builder().layer(auth);
+/// ```
+pub fn interceptor<F, Fut>(f: F) -> InterceptorLayer<F>
+where
+    F: Fn(tonic::Request<()>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<tonic::Request<()>, tonic::Status>> + Send + 'static,
+{
+    InterceptorLayer(f)
+}
+
+impl<S, F: Clone> Layer<S> for InterceptorLayer<F> {
+    type Service = Intercepted<S, F>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Intercepted {
+            inner,
+            intercept: self.0.clone(),
+        }
+    }
+}
+
+impl<F> fmt::Debug for InterceptorLayer<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("InterceptorLayer")
+    }
+}
+
+/// The service an [`InterceptorLayer`] makes.
+#[derive(Clone)]
+pub struct Intercepted<S, F> {
+    inner: S,
+    intercept: F,
+}
+
+impl<S, F> fmt::Debug for Intercepted<S, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Intercepted")
+    }
+}
+
+impl<S, F, Fut> Service<Request<Body>> for Intercepted<S, F>
+where
+    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    F: Fn(tonic::Request<()>) -> Fut,
+    Fut: Future<Output = Result<tonic::Request<()>, tonic::Status>> + Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let transport = transport_of(&request);
+        let (mut parts, body) = request.into_parts();
+        let metadata =
+            tonic::metadata::MetadataMap::from_headers(std::mem::take(&mut parts.headers));
+        let extensions = std::mem::take(&mut parts.extensions);
+        let intercepted = (self.intercept)(tonic::Request::from_parts(metadata, extensions, ()));
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            match intercepted.await {
+                Ok(request) => {
+                    let (metadata, extensions, ()) = request.into_parts();
+                    parts.headers = metadata.into_headers();
+                    parts.extensions = extensions;
+                    inner.oneshot(Request::from_parts(parts, body)).await
+                }
+                Err(status) => Ok(status_response(transport, status)),
+            }
+        })
+    }
+}
+
+/// Logs a handler's panic, which its call answers as INTERNAL while the server goes on
+/// (docs/reference.md section 7). The panic's own message goes to the log, never to the client.
+pub(crate) fn log_panic(rpc: &str, panic: &(dyn std::any::Any + Send)) {
+    let message = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(a panic without a message)");
+    tracing::error!(
+        rpc.method = rpc,
+        panic = message,
+        "a handler panicked; its call answers INTERNAL"
+    );
+}
