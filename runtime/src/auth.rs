@@ -27,12 +27,16 @@
 //!     .audience("orders")
 //!     .build()?;
 //! // On the server's stack, before every call (gRPC and HTTP/JSON):
+//! let builder = rs_svc::serve::Server::builder().layer(jwt.layer());
+//! // which is
 //! let layer = rs_svc::serve::interceptor(move |request| {
 //!     let jwt = jwt.clone();
 //!     async move { jwt.authorize(request).await }
 //! });
-//! # let _ = layer; Ok(()) }
+//! # let _ = (builder, layer); Ok(()) }
 //! ```
+//!
+//! [`Jwt::layer_if`] guards only the calls a predicate picks, by their method.
 //!
 //! What a demanding deployment relies on:
 //! - **No algorithm confusion.** `alg: none` is never accepted, and a key verifies only the
@@ -54,6 +58,8 @@ mod keys;
 mod principal;
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -210,6 +216,62 @@ impl Jwt {
             .expect("the challenge holds only visible ASCII");
         status.metadata_mut().insert("www-authenticate", value);
         status
+    }
+}
+
+/// What [`Jwt::layer`] and [`Jwt::layer_if`] run per call.
+pub type AuthorizeFuture =
+    Pin<Box<dyn Future<Output = Result<tonic::Request<()>, tonic::Status>> + Send + 'static>>;
+
+impl Jwt {
+    /// The layer for [`Builder::layer`](crate::serve::Builder::layer) that checks every call, gRPC
+    /// and HTTP/JSON: `Server::builder().layer(jwt.layer())`.
+    pub fn layer(
+        &self,
+    ) -> crate::serve::InterceptorLayer<
+        impl Fn(tonic::Request<()>) -> AuthorizeFuture + Clone + Send + Sync + 'static,
+    > {
+        self.layer_if(|_: &crate::serve::CallInfo| true)
+    }
+
+    /// The layer that checks the calls `guard` picks, by their [`CallInfo`](crate::serve::CallInfo)
+    /// (full method name, service, transport, ...), and lets the others through untouched:
+    ///
+    /// ```
+    /// # fn example(jwt: rs_svc::auth::Jwt) -> rs_svc::serve::Builder {
+    /// rs_svc::serve::Server::builder().layer(jwt.layer_if(|call| {
+    ///     call.service() == "acme.shop.v1.AdminService"
+    ///         || call.method() == "acme.shop.v1.OrderService/DeleteOrder"
+    /// }))
+    /// # }
+    /// ```
+    ///
+    /// A call without `CallInfo` (not served by this crate's stack) is checked. A call let
+    /// through carries no [`Principal`], token or not.
+    pub fn layer_if<G>(
+        &self,
+        guard: G,
+    ) -> crate::serve::InterceptorLayer<
+        impl Fn(tonic::Request<()>) -> AuthorizeFuture + Clone + Send + Sync + 'static,
+    >
+    where
+        G: Fn(&crate::serve::CallInfo) -> bool + Clone + Send + Sync + 'static,
+    {
+        let jwt = self.clone();
+        crate::serve::interceptor(move |request: tonic::Request<()>| -> AuthorizeFuture {
+            let checked = request
+                .extensions()
+                .get::<crate::serve::CallInfo>()
+                .is_none_or(&guard);
+            let jwt = jwt.clone();
+            Box::pin(async move {
+                if checked {
+                    jwt.authorize(request).await
+                } else {
+                    Ok(request)
+                }
+            })
+        })
     }
 }
 
