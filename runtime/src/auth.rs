@@ -70,6 +70,9 @@ use tonic::metadata::MetadataMap;
 
 use keys::{Candidates, KeySet};
 
+/// The JWT crate this module is built on (with its RustCrypto backend), for its types and for
+/// signing tokens in tests: `jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key)`.
+pub use jsonwebtoken;
 pub use jsonwebtoken::jwk::JwkSet;
 pub use jsonwebtoken::Algorithm;
 pub use principal::{ClaimError, Principal};
