@@ -328,6 +328,8 @@ async fn an_async_interceptor_guards_both_transports_and_hands_handlers_what_it_
 
 #[tokio::test]
 async fn a_panicking_handler_answers_internal_on_both_transports_and_the_server_goes_on() {
+    let captured = Captured::default();
+    let _log = capture(&captured);
     // With and without layers: recovery does not depend on the stack.
     for builder in [
         Server::builder(),
@@ -379,6 +381,28 @@ async fn a_panicking_handler_answers_internal_on_both_transports_and_the_server_
         let (status, _, _) = http_get(server.http, "/v1/orders/o1", None, "").await;
         assert_eq!(status, 200);
     }
+    // Each panic is logged with its method and message, twice over (with and without layers).
+    let panics: Vec<_> = captured
+        .lines()
+        .into_iter()
+        .filter(|line| line["level"] == "ERROR")
+        .map(|line| {
+            (
+                line["rpc.method"].as_str().unwrap().to_owned(),
+                line["panic"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let get = (
+        "acme.shop.v1.OrderService/GetOrder".to_owned(),
+        "GetOrder fell over".to_owned(),
+    );
+    let watch = (
+        "acme.shop.v1.OrderService/WatchOrder".to_owned(),
+        "WatchOrder fell over".to_owned(),
+    );
+    let once = [get.clone(), get, watch.clone(), watch];
+    assert_eq!(panics, [once.clone(), once].concat());
 }
 
 #[tokio::test]
@@ -474,6 +498,18 @@ impl std::io::Write for Captured {
     }
 }
 
+/// Sends this thread's `tracing` events at INFO and above to `captured`, as JSON lines.
+fn capture(captured: &Captured) -> tracing::subscriber::DefaultGuard {
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::set_default(subscriber)
+}
+
 impl Captured {
     fn lines(&self) -> Vec<serde_json::Value> {
         let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
@@ -486,14 +522,7 @@ impl Captured {
 #[tokio::test]
 async fn the_access_log_writes_one_structured_line_per_call_on_both_transports() {
     let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_max_level(tracing::Level::INFO)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _log = capture(&captured);
     // The interceptor refuses `bad` tokens: refused calls are logged too.
     let server = start(auth(Server::builder().access_log(true))).await;
 
