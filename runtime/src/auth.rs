@@ -110,8 +110,12 @@ struct Inner {
 }
 
 enum Source {
-    Static { keys: Arc<KeySet>, secret: bool },
-    Remote(jwks::Remote),
+    Static {
+        keys: Arc<KeySet>,
+        secret: bool,
+    },
+    /// Boxed: the client and cache are large beside an `Arc`.
+    Remote(Box<jwks::Remote>),
 }
 
 impl Jwt {
@@ -299,7 +303,12 @@ impl Inner {
 
     /// What failed, in words. jsonwebtoken checks the signature before the claims, so a claim
     /// error means the signature held and the claim can be read back for the message.
-    fn describe(&self, error: &jsonwebtoken::errors::Error, token: &str, kid: Option<&str>) -> Rejection {
+    fn describe(
+        &self,
+        error: &jsonwebtoken::errors::Error,
+        token: &str,
+        kid: Option<&str>,
+    ) -> Rejection {
         let message = match error.kind() {
             ErrorKind::InvalidSignature => match kid {
                 Some(kid) => format!("the token's signature does not match the key '{kid}'"),
@@ -316,7 +325,9 @@ impl Inner {
                 ),
                 None => "the token is not valid yet".to_owned(),
             },
-            ErrorKind::InvalidIssuer => format!("the token's issuer is not {}", one_of(&self.issuers)),
+            ErrorKind::InvalidIssuer => {
+                format!("the token's issuer is not {}", one_of(&self.issuers))
+            }
             ErrorKind::InvalidAudience if self.audiences.is_empty() => {
                 "the token names an audience (aud) and this service is configured with none"
                     .to_owned()
@@ -460,7 +471,8 @@ impl JwtBuilder {
     /// Verifies HS256, HS384 and HS512 tokens with a shared secret of at least
     /// [`MIN_HMAC_SECRET`] bytes.
     pub fn hmac_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
-        self.sources.push(KeySource::Secret(secret.as_ref().to_vec()));
+        self.sources
+            .push(KeySource::Secret(secret.as_ref().to_vec()));
         self
     }
 
@@ -554,7 +566,11 @@ impl JwtBuilder {
                     timeout: self.jwks_timeout.unwrap_or(DEFAULT_JWKS_TIMEOUT),
                 };
                 let remote = jwks::Remote::new(uri, policy).map_err(BuildError::Tls)?;
-                (Source::Remote(remote), keys::ASYMMETRIC.to_vec(), "a JWKS URL")
+                (
+                    Source::Remote(Box::new(remote)),
+                    keys::ASYMMETRIC.to_vec(),
+                    "a JWKS URL",
+                )
             }
             KeySource::Set(set) => {
                 let (keys, skipped) = KeySet::from_jwks(set.keys.into_iter().map(Ok), true);
@@ -563,14 +579,25 @@ impl JwtBuilder {
                 }
                 let possible = keys.algorithms();
                 let keys = Arc::new(keys);
-                (Source::Static { keys, secret: false }, possible, "this JWK set")
+                (
+                    Source::Static {
+                        keys,
+                        secret: false,
+                    },
+                    possible,
+                    "this JWK set",
+                )
             }
             KeySource::Secret(secret) => {
                 if secret.len() < MIN_HMAC_SECRET {
                     return Err(BuildError::ShortSecret(secret.len()));
                 }
                 let keys = Arc::new(KeySet::secret(&secret));
-                (Source::Static { keys, secret: true }, keys::HMAC.to_vec(), "an HMAC secret")
+                (
+                    Source::Static { keys, secret: true },
+                    keys::HMAC.to_vec(),
+                    "an HMAC secret",
+                )
             }
         };
         let algorithms = match self.algorithms {
@@ -691,7 +718,10 @@ impl fmt::Display for BuildError {
                 f.write_str("more than one key source: set one of jwks_url, jwk_set, hmac_secret")
             }
             BuildError::JwksUrl(url) => {
-                write!(f, "the JWKS URL `{url}` is not an absolute https:// or http:// URL")
+                write!(
+                    f,
+                    "the JWKS URL `{url}` is not an absolute https:// or http:// URL"
+                )
             }
             BuildError::ShortSecret(len) => write!(
                 f,
@@ -803,7 +833,10 @@ fn claim_time(token: &str, name: &str) -> Option<SystemTime> {
 
 /// `'a'`, or `one of 'a', 'b'`.
 fn one_of(values: &[String]) -> String {
-    let quoted: Vec<String> = values.iter().map(|v| format!("'{}'", printable(v, 100))).collect();
+    let quoted: Vec<String> = values
+        .iter()
+        .map(|v| format!("'{}'", printable(v, 100)))
+        .collect();
     match quoted.as_slice() {
         [one] => one.clone(),
         _ => format!("one of {}", quoted.join(", ")),
@@ -893,7 +926,10 @@ mod tests {
     #[test]
     fn challenges_quote_their_parameters_and_keep_descriptions_printable() {
         assert_eq!(challenge(None, None, "ignored"), "Bearer");
-        assert_eq!(challenge(Some("orders"), None, "x"), "Bearer realm=\"orders\"");
+        assert_eq!(
+            challenge(Some("orders"), None, "x"),
+            "Bearer realm=\"orders\""
+        );
         assert_eq!(
             challenge(Some("r"), Some("invalid_token"), "say \"hi\"\\ é\n"),
             "Bearer realm=\"r\", error=\"invalid_token\", error_description=\"say 'hi'? ??\""
@@ -907,6 +943,9 @@ mod tests {
         assert_eq!(header_alg(none).as_deref(), Some("none"));
         let error = header(none).unwrap_err();
         assert_eq!(error.message(), "the token is not signed (alg 'none')");
-        assert_eq!(header("garbage").unwrap_err().message(), "the token is malformed");
+        assert_eq!(
+            header("garbage").unwrap_err().message(),
+            "the token is malformed"
+        );
     }
 }

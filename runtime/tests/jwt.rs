@@ -219,7 +219,11 @@ async fn every_failed_check_is_unauthenticated_with_an_rfc_6750_challenge_saying
         let b64 = |v: Value| {
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string().as_bytes())
         };
-        format!("{}.{}.", b64(json!({"alg": "none", "typ": "JWT"})), b64(good_claims()))
+        format!(
+            "{}.{}.",
+            b64(json!({"alg": "none", "typ": "JWT"})),
+            b64(good_claims())
+        )
     };
     // An HMAC token "keyed" with the RSA key's public JWK, as an algorithm-confusion attack
     // signs it.
@@ -267,7 +271,10 @@ async fn every_failed_check_is_unauthenticated_with_an_rfc_6750_challenge_saying
         ),
         (
             "expired",
-            Some(format!("Bearer {}", rs256(claims_with(json!({"exp": PAST}))))),
+            Some(format!(
+                "Bearer {}",
+                rs256(claims_with(json!({"exp": PAST})))
+            )),
             "the token expired at Sun, 09 Sep 2001 01:46:40 GMT",
             invalid_token("the token expired at Sun, 09 Sep 2001 01:46:40 GMT"),
         ),
@@ -282,25 +289,37 @@ async fn every_failed_check_is_unauthenticated_with_an_rfc_6750_challenge_saying
         ),
         (
             "wrong audience",
-            Some(format!("Bearer {}", rs256(claims_with(json!({"aud": ["billing"]}))))),
+            Some(format!(
+                "Bearer {}",
+                rs256(claims_with(json!({"aud": ["billing"]})))
+            )),
             "the token's audience is not 'orders'",
             invalid_token("the token's audience is not 'orders'"),
         ),
         (
             "no audience",
-            Some(format!("Bearer {}", rs256(claims_with(json!({"aud": null}))))),
+            Some(format!(
+                "Bearer {}",
+                rs256(claims_with(json!({"aud": null})))
+            )),
             "the token has no 'aud' claim",
             invalid_token("the token has no 'aud' claim"),
         ),
         (
             "wrong issuer",
-            Some(format!("Bearer {}", rs256(claims_with(json!({"iss": "https://evil/"}))))),
+            Some(format!(
+                "Bearer {}",
+                rs256(claims_with(json!({"iss": "https://evil/"})))
+            )),
             "the token's issuer is not 'https://id.test/'",
             invalid_token("the token's issuer is not 'https://id.test/'"),
         ),
         (
             "no expiry",
-            Some(format!("Bearer {}", rs256(claims_with(json!({"exp": null}))))),
+            Some(format!(
+                "Bearer {}",
+                rs256(claims_with(json!({"exp": null})))
+            )),
             "the token has no 'exp' claim",
             invalid_token("the token has no 'exp' claim"),
         ),
@@ -339,7 +358,11 @@ async fn every_failed_check_is_unauthenticated_with_an_rfc_6750_challenge_saying
             Err(status) => status,
         };
         let got = (status.code(), status.message(), challenge(&status));
-        let want = (Code::Unauthenticated, *message, Some(want_challenge.as_str()));
+        let want = (
+            Code::Unauthenticated,
+            *message,
+            Some(want_challenge.as_str()),
+        );
         if got != want {
             wrong.push(format!("{name}:\n   got {got:?}\n  want {want:?}"));
         }
@@ -381,7 +404,11 @@ async fn the_clock_leeway_is_60_seconds_unless_set() {
     let jwk_set = JwkSet {
         keys: vec![key_a()],
     };
-    let lenient = Jwt::builder().jwk_set(jwk_set.clone()).audience(AUDIENCE).build().unwrap();
+    let lenient = Jwt::builder()
+        .jwk_set(jwk_set.clone())
+        .audience(AUDIENCE)
+        .build()
+        .unwrap();
     let strict = Jwt::builder()
         .jwk_set(jwk_set)
         .audience(AUDIENCE)
@@ -418,7 +445,11 @@ async fn the_key_set_is_kept_for_its_max_age() {
         .build()
         .unwrap();
     let token = sign(Algorithm::RS256, RSA_A, Some("a"), &good_claims());
-    assert_eq!(server.fetches(), 0, "nothing is fetched before the first call");
+    assert_eq!(
+        server.fetches(),
+        0,
+        "nothing is fetched before the first call"
+    );
     call_token(&jwt, &token).await.unwrap();
     call_token(&jwt, &token).await.unwrap();
     assert_eq!(server.fetches(), 1);
@@ -497,9 +528,17 @@ async fn a_failed_refetch_keeps_serving_the_cached_keys() {
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     call_token(&jwt, &token).await.unwrap();
-    assert_eq!(server.fetches(), 2, "the stale set was fetched again, and that failed");
+    assert_eq!(
+        server.fetches(),
+        2,
+        "the stale set was fetched again, and that failed"
+    );
     call_token(&jwt, &token).await.unwrap();
-    assert_eq!(server.fetches(), 2, "no new attempt within the refetch interval");
+    assert_eq!(
+        server.fetches(),
+        2,
+        "no new attempt within the refetch interval"
+    );
 }
 
 #[tokio::test]
@@ -528,9 +567,14 @@ async fn a_key_set_that_cannot_be_fetched_at_first_use_is_unavailable() {
     // Not a key set.
     let server = JwksServer::start(vec![]).await;
     server.set(|a| a.body = "<html>".to_owned());
-    let status = call_token(&shop_jwt(server.url()), &token).await.unwrap_err();
+    let status = call_token(&shop_jwt(server.url()), &token)
+        .await
+        .unwrap_err();
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
-    assert!(status.message().contains("not a JWK set document"), "{status:?}");
+    assert!(
+        status.message().contains("not a JWK set document"),
+        "{status:?}"
+    );
 }
 
 #[tokio::test]
@@ -573,11 +617,21 @@ async fn an_hmac_secret_verifies_hmac_tokens_only() {
             "the token's algorithm RS256 is not allowed",
         ),
         (
-            sign(Algorithm::HS256, b"another-secret-another-secret-!!", None, &good_claims()),
+            sign(
+                Algorithm::HS256,
+                b"another-secret-another-secret-!!",
+                None,
+                &good_claims(),
+            ),
             "the token's signature does not match the key",
         ),
         (
-            sign(Algorithm::HS256, SECRET, None, &claims_with(json!({"tenant": null}))),
+            sign(
+                Algorithm::HS256,
+                SECRET,
+                None,
+                &claims_with(json!({"tenant": null})),
+            ),
             "the token has no 'tenant' claim",
         ),
     ];
@@ -610,12 +664,18 @@ async fn a_key_verifies_only_algorithms_of_its_own_type() {
         .audience(AUDIENCE)
         .build()
         .unwrap();
-    call_token(&jwt, &sign(Algorithm::HS256, SECRET, Some("s"), &good_claims()))
-        .await
-        .unwrap();
-    call_token(&jwt, &sign(Algorithm::PS256, RSA_A, Some("a"), &good_claims()))
-        .await
-        .unwrap();
+    call_token(
+        &jwt,
+        &sign(Algorithm::HS256, SECRET, Some("s"), &good_claims()),
+    )
+    .await
+    .unwrap();
+    call_token(
+        &jwt,
+        &sign(Algorithm::PS256, RSA_A, Some("a"), &good_claims()),
+    )
+    .await
+    .unwrap();
     let public_key_text = serde_json::to_string(&rsa).unwrap();
     let confused = sign(
         Algorithm::HS256,
@@ -630,7 +690,8 @@ async fn a_key_verifies_only_algorithms_of_its_own_type() {
 #[test]
 fn configurations_that_cannot_verify_safely_do_not_build() {
     let jwks = || Jwt::builder().jwks_url("https://id.test/jwks.json");
-    let cases: Vec<(&str, Result<Jwt, BuildError>, &str)> = vec![
+    let cases: Vec<(&str, Result<Jwt, BuildError>, &str)> =
+        vec![
         (
             "no key source",
             Jwt::builder().audience("a").build(),

@@ -71,7 +71,10 @@ fn modules_depend_only_on_the_layers_below_them() {
         ("http", &["json", "wkt", "google", "grpc_timeout"]),
         ("serve", &["http", "json", "wkt", "google", "grpc_timeout"]),
         ("dial", &["grpc_timeout"]),
-        ("auth", &["serve", "http", "json", "wkt", "google", "grpc_timeout"]),
+        (
+            "auth",
+            &["serve", "http", "json", "wkt", "google", "grpc_timeout"],
+        ),
     ];
     let deps = dependencies();
     let mut wrong = Vec::new();

@@ -84,13 +84,20 @@ impl Remote {
         &self.url
     }
 
+    fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
+        // Nothing panics while holding the lock.
+        self.cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// The key set to check a token naming `kid` against: the cached one while it is fresh and
     /// has the key. Else the set is fetched again, unless that was tried too recently: for an
     /// unknown `kid`, at most once per refetch interval; after a failed fetch, not again within
     /// the interval, and meanwhile the cached set is used.
     pub(super) async fn keys(&self, kid: Option<&str>) -> Result<Arc<KeySet>, Unavailable> {
         let (seen, for_unknown_kid) = {
-            let cache = self.cache.lock().expect("the key cache lock is never poisoned");
+            let cache = self.cache();
             let now = Instant::now();
             let within = |at: Instant, interval: Duration| now.duration_since(at) < interval;
             let interval = self.policy.refetch_interval;
@@ -134,7 +141,7 @@ impl Remote {
             return result;
         }
         let result = self.fetch().await;
-        let mut cache = self.cache.lock().expect("the key cache lock is never poisoned");
+        let mut cache = self.cache();
         let now = Instant::now();
         cache.generation += 1;
         if for_unknown_kid {
@@ -153,7 +160,7 @@ impl Remote {
 
     /// The outcome of a fetch another call made while this one waited for it.
     fn fetched_since(&self, seen: u64) -> Option<Result<Arc<KeySet>, Unavailable>> {
-        let cache = self.cache.lock().expect("the key cache lock is never poisoned");
+        let cache = self.cache();
         (cache.generation != seen).then(|| Self::outcome(&cache))
     }
 
@@ -194,7 +201,10 @@ impl Remote {
         }
         let max_age = max_age(response.headers())
             .unwrap_or(self.policy.default_max_age)
-            .clamp(self.policy.refetch_interval, MAX_AGE_CAP.max(self.policy.refetch_interval));
+            .clamp(
+                self.policy.refetch_interval,
+                MAX_AGE_CAP.max(self.policy.refetch_interval),
+            );
         let body = Limited::new(response.into_body(), MAX_DOCUMENT)
             .collect()
             .await
@@ -316,7 +326,9 @@ mod tests {
         }
         assert_eq!(keys.algorithms(), [jsonwebtoken::Algorithm::ES256]);
 
-        let error = parse(br#"{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}"#).err().unwrap();
+        let error = parse(br#"{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}"#)
+            .err()
+            .unwrap();
         assert!(error.contains("no usable signing key"), "{error}");
         assert!(error.contains("secret (oct) key"), "{error}");
         assert!(parse(b"[]").is_err());

@@ -105,7 +105,8 @@ impl KeySet {
                 continue;
             }
             let key = algorithms(&jwk).and_then(|algorithms| {
-                let key = DecodingKey::from_jwk(&jwk).map_err(|e| format!("unusable value: {e}"))?;
+                let key =
+                    DecodingKey::from_jwk(&jwk).map_err(|e| format!("unusable value: {e}"))?;
                 Ok(Key {
                     kid: jwk.common.key_id.clone(),
                     algorithms,
@@ -151,7 +152,10 @@ impl KeySet {
     /// none, every key of the algorithm's type.
     pub(super) fn candidates(&self, kid: Option<&str>, alg: Algorithm) -> Candidates<'_> {
         let with_kid = |kid: Option<&str>| -> Vec<&Key> {
-            self.keys.iter().filter(|k| k.kid.as_deref() == kid).collect()
+            self.keys
+                .iter()
+                .filter(|k| k.kid.as_deref() == kid)
+                .collect()
         };
         let named = match kid {
             Some(name) => match with_kid(Some(name)) {

@@ -174,7 +174,10 @@ mod tests {
         assert_eq!(p.claim::<Option<String>>("email").unwrap(), None);
         let error = p.claim::<String>("level").unwrap_err();
         assert_eq!(error.name(), "level");
-        assert!(error.to_string().starts_with("claim 'level': invalid type"), "{error}");
+        assert!(
+            error.to_string().starts_with("claim 'level': invalid type"),
+            "{error}"
+        );
         assert!(p.claim::<String>("email").is_err());
     }
 }

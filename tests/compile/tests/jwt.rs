@@ -49,7 +49,10 @@ impl OrderService for Shop {
         &self,
         request: Request<shop::ListOrdersRequest>,
     ) -> Result<Response<shop::ListOrdersResponse>, Status> {
-        assert!(Principal::of(&request).is_none(), "ListOrders is not guarded");
+        assert!(
+            Principal::of(&request).is_none(),
+            "ListOrders is not guarded"
+        );
         Ok(Response::new(shop::ListOrdersResponse::default()))
     }
 }
@@ -153,10 +156,14 @@ async fn a_guarded_method_needs_a_valid_bearer_token_on_both_transports() {
         .unwrap();
     let server =
         start(Server::builder().layer(jwt.layer_if(|call| call.method() == GET_ORDER))).await;
-    let good = token(json!({"sub": "ada", "iss": "https://id.test/", "aud": "shop",
-        "tenant": "acme", "exp": now() + 600}));
-    let expired = token(json!({"sub": "ada", "iss": "https://id.test/", "aud": "shop",
-        "tenant": "acme", "exp": 1_000_000_000}));
+    let good = token(
+        json!({"sub": "ada", "iss": "https://id.test/", "aud": "shop",
+        "tenant": "acme", "exp": now() + 600}),
+    );
+    let expired = token(
+        json!({"sub": "ada", "iss": "https://id.test/", "aud": "shop",
+        "tenant": "acme", "exp": 1_000_000_000}),
+    );
 
     // The handler reads the principal the layer put in its request, on both transports.
     let order = grpc_get(server.grpc, Some(&good)).await.unwrap();
@@ -175,9 +182,15 @@ async fn a_guarded_method_needs_a_valid_bearer_token_on_both_transports() {
             .get("www-authenticate")
             .map(|v| v.to_str().unwrap().to_owned())
     };
-    assert_eq!(challenge(&missing).as_deref(), Some("Bearer realm=\"shop\""));
+    assert_eq!(
+        challenge(&missing).as_deref(),
+        Some("Bearer realm=\"shop\"")
+    );
     let (status, header, body) = http_get(server.http, "/v1/orders/o1", None).await;
-    assert_eq!((status, header.as_deref()), (401, Some("Bearer realm=\"shop\"")));
+    assert_eq!(
+        (status, header.as_deref()),
+        (401, Some("Bearer realm=\"shop\""))
+    );
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["code"], 16);
     assert_eq!(body["message"], missing.message());
@@ -193,7 +206,11 @@ async fn a_guarded_method_needs_a_valid_bearer_token_on_both_transports() {
 
     // The method that is not guarded answers without a token, both ways.
     let request = shop::ListOrdersRequest::default();
-    client(server.grpc).await.list_orders(request).await.unwrap();
+    client(server.grpc)
+        .await
+        .list_orders(request)
+        .await
+        .unwrap();
     let (status, header, body) = http_get(server.http, "/v1/orders", None).await;
     assert_eq!((status, header), (200, None), "{body}");
 }
