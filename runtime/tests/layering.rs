@@ -1,6 +1,7 @@
 //! The crate's modules depend on each other in one direction only, so each Cargo feature builds
 //! on the ones below it: `json` (json, wkt, google) <- `http` <- `serve`, and `dial` beside
-//! them. Read from the source: every `crate::<module>` path outside comments.
+//! them; `metrics` reads the stack's call facts from `http`, and `serve` and `dial` record into
+//! it, in parts gated on both features. Read from the source: every `crate::<module>` path outside comments.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -69,8 +70,14 @@ fn modules_depend_only_on_the_layers_below_them() {
         ("google", &["json", "wkt"]),
         ("grpc_timeout", &[]),
         ("http", &["json", "wkt", "google", "grpc_timeout"]),
-        ("serve", &["http", "json", "wkt", "google", "grpc_timeout"]),
-        ("dial", &["grpc_timeout"]),
+        (
+            "serve",
+            &["http", "json", "wkt", "google", "grpc_timeout", "metrics"],
+        ),
+        ("dial", &["grpc_timeout", "metrics"]),
+        // The server layer reads the stack's CallInfo (kept with the HTTP routes); the serve
+        // builder and dialed channels record into it.
+        ("metrics", &["http"]),
         (
             "auth",
             &["serve", "http", "json", "wkt", "google", "grpc_timeout"],

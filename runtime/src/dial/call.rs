@@ -55,6 +55,9 @@ impl Channel {
 /// How calls of one method are treated.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct MethodPolicy {
+    /// `/package.Service/Method`, for its metrics.
+    #[cfg(feature = "metrics")]
+    pub path: &'static str,
     pub kind: MethodKind,
     pub retry: bool,
 }
@@ -75,6 +78,8 @@ pub(crate) struct Policy {
     pub circuit: Option<(CircuitConfig, Mutex<Circuit>)>,
     /// Encoded response messages by method path.
     pub fallbacks: HashMap<String, Bytes>,
+    #[cfg(feature = "metrics")]
+    pub metrics: Option<super::metered::Metered>,
 }
 
 impl Service<http::Request<Body>> for Channel {
@@ -100,14 +105,30 @@ fn unavailable(result: &Result<http::Response<Body>, BoxError>) -> bool {
     }
 }
 
-/// The `grpc-status` of a trailers-only response; `None` when the response carries messages.
-fn grpc_status(headers: &HeaderMap) -> Option<Code> {
+/// The `grpc-status` of a trailers-only response (or of trailers); `None` when the response
+/// carries messages.
+pub(crate) fn grpc_status(headers: &HeaderMap) -> Option<Code> {
     let value = headers.get("grpc-status")?;
     Some(Code::from_bytes(value.as_bytes()))
 }
 
 impl Policy {
     async fn call(
+        self: Arc<Self>,
+        pool: Arc<Pool>,
+        request: http::Request<Body>,
+    ) -> Result<http::Response<Body>, BoxError> {
+        #[cfg(feature = "metrics")]
+        if let Some(metered) = &self.metrics {
+            let path = self.methods.get(request.uri().path()).map(|m| m.path);
+            let call = metered.metrics.client_call(path);
+            let result = self.clone().call_unmetered(pool, request).await;
+            return super::metered::finish(call, result);
+        }
+        self.call_unmetered(pool, request).await
+    }
+
+    async fn call_unmetered(
         self: Arc<Self>,
         pool: Arc<Pool>,
         mut request: http::Request<Body>,
@@ -126,11 +147,12 @@ impl Policy {
         let deadline = timeout.map(|t| Instant::now() + t);
 
         if let Some((config, circuit)) = &self.circuit {
-            if !circuit
-                .lock()
-                .expect("circuit lock")
-                .allow(Instant::now(), config)
-            {
+            let mut circuit = circuit.lock().expect("circuit lock");
+            let now = Instant::now();
+            let allowed = circuit.allow(now, config);
+            self.report_circuit(&circuit, now);
+            drop(circuit);
+            if !allowed {
                 return Ok(self.open_circuit_response(&path));
             }
         }
@@ -140,8 +162,7 @@ impl Policy {
             Some(m) if m.kind.single_request() => {
                 let (parts, body) = request.into_parts();
                 let body = body.collect().await?.to_bytes();
-                self.send_buffered(&pool, &parts, &body, deadline, m.retry)
-                    .await
+                self.send_buffered(&pool, &parts, &body, deadline, m).await
             }
             _ => {
                 set_grpc_timeout(request.headers_mut(), deadline);
@@ -155,28 +176,39 @@ impl Policy {
         if let Some((config, circuit)) = &self.circuit {
             let failed = unavailable(&result)
                 || matches!(&result, Ok(r) if grpc_status(r.headers()) == Some(Code::DeadlineExceeded));
-            circuit
-                .lock()
-                .expect("circuit lock")
-                .record(!failed, Instant::now(), config);
+            let mut circuit = circuit.lock().expect("circuit lock");
+            let now = Instant::now();
+            circuit.record(!failed, now, config);
+            self.report_circuit(&circuit, now);
         }
         result
     }
 
-    /// Sends a buffered request until it gets through; with `retry`, again on UNAVAILABLE until
-    /// the attempts run out or the deadline nears.
+    /// Sets the circuit state series, when the channel records metrics.
+    #[cfg(feature = "metrics")]
+    fn report_circuit(&self, circuit: &Circuit, now: Instant) {
+        if let Some(gauges) = self.metrics.as_ref().and_then(|m| m.circuit.as_ref()) {
+            gauges.set(circuit.state(now));
+        }
+    }
+
+    #[cfg(not(feature = "metrics"))]
+    fn report_circuit(&self, _: &Circuit, _: Instant) {}
+
+    /// Sends a buffered request until it gets through; when the method is retried, again on
+    /// UNAVAILABLE until the attempts run out or the deadline nears.
     async fn send_buffered(
         &self,
         pool: &Pool,
         parts: &http::request::Parts,
         body: &Bytes,
         deadline: Option<Instant>,
-        retry: bool,
+        method: MethodPolicy,
     ) -> Result<http::Response<Body>, BoxError> {
         let mut attempts = 1;
         loop {
             let result = send_anywhere(pool, parts, body, deadline).await;
-            if !retry || attempts >= self.backoff.max_attempts || !unavailable(&result) {
+            if !method.retry || attempts >= self.backoff.max_attempts || !unavailable(&result) {
                 return result;
             }
             let delay = match &result {
@@ -193,6 +225,10 @@ impl Policy {
             }
             tokio::time::sleep(delay).await;
             attempts += 1;
+            #[cfg(feature = "metrics")]
+            if let Some(metered) = &self.metrics {
+                metered.metrics.client_retry(Some(method.path));
+            }
         }
     }
 
@@ -361,6 +397,17 @@ impl Circuit {
         }
     }
 
+    /// Closed, open, or past its open period (the next call probes it).
+    #[cfg(feature = "metrics")]
+    fn state(&self, now: Instant) -> crate::metrics::CircuitState {
+        use crate::metrics::CircuitState;
+        match self.open_until {
+            None => CircuitState::Closed,
+            Some(until) if now < until => CircuitState::Open,
+            Some(_) => CircuitState::HalfOpen,
+        }
+    }
+
     fn record(&mut self, ok: bool, now: Instant, config: &CircuitConfig) {
         if ok {
             *self = Circuit::default();
@@ -431,5 +478,34 @@ mod tests {
             c.allow(t2, &config) && c.allow(t2, &config),
             "a good probe closes"
         );
+    }
+
+    #[cfg(feature = "metrics")]
+    #[test]
+    fn circuit_state_is_open_for_its_period_then_half_open_until_a_probe_decides() {
+        use crate::metrics::CircuitState::{Closed, HalfOpen, Open};
+        let config = CircuitConfig {
+            failures: 1,
+            open_for: Duration::from_secs(10),
+        };
+        let t0 = Instant::now();
+        let mut c = Circuit::default();
+        assert_eq!(c.state(t0), Closed);
+        c.record(false, t0, &config);
+        assert_eq!(c.state(t0 + Duration::from_secs(9)), Open);
+        let t1 = t0 + Duration::from_secs(10);
+        assert_eq!(
+            c.state(t1),
+            HalfOpen,
+            "its time is up: the next call probes"
+        );
+        assert!(c.allow(t1, &config));
+        assert_eq!(c.state(t1), HalfOpen, "while the probe runs");
+        c.record(false, t1, &config);
+        assert_eq!(c.state(t1), Open, "a failed probe reopens");
+        let t2 = t1 + Duration::from_secs(10);
+        assert!(c.allow(t2, &config));
+        c.record(true, t2, &config);
+        assert_eq!(c.state(t2), Closed, "a good probe closes");
     }
 }

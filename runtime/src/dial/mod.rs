@@ -47,6 +47,8 @@
 
 mod balance;
 mod call;
+#[cfg(feature = "metrics")]
+mod metered;
 mod target;
 
 use std::collections::{HashMap, HashSet};
@@ -164,6 +166,8 @@ pub struct Options {
     fallbacks: Vec<(String, Bytes)>,
     tls: Option<ClientTlsConfig>,
     resolver: Option<Resolver>,
+    #[cfg(feature = "metrics")]
+    metrics: Option<crate::metrics::Metrics>,
 }
 
 impl Default for Options {
@@ -181,13 +185,16 @@ impl Default for Options {
             fallbacks: Vec::new(),
             tls: None,
             resolver: None,
+            #[cfg(feature = "metrics")]
+            metrics: None,
         }
     }
 }
 
 impl fmt::Debug for Options {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Options")
+        let mut debug = f.debug_struct("Options");
+        debug
             .field("target", &self.target)
             .field("connect_timeout", &self.connect_timeout)
             .field("timeout", &self.timeout)
@@ -200,8 +207,10 @@ impl fmt::Debug for Options {
             .field(
                 "fallbacks",
                 &self.fallbacks.iter().map(|(m, _)| m).collect::<Vec<_>>(),
-            )
-            .finish_non_exhaustive()
+            );
+        #[cfg(feature = "metrics")]
+        debug.field("metrics", &self.metrics.is_some());
+        debug.finish_non_exhaustive()
     }
 }
 
@@ -304,6 +313,15 @@ impl Options {
         Fut: Future<Output = std::io::Result<Vec<SocketAddr>>> + Send + 'static,
     {
         self.resolver = Some(Arc::new(move |host, port| Box::pin(resolve(host, port))));
+        self
+    }
+
+    /// Records the channel's calls in `metrics`: `rpc_client_call_duration_seconds`,
+    /// `rpc_client_calls_total`, `rpc_client_retries_total` and, with a circuit breaker,
+    /// `rpc_client_circuit_state` (see [`crate::metrics`]). Without it nothing is recorded.
+    #[cfg(feature = "metrics")]
+    pub fn metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self.metrics = Some(metrics);
         self
     }
 }
@@ -441,6 +459,8 @@ fn policy(service: &Service, target: &Target, options: &Options) -> Result<Polic
             (
                 m.path.to_owned(),
                 MethodPolicy {
+                    #[cfg(feature = "metrics")]
+                    path: m.path,
                     kind: m.kind,
                     retry,
                 },
@@ -456,6 +476,11 @@ fn policy(service: &Service, target: &Target, options: &Options) -> Result<Polic
             .circuit
             .map(|config| (config, Mutex::new(Circuit::default()))),
         fallbacks,
+        #[cfg(feature = "metrics")]
+        metrics: options.metrics.clone().map(|metrics| metered::Metered {
+            circuit: options.circuit.map(|_| metrics.circuit(service.name)),
+            metrics,
+        }),
     })
 }
 

@@ -126,9 +126,10 @@ impl CallInfo {
         method.rsplit_once('/').map_or(method, |(_, name)| name)
     }
 
-    /// Whether the server serves this call's service: `false` for a gRPC call to a service it
-    /// does not know (answered UNIMPLEMENTED). Metrics should not label by the method of such a
-    /// call, whose name the client chose.
+    /// Whether the server serves this call's method: `false` for a gRPC call to a service it
+    /// does not serve, or to a method that the service's descriptor set
+    /// (`Builder::file_descriptor_set`) does not list (both answered UNIMPLEMENTED). Metrics
+    /// should not label by the method of such a call, whose name the client chose.
     pub fn is_known(&self) -> bool {
         self.known
     }
@@ -240,8 +241,9 @@ pub fn status_response(transport: Transport, status: tonic::Status) -> Response<
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Outcome {
     /// The gRPC code: the one sent (over HTTP/JSON the one the error body carries, `OK` for a
-    /// success), `CANCELLED` when the response was dropped before its end (the client went
-    /// away), `UNKNOWN` for a gRPC response that ended without a status.
+    /// success and for a stream that started, whose later error is a line of its body),
+    /// `CANCELLED` when the response was dropped before its end (the client went away),
+    /// `UNKNOWN` for a gRPC response that ended without a status.
     pub code: Code,
     /// The HTTP status of the response's head (200 for every gRPC response but the rare
     /// transport-level error).
@@ -384,6 +386,28 @@ pub(crate) type BoxStack = BoxCloneSyncService<Request<Body>, Response<Body>, In
 #[derive(Clone)]
 pub(crate) struct Stack(pub(crate) BoxStack);
 
+impl Stack {
+    /// Runs a matched HTTP/JSON call through the stack to `endpoint`.
+    pub(crate) fn call_http(
+        self,
+        mut parts: http::request::Parts,
+        body: Body,
+        template: Arc<str>,
+        endpoint: HttpEndpoint,
+    ) -> Pin<Box<dyn Future<Output = Response<Body>> + Send>> {
+        let info = CallInfo::http(&parts, endpoint.method, template);
+        parts.extensions.insert(info);
+        parts.extensions.insert(Endpoint::Http(endpoint));
+        let request = Request::from_parts(parts, body);
+        Box::pin(async move {
+            match self.0.oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            }
+        })
+    }
+}
+
 /// Where the innermost service sends a call: the gRPC routes, or the matched HTTP handler.
 #[derive(Clone)]
 pub(crate) enum Endpoint {
@@ -501,7 +525,7 @@ fn transport_of<B>(request: &Request<B>) -> Transport {
 
 /// The status for a layer's error: a `tonic::Status` as it is, tower's timeout as
 /// DEADLINE_EXCEEDED, its load shedding as UNAVAILABLE, anything else INTERNAL.
-fn error_status(error: BoxError) -> tonic::Status {
+pub(crate) fn error_status(error: BoxError) -> tonic::Status {
     let error = match error.downcast::<tonic::Status>() {
         Ok(status) => return *status,
         Err(error) => error,
@@ -682,19 +706,4 @@ where
             }
         })
     }
-}
-
-/// Logs a handler's panic, which its call answers as INTERNAL while the server goes on
-/// (docs/reference.md section 7). The panic's own message goes to the log, never to the client.
-pub(crate) fn log_panic(rpc: &str, panic: &(dyn std::any::Any + Send)) {
-    let message = panic
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("(a panic without a message)");
-    tracing::error!(
-        rpc.method = rpc,
-        panic = message,
-        "a handler panicked; its call answers INTERNAL"
-    );
 }

@@ -2,6 +2,7 @@
 //! [`Options`] and the [`matcher`]); and [`docs`], which serves the plugin's OpenAPI documents
 //! with a Swagger UI or Redoc page.
 
+#[cfg(feature = "serve")]
 pub(crate) mod call;
 #[doc(hidden)]
 pub mod client_stream;
@@ -24,3 +25,18 @@ pub use routes::{handler, Call, Handler, HttpError, Interceptor, Options, Routes
 pub use routes::{unary, BodyRule, JsonMessage, Rule};
 #[doc(hidden)]
 pub use stream::server_streaming;
+
+/// Logs a handler's panic, which its call answers as INTERNAL while the server goes on
+/// (docs/reference.md section 7). The panic's own message goes to the log, never to the client.
+pub(crate) fn log_panic(rpc: &str, panic: &(dyn std::any::Any + Send)) {
+    let message = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(a panic without a message)");
+    tracing::error!(
+        rpc.method = rpc,
+        panic = message,
+        "a handler panicked; its call answers INTERNAL"
+    );
+}

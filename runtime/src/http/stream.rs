@@ -400,7 +400,7 @@ where
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll_next(cx))) {
             Ok(poll) => poll,
             Err(panic) => {
-                crate::http::call::log_panic(self.rpc, &*panic);
+                crate::http::log_panic(self.rpc, &*panic);
                 Poll::Ready(Some(Err(tonic::Status::internal("the handler failed"))))
             }
         }

@@ -44,6 +44,24 @@ pub(super) struct Stack {
     /// The services registered with `Builder::grpc`; the health and reflection services,
     /// which are not among them, are not wrapped.
     pub(super) services: Arc<[&'static str]>,
+    /// The methods (`package.Service/Method`) of the registered services that a descriptor set
+    /// given to the builder describes; a call to another method of such a service is unknown.
+    pub(super) methods: Arc<KnownMethods>,
+}
+
+/// The methods of the services the descriptor sets describe.
+#[derive(Default)]
+pub(super) struct KnownMethods {
+    pub(super) services: std::collections::HashSet<String>,
+    pub(super) methods: std::collections::HashSet<String>,
+}
+
+impl KnownMethods {
+    /// Whether `method` (`package.Service/Method`) of the served `service` is known: its
+    /// service is not described, or the description lists it.
+    fn knows(&self, service: &str, method: &str) -> bool {
+        !self.services.contains(service) || self.methods.contains(method)
+    }
 }
 
 /// The per-connection service: [`Routing`] plus the addresses handlers may ask for.
@@ -123,7 +141,8 @@ impl Service<Request<Incoming>> for Dispatch {
                 future: router.call(request),
             };
         }
-        let known = stack.services.contains(&service);
+        let method = request.uri().path().trim_start_matches('/');
+        let known = stack.services.contains(&service) && stack.methods.knows(service, method);
         let (parts, body) = request.into_parts();
         let mut request = Request::from_parts(parts, axum::body::Body::new(body));
         let info = CallInfo::grpc(&request, known, Some(self.remote), self.local);

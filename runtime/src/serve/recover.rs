@@ -14,7 +14,7 @@ use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body::Frame;
 use tower::{Layer, Service};
 
-use crate::http::call::log_panic;
+use crate::http::log_panic;
 
 /// What the client reads: the panic's own message stays in the server's log.
 const MESSAGE: &str = "the handler failed";

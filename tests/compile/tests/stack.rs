@@ -582,3 +582,58 @@ async fn the_access_log_writes_one_structured_line_per_call_on_both_transports()
     }
     assert_eq!(lines[1]["http.route"], "/v1/{name=orders/*}");
 }
+
+#[tokio::test]
+async fn calls_to_methods_the_server_does_not_serve_are_marked_unknown() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = {
+        let seen = seen.clone();
+        tower::layer::layer_fn(move |next: Next| {
+            let seen = seen.clone();
+            tower::service_fn(move |request: http::Request<Body>| {
+                let info = request.extensions().get::<CallInfo>().unwrap();
+                seen.lock()
+                    .unwrap()
+                    .push((info.method().to_owned(), info.is_known()));
+                tower::ServiceExt::oneshot(next.clone(), request)
+            })
+        })
+    };
+    // The descriptor set lists the shop's methods.
+    let builder = Server::builder()
+        .layer(record)
+        .file_descriptor_set(rs_svc_compile_test::DESCRIPTOR_SET);
+    let server = start(builder).await;
+    let channel = Channel::from_shared(format!("http://{}", server.grpc))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    for (path, code) in [
+        ("/acme.shop.v1.OrderService/GetOrder", Code::Ok),
+        ("/acme.shop.v1.OrderService/Nope", Code::Unimplemented),
+        ("/acme.shop.v1.Nope/GetOrder", Code::Unimplemented),
+    ] {
+        let mut grpc = tonic::client::Grpc::new(channel.clone());
+        grpc.ready().await.unwrap();
+        let codec = tonic_prost::ProstCodec::<shop::GetOrderRequest, shop::Order>::default();
+        let request = Request::new(shop::GetOrderRequest {
+            name: "orders/o1".into(),
+        });
+        let uri = http::uri::PathAndQuery::from_static(path);
+        let answer = grpc.unary(request, uri, codec).await;
+        assert_eq!(
+            answer.map_or_else(|s| s.code(), |_| Code::Ok),
+            code,
+            "{path}"
+        );
+    }
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            ("acme.shop.v1.OrderService/GetOrder".to_owned(), true),
+            ("acme.shop.v1.OrderService/Nope".to_owned(), false),
+            ("acme.shop.v1.Nope/GetOrder".to_owned(), false),
+        ]
+    );
+}

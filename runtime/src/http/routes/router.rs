@@ -9,10 +9,7 @@ use std::task::{Context, Poll};
 use axum::body::Body;
 use http::{header, Method, StatusCode};
 
-use tower::ServiceExt as _;
-
 use super::{Call, Handler, Options};
-use crate::http::call::{CallInfo, Endpoint, HttpEndpoint, Stack};
 use crate::http::matcher::{Matcher, MethodFilter, RouteError, Template};
 use crate::http::status;
 
@@ -274,9 +271,15 @@ impl tower::Service<http::Request<Body>> for Dispatch {
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        let (mut parts, body) = request.into_parts();
+        let (parts, body) = request.into_parts();
         // Served by `rs_svc::serve` with layers, a call goes through them to its handler.
-        let stack = parts.extensions.remove::<Stack>();
+        #[cfg(feature = "serve")]
+        let (stack, parts) = {
+            let mut parts = parts;
+            (parts.extensions.remove::<crate::http::call::Stack>(), parts)
+        };
+        #[cfg(not(feature = "serve"))]
+        let stack: Option<()> = None;
         let (route, bindings) = match self.matcher.find(&parts.method, parts.uri.path()) {
             Ok(found) => {
                 let bindings = found
@@ -292,26 +295,21 @@ impl tower::Service<http::Request<Body>> for Dispatch {
         };
         let (method, handler, template) = route;
         let head = parts.method == Method::HEAD;
-        if let (Some(Stack(stack)), Some(template)) = (stack, template) {
-            let info = CallInfo::http(&parts, method, template);
-            parts.extensions.insert(info);
-            parts.extensions.insert(Endpoint::Http(HttpEndpoint {
+        #[cfg(feature = "serve")]
+        if let (Some(stack), Some(template)) = (stack, template) {
+            let endpoint = crate::http::call::HttpEndpoint {
                 handler,
                 method,
                 bindings,
                 options: self.options.clone(),
-            }));
-            let request = http::Request::from_parts(parts, body);
+            };
             return Dispatched::Handler {
-                response: Box::pin(async move {
-                    match stack.oneshot(request).await {
-                        Ok(response) => response,
-                        Err(never) => match never {},
-                    }
-                }),
+                response: stack.call_http(parts, body, template, endpoint),
                 head,
             };
         }
+        #[cfg(not(feature = "serve"))]
+        let _ = (stack, template);
         let call = Call {
             parts,
             body,

@@ -320,7 +320,7 @@ impl<F: Future + Unpin> Future for CatchUnwind<F> {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
             Err(panic) => {
-                crate::http::call::log_panic(self.1, &*panic);
+                crate::http::log_panic(self.1, &*panic);
                 Poll::Ready(Err(()))
             }
         }
