@@ -442,6 +442,7 @@ pub struct JwtBuilder {
     jwks_max_age: Option<Duration>,
     jwks_refetch_interval: Option<Duration>,
     jwks_timeout: Option<Duration>,
+    jwks_roots_pem: Vec<u8>,
 }
 
 enum KeySource {
@@ -533,6 +534,14 @@ impl JwtBuilder {
         self
     }
 
+    /// Also trusts the CA certificates in `pem` (one or more, PEM) for an `https://` JWKS URL,
+    /// beside the webpki roots: for an issuer behind a private CA.
+    pub fn jwks_root_certificates(mut self, pem: impl AsRef<[u8]>) -> Self {
+        self.jwks_roots_pem.extend_from_slice(pem.as_ref());
+        self.jwks_roots_pem.push(b'\n');
+        self
+    }
+
     /// How long one fetch of the key set may take; default [`DEFAULT_JWKS_TIMEOUT`].
     pub fn jwks_timeout(mut self, timeout: Duration) -> Self {
         self.jwks_timeout = Some(timeout);
@@ -565,7 +574,8 @@ impl JwtBuilder {
                         .unwrap_or(DEFAULT_JWKS_REFETCH_INTERVAL),
                     timeout: self.jwks_timeout.unwrap_or(DEFAULT_JWKS_TIMEOUT),
                 };
-                let remote = jwks::Remote::new(uri, policy).map_err(BuildError::Tls)?;
+                let roots = root_certificates(&self.jwks_roots_pem)?;
+                let remote = jwks::Remote::new(uri, policy, roots).map_err(BuildError::Tls)?;
                 (
                     Source::Remote(Box::new(remote)),
                     keys::ASYMMETRIC.to_vec(),
@@ -704,7 +714,10 @@ pub enum BuildError {
     NoAlgorithm,
     /// The realm has a character a quoted string cannot hold as it is.
     Realm(String),
-    /// The TLS configuration for fetching the key set failed.
+    /// The PEM given to [`JwtBuilder::jwks_root_certificates`] could not be read.
+    RootCertificates(String),
+    /// The TLS configuration for fetching the key set failed (a root certificate rustls
+    /// refused, for one).
     Tls(rustls::Error),
 }
 
@@ -745,6 +758,9 @@ impl fmt::Display for BuildError {
                 f,
                 "the realm `{realm}` may hold only visible ASCII and spaces, without `\"` or `\\`"
             ),
+            BuildError::RootCertificates(why) => {
+                write!(f, "cannot read the JWKS root certificates: {why}")
+            }
             BuildError::Tls(_) => f.write_str("cannot configure TLS for fetching the key set"),
         }
     }
@@ -757,6 +773,16 @@ impl std::error::Error for BuildError {
             _ => None,
         }
     }
+}
+
+/// The certificates of a PEM document (other sections, such as keys, are skipped).
+fn root_certificates(
+    pem: &[u8],
+) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, BuildError> {
+    use rustls::pki_types::pem::PemObject as _;
+    rustls::pki_types::CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| BuildError::RootCertificates(e.to_string()))
 }
 
 /// The token of `authorization: Bearer <token>` (the scheme in any case).

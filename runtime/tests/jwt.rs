@@ -103,8 +103,34 @@ struct Answer {
     delay: Duration,
 }
 
+/// The TLS side of the test server: `jwt-server.pem`, signed by the test CA `jwt-ca.pem`.
+fn tls_acceptor() -> tokio_rustls::TlsAcceptor {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_slice_iter(include_bytes!("data/jwt-server.pem"))
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_slice(include_bytes!("data/jwt-server.key")).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
+}
+
 impl JwksServer {
     async fn start(keys: Vec<Jwk>) -> JwksServer {
+        Self::serve(keys, None).await
+    }
+
+    async fn start_tls(keys: Vec<Jwk>) -> JwksServer {
+        Self::serve(keys, Some(tls_acceptor())).await
+    }
+
+    async fn serve(keys: Vec<Jwk>, tls: Option<tokio_rustls::TlsAcceptor>) -> JwksServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let server = JwksServer {
             addr: listener.local_addr().unwrap(),
@@ -138,12 +164,25 @@ impl JwksServer {
                         Ok::<_, Infallible>(response.unwrap())
                     }
                 });
+                let tls = tls.clone();
                 tokio::spawn(async move {
                     let builder = hyper_util::server::conn::auto::Builder::new(
                         hyper_util::rt::TokioExecutor::new(),
                     );
-                    let io = hyper_util::rt::TokioIo::new(stream);
-                    let _ = builder.serve_connection(io, service).await;
+                    let _ = match tls {
+                        // A client that refuses the certificate ends the handshake.
+                        Some(tls) => match tls.accept(stream).await {
+                            Ok(stream) => {
+                                let io = hyper_util::rt::TokioIo::new(stream);
+                                builder.serve_connection(io, service).await
+                            }
+                            Err(_) => return,
+                        },
+                        None => {
+                            let io = hyper_util::rt::TokioIo::new(stream);
+                            builder.serve_connection(io, service).await
+                        }
+                    };
                 });
             }
         });
@@ -152,6 +191,10 @@ impl JwksServer {
 
     fn url(&self) -> String {
         format!("http://{}/jwks.json", self.addr)
+    }
+
+    fn https_url(&self) -> String {
+        format!("https://{}/jwks.json", self.addr)
     }
 
     fn serve_keys(&self, keys: Vec<Jwk>) {
@@ -749,4 +792,45 @@ fn configurations_that_cannot_verify_safely_do_not_build() {
             Err(error) => assert_eq!(error.to_string(), message, "{name}"),
         }
     }
+}
+
+#[tokio::test]
+async fn an_https_key_set_is_fetched_trusting_the_roots_given() {
+    let server = JwksServer::start_tls(vec![key_a()]).await;
+    let token = sign(Algorithm::RS256, RSA_A, Some("a"), &good_claims());
+    let trusting = Jwt::builder()
+        .jwks_url(server.https_url())
+        .jwks_root_certificates(include_bytes!("data/jwt-ca.pem"))
+        .audience(AUDIENCE)
+        .build()
+        .unwrap();
+    let principal = call_token(&trusting, &token).await.unwrap();
+    assert_eq!(principal.subject(), Some("ada"));
+    assert_eq!(server.fetches(), 1);
+
+    // The test CA is not among the webpki roots: without it, the certificate is refused.
+    let status = call_token(&shop_jwt(server.https_url()), &token)
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    assert!(
+        status.message().contains("UnknownIssuer"),
+        "{}",
+        status.message()
+    );
+    assert_eq!(server.fetches(), 1);
+
+    let error = Jwt::builder()
+        .jwks_url(server.https_url())
+        .jwks_root_certificates(
+            "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n",
+        )
+        .build()
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("cannot read the JWKS root certificates: "),
+        "{error}"
+    );
 }

@@ -14,6 +14,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use jsonwebtoken::jwk::Jwk;
+use rustls::pki_types::CertificateDer;
 
 use super::keys::KeySet;
 
@@ -64,9 +65,25 @@ struct Cache {
 pub(super) struct Unavailable(pub(super) String);
 
 impl Remote {
-    pub(super) fn new(url: Uri, policy: Policy) -> Result<Remote, rustls::Error> {
+    /// A client for `url` that trusts the webpki roots and `extra_roots`.
+    pub(super) fn new(
+        url: Uri,
+        policy: Policy,
+        extra_roots: Vec<CertificateDer<'static>>,
+    ) -> Result<Remote, rustls::Error> {
+        let mut roots =
+            rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        for root in extra_roots {
+            roots.add(root)?;
+        }
+        // ring, as tonic's TLS here: no second crypto provider in the build.
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())?
+            .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
             .build();
