@@ -155,6 +155,9 @@ pub enum Mode {
     RsSvc,
     /// The hand-written [`axum_router`].
     Axum,
+    /// [`Mode::RsSvc`] with the server's middleware stack on: a tracing span and metrics per
+    /// call (no exporter), what issue 14 says a production server runs.
+    RsSvcStack,
 }
 
 impl Mode {
@@ -163,6 +166,7 @@ impl Mode {
         match name {
             "rs-svc" => Some(Mode::RsSvc),
             "axum" => Some(Mode::Axum),
+            "rs-svc-stack" => Some(Mode::RsSvcStack),
             _ => None,
         }
     }
@@ -176,10 +180,14 @@ pub async fn bind(
 ) -> Result<rs_svc::serve::Listening, rs_svc::serve::Error> {
     let items = Arc::new(Items);
     let router = match mode {
-        Mode::RsSvc => item_service_http::router(items.clone()),
+        Mode::RsSvc | Mode::RsSvcStack => item_service_http::router(items.clone()),
         Mode::Axum => axum_router(items.clone()),
     };
-    rs_svc::serve::Server::builder()
+    let mut builder = rs_svc::serve::Server::builder();
+    if mode == Mode::RsSvcStack {
+        builder = builder.metrics(rs_svc::metrics::Metrics::new());
+    }
+    builder
         .grpc(ItemServiceServer::from_arc(items))
         .http(router)
         .grpc_addr(grpc)
