@@ -206,6 +206,27 @@ impl Jwt {
         unreachable!("the last candidate returns")
     }
 
+    /// Fetches the key set now, unless a fresh one is cached, and says how many keys it has:
+    /// call it at startup so that the first calls do not wait for the fetch and a wrong URL
+    /// shows at once. A static key source answers at once. (Calls fetch by themselves too.)
+    pub async fn fetch_keys(&self) -> Result<usize, Rejection> {
+        match &self.inner.source {
+            Source::Static { keys, .. } => Ok(keys.len()),
+            Source::Remote(remote) => {
+                remote
+                    .keys(None)
+                    .await
+                    .map(|keys| keys.len())
+                    .map_err(|why| {
+                        Rejection::Unavailable(format!(
+                            "the signing keys could not be fetched: {}",
+                            why.0
+                        ))
+                    })
+            }
+        }
+    }
+
     /// The status a rejection is answered with: `UNAUTHENTICATED` with its `www-authenticate`
     /// challenge in the metadata (HTTP/JSON sends it as the header of the 401), or
     /// `UNAVAILABLE`.

@@ -493,6 +493,7 @@ async fn the_key_set_is_kept_for_its_max_age() {
         0,
         "nothing is fetched before the first call"
     );
+    assert_eq!(jwt.fetch_keys().await, Ok(1), "fetched ahead of the calls");
     call_token(&jwt, &token).await.unwrap();
     call_token(&jwt, &token).await.unwrap();
     assert_eq!(server.fetches(), 1);
@@ -598,6 +599,13 @@ async fn a_key_set_that_cannot_be_fetched_at_first_use_is_unavailable() {
         "the token's signing keys could not be fetched: it answered HTTP 503 Service Unavailable"
     );
     assert_eq!(challenge(&status), None);
+    // After the 1 s between attempts while nothing is cached.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        jwt.fetch_keys().await.unwrap_err().message(),
+        "the signing keys could not be fetched: it answered HTTP 503 Service Unavailable"
+    );
+    assert_eq!(server.fetches(), 2);
 
     // Nothing listening.
     let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
