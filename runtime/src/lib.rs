@@ -16,19 +16,25 @@
 //!   health, reflection and graceful shutdown;
 //! - [`dial`]: the channel behind the generated `dial()` helpers;
 //! - [`metrics`]: Prometheus metrics of the calls served and dialed, and `/metrics`;
+//! - [`telemetry`]: a `tracing` span per call with the OpenTelemetry conventions, W3C trace
+//!   context in and out (`otel`), and export to an OpenTelemetry collector (`otlp`);
 //! - [`auth`]: bearer-token (JWT) verification for the server's stack (feature `jwt`, off by
 //!   default).
 //!
 //! # Features
 //!
-//! All on by default but `jwt`. `json` (the first three items; prost and serde, no HTTP stack,
-//! no tonic), `http` (adds axum, without a server), `serve` (adds hyper-util's and tonic's
-//! servers), `dial` (tonic's channel with rustls), `metrics` (prometheus-client; with `http`
-//! the `/metrics` route, with `serve` the server layer, with `dial` the client side), and `jwt`
-//! (adds [`auth`] to `serve`: jsonwebtoken, and hyper-util's client for key sets). A crate that
+//! All on by default. `json` (the first three items; prost and serde, no HTTP stack, no tonic),
+//! `http` (adds axum, without a server), `serve` (adds hyper-util's and tonic's servers),
+//! `dial` (tonic's channel with rustls) and `metrics` (prometheus-client; with `http` the
+//! `/metrics` route, with `serve` the server layer, with `dial` the client side). A crate that
 //! only wants messages with exact JSON sets `default-features = false, features = ["json"]` and
 //! generates with `no_server,no_client,no_http`; the README's "Runtime features" says which
 //! output needs which.
+//!
+//! Off by default: `otel` (trace context from request headers and into dialed calls, through
+//! OpenTelemetry and tracing-opentelemetry), `otlp` (implies `otel`; the OTLP/gRPC exporter
+//! and `telemetry::otlp::init`) and `jwt` (implies `serve`; [`auth`], with jsonwebtoken and
+//! hyper-util's client for key sets).
 
 // The checked-in generated code names this crate `::rs_svc`, as it would in a user's crate.
 extern crate self as rs_svc;
@@ -49,6 +55,10 @@ pub mod json;
 pub mod metrics;
 #[cfg(feature = "serve")]
 pub mod serve;
+#[cfg(any(feature = "serve", feature = "otel"))]
+pub mod telemetry;
+#[cfg(any(feature = "serve", feature = "dial", feature = "otel"))]
+mod trace_context;
 #[cfg(feature = "json")]
 pub mod wkt;
 

@@ -1,7 +1,8 @@
 //! The crate's modules depend on each other in one direction only, so each Cargo feature builds
 //! on the ones below it: `json` (json, wkt, google) <- `http` <- `serve`, and `dial` beside
 //! them; `metrics` reads the stack's call facts from `http`, and `serve` and `dial` record into
-//! it, in parts gated on both features. Read from the source: every `crate::<module>` path outside comments.
+//! it, in parts gated on both features; `telemetry` builds on `serve`, sharing `trace_context`
+//! with `dial`. Read from the source: every `crate::<module>` path outside comments.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -74,10 +75,13 @@ fn modules_depend_only_on_the_layers_below_them() {
             "serve",
             &["http", "json", "wkt", "google", "grpc_timeout", "metrics"],
         ),
-        ("dial", &["grpc_timeout", "metrics"]),
+        ("dial", &["grpc_timeout", "metrics", "trace_context"]),
         // The server layer reads the stack's CallInfo (kept with the HTTP routes); the serve
         // builder and dialed channels record into it.
         ("metrics", &["http"]),
+        // Tracing calls: what the server's layer and the dial channel share sits below both.
+        ("trace_context", &[]),
+        ("telemetry", &["serve", "trace_context"]),
         (
             "auth",
             &["serve", "http", "json", "wkt", "google", "grpc_timeout"],

@@ -92,8 +92,11 @@ impl Service<http::Request<Body>> for Channel {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        Box::pin(self.policy.clone().call(self.pool.clone(), request))
+    fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
+        // A client span per call (retries included), whose trace context the request carries.
+        let span = crate::trace_context::client::start(&self.policy.target, &mut request);
+        let call = self.policy.clone().call(self.pool.clone(), request);
+        Box::pin(crate::trace_context::client::run(span, call))
     }
 }
 
