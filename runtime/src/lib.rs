@@ -15,9 +15,11 @@
 //! - [`serve`]: serving the generated gRPC services and HTTP routes, on one port or two, with
 //!   health, reflection and graceful shutdown;
 //! - [`dial`]: the channel behind the generated `dial()` helpers;
-//! - [`metrics`]: Prometheus metrics of the calls served and dialed, and `/metrics`.
+//! - [`metrics`]: Prometheus metrics of the calls served and dialed, and `/metrics`;
 //! - [`telemetry`]: a `tracing` span per call with the OpenTelemetry conventions, W3C trace
-//!   context in and out (`otel`), and export to an OpenTelemetry collector (`otlp`).
+//!   context in and out (`otel`), and export to an OpenTelemetry collector (`otlp`);
+//! - [`auth`]: bearer-token (JWT) verification for the server's stack (feature `jwt`, off by
+//!   default).
 //!
 //! # Features
 //!
@@ -30,12 +32,15 @@
 //! output needs which.
 //!
 //! Off by default: `otel` (trace context from request headers and into dialed calls, through
-//! OpenTelemetry and tracing-opentelemetry) and `otlp` (implies `otel`; the OTLP/gRPC exporter
-//! and `telemetry::otlp::init`).
+//! OpenTelemetry and tracing-opentelemetry), `otlp` (implies `otel`; the OTLP/gRPC exporter
+//! and `telemetry::otlp::init`) and `jwt` (implies `serve`; [`auth`], with jsonwebtoken and
+//! hyper-util's client for key sets).
 
 // The checked-in generated code names this crate `::rs_svc`, as it would in a user's crate.
 extern crate self as rs_svc;
 
+#[cfg(feature = "jwt")]
+pub mod auth;
 #[cfg(feature = "dial")]
 pub mod dial;
 #[cfg(feature = "json")]

@@ -82,6 +82,10 @@ fn modules_depend_only_on_the_layers_below_them() {
         // Tracing calls: what the server's layer and the dial channel share sits below both.
         ("trace_context", &[]),
         ("telemetry", &["serve", "trace_context"]),
+        (
+            "auth",
+            &["serve", "http", "json", "wkt", "google", "grpc_timeout"],
+        ),
     ];
     let deps = dependencies();
     let mut wrong = Vec::new();
