@@ -197,7 +197,15 @@ pub(crate) mod client {
             );
         }
         #[cfg(feature = "otel")]
-        super::inject_span(&span, request.headers_mut());
+        {
+            // Without a caller span around it, the client span would start a new trace; a
+            // `traceparent` the request already carries (a proxy passing its caller's on, or
+            // metadata set by hand) is its parent instead of being overwritten.
+            if Span::current().is_disabled() && request.headers().contains_key("traceparent") {
+                super::set_parent(&span, request.headers());
+            }
+            super::inject_span(&span, request.headers_mut());
+        }
         span
     }
 
