@@ -172,6 +172,14 @@ impl Mode {
     }
 }
 
+/// Whether [`Mode::RsSvcStack`] runs `part`: `metrics`, `trace` (the trace layer, its spans
+/// recorded by a `tracing` subscriber), `otel` (that subscriber also builds an OpenTelemetry
+/// span of each); all three unless `STACK_PARTS` lists some (comma-separated), to see what each
+/// costs.
+pub fn stack_has(part: &str) -> bool {
+    std::env::var("STACK_PARTS").map_or(true, |parts| parts.split(',').any(|p| p == part))
+}
+
 /// For [`Mode::RsSvcStack`]: a subscriber that builds an OpenTelemetry span for every call's
 /// `tracing` span, as a service exporting its traces does, with no exporter (what the export
 /// costs depends on the collector, not on us). Process-wide; call once, before serving.
@@ -179,7 +187,14 @@ pub fn install_tracing_without_exporter() {
     use opentelemetry::trace::TracerProvider as _;
     use tracing_subscriber::layer::SubscriberExt as _;
     let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
-    let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("http-bench"));
+    let lean = std::env::var("OTEL_LEAN").is_ok();
+    let otel = stack_has("otel").then(|| {
+        tracing_opentelemetry::layer()
+            .with_tracked_inactivity(!lean)
+            .with_threads(!lean)
+            .with_location(!lean)
+            .with_tracer(provider.tracer("http-bench"))
+    });
     let subscriber = tracing_subscriber::registry()
         .with(tracing_subscriber::filter::LevelFilter::INFO)
         .with(otel);
@@ -201,9 +216,12 @@ pub async fn bind(
     };
     let mut builder = rs_svc::serve::Server::builder();
     if mode == Mode::RsSvcStack {
-        builder = builder
-            .metrics(rs_svc::metrics::Metrics::new())
-            .layer(rs_svc::telemetry::TraceLayer::new());
+        if stack_has("metrics") {
+            builder = builder.metrics(rs_svc::metrics::Metrics::new());
+        }
+        if stack_has("trace") {
+            builder = builder.layer(rs_svc::telemetry::TraceLayer::new());
+        }
     }
     builder
         .grpc(ItemServiceServer::from_arc(items))
