@@ -2,10 +2,13 @@
 //! the generated tonic client and over HTTP/JSON by hyper-util's client, with tokens signed here
 //! (HS256). Runs with `cargo test -p rs-svc-compile-test --features jwt --test jwt`.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use common::Served;
 use http_body_util::{BodyExt as _, Empty};
 use hyper::body::Bytes;
 use rs_svc::auth::jsonwebtoken::{self, Algorithm, EncodingKey, Header};
@@ -15,7 +18,6 @@ use rs_svc_compile_test::canonical::acme::shop::v1 as shop;
 use serde_json::{json, Value};
 use shop::order_service_client::OrderServiceClient;
 use shop::order_service_server::{OrderService, OrderServiceServer};
-use tokio::sync::oneshot;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Response, Status};
 
@@ -57,34 +59,11 @@ impl OrderService for Shop {
     }
 }
 
-struct Running {
-    grpc: SocketAddr,
-    http: SocketAddr,
-    _stop: oneshot::Sender<()>,
-}
-
-async fn start(builder: Builder) -> Running {
-    let listening = builder
+async fn start(builder: Builder) -> Served {
+    let builder = builder
         .grpc(OrderServiceServer::new(Shop))
-        .http(shop::order_service_http::router(Arc::new(Shop)))
-        .grpc_addr(([127, 0, 0, 1], 0))
-        .http_addr(([127, 0, 0, 1], 0))
-        .build()
-        .unwrap()
-        .bind()
-        .await
-        .unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let grpc = listening.grpc_addr();
-    let http = listening.http_addr().unwrap();
-    tokio::spawn(listening.serve_with_shutdown(async {
-        let _ = stopped.await;
-    }));
-    Running {
-        grpc,
-        http,
-        _stop: stop,
-    }
+        .http(shop::order_service_http::router(Arc::new(Shop)));
+    common::serve(builder).await
 }
 
 fn token(claims: Value) -> String {

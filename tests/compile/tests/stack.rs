@@ -3,6 +3,8 @@
 //! lets through on both transports, a panicking handler answers INTERNAL and the server goes
 //! on, and layer errors and outcomes come out in each transport's form.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -10,11 +12,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
+use common::Served;
 use rs_svc::serve::{interceptor, on_complete, Builder, CallInfo, Next, Server, Transport};
 use rs_svc_compile_test::canonical::acme::shop::v1 as shop;
 use shop::order_service_client::OrderServiceClient;
 use shop::order_service_server::{OrderService, OrderServiceServer};
-use tokio::sync::oneshot;
 use tokio_stream::{Stream, StreamExt as _};
 use tonic::transport::Channel;
 use tonic::{Code, Request, Response, Status};
@@ -76,34 +78,11 @@ impl OrderService for Shop {
     }
 }
 
-struct Running {
-    grpc: SocketAddr,
-    http: SocketAddr,
-    _stop: oneshot::Sender<()>,
-}
-
-async fn start(builder: Builder) -> Running {
-    let listening = builder
+async fn start(builder: Builder) -> Served {
+    let builder = builder
         .grpc(OrderServiceServer::new(Shop))
-        .http(shop::order_service_http::router(Arc::new(Shop)))
-        .grpc_addr(([127, 0, 0, 1], 0))
-        .http_addr(([127, 0, 0, 1], 0))
-        .build()
-        .unwrap()
-        .bind()
-        .await
-        .unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let grpc = listening.grpc_addr();
-    let http = listening.http_addr().unwrap();
-    tokio::spawn(listening.serve_with_shutdown(async {
-        let _ = stopped.await;
-    }));
-    Running {
-        grpc,
-        http,
-        _stop: stop,
-    }
+        .http(shop::order_service_http::router(Arc::new(Shop)));
+    common::serve(builder).await
 }
 
 async fn client(addr: SocketAddr) -> OrderServiceClient<Channel> {
