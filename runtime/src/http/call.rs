@@ -86,17 +86,16 @@ impl CallInfo {
         method: &'static str,
         route: Arc<str>,
     ) -> Self {
-        let connect = parts
+        // What the server puts in every request it accepts.
+        let connection = parts
             .extensions
-            .get::<axum::extract::ConnectInfo<SocketAddr>>()
-            .map(|info| info.0);
-        let local = parts.extensions.get::<LocalAddr>().map(|local| local.0);
+            .get::<tonic::transport::server::TcpConnectInfo>();
         CallInfo {
             method: MethodName::Static(method),
             known: true,
             transport: Transport::Http,
-            peer: connect,
-            local,
+            peer: connection.and_then(|c| c.remote_addr()),
+            local: connection.and_then(|c| c.local_addr()),
             deadline: deadline(&parts.headers),
             http: Some(HttpRoute {
                 method: parts.method.clone(),
@@ -184,10 +183,6 @@ fn deadline(headers: &http::HeaderMap) -> Option<Instant> {
     crate::grpc_timeout::grpc_timeout(headers)
         .and_then(|timeout| Instant::now().checked_add(timeout))
 }
-
-/// The server's own address, which the server puts in each request's extensions.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct LocalAddr(pub(crate) SocketAddr);
 
 /// The transport a call came in on.
 #[non_exhaustive]

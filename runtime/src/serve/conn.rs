@@ -24,7 +24,7 @@ use tower::util::Oneshot;
 use tower::{Service, ServiceExt as _};
 
 use super::probes::Probes;
-use crate::http::call::{self, BoxStack, CallInfo, Endpoint, LocalAddr};
+use crate::http::call::{self, BoxStack, CallInfo, Endpoint};
 
 /// The routes a listener serves.
 #[derive(Clone)]
@@ -121,11 +121,9 @@ impl Service<Request<Incoming>> for Dispatch {
         };
         if !grpc {
             // The generated routes call the stack once they know the method.
-            let extensions = request.extensions_mut();
-            extensions.insert(call::Stack(stack.stack.clone()));
-            if let Some(local) = self.local {
-                extensions.insert(LocalAddr(local));
-            }
+            request
+                .extensions_mut()
+                .insert(call::Stack(stack.stack.clone()));
             return Dispatched::Route {
                 future: router.call(request),
             };
