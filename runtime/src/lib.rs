@@ -18,7 +18,7 @@
 //! - [`metrics`]: Prometheus metrics of the calls served and dialed, and `/metrics`;
 //! - [`telemetry`]: a `tracing` span per call with the OpenTelemetry conventions, W3C trace
 //!   context in and out (`otel`), and export to an OpenTelemetry collector (`otlp`);
-//! - [`auth`]: bearer-token (JWT) verification for the server's stack (feature `jwt`, off by
+//! - `auth`: bearer-token (JWT) verification for the server's stack (feature `jwt`, off by
 //!   default).
 //!
 //! # Features
@@ -33,7 +33,7 @@
 //!
 //! Off by default: `otel` (trace context from request headers and into dialed calls, through
 //! OpenTelemetry and tracing-opentelemetry), `otlp` (implies `otel`; the OTLP/gRPC exporter
-//! and `telemetry::otlp::init`) and `jwt` (implies `serve`; [`auth`], with jsonwebtoken and
+//! and `telemetry::otlp::init`) and `jwt` (implies `serve`; `auth`, with jsonwebtoken and
 //! hyper-util's client for key sets).
 
 // The checked-in generated code names this crate `::rs_svc`, as it would in a user's crate.
