@@ -223,9 +223,10 @@ impl Builder {
     ///
     /// The first layer added is the outermost, as with `tower::ServiceBuilder`. A layer's
     /// service may answer with any body, and fail with any error: a `tonic::Status` is answered
-    /// as it is, tower's timeout as DEADLINE_EXCEEDED, its load shedding as UNAVAILABLE, other
-    /// errors as INTERNAL, each in the call's transport's form ([`status_response`]). The health
-    /// and reflection services and the router's own non-RPC routes are not wrapped.
+    /// as it is, tower's timeout as DEADLINE_EXCEEDED, its load shedding as RESOURCE_EXHAUSTED
+    /// (429), other errors as INTERNAL, each in the call's transport's form
+    /// ([`status_response`]). The health and reflection services and the router's own non-RPC
+    /// routes are not wrapped.
     ///
     /// ```
     /// use std::sync::atomic::{AtomicUsize, Ordering};

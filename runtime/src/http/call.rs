@@ -519,7 +519,8 @@ fn transport_of<B>(request: &Request<B>) -> Transport {
 }
 
 /// The status for a layer's error: a `tonic::Status` as it is, tower's timeout as
-/// DEADLINE_EXCEEDED, its load shedding as UNAVAILABLE, anything else INTERNAL.
+/// DEADLINE_EXCEEDED, its load shedding as RESOURCE_EXHAUSTED (429 over HTTP: overload is shed
+/// at once, docs/reference.md section 7), anything else INTERNAL.
 pub(crate) fn error_status(error: BoxError) -> tonic::Status {
     let error = match error.downcast::<tonic::Status>() {
         Ok(status) => return *status,
@@ -529,7 +530,7 @@ pub(crate) fn error_status(error: BoxError) -> tonic::Status {
         return tonic::Status::deadline_exceeded("the call took longer than the server allows");
     }
     if error.is::<tower::load_shed::error::Overloaded>() {
-        return tonic::Status::unavailable("the server is overloaded; try again later");
+        return tonic::Status::resource_exhausted("the server is overloaded; try again later");
     }
     tonic::Status::internal(format!("a layer of the server failed: {error}"))
 }
@@ -700,5 +701,33 @@ where
                 Err(status) => Ok(status_response(transport, status)),
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_status;
+    use tonic::Code;
+
+    #[test]
+    fn a_layers_error_becomes_the_status_of_its_kind() {
+        let cases: [(tower::BoxError, Code); 4] = [
+            (
+                Box::new(tonic::Status::permission_denied("no")),
+                Code::PermissionDenied,
+            ),
+            (
+                Box::new(tower::timeout::error::Elapsed::new()),
+                Code::DeadlineExceeded,
+            ),
+            (
+                Box::new(tower::load_shed::error::Overloaded::new()),
+                Code::ResourceExhausted,
+            ),
+            ("something else".into(), Code::Internal),
+        ];
+        for (error, code) in cases {
+            assert_eq!(error_status(error).code(), code);
+        }
     }
 }
