@@ -3,6 +3,8 @@
 //! -> A's handler dials server B over gRPC -> B, as one trace with its parent-child links and the
 //! semantic-convention attributes. One test: `otlp::init` installs the process's subscriber.
 
+mod common;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -113,20 +115,12 @@ impl OrderService for Shop {
 
 /// A traced server of the shop on two loopback ports: (gRPC, HTTP).
 async fn start(shop: Shop) -> (SocketAddr, SocketAddr) {
-    let listening = Server::builder()
+    let builder = Server::builder()
         .layer(TraceLayer::new())
         .grpc(OrderServiceServer::new(shop.clone()))
-        .http(shop::order_service_http::router(Arc::new(shop)))
-        .grpc_addr(([127, 0, 0, 1], 0))
-        .http_addr(([127, 0, 0, 1], 0))
-        .build()
-        .unwrap()
-        .bind()
-        .await
-        .unwrap();
-    let addrs = (listening.grpc_addr(), listening.http_addr().unwrap());
-    tokio::spawn(listening.serve_with_shutdown(std::future::pending()));
-    addrs
+        .http(shop::order_service_http::router(Arc::new(shop)));
+    let served = common::serve(builder).await;
+    (served.grpc, served.http)
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -4,11 +4,14 @@
 //! semantic conventions, what the handler (and a stream's body) does is the call's child, and
 //! the dial channel sends the trace on under a client span.
 
+mod common;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use common::Served;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::trace::{SpanId, SpanKind, Status as SpanStatus, TraceContextExt, TraceId};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
@@ -146,31 +149,14 @@ impl OrderService for Shop {
     }
 }
 
-struct Running {
-    grpc: SocketAddr,
-    http: SocketAddr,
-}
-
 /// The shop over gRPC and HTTP/JSON, traced, on two loopback ports.
-async fn start(shop: Shop) -> Running {
+async fn start(shop: Shop) -> Served {
     exporter();
-    let listening = Server::builder()
+    let builder = Server::builder()
         .layer(TraceLayer::new())
         .grpc(OrderServiceServer::new(shop.clone()))
-        .http(shop::order_service_http::router(Arc::new(shop)))
-        .grpc_addr(([127, 0, 0, 1], 0))
-        .http_addr(([127, 0, 0, 1], 0))
-        .build()
-        .unwrap()
-        .bind()
-        .await
-        .unwrap();
-    let running = Running {
-        grpc: listening.grpc_addr(),
-        http: listening.http_addr().unwrap(),
-    };
-    tokio::spawn(listening.serve_with_shutdown(std::future::pending()));
-    running
+        .http(shop::order_service_http::router(Arc::new(shop)));
+    common::serve(builder).await
 }
 
 async fn grpc_client(addr: SocketAddr) -> OrderServiceClient<tonic::transport::Channel> {
