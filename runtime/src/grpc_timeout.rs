@@ -8,7 +8,8 @@ use http::{HeaderMap, HeaderValue};
 /// `grpc-timeout`: up to 8 digits and a unit (H, M, S, m, u, n).
 #[cfg_attr(not(any(feature = "serve", feature = "dial")), allow(dead_code))]
 pub(crate) fn grpc_timeout(headers: &HeaderMap) -> Option<Duration> {
-    grpc_timeout_value(headers.get("grpc-timeout")?)
+    const GRPC_TIMEOUT: http::HeaderName = http::HeaderName::from_static("grpc-timeout");
+    grpc_timeout_value(headers.get(GRPC_TIMEOUT)?)
 }
 
 /// One `grpc-timeout` value; `None` when malformed.

@@ -57,8 +57,9 @@
 //! The exposition is OpenMetrics text ([`CONTENT_TYPE`]), which Prometheus asks for first.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use std::time::Instant;
 
 pub use prometheus_client;
@@ -104,9 +105,14 @@ struct Inner {
     client_retries: Family<MethodLabels, Counter>,
     #[cfg_attr(not(feature = "dial"), allow(dead_code))]
     client_circuit: Family<CircuitLabels, Gauge>,
+    /// The series of each method, by side and transport ([`Series::index`]). The methods are
+    /// those the server serves and the dialed clients' generated paths, with [`OTHER_METHOD`]
+    /// for any other, so the maps stay as small as the API.
+    series: [RwLock<HashMap<Box<str>, Arc<Series>>>; 3],
 }
 
 /// The duration histogram and call counter of one side, server or client.
+#[derive(Clone)]
 struct Side {
     duration: Family<CallLabels, Histogram, Buckets>,
     calls: Family<CallLabels, Counter>,
@@ -197,6 +203,7 @@ impl Metrics {
                 client,
                 client_retries,
                 client_circuit,
+                series: Default::default(),
             }),
         }
     }
@@ -223,34 +230,62 @@ impl Metrics {
     /// call is recorded when [`Call::finish`] is given its code, or as `CANCELLED` when the
     /// guard is dropped unfinished.
     #[cfg_attr(not(any(feature = "serve", feature = "dial")), allow(dead_code))]
-    fn start(&self, side: Which, rpc_method: Cow<'static, str>, transport: &'static str) -> Call {
-        let in_flight = (side == Which::Server).then(|| {
-            let gauge = self
-                .inner
-                .server_in_flight
-                .get_or_create_owned(&InFlightLabels {
-                    rpc_method: rpc_method.clone(),
-                    transport,
-                });
+    fn start(&self, side: Which, rpc_method: &str, transport: &'static str) -> Call {
+        let series = self.series(side, rpc_method, transport);
+        if let Some(gauge) = &series.in_flight {
             gauge.inc();
-            gauge
-        });
+        }
         Call {
-            metrics: self.clone(),
-            side,
-            rpc_method,
-            transport,
+            series,
             start: Instant::now(),
-            in_flight,
             finished: false,
         }
+    }
+
+    /// The series of `rpc_method`'s calls on `side` over `transport`: looked up by name, and
+    /// made at its first call.
+    fn series(&self, side: Which, rpc_method: &str, transport: &'static str) -> Arc<Series> {
+        let map = &self.inner.series[Series::index(side, transport)];
+        let found = map
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(rpc_method)
+            .cloned();
+        if let Some(series) = found {
+            return series;
+        }
+        let mut map = map.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let series = map.entry(rpc_method.into()).or_insert_with(|| {
+            let rpc_method: Cow<'static, str> = Cow::Owned(rpc_method.to_owned());
+            let in_flight = (side == Which::Server).then(|| {
+                self.inner
+                    .server_in_flight
+                    .get_or_create_owned(&InFlightLabels {
+                        rpc_method: rpc_method.clone(),
+                        transport,
+                    })
+            });
+            let families = match side {
+                Which::Server => &self.inner.server,
+                Which::Client => &self.inner.client,
+            };
+            Arc::new(Series {
+                side,
+                rpc_method,
+                transport,
+                in_flight,
+                families: families.clone(),
+                ended: Default::default(),
+            })
+        });
+        series.clone()
     }
 
     /// A call of a dialed client to `path` (`/package.Service/Method`), or to a method its
     /// service does not have (`None`).
     #[cfg(feature = "dial")]
     pub(crate) fn client_call(&self, path: Option<&'static str>) -> Call {
-        self.start(Which::Client, client_method(path), "grpc")
+        self.start(Which::Client, &client_method(path), "grpc")
     }
 
     /// A dialed client sends an attempt of a call to `path` again.
@@ -317,24 +352,64 @@ enum Which {
     Client,
 }
 
-/// One call being counted; records it once, when finished or dropped.
-#[must_use = "a call is recorded when it is finished, or as CANCELLED when dropped"]
-pub struct Call {
-    metrics: Metrics,
+/// The series of one method's calls on one side over one transport.
+struct Series {
     side: Which,
     rpc_method: Cow<'static, str>,
     transport: &'static str,
-    start: Instant,
+    /// The server's in-flight gauge.
     in_flight: Option<Gauge>,
+    families: Side,
+    /// The call counter and duration histogram of each code, made at the code's first call.
+    ended: [OnceLock<(Counter, Histogram)>; 17],
+}
+
+impl Series {
+    /// Where [`Inner::series`] keeps the series of `side` and `transport`.
+    fn index(side: Which, transport: &str) -> usize {
+        match (side, transport) {
+            (Which::Client, _) => 2,
+            (Which::Server, "http") => 1,
+            (Which::Server, _) => 0,
+        }
+    }
+
+    fn record(&self, code: Code, seconds: f64) {
+        if let Some(gauge) = &self.in_flight {
+            gauge.dec();
+        }
+        // Codes are 0 to 16; anything else tonic would have made UNKNOWN.
+        let index = usize::try_from(code as i32).unwrap_or(Code::Unknown as usize);
+        let (calls, duration) = self.ended[index.min(16)].get_or_init(|| {
+            let labels = CallLabels {
+                rpc_method: self.rpc_method.clone(),
+                rpc_grpc_status_code: code_name(code),
+                transport: self.transport,
+            };
+            (
+                self.families.calls.get_or_create_owned(&labels),
+                self.families.duration.get_or_create_owned(&labels),
+            )
+        });
+        calls.inc();
+        duration.observe(seconds);
+    }
+}
+
+/// One call being counted; records it once, when finished or dropped.
+#[must_use = "a call is recorded when it is finished, or as CANCELLED when dropped"]
+pub struct Call {
+    series: Arc<Series>,
+    start: Instant,
     finished: bool,
 }
 
 impl fmt::Debug for Call {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Call")
-            .field("side", &self.side)
-            .field("rpc_method", &self.rpc_method)
-            .field("transport", &self.transport)
+            .field("side", &self.series.side)
+            .field("rpc_method", &self.series.rpc_method)
+            .field("transport", &self.series.transport)
             .field("start", &self.start)
             .finish_non_exhaustive()
     }
@@ -350,22 +425,7 @@ impl Call {
         if std::mem::replace(&mut self.finished, true) {
             return;
         }
-        if let Some(gauge) = &self.in_flight {
-            gauge.dec();
-        }
-        let side = match self.side {
-            Which::Server => &self.metrics.inner.server,
-            Which::Client => &self.metrics.inner.client,
-        };
-        let labels = CallLabels {
-            rpc_method: std::mem::take(&mut self.rpc_method),
-            rpc_grpc_status_code: code_name(code),
-            transport: self.transport,
-        };
-        side.calls.get_or_create(&labels).inc();
-        side.duration
-            .get_or_create(&labels)
-            .observe(self.start.elapsed().as_secs_f64());
+        self.series.record(code, self.start.elapsed().as_secs_f64());
     }
 }
 
@@ -479,10 +539,10 @@ mod tests {
     #[test]
     fn a_dropped_call_is_recorded_once_as_cancelled() {
         let metrics = Metrics::new();
-        let call = metrics.start(Which::Server, "a.B/C".into(), "grpc");
+        let call = metrics.start(Which::Server, "a.B/C", "grpc");
         drop(call);
         metrics
-            .start(Which::Server, "a.B/C".into(), "grpc")
+            .start(Which::Server, "a.B/C", "grpc")
             .finish(Code::NotFound);
         let text = metrics.encode();
         let line = |needle: &str| {

@@ -45,7 +45,7 @@ use tower::Service;
 use conn::{Connections, Routing};
 use tower::{BoxError, Layer};
 
-use crate::http::call::{boxed_layer, BoxStack};
+use crate::http::call::boxed_layer;
 pub use crate::http::call::{
     interceptor, on_complete, status_response, CallInfo, Intercepted, InterceptorLayer, Next,
     Outcome, Transport,
@@ -111,7 +111,7 @@ pub struct Builder {
 }
 
 /// A layer of the server's stack, boxed so that the stack is one type.
-type StackLayer = Box<dyn Fn(Next) -> BoxStack + Send + Sync>;
+type StackLayer = Box<dyn Fn(Next) -> Next + Send + Sync>;
 
 impl Default for Builder {
     fn default() -> Self {
@@ -348,7 +348,6 @@ impl Builder {
                 .iter()
                 .rev()
                 .fold(Next::end(), |next, layer| next.wrap(&**layer))
-                .into_stack()
         });
         let probes = self.health_endpoints.then(|| {
             let names: Vec<&'static str> = std::iter::once("")

@@ -17,11 +17,19 @@ use http::HeaderMap;
 use http_body::{Frame, SizeHint};
 use tracing::Span;
 
+/// The W3C trace context header that names a call's trace and parent span.
+#[cfg(feature = "otel")]
+const TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
+
 /// Makes `span` continue the trace named by the `traceparent` and `tracestate` headers (a new
 /// trace when they are missing or malformed). Call it before the span is first entered.
 #[cfg(feature = "otel")]
 pub(crate) fn set_parent(span: &Span, headers: &HeaderMap) {
     use tracing_opentelemetry::OpenTelemetrySpanExt;
+    // Without one the span is a root already (the server's spans are made with no parent).
+    if span.is_disabled() || !headers.contains_key(TRACEPARENT) {
+        return;
+    }
     // It fails only when the subscriber has no OpenTelemetry layer: then there is no trace.
     let _ = span.set_parent(extract(headers));
 }
@@ -128,8 +136,9 @@ mod body {
     }
 
     pub(super) fn grpc_status(headers: &HeaderMap) -> Option<tonic::Code> {
+        const GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
         headers
-            .get("grpc-status")
+            .get(GRPC_STATUS)
             .map(|value| tonic::Code::from_bytes(value.as_bytes()))
     }
 
@@ -201,7 +210,7 @@ pub(crate) mod client {
             // Without a caller span around it, the client span would start a new trace; a
             // `traceparent` the request already carries (a proxy passing its caller's on, or
             // metadata set by hand) is its parent instead of being overwritten.
-            if Span::current().is_disabled() && request.headers().contains_key("traceparent") {
+            if Span::current().is_disabled() && request.headers().contains_key(super::TRACEPARENT) {
                 super::set_parent(&span, request.headers());
             }
             super::inject_span(&span, request.headers_mut());

@@ -22,7 +22,6 @@ use http::uri::PathAndQuery;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body::Frame;
 use tonic::Code;
-use tower::util::BoxCloneSyncService;
 use tower::{BoxError, Layer, Service, ServiceExt as _};
 
 use super::routes::{Call, Handler, HttpError, Options};
@@ -256,7 +255,7 @@ pub fn on_complete(
 ) -> Response<Body> {
     let (parts, body) = response.into_parts();
     let head = match transport {
-        Transport::Grpc => parts.headers.get("grpc-status").map(grpc_code),
+        Transport::Grpc => parts.headers.get(GRPC_STATUS).map(grpc_code),
         Transport::Http => Some(
             parts
                 .extensions
@@ -271,10 +270,14 @@ pub fn on_complete(
         trailers: None,
         ended: false,
         http_status: parts.status,
-        done: Some(Box::new(done)),
+        done: Some(done),
     };
     Response::from_parts(parts, Body::new(body))
 }
+
+/// The trailer (or trailers-only header) with a gRPC call's code; a constant, so that looking
+/// it up parses no name.
+pub(crate) const GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
 
 fn grpc_code(value: &HeaderValue) -> Code {
     std::str::from_utf8(value.as_bytes())
@@ -304,16 +307,19 @@ fn code_of_http(status: StatusCode) -> Code {
 }
 
 /// A response body that reports how its call ended.
-struct Completing {
+struct Completing<F: FnOnce(Outcome)> {
     inner: Body,
     head: Option<Code>,
     trailers: Option<Code>,
     ended: bool,
     http_status: StatusCode,
-    done: Option<Box<dyn FnOnce(Outcome) + Send>>,
+    done: Option<F>,
 }
 
-impl Completing {
+// `done` is only ever moved out and called, never pinned.
+impl<F: FnOnce(Outcome)> Unpin for Completing<F> {}
+
+impl<F: FnOnce(Outcome)> Completing<F> {
     fn finish(&mut self) {
         let Some(done) = self.done.take() else {
             return;
@@ -331,7 +337,7 @@ impl Completing {
     }
 }
 
-impl http_body::Body for Completing {
+impl<F: FnOnce(Outcome) + Send + 'static> http_body::Body for Completing<F> {
     type Data = Bytes;
     type Error = axum::Error;
 
@@ -345,7 +351,7 @@ impl http_body::Body for Completing {
             None => this.ended = true,
             Some(Ok(frame)) => {
                 if let Some(trailers) = frame.trailers_ref() {
-                    this.trailers = trailers.get("grpc-status").map(grpc_code);
+                    this.trailers = trailers.get(GRPC_STATUS).map(grpc_code);
                     this.ended = true;
                 }
             }
@@ -367,19 +373,26 @@ impl http_body::Body for Completing {
     }
 }
 
-impl Drop for Completing {
+impl<F: FnOnce(Outcome)> Drop for Completing<F> {
     fn drop(&mut self) {
         self.finish();
     }
 }
 
-/// The server's stack with every layer, as a cloneable service: what [`Stack`] carries.
-pub(crate) type BoxStack = BoxCloneSyncService<Request<Body>, Response<Body>, Infallible>;
+/// What a service of the server's stack answers a call with.
+pub(crate) type CallFuture =
+    Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+/// A service of the server's stack: always ready, and shared between calls rather than cloned
+/// for each (a clone of the stack is one reference count, however many layers it has).
+pub(crate) trait Shared: Send + Sync + 'static {
+    fn call(&self, request: Request<Body>) -> CallFuture;
+}
 
 /// The server's stack, in the extensions of every HTTP request the server hands to its routes:
 /// a generated router that finds it calls its matched handler through it.
 #[derive(Clone)]
-pub(crate) struct Stack(pub(crate) BoxStack);
+pub(crate) struct Stack(pub(crate) Next);
 
 impl Stack {
     /// Runs a matched HTTP/JSON call through the stack to `endpoint`.
@@ -393,9 +406,9 @@ impl Stack {
         let info = CallInfo::http(&parts, endpoint.method, template);
         parts.extensions.insert(info);
         parts.extensions.insert(Endpoint::Http(endpoint));
-        let request = Request::from_parts(parts, body);
+        let call = self.0 .0.call(Request::from_parts(parts, body));
         Box::pin(async move {
-            match self.0.oneshot(request).await {
+            match call.await {
                 Ok(response) => response,
                 Err(never) => match never {},
             }
@@ -420,23 +433,24 @@ pub(crate) struct HttpEndpoint {
 }
 
 /// The rest of the server's stack, as the layer added with `Builder::layer` sees it: the next
-/// layer, and at the end the call's handler.
+/// layer, and at the end the call's handler. It is always ready, and cheap to clone.
 #[derive(Clone)]
-pub struct Next(BoxStack);
+pub struct Next(Arc<dyn Shared>);
 
 impl Next {
     /// The stack's end: the handler the request's [`Endpoint`] names.
     pub(crate) fn end() -> Self {
-        Next(BoxCloneSyncService::new(End))
+        Next(Arc::new(End))
     }
 
     /// `layer` around this.
-    pub(crate) fn wrap(self, layer: &(dyn Fn(Next) -> BoxStack + Send + Sync)) -> Self {
-        Next(layer(self))
+    pub(crate) fn wrap(self, layer: &(dyn Fn(Next) -> Next + Send + Sync)) -> Self {
+        layer(self)
     }
 
-    pub(crate) fn into_stack(self) -> BoxStack {
-        self.0
+    /// Runs a call through the stack (no need to wait for readiness).
+    pub(crate) fn run(&self, request: Request<Body>) -> CallFuture {
+        self.0.call(request)
     }
 }
 
@@ -449,20 +463,22 @@ impl fmt::Debug for Next {
 impl Service<Request<Body>> for Next {
     type Response = Response<Body>;
     type Error = Infallible;
-    type Future = <BoxStack as Service<Request<Body>>>::Future;
+    type Future = CallFuture;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.0.poll_ready(cx)
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request<Body>) -> Self::Future {
+    fn call(&mut self, request: Request<Body>) -> CallFuture {
         self.0.call(request)
     }
 }
 
-/// Wraps a user's layer's service so that the stack stays one type: any response body becomes
-/// axum's, and an error (a `tower` timeout, load shedding, ...) becomes the transport's answer.
-pub(crate) fn boxed_layer<L, B>(layer: L) -> impl Fn(Next) -> BoxStack + Send + Sync
+/// Puts a user's layer around `next`, so that the stack stays one type: any response body
+/// becomes axum's, and an error (a `tower` timeout, load shedding, ...) becomes the
+/// transport's answer. The runtime's own layers (tracing, metrics, the access log), which
+/// answer every call themselves and are always ready, go in as they are, without that wrapper.
+pub(crate) fn boxed_layer<L, B>(layer: L) -> impl Fn(Next) -> Next + Send + Sync
 where
     L: Layer<Next> + Send + Sync + 'static,
     L::Service: Service<Request<Body>, Response = Response<B>> + Clone + Send + Sync + 'static,
@@ -473,34 +489,75 @@ where
 {
     move |next| {
         let service = layer.layer(next);
-        BoxCloneSyncService::new(Normalized(service))
+        match Own::try_from(service) {
+            Ok(own) => Next(own),
+            Err(service) => Next(Arc::new(Normalized(service))),
+        }
     }
 }
 
-#[derive(Clone)]
+/// The runtime's own layers' services around [`Next`]: their futures are [`CallFuture`]s
+/// already, and they are ready at once, so they are called as they are.
+struct Own<S>(S);
+
+impl Own<()> {
+    /// `service` as a shared service of the stack when it is one of the runtime's own layers'.
+    fn try_from<S: Send + Sync + 'static>(service: S) -> Result<Arc<dyn Shared>, S> {
+        let service = match downcast::<S, crate::serve::access::AccessLog>(service) {
+            Ok(own) => return Ok(Arc::new(Own(own))),
+            Err(service) => service,
+        };
+        #[cfg(feature = "metrics")]
+        let service = match downcast::<S, crate::metrics::MetricsService<Next>>(service) {
+            Ok(own) => return Ok(Arc::new(Own(own))),
+            Err(service) => service,
+        };
+        let service = match downcast::<S, crate::telemetry::Trace<Next>>(service) {
+            Ok(own) => return Ok(Arc::new(Own(own))),
+            Err(service) => service,
+        };
+        Err(service)
+    }
+}
+
+/// `value` as a `T` when it is one.
+fn downcast<S: 'static, T: 'static>(value: S) -> Result<T, S> {
+    let mut value = Some(value);
+    match (&mut value as &mut dyn std::any::Any).downcast_mut::<Option<T>>() {
+        Some(own) => Ok(own.take().expect("just set")),
+        None => Err(value.expect("untouched")),
+    }
+}
+
+impl<S> Shared for Own<S>
+where
+    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible, Future = CallFuture>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+{
+    fn call(&self, request: Request<Body>) -> CallFuture {
+        // Ready at once: these services' `poll_ready` answer `Ready` without looking.
+        self.0.clone().call(request)
+    }
+}
+
 struct Normalized<S>(S);
 
-impl<S, B> Service<Request<Body>> for Normalized<S>
+impl<S, B> Shared for Normalized<S>
 where
-    S: Service<Request<Body>, Response = Response<B>> + Clone + Send + 'static,
+    S: Service<Request<Body>, Response = Response<B>> + Clone + Send + Sync + 'static,
     S::Error: Into<BoxError>,
     S::Future: Send + 'static,
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    type Response = Response<Body>;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        // Readiness is awaited per call below, so that an error of a layer's `poll_ready`
-        // (a failed concurrency limit, say) answers that call in its transport's form.
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Request<Body>) -> Self::Future {
+    fn call(&self, request: Request<Body>) -> CallFuture {
         let transport = transport_of(&request);
-        // The clone is the one that was ready; keep a fresh one for the next call.
+        // A fresh clone per call, awaited for readiness there, so that an error of a layer's
+        // `poll_ready` (a failed concurrency limit, say) answers that call in its transport's
+        // form.
         let service = self.0.clone();
         Box::pin(async move {
             match service.oneshot(request).await {
@@ -539,36 +596,32 @@ pub(crate) fn error_status(error: BoxError) -> tonic::Status {
 #[derive(Clone)]
 struct End;
 
-impl Service<Request<Body>> for End {
-    type Response = Response<Body>;
-    type Error = Infallible;
-    type Future = EndFuture;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
+impl Shared for End {
+    fn call(&self, request: Request<Body>) -> CallFuture {
+        Box::pin(end(request))
     }
+}
 
-    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
-        match request.extensions_mut().remove::<Endpoint>() {
-            Some(Endpoint::Grpc(mut router)) => EndFuture::Grpc(router.call(request)),
-            Some(Endpoint::Http(endpoint)) => {
-                let (parts, body) = request.into_parts();
-                let call = Call {
-                    parts,
-                    body,
-                    method: endpoint.method,
-                    bindings: endpoint.bindings,
-                    options: endpoint.options,
-                };
-                EndFuture::Http((endpoint.handler)(call))
-            }
-            None => EndFuture::Ready(Some(status_response(
-                transport_of(&request),
-                tonic::Status::internal(
-                    "a layer of the server's stack replaced the request's extensions",
-                ),
-            ))),
+fn end(mut request: Request<Body>) -> EndFuture {
+    match request.extensions_mut().remove::<Endpoint>() {
+        Some(Endpoint::Grpc(mut router)) => EndFuture::Grpc(router.call(request)),
+        Some(Endpoint::Http(endpoint)) => {
+            let (parts, body) = request.into_parts();
+            let call = Call {
+                parts,
+                body,
+                method: endpoint.method,
+                bindings: endpoint.bindings,
+                options: endpoint.options,
+            };
+            EndFuture::Http((endpoint.handler)(call))
         }
+        None => EndFuture::Ready(Some(status_response(
+            transport_of(&request),
+            tonic::Status::internal(
+                "a layer of the server's stack replaced the request's extensions",
+            ),
+        ))),
     }
 }
 

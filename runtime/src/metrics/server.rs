@@ -1,6 +1,5 @@
 //! The server side: a layer of the serve stack that counts every call on both transports.
 
-use std::borrow::Cow;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -20,9 +19,9 @@ impl Metrics {
     /// does this for every call of the serve stack.
     pub fn server_call(&self, info: &CallInfo) -> Call {
         let method = if info.is_known() {
-            Cow::Owned(info.method().to_owned())
+            info.method()
         } else {
-            Cow::Borrowed(OTHER_METHOD)
+            OTHER_METHOD
         };
         self.start(Which::Server, method, info.transport().as_str())
     }

@@ -20,11 +20,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tonic::transport::server::TcpConnectInfo;
-use tower::util::Oneshot;
-use tower::{Service, ServiceExt as _};
+use tower::Service;
 
 use super::probes::Probes;
-use crate::http::call::{self, BoxStack, CallInfo, Endpoint};
+use crate::http::call::{self, CallFuture, CallInfo, Endpoint, Next};
 
 /// The routes a listener serves.
 #[derive(Clone)]
@@ -40,7 +39,7 @@ pub(super) enum Routing {
 /// The server's middleware stack (`Builder::layer`), with the services it wraps.
 #[derive(Clone)]
 pub(super) struct Stack {
-    pub(super) stack: BoxStack,
+    pub(super) stack: Next,
     /// The services registered with `Builder::grpc`; the health and reflection services,
     /// which are not among them, are not wrapped.
     pub(super) services: Arc<[&'static str]>,
@@ -149,7 +148,7 @@ impl Service<Request<Incoming>> for Dispatch {
             .extensions_mut()
             .insert(Endpoint::Grpc(router.clone()));
         Dispatched::Stack {
-            future: stack.stack.clone().oneshot(request),
+            future: stack.stack.run(request),
         }
     }
 }
@@ -159,7 +158,7 @@ pin_project_lite::pin_project! {
     #[project = DispatchedProj]
     enum Dispatched {
         Route { #[pin] future: RouteFuture<Infallible> },
-        Stack { #[pin] future: Oneshot<BoxStack, Request<axum::body::Body>> },
+        Stack { future: CallFuture },
         Probe { future: Pin<Box<dyn Future<Output = Result<Response<axum::body::Body>, Infallible>> + Send>> },
     }
 }
@@ -170,7 +169,7 @@ impl Future for Dispatched {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
             DispatchedProj::Route { future } => future.poll(cx),
-            DispatchedProj::Stack { future } => future.poll(cx),
+            DispatchedProj::Stack { future } => future.as_mut().poll(cx),
             DispatchedProj::Probe { future } => future.as_mut().poll(cx),
         }
     }

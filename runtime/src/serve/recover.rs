@@ -94,7 +94,10 @@ fn method(path: Option<&PathAndQuery>) -> &str {
 /// A trailers-only answer has nothing left to guard; a streamed one is read through
 /// [`Guarded`].
 fn guard_body(response: Response<Body>, path: Option<PathAndQuery>) -> Response<Body> {
-    if response.headers().contains_key("grpc-status") {
+    if response
+        .headers()
+        .contains_key(crate::http::call::GRPC_STATUS)
+    {
         return response;
     }
     response.map(|inner| {

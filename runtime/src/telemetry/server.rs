@@ -150,12 +150,8 @@ fn call_span(request: &http::Request<Body>) -> (Span, Transport) {
     let (name, service, method) = known.unwrap_or(("_OTHER", "", "_OTHER"));
     let http = info.filter(|_| transport == Transport::Http);
     let local = info.and_then(CallInfo::local);
-    let authority = server_authority(request);
-    let (server_address, server_port) = match &authority {
-        Some(authority) => (
-            Some(Address::Host(authority.host().trim_matches(['[', ']']))),
-            authority.port_u16().or(local.map(|a| a.port())),
-        ),
+    let (server_address, server_port) = match server_authority(request) {
+        Some((host, port)) => (Some(Address::Host(host)), port.or(local.map(|a| a.port()))),
         None => (local.map(|a| Address::Ip(a.ip())), local.map(|a| a.port())),
     };
     let peer = info.and_then(CallInfo::peer);
@@ -196,13 +192,24 @@ impl std::fmt::Display for Address<'_> {
     }
 }
 
-/// The server's name as the client addressed it: HTTP/2's `:authority`, else `Host`.
-fn server_authority(request: &http::Request<Body>) -> Option<http::uri::Authority> {
-    if let Some(authority) = request.uri().authority() {
-        return Some(authority.clone());
-    }
-    let host = request.headers().get(http::header::HOST)?;
-    host.to_str().ok()?.parse().ok()
+/// The server's name as the client addressed it, and the port if it says: HTTP/2's
+/// `:authority`, else `Host` (`[::1]` comes without its brackets).
+fn server_authority(request: &http::Request<Body>) -> Option<(&str, Option<u16>)> {
+    let authority = match request.uri().authority() {
+        Some(authority) => authority.as_str(),
+        None => request.headers().get(http::header::HOST)?.to_str().ok()?,
+    };
+    // Any `user@` is not part of the name.
+    let authority = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let (host, port) = match authority.rsplit_once(':') {
+        // A colon inside brackets is an IPv6 address's, not a port's.
+        Some((host, port)) if !port.contains(']') => (host, port.parse().ok()),
+        _ => (authority, None),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    (!host.is_empty()).then_some((host, port))
 }
 
 /// Outside the server's stack (no [`CallInfo`]), a call is gRPC when its content type says so.
@@ -328,20 +335,36 @@ mod tests {
         let cases = [
             (
                 request("http://shop.example:8443/x", None),
-                Some("shop.example:8443"),
+                Some(("shop.example", Some(8443))),
             ),
-            (request("/x", Some("shop.example")), Some("shop.example")),
+            (
+                request("/x", Some("shop.example")),
+                Some(("shop.example", None)),
+            ),
             (
                 request("http://[::1]:80/x", Some("other")),
-                Some("[::1]:80"),
+                Some(("::1", Some(80))),
+            ),
+            (
+                request("/x", Some("[2001:db8::1]")),
+                Some(("2001:db8::1", None)),
+            ),
+            (
+                request("/x", Some("[2001:db8::1]:9")),
+                Some(("2001:db8::1", Some(9))),
+            ),
+            (
+                request("http://ann@shop.example/x", None),
+                Some(("shop.example", None)),
+            ),
+            (
+                request("/x", Some("shop.example:port")),
+                Some(("shop.example", None)),
             ),
             (request("/x", None), None),
         ];
         for (request, want) in cases {
-            assert_eq!(
-                server_authority(&request).as_ref().map(|a| a.as_str()),
-                want
-            );
+            assert_eq!(server_authority(&request), want, "{request:?}");
         }
     }
 
