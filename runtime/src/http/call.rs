@@ -392,9 +392,27 @@ pub(crate) trait Shared: Send + Sync + 'static {
 /// The server's stack, in the extensions of every HTTP request the server hands to its routes:
 /// a generated router that finds it calls its matched handler through it.
 #[derive(Clone)]
-pub(crate) struct Stack(pub(crate) Next);
+pub(crate) struct Stack(Next);
 
 impl Stack {
+    /// Puts `stack` in an HTTP request's extensions, for its routes to find.
+    pub(crate) fn insert(stack: &Next, extensions: &mut http::Extensions) {
+        extensions.insert(Pending::Stack(Stack(stack.clone())));
+    }
+
+    /// The stack a request's extensions carry, if any; its place there is kept for the
+    /// call's [`Endpoint`] (see [`Stack::call_http`]).
+    pub(crate) fn take(extensions: &mut http::Extensions) -> Option<Stack> {
+        let pending = extensions.get_mut::<Pending>()?;
+        match std::mem::replace(pending, Pending::Taken) {
+            Pending::Stack(stack) => Some(stack),
+            other => {
+                *pending = other;
+                None
+            }
+        }
+    }
+
     /// Runs a matched HTTP/JSON call through the stack to `endpoint`.
     pub(crate) fn call_http(
         self,
@@ -402,18 +420,23 @@ impl Stack {
         body: Body,
         template: Arc<str>,
         endpoint: HttpEndpoint,
-    ) -> Pin<Box<dyn Future<Output = Response<Body>> + Send>> {
+    ) -> CallFuture {
         let info = CallInfo::http(&parts, endpoint.method, template);
         parts.extensions.insert(info);
-        parts.extensions.insert(Endpoint::Http(endpoint));
-        let call = self.0 .0.call(Request::from_parts(parts, body));
-        Box::pin(async move {
-            match call.await {
-                Ok(response) => response,
-                Err(never) => match never {},
-            }
-        })
+        Endpoint::Http(endpoint).insert(&mut parts.extensions);
+        self.0.run(Request::from_parts(parts, body))
     }
+}
+
+/// The private extension that carries a call to its end: the stack, from the server to the
+/// generated routes (HTTP/JSON), then the endpoint, from whoever matched the call to the
+/// stack's end. One slot serves both, so the endpoint takes the stack's place rather than a
+/// new one (each new extension is an allocation, and a fourth grows the map).
+#[derive(Clone)]
+enum Pending {
+    Stack(Stack),
+    Endpoint(Endpoint),
+    Taken,
 }
 
 /// Where the innermost service sends a call: the gRPC routes, or the matched HTTP handler.
@@ -421,6 +444,30 @@ impl Stack {
 pub(crate) enum Endpoint {
     Grpc(axum::Router),
     Http(HttpEndpoint),
+}
+
+impl Endpoint {
+    /// Puts the endpoint in a request's extensions, for the stack's end to reach.
+    pub(crate) fn insert(self, extensions: &mut http::Extensions) {
+        match extensions.get_mut::<Pending>() {
+            Some(pending) => *pending = Pending::Endpoint(self),
+            None => {
+                extensions.insert(Pending::Endpoint(self));
+            }
+        }
+    }
+
+    /// Takes the endpoint out of a request's extensions.
+    fn take(extensions: &mut http::Extensions) -> Option<Endpoint> {
+        let pending = extensions.get_mut::<Pending>()?;
+        match std::mem::replace(pending, Pending::Taken) {
+            Pending::Endpoint(endpoint) => Some(endpoint),
+            other => {
+                *pending = other;
+                None
+            }
+        }
+    }
 }
 
 /// A matched HTTP route, waiting for the stack to reach it.
@@ -603,7 +650,7 @@ impl Shared for End {
 }
 
 fn end(mut request: Request<Body>) -> EndFuture {
-    match request.extensions_mut().remove::<Endpoint>() {
+    match Endpoint::take(request.extensions_mut()) {
         Some(Endpoint::Grpc(mut router)) => EndFuture::Grpc(router.call(request)),
         Some(Endpoint::Http(endpoint)) => {
             let (parts, body) = request.into_parts();

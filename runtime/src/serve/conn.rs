@@ -120,9 +120,7 @@ impl Service<Request<Incoming>> for Dispatch {
         };
         if !grpc {
             // The generated routes call the stack once they know the method.
-            request
-                .extensions_mut()
-                .insert(call::Stack(stack.stack.clone()));
+            call::Stack::insert(&stack.stack, request.extensions_mut());
             return Dispatched::Route {
                 future: router.call(request),
             };
@@ -144,9 +142,7 @@ impl Service<Request<Incoming>> for Dispatch {
         let mut request = Request::from_parts(parts, axum::body::Body::new(body));
         let info = CallInfo::grpc(&request, known, Some(self.remote), self.local);
         request.extensions_mut().insert(info);
-        request
-            .extensions_mut()
-            .insert(Endpoint::Grpc(router.clone()));
+        Endpoint::Grpc(router.clone()).insert(request.extensions_mut());
         Dispatched::Stack {
             future: stack.stack.run(request),
         }

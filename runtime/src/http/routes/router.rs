@@ -276,7 +276,7 @@ impl tower::Service<http::Request<Body>> for Dispatch {
         #[cfg(feature = "serve")]
         let (stack, parts) = {
             let mut parts = parts;
-            (parts.extensions.remove::<crate::http::call::Stack>(), parts)
+            (crate::http::call::Stack::take(&mut parts.extensions), parts)
         };
         #[cfg(not(feature = "serve"))]
         let stack: Option<()> = None;
@@ -303,7 +303,7 @@ impl tower::Service<http::Request<Body>> for Dispatch {
                 bindings,
                 options: self.options.clone(),
             };
-            return Dispatched::Handler {
+            return Dispatched::Stacked {
                 response: stack.call_http(parts, body, template, endpoint),
                 head,
             };
@@ -333,6 +333,12 @@ pub(super) enum Dispatched {
         /// A HEAD request: the body is dropped.
         head: bool,
     },
+    /// The call going through the server's stack to its handler.
+    #[cfg(feature = "serve")]
+    Stacked {
+        response: crate::http::call::CallFuture,
+        head: bool,
+    },
 }
 
 impl Future for Dispatched {
@@ -344,14 +350,24 @@ impl Future for Dispatched {
                 Poll::Ready(Ok(response.take().expect("polled after it was ready")))
             }
             Dispatched::Handler { response, head } => {
-                let mut response = std::task::ready!(response.as_mut().poll(cx));
-                if *head {
-                    *response.body_mut() = Body::empty();
-                }
-                Poll::Ready(Ok(response))
+                let response = std::task::ready!(response.as_mut().poll(cx));
+                Poll::Ready(Ok(head_strip(response, *head)))
+            }
+            #[cfg(feature = "serve")]
+            Dispatched::Stacked { response, head } => {
+                let Ok(response) = std::task::ready!(response.as_mut().poll(cx));
+                Poll::Ready(Ok(head_strip(response, *head)))
             }
         }
     }
+}
+
+/// The answer to a HEAD request has no body.
+fn head_strip(mut response: http::Response<Body>, head: bool) -> http::Response<Body> {
+    if head {
+        *response.body_mut() = Body::empty();
+    }
+    response
 }
 
 /// The `google.rpc.Status` 404 (code NOT_FOUND) the routes answer for a path they do not know,
