@@ -567,7 +567,10 @@ fn known_methods(sets: &[&'static [u8]], services: &[&'static str]) -> conn::Kno
                     continue;
                 }
                 for method in &service.method {
-                    known.methods.insert(format!("{name}/{}", method.name()));
+                    known.methods.insert(
+                        format!("{name}/{}", method.name()),
+                        !method.server_streaming(),
+                    );
                 }
                 known.services.insert(name);
             }

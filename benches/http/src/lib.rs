@@ -224,6 +224,9 @@ pub async fn bind(
         }
     }
     builder
+        // As a service that offers reflection does; it also tells the server which methods
+        // answer with one message.
+        .file_descriptor_set(DESCRIPTOR_SET)
         .grpc(ItemServiceServer::from_arc(items))
         .http(router)
         .grpc_addr(grpc)

@@ -34,6 +34,9 @@ use super::routes::{Call, Handler, HttpError, Options};
 pub struct CallInfo {
     method: MethodName,
     known: bool,
+    /// The method answers with one message (it is not server-streaming), as a descriptor set
+    /// given to the server says; false when unknown.
+    one_message: bool,
     transport: Transport,
     peer: Option<SocketAddr>,
     local: Option<SocketAddr>,
@@ -60,6 +63,7 @@ impl CallInfo {
     pub(crate) fn grpc<B>(
         request: &Request<B>,
         known: bool,
+        one_message: bool,
         peer: Option<SocketAddr>,
         local: Option<SocketAddr>,
     ) -> Self {
@@ -71,6 +75,7 @@ impl CallInfo {
         CallInfo {
             method: MethodName::Path(path),
             known,
+            one_message,
             transport: Transport::Grpc,
             peer,
             local,
@@ -92,6 +97,7 @@ impl CallInfo {
         CallInfo {
             method: MethodName::Static(method),
             known: true,
+            one_message: false,
             transport: Transport::Http,
             peer: connection.and_then(|c| c.remote_addr()),
             local: connection.and_then(|c| c.local_addr()),
@@ -128,6 +134,12 @@ impl CallInfo {
     /// does not serve, or to a method that the service's descriptor set
     /// (`Builder::file_descriptor_set`) does not list (both answered UNIMPLEMENTED). Metrics
     /// should not label by the method of such a call, whose name the client chose.
+    /// Whether the call's response is known to be one message (a unary or client-streaming
+    /// gRPC method of a described service): then reading its body runs no handler code.
+    pub(crate) fn answers_one_message(&self) -> bool {
+        self.one_message
+    }
+
     pub fn is_known(&self) -> bool {
         self.known
     }

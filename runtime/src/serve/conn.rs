@@ -52,14 +52,20 @@ pub(super) struct Stack {
 #[derive(Default)]
 pub(super) struct KnownMethods {
     pub(super) services: std::collections::HashSet<String>,
-    pub(super) methods: std::collections::HashSet<String>,
+    /// Each described method, and whether it answers with one message (is not
+    /// server-streaming).
+    pub(super) methods: std::collections::HashMap<String, bool>,
 }
 
 impl KnownMethods {
-    /// Whether `method` (`package.Service/Method`) of the served `service` is known: its
-    /// service is not described, or the description lists it.
-    fn knows(&self, service: &str, method: &str) -> bool {
-        !self.services.contains(service) || self.methods.contains(method)
+    /// Whether `method` (`package.Service/Method`) of the served `service` is known (its
+    /// service is not described, or the description lists it), and whether it is known to
+    /// answer with one message.
+    fn knows(&self, service: &str, method: &str) -> (bool, bool) {
+        match self.methods.get(method) {
+            Some(&one_message) => (true, one_message),
+            None => (!self.services.contains(service), false),
+        }
     }
 }
 
@@ -137,10 +143,14 @@ impl Service<Request<Incoming>> for Dispatch {
             };
         }
         let method = request.uri().path().trim_start_matches('/');
-        let known = stack.services.contains(&service) && stack.methods.knows(service, method);
+        let (known, one_message) = if stack.services.contains(&service) {
+            stack.methods.knows(service, method)
+        } else {
+            (false, false)
+        };
         let (parts, body) = request.into_parts();
         let mut request = Request::from_parts(parts, axum::body::Body::new(body));
-        let info = CallInfo::grpc(&request, known, Some(self.remote), self.local);
+        let info = CallInfo::grpc(&request, known, one_message, Some(self.remote), self.local);
         request.extensions_mut().insert(info);
         Endpoint::Grpc(router.clone()).insert(request.extensions_mut());
         Dispatched::Stack {

@@ -99,6 +99,13 @@ where
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
         let (span, transport) = call_span(&request);
+        // Reading the body of a response of one message (a unary gRPC method's, or a body of
+        // known length: an HTTP/JSON answer written in full) runs no handler code, and needs
+        // no span around it; a stream's runs the handler's stream.
+        let one_message = request
+            .extensions()
+            .get::<CallInfo>()
+            .is_some_and(CallInfo::answers_one_message);
         trace_context::set_parent(&span, request.headers());
         let call = span.in_scope(|| self.inner.call(request));
         let in_span = span.clone();
@@ -108,10 +115,8 @@ where
                 if in_span.is_disabled() {
                     return Ok(response.map(Body::new));
                 }
-                // A body of known length is a message already written: reading it runs no
-                // code of the handler's, and needs no span around it.
                 let response = response.map(|body| {
-                    if body.size_hint().exact().is_some() {
+                    if one_message || body.size_hint().exact().is_some() {
                         Body::new(body)
                     } else {
                         Body::new(InSpan::new(Body::new(body), in_span.clone()))

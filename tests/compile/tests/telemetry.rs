@@ -154,6 +154,9 @@ async fn start(shop: Shop) -> Served {
     exporter();
     let builder = Server::builder()
         .layer(TraceLayer::new())
+        // The descriptions tell the server which methods stream their answers (their bodies
+        // are read inside the span) and which answer with one message.
+        .file_descriptor_set(rs_svc_compile_test::DESCRIPTOR_SET)
         .grpc(OrderServiceServer::new(shop.clone()))
         .http(shop::order_service_http::router(Arc::new(shop)));
     common::serve(builder).await
