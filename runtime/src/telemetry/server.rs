@@ -37,9 +37,11 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 ///
 /// The span is a root in `tracing`: with the `otel` feature its parent is the caller's span from
 /// the `traceparent` and `tracestate` headers (gRPC metadata), so the call continues its
-/// caller's trace. The handler runs inside the span, and so does the polling of the response
-/// body, so the handler's events and spans (and calls it makes through `dial()` channels) are
-/// the call's children.
+/// caller's trace. The handler runs inside the span, and so does the reading of a streamed
+/// response's body, so the handler's events and spans (and calls it makes through `dial()`
+/// channels) are the call's children. A response of one message (every HTTP/JSON answer but a
+/// stream, and a unary gRPC method's when the server is given its descriptor set) is read
+/// outside the span: reading it runs no handler code.
 ///
 /// ```no_run
 /// # async fn run(routes: axum::Router) -> Result<(), rs_svc::serve::Error> {
