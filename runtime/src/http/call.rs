@@ -535,8 +535,7 @@ impl Service<Request<Body>> for Next {
 
 /// Puts a user's layer around `next`, so that the stack stays one type: any response body
 /// becomes axum's, and an error (a `tower` timeout, load shedding, ...) becomes the
-/// transport's answer. The runtime's own layers (tracing, metrics, the access log), which
-/// answer every call themselves and are always ready, go in as they are, without that wrapper.
+/// transport's answer.
 pub(crate) fn boxed_layer<L, B>(layer: L) -> impl Fn(Next) -> Next + Send + Sync
 where
     L: Layer<Next> + Send + Sync + 'static,
@@ -546,60 +545,7 @@ where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    move |next| {
-        let service = layer.layer(next);
-        match Own::try_from(service) {
-            Ok(own) => Next(own),
-            Err(service) => Next(Arc::new(Normalized(service))),
-        }
-    }
-}
-
-/// The runtime's own layers' services around [`Next`]: their futures are [`CallFuture`]s
-/// already, and they are ready at once, so they are called as they are.
-struct Own<S>(S);
-
-impl Own<()> {
-    /// `service` as a shared service of the stack when it is one of the runtime's own layers'.
-    fn try_from<S: Send + Sync + 'static>(service: S) -> Result<Arc<dyn Shared>, S> {
-        let service = match downcast::<S, crate::serve::access::AccessLog>(service) {
-            Ok(own) => return Ok(Arc::new(Own(own))),
-            Err(service) => service,
-        };
-        #[cfg(feature = "metrics")]
-        let service = match downcast::<S, crate::metrics::MetricsService<Next>>(service) {
-            Ok(own) => return Ok(Arc::new(Own(own))),
-            Err(service) => service,
-        };
-        let service = match downcast::<S, crate::telemetry::Trace<Next>>(service) {
-            Ok(own) => return Ok(Arc::new(Own(own))),
-            Err(service) => service,
-        };
-        Err(service)
-    }
-}
-
-/// `value` as a `T` when it is one.
-fn downcast<S: 'static, T: 'static>(value: S) -> Result<T, S> {
-    let mut value = Some(value);
-    match (&mut value as &mut dyn std::any::Any).downcast_mut::<Option<T>>() {
-        Some(own) => Ok(own.take().expect("just set")),
-        None => Err(value.expect("untouched")),
-    }
-}
-
-impl<S> Shared for Own<S>
-where
-    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible, Future = CallFuture>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-{
-    fn call(&self, request: Request<Body>) -> CallFuture {
-        // Ready at once: these services' `poll_ready` answer `Ready` without looking.
-        self.0.clone().call(request)
-    }
+    move |next| Next(Arc::new(Normalized(layer.layer(next))))
 }
 
 struct Normalized<S>(S);
@@ -614,16 +560,50 @@ where
 {
     fn call(&self, request: Request<Body>) -> CallFuture {
         let transport = transport_of(&request);
-        // A fresh clone per call, awaited for readiness there, so that an error of a layer's
-        // `poll_ready` (a failed concurrency limit, say) answers that call in its transport's
-        // form.
-        let service = self.0.clone();
-        Box::pin(async move {
-            match service.oneshot(request).await {
-                Ok(response) => Ok(response.map(Body::new)),
-                Err(error) => Ok(status_response(transport, error_status(error.into()))),
+        // A fresh clone per call, whose readiness this call waits for, so that an error of a
+        // layer's `poll_ready` (a failed concurrency limit, say) answers this call in its
+        // transport's form.
+        let mut service = self.0.clone();
+        // Most layers are ready at once. Then the call goes straight in, and the future of a
+        // layer that already answers in the stack's own form (the runtime's layers, an
+        // interceptor) is the call's future as it is, with no second box around it.
+        let mut ready = Context::from_waker(std::task::Waker::noop());
+        match service.poll_ready(&mut ready) {
+            Poll::Ready(Ok(())) => match downcast::<_, CallFuture>(service.call(request)) {
+                Ok(future) => future,
+                Err(future) => Box::pin(async move { Ok(answer(transport, future.await)) }),
+            },
+            Poll::Ready(Err(error)) => {
+                let response = status_response(transport, error_status(error.into()));
+                Box::pin(std::future::ready(Ok(response)))
             }
-        })
+            // Polled again, with the call's own waker, by `oneshot`.
+            Poll::Pending => {
+                Box::pin(async move { Ok(answer(transport, service.oneshot(request).await)) })
+            }
+        }
+    }
+}
+
+/// A layer's result as the stack's answer.
+fn answer<B, E>(transport: Transport, result: Result<Response<B>, E>) -> Response<Body>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+    E: Into<BoxError>,
+{
+    match result {
+        Ok(response) => response.map(Body::new),
+        Err(error) => status_response(transport, error_status(error.into())),
+    }
+}
+
+/// `value` as a `T` when it is one.
+fn downcast<S: 'static, T: 'static>(value: S) -> Result<T, S> {
+    let mut value = Some(value);
+    match (&mut value as &mut dyn std::any::Any).downcast_mut::<Option<T>>() {
+        Some(own) => Ok(own.take().expect("just set")),
+        None => Err(value.expect("untouched")),
     }
 }
 

@@ -28,7 +28,7 @@ impl Layer<Next> for AccessLogLayer {
 }
 
 #[derive(Clone, Debug)]
-pub(crate) struct AccessLog(Next);
+pub(super) struct AccessLog(Next);
 
 impl Service<Request<Body>> for AccessLog {
     type Response = Response<Body>;

@@ -401,6 +401,40 @@ async fn a_layers_error_is_answered_in_the_transports_form() {
 }
 
 #[tokio::test]
+async fn a_layer_that_is_not_ready_holds_the_call_until_it_is_or_sheds_it() {
+    // One call at a time: a second one waits for the first to end.
+    let one_at_a_time = tower::limit::ConcurrencyLimitLayer::new(1);
+    let server = start(Server::builder().layer(one_at_a_time)).await;
+    let first = tokio::spawn(grpc_get(server.grpc, "orders/sleep-300", None));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    let second = tokio::time::timeout(
+        Duration::from_secs(3),
+        http_get(server.http, "/v1/orders/o1", None, ""),
+    )
+    .await
+    .expect("the waiting call is woken when the first ends");
+    assert_eq!(second.0, 200, "{}", second.2);
+    assert!(started.elapsed() >= Duration::from_millis(150), "it waited");
+    assert!(first.await.unwrap().is_ok());
+
+    // The same limit with load shedding answers the second call at once instead.
+    let shed = tower::ServiceBuilder::new()
+        .load_shed()
+        .concurrency_limit(1)
+        .into_inner();
+    let server = start(Server::builder().layer(shed)).await;
+    let first = tokio::spawn(grpc_get(server.grpc, "orders/sleep-300", None));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (status, _, body) = http_get(server.http, "/v1/orders/o1", None, "").await;
+    assert_eq!(status, 429, "{body}");
+    assert!(body.contains(r#""code":8"#), "{body}");
+    let shed = grpc_get(server.grpc, "orders/o1", None).await.unwrap_err();
+    assert_eq!(shed.code(), Code::ResourceExhausted, "{shed:?}");
+    assert!(first.await.unwrap().is_ok());
+}
+
+#[tokio::test]
 async fn on_complete_reports_each_calls_code_once_its_response_is_done() {
     type Ended = Arc<Mutex<Vec<(String, Transport, Code, u16)>>>;
     let ended = Ended::default();
