@@ -10,6 +10,10 @@
 //! A gRPC call whose `grpc-timeout` passes before its handler answers gets `DEADLINE_EXCEEDED`,
 //! and its handler is dropped.
 //!
+//! With the `tls` feature, `Builder::tls` makes every port serve TLS, optionally requiring
+//! client certificates whose verified identity (`PeerCertificate`) reaches handlers and
+//! layers; certificates reload from disk without a restart (docs/reference.md section 10).
+//!
 //! Every server also answers the standard gRPC health service (`grpc.health.v1.Health`) and,
 //! given the API's encoded `FileDescriptorSet`, server reflection (`grpc.reflection.v1` and
 //! `v1alpha`, so that grpcurl and grpcui work without `.proto` files).
@@ -668,7 +672,7 @@ impl Listening {
             server,
             listeners,
             #[cfg(feature = "tls")]
-                _reloading,
+            _reloading,
             ..
         } = self;
         let mut connections = Connections::new(

@@ -1,4 +1,4 @@
-//! TLS and mTLS for both ports (docs/reference.md section 11): the server's certificate from
+//! TLS and mTLS for both ports (docs/reference.md section 10): the server's certificate from
 //! PEM files, reloaded without a restart, or a rustls `ServerConfig` built in code; client
 //! certificates checked against a CA bundle; and the verified client certificate
 //! ([`PeerCertificate`]) in every request's extensions.
@@ -200,9 +200,8 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 /// Builds the configuration from the PEM files.
 fn load(files: &Files) -> Result<Arc<ServerConfig>, TlsError> {
     let chain = read_certificates(&files.cert_chain, "certificate chain")?;
-    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| {
-        TlsError::with_source(Some(&files.key), "cannot read the private key", e)
-    })?;
+    let key = PrivateKeyDer::from_pem_file(&files.key)
+        .map_err(|e| TlsError::with_source(Some(&files.key), "cannot read the private key", e))?;
     let builder = ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsError::with_source(None, "unsupported protocol versions", e))?;

@@ -1,4 +1,4 @@
-//! TLS and mTLS over real sockets on 127.0.0.1 (docs/reference.md section 11), with
+//! TLS and mTLS over real sockets on 127.0.0.1 (docs/reference.md section 10), with
 //! certificates made here by rcgen: curl and grpcurl trusting the test CA, the generated client
 //! through `dial_with` and its TLS options, client certificates required or optional, the
 //! verified client certificate seen by handlers and layers on both transports, handshakes that
@@ -19,11 +19,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
 use rs_svc::dial::Options;
-use rs_svc::serve::{CallInfo, Builder, Next, PeerCertificate, Server, Tls, Transport};
+use rs_svc::serve::{Builder, CallInfo, Next, PeerCertificate, Server, Tls, Transport};
 use rs_svc_compile_test::alt::acme::shop::v1 as shop;
 use rustls::pki_types::{CertificateDer, ServerName};
 use shop::order_service_client::{self, OrderServiceClient};
@@ -93,7 +93,9 @@ impl Pki {
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         // Without rcgen's default common name, so that the order is the one written here.
         params.distinguished_name = DistinguishedName::new();
-        params.distinguished_name.push(DnType::OrganizationName, "Acme");
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, "Acme");
         params.distinguished_name.push(DnType::CommonName, "alice");
         params.subject_alt_names = vec![
             SanType::URI("spiffe://acme.test/alice".try_into().unwrap()),
@@ -307,7 +309,10 @@ async fn both_ports_serve_tls_to_curl_with_alpn_and_to_the_dialed_client() {
 
     // The generated client with the CA, by IP address (the certificate names 127.0.0.1).
     let target = format!("https://127.0.0.1:{}", served.grpc.port());
-    assert_eq!(grpc_caller(trusting(&pki, target)).await.unwrap(), "anonymous");
+    assert_eq!(
+        grpc_caller(trusting(&pki, target)).await.unwrap(),
+        "anonymous"
+    );
 
     let Some(curl_path) = curl_path() else { return };
     let url = format!("https://127.0.0.1:{}/v1/orders/1", served.http.port());
@@ -322,7 +327,11 @@ async fn both_ports_serve_tls_to_curl_with_alpn_and_to_the_dialed_client() {
     let untrusted = run(&curl_path, vec!["-sS".into(), url.clone()]).await;
     assert!(!untrusted.ok, "{}", untrusted.stdout);
     let plain = url.replace("https://", "http://");
-    let plain = run(&curl_path, vec!["-sS".into(), "--max-time".into(), "5".into(), plain]).await;
+    let plain = run(
+        &curl_path,
+        vec!["-sS".into(), "--max-time".into(), "5".into(), plain],
+    )
+    .await;
     assert!(!plain.ok, "{}", plain.stdout);
 }
 
@@ -341,11 +350,17 @@ async fn single_port_serves_tls_to_both_transports() {
     tokio::spawn(listening.serve_with_shutdown(std::future::pending()));
 
     let target = format!("https://127.0.0.1:{}", addr.port());
-    assert_eq!(grpc_caller(trusting(&pki, target)).await.unwrap(), "anonymous");
+    assert_eq!(
+        grpc_caller(trusting(&pki, target)).await.unwrap(),
+        "anonymous"
+    );
     let Some(curl_path) = curl_path() else { return };
     let url = format!("https://127.0.0.1:{}/v1/orders/1", addr.port());
     let (order, version) = curl_order(&curl(&curl_path, &pki, &url, &[]).await);
-    assert_eq!((order["customer"].as_str(), version.as_str()), (Some("anonymous"), "2"));
+    assert_eq!(
+        (order["customer"].as_str(), version.as_str()),
+        (Some("anonymous"), "2")
+    );
 }
 
 #[tokio::test]
@@ -366,20 +381,39 @@ async fn required_client_certificates_refuse_clients_without_one() {
             .unwrap(),
         "alice"
     );
-    let refused = grpc_caller(trusting(&pki, target.clone())).await.unwrap_err();
+    let refused = grpc_caller(trusting(&pki, target.clone()))
+        .await
+        .unwrap_err();
     // The server's alert says why.
-    assert!(format!("{refused:?}").contains("CertificateRequired"), "{refused:?}");
+    assert!(
+        format!("{refused:?}").contains("CertificateRequired"),
+        "{refused:?}"
+    );
     grpc_caller(with_alice(trusting(&pki, target), &mallory))
         .await
         .unwrap_err();
 
     let Some(curl_path) = curl_path() else { return };
     let url = format!("https://127.0.0.1:{}/v1/orders/1", served.http.port());
-    let (order, _) = curl_order(&curl(&curl_path, &pki, &url, &curl_alice(&alice).each_ref().map(String::as_str)).await);
+    let (order, _) = curl_order(
+        &curl(
+            &curl_path,
+            &pki,
+            &url,
+            &curl_alice(&alice).each_ref().map(String::as_str),
+        )
+        .await,
+    );
     assert_eq!(order["customer"], "alice");
     let anonymous = curl(&curl_path, &pki, &url, &[]).await;
     assert!(!anonymous.ok, "{}", anonymous.stdout);
-    let foreign = curl(&curl_path, &pki, &url, &curl_alice(&mallory).each_ref().map(String::as_str)).await;
+    let foreign = curl(
+        &curl_path,
+        &pki,
+        &url,
+        &curl_alice(&mallory).each_ref().map(String::as_str),
+    )
+    .await;
     assert!(!foreign.ok, "{}", foreign.stdout);
 }
 
@@ -392,7 +426,10 @@ async fn optional_client_certificates_let_clients_without_one_in() {
     let served = common::serve(shop_server(tls)).await;
 
     let target = format!("https://127.0.0.1:{}", served.grpc.port());
-    assert_eq!(grpc_caller(trusting(&pki, target.clone())).await.unwrap(), "anonymous");
+    assert_eq!(
+        grpc_caller(trusting(&pki, target.clone())).await.unwrap(),
+        "anonymous"
+    );
     assert_eq!(
         grpc_caller(with_alice(trusting(&pki, target), &alice))
             .await
@@ -403,13 +440,23 @@ async fn optional_client_certificates_let_clients_without_one_in() {
     let url = format!("https://127.0.0.1:{}/v1/orders/1", served.http.port());
     let (order, _) = curl_order(&curl(&curl_path, &pki, &url, &[]).await);
     assert_eq!(order["customer"], "anonymous");
-    let (order, _) = curl_order(&curl(&curl_path, &pki, &url, &curl_alice(&alice).each_ref().map(String::as_str)).await);
+    let (order, _) = curl_order(
+        &curl(
+            &curl_path,
+            &pki,
+            &url,
+            &curl_alice(&alice).each_ref().map(String::as_str),
+        )
+        .await,
+    );
     assert_eq!(order["customer"], "alice");
 }
 
 #[tokio::test]
 async fn grpcurl_calls_over_tls_with_cacert_and_over_mtls_with_cert_and_key() {
-    let Some(grpcurl) = grpcurl_path() else { return };
+    let Some(grpcurl) = grpcurl_path() else {
+        return;
+    };
     let pki = Pki::new("grpcurl");
     let server = pki.server("server", "localhost", LOCAL);
     let alice = pki.alice();
@@ -490,7 +537,15 @@ async fn the_client_certificate_reaches_handlers_and_layers_on_both_transports()
         ("alice", Some("peer_certs=1"))
     );
     let url = format!("https://127.0.0.1:{}/v1/orders/1", served.http.port());
-    let (order, _) = curl_order(&curl(&curl_path, &pki, &url, &curl_alice(&alice).each_ref().map(String::as_str)).await);
+    let (order, _) = curl_order(
+        &curl(
+            &curl_path,
+            &pki,
+            &url,
+            &curl_alice(&alice).each_ref().map(String::as_str),
+        )
+        .await,
+    );
     // curl sends its chain up to the CA.
     assert_eq!(order["customer"], "alice");
     assert_ne!(order["coupon"], "peer_certs=0");
@@ -505,7 +560,12 @@ async fn the_client_certificate_reaches_handlers_and_layers_on_both_transports()
         assert_eq!(peer.uris(), ["spiffe://acme.test/alice"]);
         assert_eq!(peer.dns_names(), ["alice.clients.acme.test"]);
         // DER integers carry no leading zero bytes (and the serial is small and positive).
-        let serial: Vec<u8> = alice.serial.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
+        let serial: Vec<u8> = alice
+            .serial
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
         assert_eq!(peer.serial(), serial);
         assert_eq!(peer.der().as_ref(), alice.der.as_slice());
     }
@@ -599,8 +659,8 @@ async fn changed_files_are_reloaded_for_new_connections_and_a_bad_reload_keeps_t
     let (logs, _guard) = capture_logs();
     let pki = Pki::new("reload");
     let first = pki.server("server", "first", LOCAL);
-    let tls = Tls::from_pem_files(&first.cert, &first.key)
-        .reload_interval(Duration::from_millis(100));
+    let tls =
+        Tls::from_pem_files(&first.cert, &first.key).reload_interval(Duration::from_millis(100));
     let served = common::serve(shop_server(tls)).await;
     assert_eq!(served_certificate(served.grpc, &pki).await, first.der);
     let target = format!("https://127.0.0.1:{}", served.grpc.port());
@@ -618,13 +678,22 @@ async fn changed_files_are_reloaded_for_new_connections_and_a_bad_reload_keeps_t
     std::fs::write(&second.cert, "not a certificate").unwrap();
     let start = Instant::now();
     while !String::from_utf8_lossy(&logs.lock().unwrap()).contains("TLS reload failed") {
-        assert!(start.elapsed() < Duration::from_secs(10), "no warning logged");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no warning logged"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(served_certificate(served.grpc, &pki).await, second.der);
     let logged = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
-    let warning = logged.lines().find(|l| l.contains("TLS reload failed")).unwrap();
-    assert!(warning.contains("WARN") && warning.contains("rs_svc::tls"), "{warning}");
+    let warning = logged
+        .lines()
+        .find(|l| l.contains("TLS reload failed"))
+        .unwrap();
+    assert!(
+        warning.contains("WARN") && warning.contains("rs_svc::tls"),
+        "{warning}"
+    );
     assert!(warning.contains("server.crt"), "{warning}");
 
     // Fixed files are picked up again.
@@ -637,8 +706,8 @@ async fn sighup_reloads_the_files_at_once() {
     let pki = Pki::new("sighup");
     let first = pki.server("server", "first", LOCAL);
     // Checking the files for changes would take an hour: only the signal reloads here.
-    let tls = Tls::from_pem_files(&first.cert, &first.key)
-        .reload_interval(Duration::from_secs(3600));
+    let tls =
+        Tls::from_pem_files(&first.cert, &first.key).reload_interval(Duration::from_secs(3600));
     // The SIGHUP handler is installed by the time the server is bound.
     let served = common::serve(shop_server(tls)).await;
     let second = pki.server("server", "second", LOCAL);
@@ -665,7 +734,10 @@ async fn a_stalled_handshake_holds_up_no_one_and_is_closed_after_the_timeout() {
     let opened = Instant::now();
     // Another is accepted and served meanwhile, well before the stalled one times out.
     let target = format!("https://127.0.0.1:{}", served.grpc.port());
-    assert_eq!(grpc_caller(trusting(&pki, target)).await.unwrap(), "anonymous");
+    assert_eq!(
+        grpc_caller(trusting(&pki, target)).await.unwrap(),
+        "anonymous"
+    );
     assert!(opened.elapsed() < timeout / 2, "{:?}", opened.elapsed());
     let mut byte = [0; 1];
     let read = tokio::time::timeout(timeout * 3, stalled.read(&mut byte))
@@ -693,7 +765,10 @@ async fn from_config_serves_a_rustls_configuration_with_alpn_added() {
     let served = common::serve(shop_server(Tls::from_config(Arc::new(config)))).await;
 
     let target = format!("https://127.0.0.1:{}", served.grpc.port());
-    assert_eq!(grpc_caller(trusting(&pki, target)).await.unwrap(), "anonymous");
+    assert_eq!(
+        grpc_caller(trusting(&pki, target)).await.unwrap(),
+        "anonymous"
+    );
     let Some(curl_path) = curl_path() else { return };
     let url = format!("https://127.0.0.1:{}/v1/orders/1", served.http.port());
     let (_, version) = curl_order(&curl(&curl_path, &pki, &url, &[]).await);
@@ -720,10 +795,26 @@ fn tls_files_that_cannot_be_loaded_fail_the_build_naming_the_file() {
         .unwrap()
     };
     let cases: Vec<(Tls, &str, Option<&Path>)> = vec![
-        (Tls::from_pem_files(&missing, &server.key), "certificate chain", Some(&missing)),
-        (Tls::from_pem_files(&garbage, &server.key), "no CERTIFICATE", Some(&garbage)),
-        (Tls::from_pem_files(&server.cert, &missing), "private key", Some(&missing)),
-        (Tls::from_pem_files(&server.cert, &other.key), "do not go together", Some(&server.cert)),
+        (
+            Tls::from_pem_files(&missing, &server.key),
+            "certificate chain",
+            Some(&missing),
+        ),
+        (
+            Tls::from_pem_files(&garbage, &server.key),
+            "no CERTIFICATE",
+            Some(&garbage),
+        ),
+        (
+            Tls::from_pem_files(&server.cert, &missing),
+            "private key",
+            Some(&missing),
+        ),
+        (
+            Tls::from_pem_files(&server.cert, &other.key),
+            "do not go together",
+            Some(&server.cert),
+        ),
         (
             Tls::from_pem_files(&server.cert, &server.key).client_ca(&missing),
             "client CA bundle",
@@ -744,9 +835,15 @@ fn tls_files_that_cannot_be_loaded_fail_the_build_naming_the_file() {
         let debug = format!("{tls:?}");
         let error = Server::builder().tls(tls).build().unwrap_err();
         let shown = error.to_string();
-        assert!(shown.starts_with("TLS: ") && shown.contains(message), "{debug}: {shown}");
+        assert!(
+            shown.starts_with("TLS: ") && shown.contains(message),
+            "{debug}: {shown}"
+        );
         if let Some(file) = file {
-            assert!(shown.contains(&file.display().to_string()), "{debug}: {shown}");
+            assert!(
+                shown.contains(&file.display().to_string()),
+                "{debug}: {shown}"
+            );
         }
     }
 }
