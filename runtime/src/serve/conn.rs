@@ -268,8 +268,7 @@ impl Connections {
     fn spawn(&mut self, stream: TcpStream, remote: SocketAddr, routing: Routing) {
         // gRPC messages are small writes that must not wait for Nagle.
         let _ = stream.set_nodelay(true);
-        #[allow(unused_mut)]
-        let mut service = Dispatch {
+        let service = Dispatch {
             routing,
             stack: self.stack.clone(),
             probes: self.probes.clone(),
@@ -279,12 +278,13 @@ impl Connections {
             tls: None,
         };
         let http = self.http.clone();
-        let mut drain = self.drain.subscribe();
+        let drain = self.drain.subscribe();
         #[cfg(feature = "tls")]
         if let Some(acceptor) = self.tls.clone() {
             // The handshake runs here, in the connection's task, so a slow client never holds
             // up the accept loop.
             self.tasks.spawn(async move {
+                let (mut service, mut drain) = (service, drain);
                 let stream = tokio::select! {
                     stream = acceptor.accept(stream) => stream,
                     _ = drain.changed() => None,
