@@ -143,7 +143,8 @@ impl Tls {
     }
 
     /// How often the PEM files' modification times and sizes are checked; default
-    /// [`DEFAULT_RELOAD_INTERVAL`]. SIGHUP reloads at once whatever this is.
+    /// [`DEFAULT_RELOAD_INTERVAL`]. Zero turns checking off. SIGHUP reloads at once whatever
+    /// this is.
     pub fn reload_interval(mut self, interval: Duration) -> Tls {
         self.reload_interval = interval;
         self
@@ -353,7 +354,11 @@ impl Acceptor {
             }
         };
         let current = self.current.clone();
-        let interval = self.reload_interval;
+        // Zero: no checking (a year between checks, as tokio's interval needs a period).
+        let interval = match self.reload_interval {
+            Duration::ZERO => Duration::from_secs(365 * 24 * 3600),
+            interval => interval,
+        };
         Some(Reloading(tokio::spawn(async move {
             let mut seen = stamps(&files);
             let mut tick =
