@@ -481,6 +481,9 @@ async fn grpcurl_calls_over_tls_with_cacert_and_over_mtls_with_cert_and_key() {
         args.extend([
             "-max-time".into(),
             "10".into(),
+            // A refused client certificate can look like a connection that keeps failing.
+            "-connect-timeout".into(),
+            "3".into(),
             "-d".into(),
             r#"{"name": "orders/1"}"#.into(),
             addr.to_string(),
@@ -505,7 +508,7 @@ async fn grpcurl_calls_over_tls_with_cacert_and_over_mtls_with_cert_and_key() {
 type Seen = Arc<Mutex<Vec<(Transport, Option<PeerCertificate>)>>>;
 
 #[tokio::test]
-async fn the_client_certificate_reaches_handlers_and_layers_on_both_transports() {
+async fn the_client_certificate_reaches_handlers_interceptors_and_layers_on_both_transports() {
     let Some(curl_path) = curl_path() else { return };
     let pki = Pki::new("peer");
     let server = pki.server("server", "localhost", LOCAL);
@@ -522,7 +525,14 @@ async fn the_client_certificate_reaches_handlers_and_layers_on_both_transports()
             tower::ServiceExt::oneshot(next.clone(), request)
         })
     });
-    let served = common::serve(shop_server(tls).layer(recording)).await;
+    // An interceptor that lets only alice in, from her certificate.
+    let only_alice = rs_svc::serve::interceptor(|request: Request<()>| async move {
+        match PeerCertificate::of(&request).and_then(PeerCertificate::common_name) {
+            Some("alice") => Ok(request),
+            _ => Err(Status::permission_denied("not alice")),
+        }
+    });
+    let served = common::serve(shop_server(tls).layer(recording).layer(only_alice)).await;
 
     let target = format!("https://127.0.0.1:{}", served.grpc.port());
     let order = dial(with_alice(trusting(&pki, target), &alice))
