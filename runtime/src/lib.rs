@@ -13,7 +13,8 @@
 //! - [`http`]: the routes the generated `<service>_http` modules build ([`http::Routes`],
 //!   [`http::Options`]) and the OpenAPI docs page ([`http::docs`]);
 //! - [`serve`]: serving the generated gRPC services and HTTP routes, on one port or two, with
-//!   health, reflection and graceful shutdown;
+//!   health, reflection and graceful shutdown, and TLS with mTLS (feature `tls`, off by
+//!   default);
 //! - [`dial`]: the channel behind the generated `dial()` helpers;
 //! - [`metrics`]: Prometheus metrics of the calls served and dialed, and `/metrics`;
 //! - [`telemetry`]: a `tracing` span per call with the OpenTelemetry conventions, W3C trace
@@ -33,8 +34,9 @@
 //!
 //! Off by default: `otel` (trace context from request headers and into dialed calls, through
 //! OpenTelemetry and tracing-opentelemetry), `otlp` (implies `otel`; the OTLP/gRPC exporter
-//! and `telemetry::otlp::init`) and `jwt` (implies `serve`; `auth`, with jsonwebtoken and
-//! hyper-util's client for key sets).
+//! and `telemetry::otlp::init`), `jwt` (implies `serve`; `auth`, with jsonwebtoken and
+//! hyper-util's client for key sets) and `tls` (implies `serve`; `serve::Tls` and
+//! `serve::PeerCertificate`, with rustls and x509-parser).
 
 // The checked-in generated code names this crate `::rs_svc`, as it would in a user's crate.
 extern crate self as rs_svc;

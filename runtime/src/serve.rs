@@ -10,6 +10,10 @@
 //! A gRPC call whose `grpc-timeout` passes before its handler answers gets `DEADLINE_EXCEEDED`,
 //! and its handler is dropped.
 //!
+//! With the `tls` feature, `Builder::tls` makes every port serve TLS, optionally requiring
+//! client certificates whose verified identity (`PeerCertificate`) reaches handlers and
+//! layers; certificates reload from disk without a restart (docs/reference.md section 10).
+//!
 //! Every server also answers the standard gRPC health service (`grpc.health.v1.Health`) and,
 //! given the API's encoded `FileDescriptorSet`, server reflection (`grpc.reflection.v1` and
 //! `v1alpha`, so that grpcurl and grpcui work without `.proto` files).
@@ -26,6 +30,8 @@ pub mod access;
 mod conn;
 mod probes;
 mod recover;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 use std::convert::Infallible;
 use std::fmt;
@@ -51,6 +57,8 @@ pub use crate::http::call::{
     Outcome, Transport,
 };
 
+#[cfg(feature = "tls")]
+pub use tls::{PeerCertificate, Tls};
 pub use tonic_health::server::HealthReporter;
 pub use tonic_health::ServingStatus;
 
@@ -107,6 +115,8 @@ pub struct Builder {
     #[cfg(feature = "metrics")]
     metrics: Option<crate::metrics::Metrics>,
     health_endpoints: bool,
+    #[cfg(feature = "tls")]
+    tls: Option<Tls>,
     error: Option<Error>,
 }
 
@@ -130,6 +140,8 @@ impl Default for Builder {
             #[cfg(feature = "metrics")]
             metrics: None,
             health_endpoints: true,
+            #[cfg(feature = "tls")]
+            tls: None,
             error: None,
         }
     }
@@ -296,11 +308,24 @@ impl Builder {
         self
     }
 
-    /// Checks the configuration and assembles the routes.
+    /// Serves TLS, and only TLS, on every port (both ports, or the one port): see [`Tls`] for
+    /// the certificate, its reloading and client certificates (mTLS). The handshake runs in
+    /// each connection's task, within [`Tls::handshake_timeout`]. With client certificates,
+    /// every request carries the verified [`PeerCertificate`] in its extensions, and tonic's
+    /// `Request::peer_certs()` works as on tonic's own server.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: Tls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Checks the configuration, reads the TLS files, and assembles the routes.
     pub fn build(self) -> Result<Server, Error> {
         if let Some(error) = self.error {
             return Err(error);
         }
+        #[cfg(feature = "tls")]
+        let tls = self.tls.map(Tls::load).transpose().map_err(Error::Tls)?;
         let mut grpc = self.grpc;
         let (health, health_service) = tonic_health::server::health_reporter();
         grpc.add_service(health_service);
@@ -376,6 +401,8 @@ impl Builder {
             services: self.services,
             health,
             listen,
+            #[cfg(feature = "tls")]
+            tls,
             shutdown_timeout: self.shutdown_timeout,
             shutdown_delay: self.shutdown_delay,
         })
@@ -413,6 +440,8 @@ pub struct Server {
     services: Vec<&'static str>,
     health: HealthReporter,
     listen: Listen,
+    #[cfg(feature = "tls")]
+    tls: Option<tls::Acceptor>,
     shutdown_timeout: Duration,
     shutdown_delay: Duration,
 }
@@ -433,7 +462,8 @@ impl Server {
     }
 
     /// Binds the configured addresses, so that their ports are known before serving (bind port
-    /// 0 and ask [`Listening::grpc_addr`]). Services are reported `SERVING` from here on.
+    /// 0 and ask [`Listening::grpc_addr`]). Services are reported `SERVING` from here on, and
+    /// TLS files (if any) are watched for changes and reloaded on SIGHUP.
     pub async fn bind(self) -> Result<Listening, Error> {
         let mut listeners = Vec::new();
         let mut addrs = Vec::new();
@@ -458,6 +488,8 @@ impl Server {
         }
         self.set_health(ServingStatus::Serving).await;
         Ok(Listening {
+            #[cfg(feature = "tls")]
+            _reloading: self.tls.as_ref().and_then(tls::Acceptor::watch),
             server: self,
             listeners,
             addrs,
@@ -591,6 +623,9 @@ pub struct Listening {
     server: Server,
     listeners: Vec<(TcpListener, Routing)>,
     addrs: Vec<SocketAddr>,
+    /// Reloads the TLS files for as long as the server serves.
+    #[cfg(feature = "tls")]
+    _reloading: Option<tls::Reloading>,
 }
 
 impl Listening {
@@ -634,9 +669,18 @@ impl Listening {
         force: impl Future<Output = ()>,
     ) -> Result<(), Error> {
         let Listening {
-            server, listeners, ..
+            server,
+            listeners,
+            #[cfg(feature = "tls")]
+            _reloading,
+            ..
         } = self;
-        let mut connections = Connections::new(server.stack.clone(), server.probes.clone());
+        let mut connections = Connections::new(
+            server.stack.clone(),
+            server.probes.clone(),
+            #[cfg(feature = "tls")]
+            server.tls.clone(),
+        );
         connections.accept_until(&listeners, shutdown).await;
 
         server.set_health(ServingStatus::NotServing).await;
@@ -737,6 +781,9 @@ pub enum Error {
     },
     /// The SIGTERM/SIGINT handlers could not be installed.
     Signal(io::Error),
+    /// The TLS certificate, key or client CA bundle could not be loaded.
+    #[cfg(feature = "tls")]
+    Tls(tls::TlsError),
 }
 
 impl fmt::Display for Error {
@@ -752,6 +799,8 @@ impl fmt::Display for Error {
             Error::DescriptorSet(_) => f.write_str("invalid file descriptor set for reflection"),
             Error::Bind { addr, .. } => write!(f, "cannot listen on {addr}"),
             Error::Signal(_) => f.write_str("cannot install the SIGTERM/SIGINT handlers"),
+            #[cfg(feature = "tls")]
+            Error::Tls(error) => write!(f, "TLS: {error}"),
         }
     }
 }
@@ -762,6 +811,8 @@ impl std::error::Error for Error {
             Error::DuplicateService(_) => None,
             Error::DescriptorSet(source) => Some(source),
             Error::Bind { source, .. } | Error::Signal(source) => Some(source),
+            #[cfg(feature = "tls")]
+            Error::Tls(error) => std::error::Error::source(error),
         }
     }
 }

@@ -24,7 +24,10 @@
 //! What a dialed channel does:
 //! - **Target:** [`Options::target`], else the environment variable `<SERVICE>_ADDR` (for
 //!   `OrderService`, `ORDER_SERVICE_ADDR`), else the default host. A host without a port gets the
-//!   plugin's `dial_port` (9090 unless set). TLS (webpki roots) for `https://` or port 443.
+//!   plugin's `dial_port` (9090 unless set). TLS (webpki roots) for `https://` or port 443, and
+//!   for a target without a scheme when a TLS option is set ([`Options::tls_ca_pem`],
+//!   [`Options::tls_identity_pem`], [`Options::tls_server_name`], [`Options::tls`]);
+//!   `http://` is always plaintext.
 //! - **Balancing:** the host is resolved to every address it has, each gets its own HTTP/2
 //!   connection, and calls are spread over them (the less busy of two random addresses). The
 //!   name is resolved again every [`Options::resolve_interval`], so new backends join and gone
@@ -60,7 +63,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
-use tonic::transport::{ClientTlsConfig, Endpoint};
+use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 
 use balance::Pool;
 pub use call::Channel;
@@ -165,6 +168,9 @@ pub struct Options {
     circuit: Option<CircuitConfig>,
     fallbacks: Vec<(String, Bytes)>,
     tls: Option<ClientTlsConfig>,
+    tls_ca: Vec<Certificate>,
+    tls_identity: Option<Identity>,
+    tls_server_name: Option<String>,
     resolver: Option<Resolver>,
     #[cfg(feature = "metrics")]
     metrics: Option<crate::metrics::Metrics>,
@@ -184,6 +190,9 @@ impl Default for Options {
             circuit: None,
             fallbacks: Vec::new(),
             tls: None,
+            tls_ca: Vec::new(),
+            tls_identity: None,
+            tls_server_name: None,
             resolver: None,
             #[cfg(feature = "metrics")]
             metrics: None,
@@ -207,7 +216,11 @@ impl fmt::Debug for Options {
             .field(
                 "fallbacks",
                 &self.fallbacks.iter().map(|(m, _)| m).collect::<Vec<_>>(),
-            );
+            )
+            .field("tls", &self.tls.is_some())
+            .field("tls_ca", &self.tls_ca.len())
+            .field("tls_identity", &self.tls_identity.is_some())
+            .field("tls_server_name", &self.tls_server_name);
         #[cfg(feature = "metrics")]
         debug.field("metrics", &self.metrics.is_some());
         debug.finish_non_exhaustive()
@@ -299,11 +312,58 @@ impl Options {
         self
     }
 
-    /// TLS settings for `https` targets, e.g. your own CA or a client identity (default: the
-    /// webpki roots). The server name checked is always the target's host.
+    /// TLS settings built with tonic, replacing the default (the webpki roots); the options
+    /// below add to them. The server name checked is the target's host unless
+    /// [`Options::tls_server_name`] says otherwise. Turns TLS on for a target without a scheme.
     pub fn tls(mut self, tls: ClientTlsConfig) -> Self {
         self.tls = Some(tls);
         self
+    }
+
+    /// Trusts the CA certificates in `pem` (one or more `CERTIFICATE` blocks, a private CA's
+    /// bundle) instead of the webpki roots. Called again, trusts those too. Turns TLS on for a
+    /// target without a scheme.
+    ///
+    /// ```no_run
+    /// # fn run() -> std::io::Result<()> {
+    /// let options = rs_svc::dial::Options::new()
+    ///     .target("https://orders.internal:9443")
+    ///     .tls_ca_pem(std::fs::read("/etc/tls/ca.crt")?)
+    ///     // mTLS: the certificate (leaf first) and key this client presents.
+    ///     .tls_identity_pem(
+    ///         std::fs::read("/etc/tls/client.crt")?,
+    ///         std::fs::read("/etc/tls/client.key")?,
+    ///     );
+    /// # let _ = options; Ok(()) }
+    /// ```
+    pub fn tls_ca_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        self.tls_ca.push(Certificate::from_pem(pem));
+        self
+    }
+
+    /// Presents this client certificate (`cert_chain`, PEM, leaf first) and its private key
+    /// (`key`, PEM) to servers that ask for one (mTLS). Turns TLS on for a target without a
+    /// scheme; a key that does not parse is an error from [`connect`].
+    pub fn tls_identity_pem(mut self, cert_chain: impl AsRef<[u8]>, key: impl AsRef<[u8]>) -> Self {
+        self.tls_identity = Some(Identity::from_pem(cert_chain, key));
+        self
+    }
+
+    /// The name sent in SNI and that the server's certificate must carry, instead of the
+    /// target's host: for a server reached at an address its certificate does not name (an IP
+    /// address, a tunnel, a name given by a resolver). Turns TLS on for a target without a
+    /// scheme.
+    pub fn tls_server_name(mut self, name: impl Into<String>) -> Self {
+        self.tls_server_name = Some(name.into());
+        self
+    }
+
+    /// Whether any TLS option is set, which turns TLS on for a target without a scheme.
+    fn tls_configured(&self) -> bool {
+        self.tls.is_some()
+            || !self.tls_ca.is_empty()
+            || self.tls_identity.is_some()
+            || self.tls_server_name.is_some()
     }
 
     /// Resolves host names another way than the system resolver (a service registry, tests).
@@ -389,9 +449,12 @@ impl std::error::Error for Error {
 /// on every call; connections are opened on first use. Must run inside a Tokio runtime, which
 /// also runs the re-resolution task for as long as the channel lives.
 pub async fn connect(service: &Service, options: Options) -> Result<Channel, Error> {
-    let target = target::select(service, options.target.as_deref(), |var| {
+    let mut target = target::select(service, options.target.as_deref(), |var| {
         std::env::var(var).ok()
     })?;
+    if !target.scheme_written && options.tls_configured() {
+        target.tls = true;
+    }
     let policy = policy(service, &target, &options)?;
     let dialer = Dialer::new(&target, &options);
 
@@ -497,13 +560,22 @@ struct Dialer {
 
 impl Dialer {
     fn new(target: &Target, options: &Options) -> Self {
-        // Connections go to resolved addresses, so the server name is always the target's host.
+        // Connections go to resolved addresses, so the server name is the target's host
+        // unless told otherwise.
         let tls = target.tls.then(|| {
-            options
-                .tls
-                .clone()
-                .unwrap_or_else(|| ClientTlsConfig::new().with_webpki_roots())
-                .domain_name(target.host.clone())
+            let mut tls = match &options.tls {
+                Some(tls) => tls.clone(),
+                None if options.tls_ca.is_empty() => ClientTlsConfig::new().with_webpki_roots(),
+                None => ClientTlsConfig::new(),
+            };
+            if !options.tls_ca.is_empty() {
+                tls = tls.ca_certificates(options.tls_ca.iter().cloned());
+            }
+            if let Some(identity) = &options.tls_identity {
+                tls = tls.identity(identity.clone());
+            }
+            let name = options.tls_server_name.as_ref().unwrap_or(&target.host);
+            tls.domain_name(name.clone())
         });
         Dialer {
             target: target.clone(),

@@ -32,6 +32,8 @@ pub(crate) struct Target {
     pub host: String,
     pub port: u16,
     pub tls: bool,
+    /// Whether the value said `http://` or `https://`, which then decides TLS alone.
+    pub scheme_written: bool,
     pub origin: Origin,
 }
 
@@ -146,6 +148,7 @@ fn parse(value: &str, origin: Origin, default_port: u16) -> Result<Target, Error
         host,
         port,
         tls,
+        scheme_written: scheme.is_some(),
         origin,
     })
 }
@@ -171,6 +174,9 @@ mod tests {
             host: host.into(),
             port,
             tls,
+            // The cases below write a scheme in the option and the variable, not in the
+            // default host.
+            scheme_written: origin != Origin::DefaultHost,
             origin,
         }
     }

@@ -77,6 +77,17 @@ struct Dispatch {
     probes: Option<Probes>,
     local: Option<SocketAddr>,
     remote: SocketAddr,
+    #[cfg(feature = "tls")]
+    tls: Option<TlsPeer>,
+}
+
+/// What a TLS connection tells its requests about the client.
+#[cfg(feature = "tls")]
+#[derive(Clone)]
+struct TlsPeer {
+    /// tonic's own, so that `Request::peer_certs()` works as on tonic's server.
+    info: tonic::transport::server::TlsConnectInfo<TcpConnectInfo>,
+    certificate: Option<super::tls::PeerCertificate>,
 }
 
 impl Service<Request<Incoming>> for Dispatch {
@@ -98,6 +109,13 @@ impl Service<Request<Incoming>> for Dispatch {
             remote_addr: Some(self.remote),
         });
         extensions.insert(ConnectInfo(self.remote));
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.tls {
+            extensions.insert(tls.info.clone());
+            if let Some(certificate) = &tls.certificate {
+                extensions.insert(certificate.clone());
+            }
+        }
         if let Some(probes) = &self.probes {
             if Probes::wants(&request) && !is_grpc(&request) {
                 let head = request.method() == http::Method::HEAD;
@@ -195,12 +213,18 @@ pub(super) struct Connections {
     http: auto::Builder<TokioExecutor>,
     stack: Option<Stack>,
     probes: Option<Probes>,
+    #[cfg(feature = "tls")]
+    tls: Option<super::tls::Acceptor>,
     tasks: JoinSet<()>,
     drain: watch::Sender<bool>,
 }
 
 impl Connections {
-    pub(super) fn new(stack: Option<Stack>, probes: Option<Probes>) -> Self {
+    pub(super) fn new(
+        stack: Option<Stack>,
+        probes: Option<Probes>,
+        #[cfg(feature = "tls")] tls: Option<super::tls::Acceptor>,
+    ) -> Self {
         let (drain, _) = watch::channel(false);
         let mut http = auto::Builder::new(TokioExecutor::new());
         // hyper enforces its HTTP/1 header read timeout (30 s) only when it has a timer.
@@ -210,6 +234,8 @@ impl Connections {
             http,
             stack,
             probes,
+            #[cfg(feature = "tls")]
+            tls,
             tasks: JoinSet::new(),
             drain,
         }
@@ -248,24 +274,34 @@ impl Connections {
             probes: self.probes.clone(),
             local: stream.local_addr().ok(),
             remote,
+            #[cfg(feature = "tls")]
+            tls: None,
         };
         let http = self.http.clone();
-        let mut drain = self.drain.subscribe();
-        self.tasks.spawn(async move {
-            let connection = http.serve_connection_with_upgrades(
-                TokioIo::new(stream),
-                TowerToHyperService::new(service),
-            );
-            let mut connection = std::pin::pin!(connection);
-            tokio::select! {
-                _ = connection.as_mut() => return,
-                _ = drain.changed() => {}
-            }
-            // HTTP/2: GOAWAY, then finish the open streams; HTTP/1: finish the current
-            // exchange and close; a connection that sent nothing yet is closed at once.
-            connection.as_mut().graceful_shutdown();
-            let _ = connection.await;
-        });
+        let drain = self.drain.subscribe();
+        #[cfg(feature = "tls")]
+        if let Some(acceptor) = self.tls.clone() {
+            // The handshake runs here, in the connection's task, so a slow client never holds
+            // up the accept loop.
+            self.tasks.spawn(async move {
+                let (mut service, mut drain) = (service, drain);
+                let stream = tokio::select! {
+                    stream = acceptor.accept(stream) => stream,
+                    _ = drain.changed() => None,
+                };
+                let Some(stream) = stream else { return };
+                use tonic::transport::server::Connected as _;
+                let info = stream.connect_info();
+                let certificate = info
+                    .peer_certs()
+                    .and_then(|chain| super::tls::PeerCertificate::from_chain(&chain));
+                service.tls = Some(TlsPeer { info, certificate });
+                serve_connection(http, stream, service, drain).await;
+            });
+            return;
+        }
+        self.tasks
+            .spawn(serve_connection(http, stream, service, drain));
     }
 
     /// Asks every connection to finish what it has in flight and close, and waits for them up to
@@ -290,6 +326,29 @@ impl Connections {
         }
         clean
     }
+}
+
+/// Serves HTTP/1 and HTTP/2 on one connection until it ends, or until draining begins and what
+/// it has in flight is done.
+async fn serve_connection<I>(
+    http: auto::Builder<TokioExecutor>,
+    stream: I,
+    service: Dispatch,
+    mut drain: watch::Receiver<bool>,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let connection = http
+        .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
+    let mut connection = std::pin::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => return,
+        _ = drain.changed() => {}
+    }
+    // HTTP/2: GOAWAY, then finish the open streams; HTTP/1: finish the current
+    // exchange and close; a connection that sent nothing yet is closed at once.
+    connection.as_mut().graceful_shutdown();
+    let _ = connection.await;
 }
 
 /// The next connection from any of `listeners`, with the routing of the one it came in on.
