@@ -626,7 +626,15 @@ pub(crate) fn error_status(error: BoxError) -> tonic::Status {
         return tonic::Status::deadline_exceeded("the call took longer than the server allows");
     }
     if error.is::<tower::load_shed::error::Overloaded>() {
-        return tonic::Status::resource_exhausted("the server is overloaded; try again later");
+        let mut status =
+            tonic::Status::resource_exhausted("the server is overloaded; try again later");
+        // Over HTTP this is the 429's `Retry-After` (RFC 9110 section 10.2.3): shedding is
+        // momentary, so a second.
+        status.metadata_mut().insert(
+            "retry-after",
+            tonic::metadata::MetadataValue::from_static("1"),
+        );
+        return status;
     }
     tonic::Status::internal(format!("a layer of the server failed: {error}"))
 }

@@ -426,8 +426,10 @@ async fn a_layer_that_is_not_ready_holds_the_call_until_it_is_or_sheds_it() {
     let server = start(Server::builder().layer(shed)).await;
     let first = tokio::spawn(grpc_get(server.grpc, "orders/sleep-300", None));
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let (status, _, body) = http_get(server.http, "/v1/orders/o1", None, "").await;
+    let (status, retry_after, body) =
+        http_get(server.http, "/v1/orders/o1", None, "retry-after").await;
     assert_eq!(status, 429, "{body}");
+    assert_eq!(retry_after.as_deref(), Some("1"));
     assert!(body.contains(r#""code":8"#), "{body}");
     let shed = grpc_get(server.grpc, "orders/o1", None).await.unwrap_err();
     assert_eq!(shed.code(), Code::ResourceExhausted, "{shed:?}");
