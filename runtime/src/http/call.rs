@@ -415,14 +415,10 @@ impl Stack {
     /// The stack a request's extensions carry, if any; its place there is kept for the
     /// call's [`Endpoint`] (see [`Stack::call_http`]).
     pub(crate) fn take(extensions: &mut http::Extensions) -> Option<Stack> {
-        let pending = extensions.get_mut::<Pending>()?;
-        match std::mem::replace(pending, Pending::Taken) {
-            Pending::Stack(stack) => Some(stack),
-            other => {
-                *pending = other;
-                None
-            }
-        }
+        Pending::take(extensions, |pending| match pending {
+            Pending::Stack(stack) => Ok(stack),
+            other => Err(other),
+        })
     }
 
     /// Runs a matched HTTP/JSON call through the stack to `endpoint`.
@@ -451,6 +447,23 @@ enum Pending {
     Taken,
 }
 
+impl Pending {
+    /// What the slot in `extensions` holds, when `pick` takes it; the slot keeps anything else.
+    fn take<T>(
+        extensions: &mut http::Extensions,
+        pick: impl FnOnce(Pending) -> Result<T, Pending>,
+    ) -> Option<T> {
+        let slot = extensions.get_mut::<Pending>()?;
+        match pick(std::mem::replace(slot, Pending::Taken)) {
+            Ok(taken) => Some(taken),
+            Err(other) => {
+                *slot = other;
+                None
+            }
+        }
+    }
+}
+
 /// Where the innermost service sends a call: the gRPC routes, or the matched HTTP handler.
 #[derive(Clone)]
 pub(crate) enum Endpoint {
@@ -471,14 +484,10 @@ impl Endpoint {
 
     /// Takes the endpoint out of a request's extensions.
     fn take(extensions: &mut http::Extensions) -> Option<Endpoint> {
-        let pending = extensions.get_mut::<Pending>()?;
-        match std::mem::replace(pending, Pending::Taken) {
-            Pending::Endpoint(endpoint) => Some(endpoint),
-            other => {
-                *pending = other;
-                None
-            }
-        }
+        Pending::take(extensions, |pending| match pending {
+            Pending::Endpoint(endpoint) => Ok(endpoint),
+            other => Err(other),
+        })
     }
 }
 
