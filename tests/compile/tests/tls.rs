@@ -281,14 +281,13 @@ async fn curl(curl: &Path, pki: &Pki, url: &str, extra: &[&str]) -> Ran {
     run(curl, args).await
 }
 
-/// curl's `--cert`/`--key` arguments for alice.
-fn curl_alice(alice: &Issued) -> [String; 4] {
-    [
-        "--cert".into(),
+/// curl to `url` presenting alice's certificate and key (mTLS).
+async fn curl_presenting(curl_path: &Path, pki: &Pki, url: &str, alice: &Issued) -> Ran {
+    let (cert, key) = (
         alice.cert.display().to_string(),
-        "--key".into(),
         alice.key.display().to_string(),
-    ]
+    );
+    curl(curl_path, pki, url, &["--cert", &cert, "--key", &key]).await
 }
 
 /// The `Order` JSON and the HTTP version of a successful curl.
@@ -395,25 +394,11 @@ async fn required_client_certificates_refuse_clients_without_one() {
 
     let Some(curl_path) = curl_path() else { return };
     let url = format!("https://127.0.0.1:{}/v1/orders/1", served.http.port());
-    let (order, _) = curl_order(
-        &curl(
-            &curl_path,
-            &pki,
-            &url,
-            &curl_alice(&alice).each_ref().map(String::as_str),
-        )
-        .await,
-    );
+    let (order, _) = curl_order(&curl_presenting(&curl_path, &pki, &url, &alice).await);
     assert_eq!(order["customer"], "alice");
     let anonymous = curl(&curl_path, &pki, &url, &[]).await;
     assert!(!anonymous.ok, "{}", anonymous.stdout);
-    let foreign = curl(
-        &curl_path,
-        &pki,
-        &url,
-        &curl_alice(&mallory).each_ref().map(String::as_str),
-    )
-    .await;
+    let foreign = curl_presenting(&curl_path, &pki, &url, &mallory).await;
     assert!(!foreign.ok, "{}", foreign.stdout);
 }
 
@@ -440,15 +425,7 @@ async fn optional_client_certificates_let_clients_without_one_in() {
     let url = format!("https://127.0.0.1:{}/v1/orders/1", served.http.port());
     let (order, _) = curl_order(&curl(&curl_path, &pki, &url, &[]).await);
     assert_eq!(order["customer"], "anonymous");
-    let (order, _) = curl_order(
-        &curl(
-            &curl_path,
-            &pki,
-            &url,
-            &curl_alice(&alice).each_ref().map(String::as_str),
-        )
-        .await,
-    );
+    let (order, _) = curl_order(&curl_presenting(&curl_path, &pki, &url, &alice).await);
     assert_eq!(order["customer"], "alice");
 }
 
@@ -547,15 +524,7 @@ async fn the_client_certificate_reaches_handlers_interceptors_and_layers_on_both
         ("alice", Some("peer_certs=1"))
     );
     let url = format!("https://127.0.0.1:{}/v1/orders/1", served.http.port());
-    let (order, _) = curl_order(
-        &curl(
-            &curl_path,
-            &pki,
-            &url,
-            &curl_alice(&alice).each_ref().map(String::as_str),
-        )
-        .await,
-    );
+    let (order, _) = curl_order(&curl_presenting(&curl_path, &pki, &url, &alice).await);
     // curl sends its chain up to the CA.
     assert_eq!(order["customer"], "alice");
     assert_ne!(order["coupon"], "peer_certs=0");
