@@ -27,6 +27,8 @@
 //! 4. whatever still runs then is cut, and serving returns.
 
 pub mod access;
+#[cfg(feature = "compression")]
+mod compression;
 mod conn;
 mod probes;
 mod recover;
@@ -57,6 +59,8 @@ pub use crate::http::call::{
     Outcome, Transport,
 };
 
+#[cfg(feature = "compression")]
+pub use compression::Compression;
 #[cfg(feature = "tls")]
 pub use tls::{PeerCertificate, Tls};
 pub use tonic_health::server::HealthReporter;
@@ -117,6 +121,8 @@ pub struct Builder {
     health_endpoints: bool,
     #[cfg(feature = "tls")]
     tls: Option<Tls>,
+    #[cfg(feature = "compression")]
+    compression: Compression,
     error: Option<Error>,
 }
 
@@ -142,6 +148,8 @@ impl Default for Builder {
             health_endpoints: true,
             #[cfg(feature = "tls")]
             tls: None,
+            #[cfg(feature = "compression")]
+            compression: Compression::default(),
             error: None,
         }
     }
@@ -319,6 +327,15 @@ impl Builder {
         self
     }
 
+    /// How the HTTP routes compress answers and decompress request bodies: on by default with
+    /// the `compression` feature, see [`Compression`]. gRPC calls are compressed by their
+    /// services (tonic's `accept_compressed` and `send_compressed`), never here.
+    #[cfg(feature = "compression")]
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.compression = compression;
+        self
+    }
+
     /// Checks the configuration, reads the TLS files, and assembles the routes.
     pub fn build(self) -> Result<Server, Error> {
         if let Some(error) = self.error {
@@ -394,6 +411,8 @@ impl Builder {
             }),
             probes,
             http: self.http.map(|router| {
+                #[cfg(feature = "compression")]
+                let router = self.compression.wrap(router);
                 router
                     .layer(axum::middleware::from_fn(unknown_path_as_status))
                     .with_state(())
