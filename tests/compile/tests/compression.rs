@@ -67,6 +67,21 @@ impl OrderService for Shop {
         Ok(Response::new(created))
     }
 
+    async fn import_orders(
+        &self,
+        request: Request<tonic::Streaming<shop::Order>>,
+    ) -> Result<Response<shop::ImportOrdersResponse>, Status> {
+        let mut orders = request.into_inner();
+        let mut imported = 0;
+        while let Some(order) = orders.message().await? {
+            imported += i32::from(order.customer == "decompressed");
+        }
+        Ok(Response::new(shop::ImportOrdersResponse {
+            imported,
+            failed: Vec::new(),
+        }))
+    }
+
     async fn watch_order(
         &self,
         request: Request<shop::GetOrderRequest>,
@@ -530,7 +545,7 @@ async fn create(http: SocketAddr, encoding: &str, body: Vec<u8>) -> (StatusCode,
 }
 
 #[tokio::test]
-async fn request_bodies_are_decompressed_in_every_supported_encoding() {
+async fn request_bodies_unary_and_streamed_are_decompressed_in_every_supported_encoding() {
     let served = serve(|b| b).await;
     let json = br#"{"customer": "decompressed"}"#;
     for encoding in ["gzip", "deflate", "br", "zstd", "identity"] {
@@ -542,6 +557,23 @@ async fn request_bodies_are_decompressed_in_every_supported_encoding() {
         assert_eq!(status, StatusCode::OK, "{encoding}: {order}");
         assert_eq!(order["customer"], "decompressed", "{encoding}");
         assert_eq!(order["name"], "orders/7", "{encoding}");
+    }
+    // A client stream's NDJSON body, decompressed as it arrives.
+    let ndjson = br#"{"customer": "decompressed"}
+{"customer": "decompressed"}
+"#;
+    for encoding in ["gzip", "zstd"] {
+        let response = client()
+            .post(format!("http://{}/v1/orders:import", served.http))
+            .header(CONTENT_TYPE, "application/x-ndjson")
+            .header(CONTENT_ENCODING, encoding)
+            .body(encode(encoding, ndjson))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{encoding}");
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(answer["imported"], 2, "{encoding}: {answer}");
     }
 }
 
@@ -557,6 +589,19 @@ async fn a_compression_bomb_is_a_413_and_bad_encodings_are_statuses() {
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{encoding}: {error}");
         assert_eq!(error["code"], 8, "{encoding}: RESOURCE_EXHAUSTED {error}");
     }
+    // A client stream's messages are limited one by one, on decompressed bytes too.
+    let bomb = encode("gzip", &zeros);
+    let response = client()
+        .post(format!("http://{}/v1/orders:import", served.http))
+        .header(CONTENT_TYPE, "application/x-ndjson")
+        .header(CONTENT_ENCODING, "gzip")
+        .body(bomb)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(error["code"], 8, "{status}: RESOURCE_EXHAUSTED {error}");
     drop(zeros);
 
     let (status, accepted, error) = create(served.http, "compress", b"{}".to_vec()).await;
