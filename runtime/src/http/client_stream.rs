@@ -458,8 +458,7 @@ impl Splitter {
         loop {
             // Only the bytes not searched yet: a long line arriving in small pieces (a
             // decompressed body comes in 4 KiB pieces) must not be searched again for each.
-            let Some(newline) = self.buffer[self.scanned..].iter().position(|b| *b == b'\n')
-            else {
+            let Some(newline) = self.buffer[self.scanned..].iter().position(|b| *b == b'\n') else {
                 self.scanned = self.buffer.len();
                 return None;
             };
@@ -571,7 +570,15 @@ mod tests {
                 &["{\"s\":\"a\\\"]\"}", "{\"n\":[1,2]}"],
             ),
             (
-                &["{\"a\"", ":1", "}", "\n{", "\"a\":2}\n{\"a\":3}\n", "{\"a\"", ":4}"],
+                &[
+                    "{\"a\"",
+                    ":1",
+                    "}",
+                    "\n{",
+                    "\"a\":2}\n{\"a\":3}\n",
+                    "{\"a\"",
+                    ":4}",
+                ],
                 &["{\"a\":1}", "{\"a\":2}", "{\"a\":3}", "{\"a\":4}"],
             ),
             (&["[]"], &[]),

@@ -120,7 +120,9 @@ async fn unknown_encoding_as_status(request: Request, next: Next) -> Response {
     }
     .into_response();
     if let Some(accepted) = accepted {
-        refused.headers_mut().insert(header::ACCEPT_ENCODING, accepted);
+        refused
+            .headers_mut()
+            .insert(header::ACCEPT_ENCODING, accepted);
     }
     refused
 }
