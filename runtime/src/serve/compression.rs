@@ -96,10 +96,22 @@ impl Compression {
     }
 }
 
-/// tower-http's refusal of a request body in an encoding it does not decode (a bare 415 with
-/// `Accept-Encoding`) becomes a `google.rpc.Status` 415, like the routes' other errors.
-async fn unknown_encoding_as_status(request: Request, next: Next) -> Response {
+/// A request's `Content-Encoding` goes to tower-http trimmed and in lower case (coding names are
+/// case-insensitive; tower-http compares bytes), and tower-http's refusal of an encoding it does
+/// not decode (a bare 415 with `Accept-Encoding`) becomes a `google.rpc.Status` 415, like the
+/// routes' other errors.
+async fn unknown_encoding_as_status(mut request: Request, next: Next) -> Response {
     let encoding = request.headers().get(header::CONTENT_ENCODING).cloned();
+    if let Some(sent) = &encoding {
+        let normal = sent.as_bytes().trim_ascii().to_ascii_lowercase();
+        if normal != sent.as_bytes() {
+            if let Ok(normal) = http::HeaderValue::from_bytes(&normal) {
+                request
+                    .headers_mut()
+                    .insert(header::CONTENT_ENCODING, normal);
+            }
+        }
+    }
     let response = next.run(request).await;
     if response.status() != StatusCode::UNSUPPORTED_MEDIA_TYPE
         || response.headers().contains_key(header::CONTENT_TYPE)
