@@ -557,9 +557,7 @@ async fn create(http: SocketAddr, encoding: &str, body: Vec<u8>) -> (StatusCode,
 async fn request_bodies_unary_and_streamed_are_decompressed_in_every_supported_encoding() {
     let served = serve(|b| b).await;
     let json = br#"{"customer": "decompressed"}"#;
-    for encoding in [
-        "gzip", "deflate", "br", "zstd", "identity", "GZip", " zstd ",
-    ] {
+    for encoding in ["gzip", "deflate", "br", "zstd", "identity", "GZip"] {
         let body = match encoding.trim().to_lowercase().as_str() {
             "identity" => json.to_vec(),
             encoding => encode(encoding, json),
