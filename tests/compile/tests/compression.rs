@@ -558,7 +558,7 @@ async fn request_bodies_unary_and_streamed_are_decompressed_in_every_supported_e
     let served = serve(|b| b).await;
     let json = br#"{"customer": "decompressed"}"#;
     for encoding in ["gzip", "deflate", "br", "zstd", "identity", "GZip"] {
-        let body = match encoding.trim().to_lowercase().as_str() {
+        let body = match encoding.to_lowercase().as_str() {
             "identity" => json.to_vec(),
             encoding => encode(encoding, json),
         };
