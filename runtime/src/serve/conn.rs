@@ -86,8 +86,7 @@ pub(super) struct Enforced {
 }
 
 impl Enforced {
-    /// Why `request`'s headers are over the limits, if they are. HTTP/2 checks the size of the
-    /// header list itself (its SETTINGS announce the limit); HTTP/1's is checked here.
+    /// Why `request`'s headers are over the limits, if they are.
     fn headers_over<B>(&self, request: &Request<B>) -> Option<String> {
         let headers = request.headers();
         if headers.len() > self.max_headers {
@@ -96,14 +95,12 @@ impl Enforced {
                 self.max_headers
             ));
         }
-        if request.version() < http::Version::HTTP_2 {
-            let size = limits::header_list_size(headers);
-            if size > self.max_header_bytes {
-                return Some(format!(
-                    "the request's headers are {size} bytes, over the server's limit of {} bytes",
-                    self.max_header_bytes
-                ));
-            }
+        let size = limits::header_list_size(headers);
+        if size > self.max_header_bytes {
+            return Some(format!(
+                "the request's headers are {size} bytes, over the server's limit of {} bytes",
+                self.max_header_bytes
+            ));
         }
         None
     }

@@ -20,9 +20,10 @@ use crate::http::call::Transport;
 /// tonic's default for received messages, and so what every gRPC client expects.
 const FOUR_MIB: usize = 4 * 1024 * 1024;
 
-/// hyper's HTTP/1 read buffer, at least: it bounds what a connection buffers of a request's
-/// head before the head is checked, and larger reads of bodies gain little.
-const HTTP1_READ_BUFFER: usize = 64 * 1024;
+/// What a connection may buffer of a request's head before the head is checked against
+/// [`Limits::max_header_bytes`], at least: hyper's HTTP/1 read buffer (larger reads of bodies
+/// gain little) and the HTTP/2 header list size announced in SETTINGS.
+const HEAD_BUFFER: usize = 64 * 1024;
 
 /// The server's limits, all set here and given to [`Builder::limits`](super::Builder::limits).
 /// Each default is documented on its setter, and they are tabled in the README ("Production
@@ -195,12 +196,16 @@ impl Limits {
         http.http1()
             .max_headers(self.max_headers)
             // hyper answers 431 to a head that does not fit its read buffer; the exact limit is
-            // checked on the parsed head (`header_list_size`), as HTTP/2 checks it.
-            .max_buf_size(self.max_header_bytes.max(HTTP1_READ_BUFFER))
+            // checked on the parsed head (`header_list_size`), so that it is answered in the
+            // call's transport's form.
+            .max_buf_size(self.max_header_bytes.max(HEAD_BUFFER))
             .header_read_timeout(self.header_read_timeout);
         http.http2()
             .max_concurrent_streams(self.max_concurrent_streams)
-            .max_header_list_size(u32::try_from(self.max_header_bytes).unwrap_or(u32::MAX))
+            // Likewise: the h2 layer refuses larger header lists itself, with a bare 431.
+            .max_header_list_size(
+                u32::try_from(self.max_header_bytes.max(HEAD_BUFFER)).unwrap_or(u32::MAX),
+            )
             .keep_alive_interval(self.http2_keepalive_interval)
             .keep_alive_timeout(self.http2_keepalive_timeout);
     }

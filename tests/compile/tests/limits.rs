@@ -293,6 +293,22 @@ async fn headers_over_the_size_or_count_limit_are_431_over_http1_and_http2() {
             ran.stdout
         );
     }
+
+    let mut client = client(served.grpc).await;
+    let mut big = Request::new(shop::GetOrderRequest::default());
+    let value = "y".repeat(5000).parse().unwrap();
+    big.metadata_mut().insert("x-big", value);
+    let refused = client.get_order(big).await.unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    let mut many = Request::new(shop::GetOrderRequest::default());
+    for i in 0..25 {
+        let name: tonic::metadata::MetadataKey<_> = format!("x-h{i}").parse().unwrap();
+        many.metadata_mut().insert(name, "v".parse().unwrap());
+    }
+    let refused = client.get_order(many).await.unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    // The connection serves on.
+    get(&mut client, "orders/1").await.unwrap();
 }
 
 #[tokio::test]
