@@ -157,7 +157,11 @@ impl Service<Request<Incoming>> for Dispatch {
 
     fn call(&mut self, request: Request<Incoming>) -> Self::Future {
         let open = self.activity.call();
-        let grpc = is_grpc(&request);
+        let grpc = match &self.routing {
+            Routing::Grpc(_) => true,
+            Routing::Http(_) => false,
+            Routing::Both { .. } => is_grpc(&request),
+        };
         let transport = if grpc {
             Transport::Grpc
         } else {
@@ -166,24 +170,20 @@ impl Service<Request<Incoming>> for Dispatch {
         if let Some(why) = self.enforced.headers_over(&request) {
             return Answer::ready(limits::headers_too_large(transport, why), open);
         }
+        // Probes answer on every port, to anything that is not gRPC.
+        let probe = self.probes.is_some() && Probes::wants(&request) && !is_grpc(&request);
         // Probes, health and reflection answer however busy the server is.
-        let exempt = if grpc {
-            is_builtin(grpc_service(&request))
-        } else {
-            self.probes.is_some() && Probes::wants(&request)
-        };
+        let exempt = probe || (grpc && is_builtin(grpc_service(&request)));
         let slot = match &self.enforced.slots {
-            Some(slots) if !exempt => {
-                match slots.take() {
-                    Some(slot) => Some(slot),
-                    None => return Answer::ready(limits::shed(transport), open),
-                }
-            }
+            Some(slots) if !exempt => match slots.take() {
+                Some(slot) => Some(slot),
+                None => return Answer::ready(limits::shed(transport), open),
+            },
             _ => None,
         };
         let send_limit = if grpc { self.enforced.max_send } else { None };
         Answer {
-            inner: self.dispatch(request, grpc),
+            inner: self.dispatch(request, grpc, probe),
             send_limit,
             open: Some(open),
             slot,
@@ -192,7 +192,7 @@ impl Service<Request<Incoming>> for Dispatch {
 }
 
 impl Dispatch {
-    fn dispatch(&mut self, request: Request<Incoming>, grpc: bool) -> Dispatched {
+    fn dispatch(&mut self, request: Request<Incoming>, grpc: bool, probe: bool) -> Dispatched {
         let (mut parts, body) = request.into_parts();
         let body = if grpc {
             axum::body::Body::new(ReceiveLimited::new(body, self.enforced.max_receive))
@@ -230,24 +230,21 @@ impl Dispatch {
                 extensions.insert(certificate.clone());
             }
         }
-        if let Some(probes) = &self.probes {
-            if !grpc && Probes::wants(&request) {
-                let head = request.method() == http::Method::HEAD;
-                let path = request.uri().path().to_owned();
-                let probes = probes.clone();
-                return Dispatched::Probe {
-                    future: Box::pin(async move { Ok(probes.answer(&path, head).await) }),
-                };
-            }
+        if let (true, Some(probes)) = (probe, &self.probes) {
+            let head = request.method() == http::Method::HEAD;
+            let path = request.uri().path().to_owned();
+            let probes = probes.clone();
+            return Dispatched::Probe {
+                future: Box::pin(async move { Ok(probes.answer(&path, head).await) }),
+            };
         }
-        let (router, grpc) = match &mut self.routing {
-            Routing::Grpc(router) => (router, true),
-            Routing::Http(router) => (router, false),
+        let router = match &mut self.routing {
+            Routing::Grpc(router) | Routing::Http(router) => router,
             Routing::Both { grpc: routes, http } => {
                 if grpc {
-                    (routes, true)
+                    routes
                 } else {
-                    (http, false)
+                    http
                 }
             }
         };

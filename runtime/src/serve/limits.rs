@@ -20,6 +20,9 @@ use crate::http::call::Transport;
 /// tonic's default for received messages, and so what every gRPC client expects.
 const FOUR_MIB: usize = 4 * 1024 * 1024;
 
+/// How many headers hyper's HTTP/1 parser takes when it is not told.
+const HYPER_MAX_HEADERS: usize = 100;
+
 /// What a connection may buffer of a request's head before the head is checked against
 /// [`Limits::max_header_bytes`], at least: hyper's HTTP/1 read buffer (larger reads of bodies
 /// gain little) and the HTTP/2 header list size announced in SETTINGS.
@@ -67,7 +70,7 @@ impl Default for Limits {
             receive_limit_set: false,
             max_send_message_bytes: None,
             max_header_bytes: 16 * 1024,
-            max_headers: 100,
+            max_headers: HYPER_MAX_HEADERS,
             header_read_timeout: Duration::from_secs(30),
             idle_timeout: Some(Duration::from_secs(600)),
             tcp_keepalive: Some(Duration::from_secs(60)),
@@ -193,8 +196,11 @@ impl Limits {
         &self,
         http: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
     ) {
+        if self.max_headers != HYPER_MAX_HEADERS {
+            // Only when changed: with a count set, hyper allocates the header index per request.
+            http.http1().max_headers(self.max_headers);
+        }
         http.http1()
-            .max_headers(self.max_headers)
             // hyper answers 431 to a head that does not fit its read buffer; the exact limit is
             // checked on the parsed head (`header_list_size`), so that it is answered in the
             // call's transport's form.
