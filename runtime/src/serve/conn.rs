@@ -172,13 +172,14 @@ impl Service<Request<Incoming>> for Dispatch {
         }
         // Probes answer on every port, to anything that is not gRPC.
         let probe = self.probes.is_some() && Probes::wants(&request) && !is_grpc(&request);
-        // Probes, health and reflection answer however busy the server is.
-        let exempt = probe || (grpc && is_builtin(grpc_service(&request)));
         let slot = match &self.enforced.slots {
-            Some(slots) if !exempt => match slots.take() {
-                Some(slot) => Some(slot),
-                None => return Answer::ready(limits::shed(transport), open),
-            },
+            // Probes, health and reflection answer however busy the server is.
+            Some(slots) if !(probe || grpc && is_builtin(grpc_service(&request))) => {
+                match slots.take() {
+                    Some(slot) => Some(slot),
+                    None => return Answer::ready(limits::shed(transport), open),
+                }
+            }
             _ => None,
         };
         let send_limit = if grpc { self.enforced.max_send } else { None };
