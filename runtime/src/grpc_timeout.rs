@@ -5,10 +5,12 @@ use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue};
 
+/// The header that carries a call's deadline.
+pub(crate) const GRPC_TIMEOUT: http::HeaderName = http::HeaderName::from_static("grpc-timeout");
+
 /// `grpc-timeout`: up to 8 digits and a unit (H, M, S, m, u, n).
 #[cfg_attr(not(any(feature = "serve", feature = "dial")), allow(dead_code))]
 pub(crate) fn grpc_timeout(headers: &HeaderMap) -> Option<Duration> {
-    const GRPC_TIMEOUT: http::HeaderName = http::HeaderName::from_static("grpc-timeout");
     grpc_timeout_value(headers.get(GRPC_TIMEOUT)?)
 }
 

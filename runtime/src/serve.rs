@@ -30,6 +30,7 @@ pub mod access;
 #[cfg(feature = "compression")]
 mod compression;
 mod conn;
+mod limits;
 mod probes;
 mod recover;
 #[cfg(feature = "tls")]
@@ -61,6 +62,7 @@ pub use crate::http::call::{
 
 #[cfg(feature = "compression")]
 pub use compression::Compression;
+pub use limits::Limits;
 #[cfg(feature = "tls")]
 pub use tls::{PeerCertificate, Tls};
 pub use tonic_health::server::HealthReporter;
@@ -119,6 +121,7 @@ pub struct Builder {
     #[cfg(feature = "metrics")]
     metrics: Option<crate::metrics::Metrics>,
     health_endpoints: bool,
+    limits: Limits,
     #[cfg(feature = "tls")]
     tls: Option<Tls>,
     #[cfg(feature = "compression")]
@@ -146,6 +149,7 @@ impl Default for Builder {
             #[cfg(feature = "metrics")]
             metrics: None,
             health_endpoints: true,
+            limits: Limits::default(),
             #[cfg(feature = "tls")]
             tls: None,
             #[cfg(feature = "compression")]
@@ -316,6 +320,13 @@ impl Builder {
         self
     }
 
+    /// The server's limits (concurrent calls, message and header sizes, timeouts, keepalive,
+    /// a default deadline), replacing the defaults documented on each [`Limits`] setter.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// Serves TLS, and only TLS, on every port (both ports, or the one port): see [`Tls`] for
     /// the certificate, its reloading and client certificates (mTLS). The handshake runs in
     /// each connection's task, within [`Tls::handshake_timeout`]. With client certificates,
@@ -420,6 +431,7 @@ impl Builder {
             services: self.services,
             health,
             listen,
+            limits: self.limits,
             #[cfg(feature = "tls")]
             tls,
             shutdown_timeout: self.shutdown_timeout,
@@ -440,6 +452,7 @@ impl fmt::Debug for Builder {
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("shutdown_delay", &self.shutdown_delay)
             .field("layers", &self.layers.len())
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -459,6 +472,7 @@ pub struct Server {
     services: Vec<&'static str>,
     health: HealthReporter,
     listen: Listen,
+    limits: Limits,
     #[cfg(feature = "tls")]
     tls: Option<tls::Acceptor>,
     shutdown_timeout: Duration,
@@ -697,6 +711,7 @@ impl Listening {
         let mut connections = Connections::new(
             server.stack.clone(),
             server.probes.clone(),
+            server.limits.clone(),
             #[cfg(feature = "tls")]
             server.tls.clone(),
         );

@@ -56,7 +56,7 @@ pub fn server(
     use tonic::codec::CompressionEncoding::{Gzip, Zstd};
     rs_svc::serve::Server::builder()
         // gzip and zstd both ways for clients that ask (the HTTP routes compress on their own,
-        // docs/reference.md section 11).
+        // docs/reference.md section 12).
         .grpc(
             user::v1::user_service_server::UserServiceServer::from_arc(users.clone())
                 .accept_compressed(Gzip)

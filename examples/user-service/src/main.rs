@@ -1,6 +1,12 @@
-//! `user-service [GRPC_ADDR [HTTP_ADDR]]`: serves the example's user service over gRPC (default
+//! `user-service [GRPC_ADDR [HTTP_ADDR]] [--tls-cert FILE --tls-key FILE [--client-ca FILE]]
+//! [--max-concurrent-calls N]`: serves the example's user service over gRPC (default
 //! `0.0.0.0:9090`, with the health service and server reflection) and HTTP/JSON (default
 //! `0.0.0.0:8080`, the routes of its `google.api.http` rules), until SIGTERM or Ctrl-C.
+//!
+//! With `--tls-cert` and `--tls-key` (PEM: the chain, and its key) both ports serve TLS only,
+//! reloading the files on SIGHUP or when they change; `--client-ca` (a PEM bundle) makes them
+//! require a client certificate that chains to it (mTLS). `--max-concurrent-calls N` sheds
+//! calls beyond N at once: RESOURCE_EXHAUSTED over gRPC, 429 with `Retry-After` over HTTP.
 //!
 //! The HTTP port also serves the API's OpenAPI document at `/openapi.yaml` and a Swagger UI page
 //! for it at `/docs`. The page loads Swagger UI from `USER_SERVICE_DOCS_ASSETS`: a URL, or a
@@ -16,22 +22,91 @@
 
 use std::sync::Arc;
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
 use rs_svc::auth::Jwt;
 use rs_svc::http::Docs;
 use rs_svc::metrics::Metrics;
+use rs_svc::serve::{Limits, Tls};
 use user_service_example::{Users, OPENAPI_YAML};
+
+/// The command line.
+struct Args {
+    grpc_addr: SocketAddr,
+    http_addr: SocketAddr,
+    tls: Option<Tls>,
+    max_concurrent_calls: Option<usize>,
+}
+
+impl Args {
+    fn parse(args: impl Iterator<Item = String>) -> Result<Args, String> {
+        let mut addrs = Vec::new();
+        let (mut cert, mut key, mut client_ca, mut max_calls) = (None, None, None, None);
+        let mut args = args.peekable();
+        while let Some(arg) = args.next() {
+            let mut value = |flag: &str| args.next().ok_or_else(|| format!("{flag} needs a value"));
+            match arg.as_str() {
+                "--tls-cert" => cert = Some(PathBuf::from(value(&arg)?)),
+                "--tls-key" => key = Some(PathBuf::from(value(&arg)?)),
+                "--client-ca" => client_ca = Some(PathBuf::from(value(&arg)?)),
+                "--max-concurrent-calls" => {
+                    let n = value(&arg)?;
+                    let n = n
+                        .parse()
+                        .map_err(|_| format!("--max-concurrent-calls {n}: not a number"))?;
+                    max_calls = Some(n);
+                }
+                flag if flag.starts_with("--") => return Err(format!("unknown flag {flag}")),
+                addr => addrs.push(
+                    addr.parse::<SocketAddr>()
+                        .map_err(|e| format!("{addr}: {e}"))?,
+                ),
+            }
+        }
+        if addrs.len() > 2 {
+            return Err("at most two addresses: GRPC_ADDR HTTP_ADDR".into());
+        }
+        let tls = match (cert, key) {
+            (Some(cert), Some(key)) => {
+                let tls = Tls::from_pem_files(cert, key);
+                Some(match client_ca {
+                    Some(bundle) => tls.client_ca(bundle),
+                    None => tls,
+                })
+            }
+            (None, None) if client_ca.is_none() => None,
+            _ => {
+                return Err(
+                    "--tls-cert and --tls-key go together (and --client-ca needs them)".into(),
+                )
+            }
+        };
+        Ok(Args {
+            grpc_addr: addrs
+                .first()
+                .copied()
+                .unwrap_or(rs_svc::serve::DEFAULT_GRPC_ADDR),
+            http_addr: addrs
+                .get(1)
+                .copied()
+                .unwrap_or(rs_svc::serve::DEFAULT_HTTP_ADDR),
+            tls,
+            max_concurrent_calls: max_calls,
+        })
+    }
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
-    let grpc_addr: std::net::SocketAddr = match args.next() {
-        Some(addr) => addr.parse()?,
-        None => rs_svc::serve::DEFAULT_GRPC_ADDR,
-    };
-    let http_addr: std::net::SocketAddr = match args.next() {
-        Some(addr) => addr.parse()?,
-        None => rs_svc::serve::DEFAULT_HTTP_ADDR,
-    };
+    let args = Args::parse(std::env::args().skip(1)).unwrap_or_else(|error| {
+        eprintln!("user-service: {error}");
+        eprintln!(
+            "usage: user-service [GRPC_ADDR [HTTP_ADDR]] [--tls-cert FILE --tls-key FILE \
+             [--client-ca FILE]] [--max-concurrent-calls N]"
+        );
+        std::process::exit(2);
+    });
     let docs = match std::env::var("USER_SERVICE_DOCS_ASSETS") {
         Ok(dir) if std::path::Path::new(&dir).is_dir() => Docs::yaml(OPENAPI_YAML).assets_dir(dir),
         Ok(url) => Docs::yaml(OPENAPI_YAML).assets(url),
@@ -41,16 +116,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let jwt = jwt()?;
     // One implementation behind both protocols.
     let users = Arc::new(Users::default());
-    let server = user_service_example::server(users, &jwt, Metrics::new())
+    let mut builder = user_service_example::server(users, &jwt, Metrics::new())
         .http(docs.into_router())
-        .grpc_addr(grpc_addr)
-        .http_addr(http_addr)
-        .build()?
-        .bind()
-        .await?;
-    eprintln!("user-service: gRPC on {}", server.grpc_addr());
-    if let Some(http) = server.http_addr() {
-        eprintln!("user-service: HTTP on {http}");
+        .grpc_addr(args.grpc_addr)
+        .http_addr(args.http_addr)
+        .limits(Limits::new().max_concurrent_calls(args.max_concurrent_calls));
+    let (grpc, http) = match args.tls {
+        Some(_) => ("gRPC over TLS", "HTTPS"),
+        None => ("gRPC", "HTTP"),
+    };
+    if let Some(tls) = args.tls {
+        builder = builder.tls(tls);
+    }
+    let server = builder.build()?.bind().await?;
+    eprintln!("user-service: {grpc} on {}", server.grpc_addr());
+    if let Some(addr) = server.http_addr() {
+        eprintln!("user-service: {http} on {addr}");
     }
     server.serve().await?;
     eprintln!("user-service: stopped");

@@ -138,7 +138,7 @@ where
     let frames = GrpcFrames::<Req> {
         body: call.body,
         pieces,
-        limit: call.options.body_limit(),
+        limit: call.options.body_limit(&call.parts.extensions),
         ready: VecDeque::new(),
         done: false,
         gone: Arc::default(),

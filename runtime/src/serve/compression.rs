@@ -1,4 +1,4 @@
-//! Compression of the HTTP port's answers and requests (docs/reference.md section 11), set with
+//! Compression of the HTTP port's answers and requests (docs/reference.md section 12), set with
 //! [`Builder::compression`](super::Builder::compression).
 //!
 //! - Responses are compressed by tower-http when the request's `Accept-Encoding` takes gzip, br or
@@ -29,7 +29,7 @@ use tower_http::decompression::RequestDecompressionLayer;
 
 use crate::http::HttpError;
 
-/// What the HTTP port compresses (docs/reference.md section 11). On by default, with
+/// What the HTTP port compresses (docs/reference.md section 12). On by default, with
 /// [`Compression::DEFAULT_MIN_SIZE`].
 ///
 /// ```

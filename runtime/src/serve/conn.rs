@@ -22,8 +22,10 @@ use tokio::task::JoinSet;
 use tonic::transport::server::TcpConnectInfo;
 use tower::Service;
 
+use super::limits::{self, Activity, CallOpen, CallSlots, Limits, ReceiveLimited, Sent, Slot};
 use super::probes::Probes;
-use crate::http::call::{self, CallFuture, CallInfo, Endpoint, Next};
+use crate::http::call::{self, CallFuture, CallInfo, Endpoint, Next, Transport};
+use crate::http::routes::MessageLimit;
 
 /// The routes a listener serves.
 #[derive(Clone)]
@@ -69,12 +71,65 @@ impl KnownMethods {
     }
 }
 
+/// What every connection enforces of the server's [`Limits`] beyond what hyper does.
+pub(super) struct Enforced {
+    slots: Option<Arc<CallSlots>>,
+    max_headers: usize,
+    max_header_bytes: usize,
+    max_receive: usize,
+    /// The receive limit for the HTTP routes, when set on the server (it replaces theirs).
+    http_message_limit: Option<MessageLimit>,
+    max_send: Option<usize>,
+    default_grpc_timeout: Option<http::HeaderValue>,
+    header_read_timeout: Duration,
+    idle_timeout: Option<Duration>,
+}
+
+impl Enforced {
+    /// Why `request`'s headers are over the limits, if they are.
+    fn headers_over<B>(&self, request: &Request<B>) -> Option<String> {
+        let headers = request.headers();
+        if headers.len() > self.max_headers {
+            return Some(format!(
+                "the request has more than {} headers",
+                self.max_headers
+            ));
+        }
+        let size = limits::header_list_size(headers);
+        if size > self.max_header_bytes {
+            return Some(format!(
+                "the request's headers are {size} bytes, over the server's limit of {} bytes",
+                self.max_header_bytes
+            ));
+        }
+        None
+    }
+
+    fn new(limits: &Limits) -> Self {
+        Enforced {
+            slots: limits.max_concurrent_calls.map(CallSlots::new),
+            max_headers: limits.max_headers,
+            max_header_bytes: limits.max_header_bytes,
+            max_receive: limits.max_receive_message_bytes,
+            http_message_limit: limits
+                .receive_limit_set
+                .then_some(MessageLimit(limits.max_receive_message_bytes)),
+            max_send: limits.max_send_message_bytes,
+            default_grpc_timeout: limits.default_grpc_timeout(),
+            header_read_timeout: limits.header_read_timeout,
+            idle_timeout: limits.idle_timeout,
+        }
+    }
+}
+
 /// The per-connection service: [`Routing`] plus the addresses handlers may ask for.
 #[derive(Clone)]
 struct Dispatch {
     routing: Routing,
     stack: Option<Stack>,
     probes: Option<Probes>,
+    enforced: Arc<Enforced>,
+    activity: Arc<Activity>,
     local: Option<SocketAddr>,
     remote: SocketAddr,
     #[cfg(feature = "tls")]
@@ -91,16 +146,76 @@ struct TlsPeer {
 }
 
 impl Service<Request<Incoming>> for Dispatch {
-    type Response = Response<axum::body::Body>;
+    type Response = Response<Sent>;
     type Error = Infallible;
-    type Future = Dispatched;
+    type Future = Answer;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         // axum routers are always ready.
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, mut request: Request<Incoming>) -> Self::Future {
+    fn call(&mut self, request: Request<Incoming>) -> Self::Future {
+        let open = self.activity.call();
+        let grpc = match &self.routing {
+            Routing::Grpc(_) => true,
+            Routing::Http(_) => false,
+            Routing::Both { .. } => is_grpc(&request),
+        };
+        let transport = if grpc {
+            Transport::Grpc
+        } else {
+            Transport::Http
+        };
+        if let Some(why) = self.enforced.headers_over(&request) {
+            return Answer::ready(limits::headers_too_large(transport, why), open);
+        }
+        // Probes answer on every port, to anything that is not gRPC.
+        let probe = self.probes.is_some() && Probes::wants(&request) && !is_grpc(&request);
+        let slot = match &self.enforced.slots {
+            // Probes, health and reflection answer however busy the server is.
+            Some(slots) if !(probe || grpc && is_builtin(grpc_service(&request))) => {
+                match slots.take() {
+                    Some(slot) => Some(slot),
+                    None => return Answer::ready(limits::shed(transport), open),
+                }
+            }
+            _ => None,
+        };
+        let send_limit = if grpc { self.enforced.max_send } else { None };
+        Answer {
+            inner: self.dispatch(request, grpc, probe),
+            send_limit,
+            open: Some(open),
+            slot,
+        }
+    }
+}
+
+impl Dispatch {
+    fn dispatch(&mut self, request: Request<Incoming>, grpc: bool, probe: bool) -> Dispatched {
+        let (mut parts, body) = request.into_parts();
+        let body = if grpc {
+            axum::body::Body::new(ReceiveLimited::new(body, self.enforced.max_receive))
+        } else {
+            axum::body::Body::new(body)
+        };
+        if let Some(timeout) = &self.enforced.default_grpc_timeout {
+            if !parts
+                .headers
+                .contains_key(crate::grpc_timeout::GRPC_TIMEOUT)
+            {
+                parts
+                    .headers
+                    .insert(crate::grpc_timeout::GRPC_TIMEOUT, timeout.clone());
+            }
+        }
+        if !grpc {
+            if let Some(limit) = self.enforced.http_message_limit {
+                parts.extensions.insert(limit);
+            }
+        }
+        let mut request = Request::from_parts(parts, body);
         // What tonic's and axum's own servers put there, so `Request::remote_addr()` and
         // `ConnectInfo<SocketAddr>` work in handlers served here.
         let extensions = request.extensions_mut();
@@ -116,24 +231,21 @@ impl Service<Request<Incoming>> for Dispatch {
                 extensions.insert(certificate.clone());
             }
         }
-        if let Some(probes) = &self.probes {
-            if Probes::wants(&request) && !is_grpc(&request) {
-                let head = request.method() == http::Method::HEAD;
-                let path = request.uri().path().to_owned();
-                let probes = probes.clone();
-                return Dispatched::Probe {
-                    future: Box::pin(async move { Ok(probes.answer(&path, head).await) }),
-                };
-            }
+        if let (true, Some(probes)) = (probe, &self.probes) {
+            let head = request.method() == http::Method::HEAD;
+            let path = request.uri().path().to_owned();
+            let probes = probes.clone();
+            return Dispatched::Probe {
+                future: Box::pin(async move { Ok(probes.answer(&path, head).await) }),
+            };
         }
-        let (router, grpc) = match &mut self.routing {
-            Routing::Grpc(router) => (router, true),
-            Routing::Http(router) => (router, false),
-            Routing::Both { grpc, http } => {
-                if is_grpc(&request) {
-                    (grpc, true)
+        let router = match &mut self.routing {
+            Routing::Grpc(router) | Routing::Http(router) => router,
+            Routing::Both { grpc: routes, http } => {
+                if grpc {
+                    routes
                 } else {
-                    (http, false)
+                    http
                 }
             }
         };
@@ -149,13 +261,8 @@ impl Service<Request<Incoming>> for Dispatch {
                 future: router.call(request),
             };
         }
-        let service = request
-            .uri()
-            .path()
-            .trim_start_matches('/')
-            .split_once('/')
-            .map_or("", |(service, _)| service);
-        if service == super::HEALTH_SERVICE || service.starts_with("grpc.reflection.") {
+        let service = grpc_service(&request);
+        if is_builtin(service) {
             return Dispatched::Route {
                 future: router.call(request),
             };
@@ -166,8 +273,6 @@ impl Service<Request<Incoming>> for Dispatch {
         } else {
             (false, false)
         };
-        let (parts, body) = request.into_parts();
-        let mut request = Request::from_parts(parts, axum::body::Body::new(body));
         let info = CallInfo::grpc(&request, known, one_message, Some(self.remote), self.local);
         request.extensions_mut().insert(info);
         Endpoint::Grpc(router.clone()).insert(request.extensions_mut());
@@ -184,6 +289,7 @@ pin_project_lite::pin_project! {
         Route { #[pin] future: RouteFuture<Infallible> },
         Stack { future: CallFuture },
         Probe { future: Pin<Box<dyn Future<Output = Result<Response<axum::body::Body>, Infallible>> + Send>> },
+        Ready { response: Option<Response<axum::body::Body>> },
     }
 }
 
@@ -195,8 +301,65 @@ impl Future for Dispatched {
             DispatchedProj::Route { future } => future.poll(cx),
             DispatchedProj::Stack { future } => future.as_mut().poll(cx),
             DispatchedProj::Probe { future } => future.as_mut().poll(cx),
+            DispatchedProj::Ready { response } => {
+                Poll::Ready(Ok(response.take().expect("polled after completion")))
+            }
         }
     }
+}
+
+pin_project_lite::pin_project! {
+    /// What a connection answers a request with: the routes' or the stack's answer, holding the
+    /// call's place among the open calls until its response's end ([`Sent`]).
+    struct Answer {
+        #[pin]
+        inner: Dispatched,
+        send_limit: Option<usize>,
+        open: Option<CallOpen>,
+        slot: Option<Slot>,
+    }
+}
+
+impl Answer {
+    /// An answer given at once, before any route.
+    fn ready(response: Response<axum::body::Body>, open: CallOpen) -> Self {
+        Answer {
+            inner: Dispatched::Ready {
+                response: Some(response),
+            },
+            send_limit: None,
+            open: Some(open),
+            slot: None,
+        }
+    }
+}
+
+impl Future for Answer {
+    type Output = Result<Response<Sent>, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Ok(response) = std::task::ready!(this.inner.poll(cx));
+        let (open, slot) = (this.open.take(), this.slot.take());
+        Poll::Ready(Ok(
+            response.map(|body| Sent::new(body, *this.send_limit, open, slot))
+        ))
+    }
+}
+
+/// The service a gRPC request's path names (`package.Service` of `/package.Service/Method`).
+fn grpc_service<B>(request: &Request<B>) -> &str {
+    request
+        .uri()
+        .path()
+        .trim_start_matches('/')
+        .split_once('/')
+        .map_or("", |(service, _)| service)
+}
+
+/// The services every server answers itself, outside the stack and the call limit.
+fn is_builtin(service: &str) -> bool {
+    service == super::HEALTH_SERVICE || service.starts_with("grpc.reflection.")
 }
 
 /// gRPC requests say so in their content type: `application/grpc`, `application/grpc+proto`, ...
@@ -213,6 +376,8 @@ pub(super) struct Connections {
     http: auto::Builder<TokioExecutor>,
     stack: Option<Stack>,
     probes: Option<Probes>,
+    limits: Limits,
+    enforced: Arc<Enforced>,
     #[cfg(feature = "tls")]
     tls: Option<super::tls::Acceptor>,
     tasks: JoinSet<()>,
@@ -223,17 +388,22 @@ impl Connections {
     pub(super) fn new(
         stack: Option<Stack>,
         probes: Option<Probes>,
+        limits: Limits,
         #[cfg(feature = "tls")] tls: Option<super::tls::Acceptor>,
     ) -> Self {
         let (drain, _) = watch::channel(false);
         let mut http = auto::Builder::new(TokioExecutor::new());
-        // hyper enforces its HTTP/1 header read timeout (30 s) only when it has a timer.
+        // hyper enforces its HTTP/1 header read timeout and HTTP/2 keepalive only when it has a
+        // timer.
         http.http1().timer(TokioTimer::new());
         http.http2().timer(TokioTimer::new());
+        limits.configure(&mut http);
         Connections {
             http,
             stack,
             probes,
+            enforced: Arc::new(Enforced::new(&limits)),
+            limits,
             #[cfg(feature = "tls")]
             tls,
             tasks: JoinSet::new(),
@@ -268,10 +438,14 @@ impl Connections {
     fn spawn(&mut self, stream: TcpStream, remote: SocketAddr, routing: Routing) {
         // gRPC messages are small writes that must not wait for Nagle.
         let _ = stream.set_nodelay(true);
+        self.limits.keepalive(&stream);
+        let activity = Activity::new();
         let service = Dispatch {
             routing,
             stack: self.stack.clone(),
             probes: self.probes.clone(),
+            enforced: self.enforced.clone(),
+            activity,
             local: stream.local_addr().ok(),
             remote,
             #[cfg(feature = "tls")]
@@ -328,8 +502,8 @@ impl Connections {
     }
 }
 
-/// Serves HTTP/1 and HTTP/2 on one connection until it ends, or until draining begins and what
-/// it has in flight is done.
+/// Serves HTTP/1 and HTTP/2 on one connection until it ends, or until draining begins (or the
+/// connection stays silent or idle past its limits) and what it has in flight is done.
 async fn serve_connection<I>(
     http: auto::Builder<TokioExecutor>,
     stream: I,
@@ -338,12 +512,17 @@ async fn serve_connection<I>(
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    let activity = service.activity.clone();
+    let enforced = service.enforced.clone();
+    let stream = limits::Watched::new(stream, activity.clone());
     let connection = http
         .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
     let mut connection = std::pin::pin!(connection);
+    let expired = activity.expired(enforced.header_read_timeout, enforced.idle_timeout);
     tokio::select! {
         _ = connection.as_mut() => return,
         _ = drain.changed() => {}
+        () = expired => {}
     }
     // HTTP/2: GOAWAY, then finish the open streams; HTTP/1: finish the current
     // exchange and close; a connection that sent nothing yet is closed at once.

@@ -1,4 +1,4 @@
-//! Compression over real sockets on 127.0.0.1 (docs/reference.md section 11): HTTP/JSON answers
+//! Compression over real sockets on 127.0.0.1 (docs/reference.md section 12): HTTP/JSON answers
 //! compressed by `Accept-Encoding` above the threshold on the HTTP port and the single port,
 //! streams decodable message by message (read with a decompressing client and with curl
 //! `--compressed -N`), request bodies decompressed under the body limit with their errors as
@@ -630,6 +630,15 @@ async fn a_compression_bomb_is_a_413_and_bad_encodings_are_statuses() {
         assert_eq!(error["code"], 3, "{encoding}: {error}");
     }
 
+    // The server's own receive limit counts decompressed bytes too.
+    let limited =
+        serve(|b| b.limits(rs_svc::serve::Limits::new().max_receive_message_bytes(64 << 10))).await;
+    let json = format!(r#"{{"customer": "{}"}}"#, "x".repeat(100 << 10));
+    let gzipped = encode("gzip", json.as_bytes());
+    assert!(gzipped.len() < 4 << 10);
+    let (status, _, error) = create(limited.http, "gzip", gzipped).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{error}");
+
     // The server is still there.
     let (encoding, _, _) = get(&format!("http://{}/v1/orders/big", served.http), "gzip").await;
     assert_eq!(encoding, "gzip");
@@ -729,7 +738,7 @@ async fn raw_grpc(
 }
 
 #[tokio::test]
-async fn grpc_frames_are_compressed_on_the_wire_and_other_encodings_are_refused_with_the_accepted_list(
+async fn grpc_frames_are_compressed_on_the_wire_bombs_stop_at_the_limit_and_other_encodings_are_refused(
 ) {
     let served = serve(|b| b).await;
     let name = b"orders/big";
@@ -747,6 +756,11 @@ async fn grpc_frames_are_compressed_on_the_wire_and_other_encodings_are_refused_
     let order = zstd::decode_all(&data[5..]).unwrap();
     let order = <shop::Order as prost::Message>::decode(order.as_slice()).unwrap();
     assert_eq!(order.customer, customer("orders/big"));
+
+    // A compression bomb: tonic stops decompressing at its 4 MiB message limit.
+    let bomb = encode("gzip", &vec![0u8; 64 << 20]);
+    let (headers, _) = raw_grpc(served.grpc, "gzip", "", bomb).await;
+    assert_eq!(header(&headers, "grpc-status"), "8", "{headers:?}");
 
     // An encoding the service does not accept: UNIMPLEMENTED, naming the ones it does.
     let (headers, _) = raw_grpc(served.grpc, "deflate", "", encode("deflate", &message)).await;

@@ -10,10 +10,11 @@
 
 mod common;
 
+use common::{curl_path, grpcurl_path, run, Ran};
+
 use rustls::pki_types::pem::PemObject as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -216,58 +217,6 @@ fn with_alice(options: Options, alice: &Issued) -> Options {
 
 // ---------------------------------------------------------------------------------------------
 // Foreign clients
-
-/// What a command printed, and whether it succeeded.
-struct Ran {
-    ok: bool,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs a command off the runtime's thread, so the server keeps serving meanwhile.
-async fn run(program: &Path, args: Vec<String>) -> Ran {
-    let program = program.to_owned();
-    let output = tokio::task::spawn_blocking(move || Command::new(program).args(args).output())
-        .await
-        .unwrap()
-        .unwrap();
-    Ran {
-        ok: output.status.success(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-/// A foreign tool from `env`, else `fallback`; `None` (skip) when missing, unless
-/// `RS_SVC_REQUIRE_FOREIGN=1`.
-fn tool(env: &str, fallback: PathBuf) -> Option<PathBuf> {
-    let path = std::env::var_os(env).map_or(fallback, PathBuf::from);
-    let found = if path.components().count() == 1 {
-        Command::new(&path).arg("--version").output().is_ok()
-    } else {
-        path.exists()
-    };
-    if found {
-        return Some(path);
-    }
-    assert!(
-        std::env::var("RS_SVC_REQUIRE_FOREIGN").as_deref() != Ok("1"),
-        "{} not found (set {env}); .ci/run installs it",
-        path.display()
-    );
-    eprintln!("skipping: {} not found (set {env})", path.display());
-    None
-}
-
-fn curl_path() -> Option<PathBuf> {
-    tool("RS_SVC_CURL", PathBuf::from("curl"))
-}
-
-fn grpcurl_path() -> Option<PathBuf> {
-    let venv = PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-        .join(".cache/rs-svc/tools/venv/bin/grpcurl");
-    tool("RS_SVC_GRPCURL", venv)
-}
 
 /// `curl` of `url` trusting the test CA, with `extra` arguments; stdout ends with a line
 /// holding the HTTP version.

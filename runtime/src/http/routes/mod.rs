@@ -98,9 +98,13 @@ impl Options {
         self
     }
 
-    /// The body limit, also applied to each message of a streamed body.
-    pub(crate) fn body_limit(&self) -> usize {
-        self.max_body_bytes
+    /// The body limit, also applied to each message of a streamed body: the server's
+    /// ([`MessageLimit`]) when the request carries one, else this router's.
+    pub(crate) fn body_limit(&self, extensions: &http::Extensions) -> usize {
+        match extensions.get::<MessageLimit>() {
+            Some(MessageLimit(limit)) => *limit,
+            None => self.max_body_bytes,
+        }
     }
 
     /// A query parameter that names no field is a 400 instead of being ignored.
@@ -114,6 +118,12 @@ impl Options {
         self.reject_unknown_query_parameters
     }
 }
+
+/// The largest request message the server accepts, set on the server (`serve::Limits::
+/// max_receive_message_bytes`) and carried in the request's extensions; it replaces
+/// [`Options::max_body_bytes`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MessageLimit(pub(crate) usize);
 
 /// A request on its way to a handler.
 pub struct Call {

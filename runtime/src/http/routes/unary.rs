@@ -123,7 +123,9 @@ impl<Req: JsonMessage> Start<Req> {
         }
         let body = std::mem::take(&mut pending.body);
         let content_type = pending.head.content_type.as_ref();
-        let limit = pending.options.body_limit();
+        let limit = pending
+            .options
+            .body_limit(pending.head.request.extensions());
         match read_body(content_type, body, limit, rule.http_body_request).await {
             Ok(read) => pending.read = Some(read),
             Err(error) => *self = Start::Failed(error),
