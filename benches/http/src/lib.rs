@@ -220,7 +220,8 @@ pub async fn bind(
     };
     let mut builder = rs_svc::serve::Server::builder();
     if mode == Mode::RsSvcTls {
-        let file = |var: &str| std::env::var(var).unwrap_or_else(|_| panic!("rs-svc-tls needs {var}"));
+        let file =
+            |var: &str| std::env::var(var).unwrap_or_else(|_| panic!("rs-svc-tls needs {var}"));
         builder = builder.tls(rs_svc::serve::Tls::from_pem_files(
             file("BENCH_TLS_CERT"),
             file("BENCH_TLS_KEY"),
