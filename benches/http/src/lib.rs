@@ -158,6 +158,9 @@ pub enum Mode {
     /// [`Mode::RsSvc`] with the server's middleware stack on: a tracing span and metrics per
     /// call (no exporter), what issue 14 says a production server runs.
     RsSvcStack,
+    /// [`Mode::RsSvc`] serving TLS on both ports, with the certificate chain and key in the PEM
+    /// files `BENCH_TLS_CERT` and `BENCH_TLS_KEY`: what TLS costs.
+    RsSvcTls,
 }
 
 impl Mode {
@@ -167,6 +170,7 @@ impl Mode {
             "rs-svc" => Some(Mode::RsSvc),
             "axum" => Some(Mode::Axum),
             "rs-svc-stack" => Some(Mode::RsSvcStack),
+            "rs-svc-tls" => Some(Mode::RsSvcTls),
             _ => None,
         }
     }
@@ -211,10 +215,18 @@ pub async fn bind(
 ) -> Result<rs_svc::serve::Listening, rs_svc::serve::Error> {
     let items = Arc::new(Items);
     let router = match mode {
-        Mode::RsSvc | Mode::RsSvcStack => item_service_http::router(items.clone()),
+        Mode::RsSvc | Mode::RsSvcStack | Mode::RsSvcTls => item_service_http::router(items.clone()),
         Mode::Axum => axum_router(items.clone()),
     };
     let mut builder = rs_svc::serve::Server::builder();
+    if mode == Mode::RsSvcTls {
+        let file =
+            |var: &str| std::env::var(var).unwrap_or_else(|_| panic!("rs-svc-tls needs {var}"));
+        builder = builder.tls(rs_svc::serve::Tls::from_pem_files(
+            file("BENCH_TLS_CERT"),
+            file("BENCH_TLS_KEY"),
+        ));
+    }
     if mode == Mode::RsSvcStack {
         if stack_has("metrics") {
             builder = builder.metrics(rs_svc::metrics::Metrics::new());

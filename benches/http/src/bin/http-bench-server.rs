@@ -1,11 +1,11 @@
-//! `http-bench-server serve rs-svc|rs-svc-stack|axum GRPC_ADDR HTTP_ADDR`: serves `bench.v1.ItemService` over
+//! `http-bench-server serve rs-svc|rs-svc-stack|rs-svc-tls|axum GRPC_ADDR HTTP_ADDR`: serves `bench.v1.ItemService` over
 //! gRPC and the mode's HTTP/JSON routes until SIGTERM or Ctrl-C.
 //! `http-bench-server fixtures DIR`: writes the descriptor set and request bodies `run.sh` uses.
 
 use rs_svc_http_bench::{bind, write_fixtures, Mode};
 
 const USAGE: &str =
-    "usage: http-bench-server serve rs-svc|rs-svc-stack|axum GRPC_ADDR HTTP_ADDR | http-bench-server fixtures DIR";
+    "usage: http-bench-server serve rs-svc|rs-svc-stack|rs-svc-tls|axum GRPC_ADDR HTTP_ADDR | http-bench-server fixtures DIR";
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
