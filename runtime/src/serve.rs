@@ -27,6 +27,8 @@
 //! 4. whatever still runs then is cut, and serving returns.
 
 pub mod access;
+#[cfg(feature = "compression")]
+mod compression;
 mod conn;
 mod limits;
 mod probes;
@@ -58,6 +60,8 @@ pub use crate::http::call::{
     Outcome, Transport,
 };
 
+#[cfg(feature = "compression")]
+pub use compression::Compression;
 pub use limits::Limits;
 #[cfg(feature = "tls")]
 pub use tls::{PeerCertificate, Tls};
@@ -120,6 +124,8 @@ pub struct Builder {
     limits: Limits,
     #[cfg(feature = "tls")]
     tls: Option<Tls>,
+    #[cfg(feature = "compression")]
+    compression: Compression,
     error: Option<Error>,
 }
 
@@ -146,6 +152,8 @@ impl Default for Builder {
             limits: Limits::default(),
             #[cfg(feature = "tls")]
             tls: None,
+            #[cfg(feature = "compression")]
+            compression: Compression::default(),
             error: None,
         }
     }
@@ -330,6 +338,15 @@ impl Builder {
         self
     }
 
+    /// How the HTTP routes compress answers and decompress request bodies: on by default with
+    /// the `compression` feature, see [`Compression`]. gRPC calls are compressed by their
+    /// services (tonic's `accept_compressed` and `send_compressed`), never here.
+    #[cfg(feature = "compression")]
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.compression = compression;
+        self
+    }
+
     /// Checks the configuration, reads the TLS files, and assembles the routes.
     pub fn build(self) -> Result<Server, Error> {
         if let Some(error) = self.error {
@@ -405,6 +422,8 @@ impl Builder {
             }),
             probes,
             http: self.http.map(|router| {
+                #[cfg(feature = "compression")]
+                let router = self.compression.wrap(router);
                 router
                     .layer(axum::middleware::from_fn(unknown_path_as_status))
                     .with_state(())

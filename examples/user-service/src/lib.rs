@@ -53,10 +53,17 @@ pub fn server(
     jwt: &rs_svc::auth::Jwt,
     metrics: rs_svc::metrics::Metrics,
 ) -> rs_svc::serve::Builder {
+    use tonic::codec::CompressionEncoding::{Gzip, Zstd};
     rs_svc::serve::Server::builder()
-        .grpc(user::v1::user_service_server::UserServiceServer::from_arc(
-            users.clone(),
-        ))
+        // gzip and zstd both ways for clients that ask (the HTTP routes compress on their own,
+        // docs/reference.md section 12).
+        .grpc(
+            user::v1::user_service_server::UserServiceServer::from_arc(users.clone())
+                .accept_compressed(Gzip)
+                .accept_compressed(Zstd)
+                .send_compressed(Gzip)
+                .send_compressed(Zstd),
+        )
         .http(user::v1::user_service_http::router(users))
         .file_descriptor_set(FILE_DESCRIPTOR_SET)
         .metrics(metrics)

@@ -13,7 +13,8 @@
 //! local directory such as `node_modules/swagger-ui-dist` (default: unpkg.com).
 //!
 //! Everything `user_service_example::server` turns on runs here: Prometheus metrics at
-//! `/metrics`, tracing that continues callers' traces, the access log on stderr, and
+//! `/metrics`, tracing that continues callers' traces, the access log on stderr, compression
+//! (HTTP/JSON answers and request bodies; gRPC gzip and zstd both ways), and
 //! `ImportUsers` guarded by a bearer token: an HS256 JWT signed with the secret in
 //! `USER_SERVICE_JWT_SECRET` (unset: nobody can import). With `OTEL_EXPORTER_OTLP_ENDPOINT`
 //! (e.g. `http://127.0.0.1:4317`) spans go to that OpenTelemetry collector; `RUST_LOG` filters

@@ -1,6 +1,7 @@
 //! The example served as its binary serves it (`user_service_example::server`), on 127.0.0.1:
 //! `/metrics` has series for both transports after a gRPC and an HTTP/JSON call, a request
-//! carrying `traceparent` continues that trace, and a bearer token guards `ImportUsers`.
+//! carrying `traceparent` continues that trace, a bearer token guards `ImportUsers`, and gRPC
+//! and HTTP/JSON answers are compressed for clients that ask.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -92,6 +93,34 @@ fn signed(subject: &str, secret: &[u8]) -> String {
     let claims = serde_json::json!({ "sub": subject, "exp": now + 60 });
     let key = EncodingKey::from_secret(secret);
     jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).unwrap()
+}
+
+#[tokio::test]
+async fn grpc_calls_go_gzip_and_come_back_zstd_and_http_answers_gzip() {
+    use tonic::codec::CompressionEncoding::{Gzip, Zstd};
+    let server = start(Metrics::new()).await;
+    let mut users = client(server.grpc)
+        .await
+        .send_compressed(Gzip)
+        .accept_compressed(Zstd);
+    users.create_user(new_user("ada")).await.unwrap();
+    let get = GetUserRequest {
+        name: "users/ada".into(),
+    };
+    let answer = users.get_user(get).await.unwrap();
+    let encoding = answer.metadata().get("grpc-encoding");
+    assert_eq!(encoding.and_then(|v| v.to_str().ok()), Some("zstd"));
+    assert_eq!(answer.into_inner().email, "ada@example.com");
+
+    // /metrics is over 1 KiB once a call was counted.
+    let scrape = reqwest::Client::new()
+        .get(format!("http://{}/metrics", server.http))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scrape.status(), 200);
+    assert_eq!(scrape.headers()["content-encoding"], "gzip");
 }
 
 #[tokio::test]

@@ -456,8 +456,14 @@ impl Splitter {
 
     fn next_line(&mut self) -> Option<Bytes> {
         loop {
-            let newline = self.buffer.iter().position(|b| *b == b'\n')?;
-            let line = self.buffer.split_to(newline + 1).freeze();
+            // Only the bytes not searched yet: a long line arriving in small pieces (a
+            // decompressed body comes in 4 KiB pieces) must not be searched again for each.
+            let Some(newline) = self.buffer[self.scanned..].iter().position(|b| *b == b'\n') else {
+                self.scanned = self.buffer.len();
+                return None;
+            };
+            let line = self.buffer.split_to(self.scanned + newline + 1).freeze();
+            self.scanned = 0;
             let trimmed = line.trim_ascii();
             if !trimmed.is_empty() {
                 return Some(line.slice_ref(trimmed));
@@ -470,6 +476,7 @@ impl Splitter {
             return Some(line);
         }
         let rest = self.buffer.split().freeze();
+        self.scanned = 0;
         let trimmed = rest.trim_ascii();
         (!trimmed.is_empty()).then(|| rest.slice_ref(trimmed))
     }
@@ -561,6 +568,18 @@ mod tests {
             (
                 &["[", "{\"s\":\"a\\\"]\"}", ",{\"n\":[1,2]}]"],
                 &["{\"s\":\"a\\\"]\"}", "{\"n\":[1,2]}"],
+            ),
+            (
+                &[
+                    "{\"a\"",
+                    ":1",
+                    "}",
+                    "\n{",
+                    "\"a\":2}\n{\"a\":3}\n",
+                    "{\"a\"",
+                    ":4}",
+                ],
+                &["{\"a\":1}", "{\"a\":2}", "{\"a\":3}", "{\"a\":4}"],
             ),
             (&["[]"], &[]),
             (&[""], &[]),
