@@ -177,7 +177,7 @@ async fn in_process_and_grpc_client_give_identical_results_and_errors() {
 
     // And the outcomes are the service's, not empty agreement.
     let expected_prefixes = [
-        "ok Order { name: \"orders/1\", customer: \"x-customer=customers/7 grpc-timeout=30000000u\"",
+        "ok Order { name: \"orders/1\", customer: \"x-customer=customers/7 deadline=30s\"",
         "error InvalidArgument \"name is required\" details=[8, 3, 18,",
         "ok ListOrdersResponse { orders: [Order { name: \"orders/1\"",
         "error FailedPrecondition \"no customer\"",
@@ -185,7 +185,7 @@ async fn in_process_and_grpc_client_give_identical_results_and_errors() {
         "stream x-served-by=Some(\"shop\") [\"OrderEvent { name: \\\"orders/1\\\", state: Pending",
         "stream x-served-by=Some(\"shop\") [\"OrderEvent { name: \\\"orders/broken\\\", state: Pending",
         "error InvalidArgument \"name is required\"",
-        "ok ImportOrdersResponse { imported: 2, failed: [\"orders/dup\", \"x-customer=customers/8 grpc-timeout=20000000u\"] }",
+        "ok ImportOrdersResponse { imported: 2, failed: [\"orders/dup\", \"x-customer=customers/8 deadline=20s\"] }",
         "error FailedPrecondition \"an order without a customer\"",
         "stream x-served-by=Some(\"shop\") [\"ChatMessage { text: \\\"HI\\\"",
         "stream x-served-by=Some(\"shop\") [\"ChatMessage { text: \\\"HI\\\"",

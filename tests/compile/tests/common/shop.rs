@@ -11,17 +11,33 @@ use tonic::{Code, Request, Response, Status, Streaming};
 
 pub struct Shop;
 
-/// What a call's metadata said, for the answer: the custom header and the deadline.
+/// What a call's metadata said, for the answer: the custom header, and the deadline in whole
+/// seconds (what a Python backend can tell of it too).
 fn seen<T>(request: &Request<T>) -> String {
     let get = |key| {
         request
             .metadata()
             .get(key)
             .and_then(|v| v.to_str().ok())
-            .unwrap_or("-")
-            .to_owned()
+            .map(str::to_owned)
     };
-    format!("x-customer={} grpc-timeout={}", get("x-customer"), get("grpc-timeout"))
+    let deadline = get("grpc-timeout").map_or("-".to_owned(), |timeout| {
+        let (digits, unit) = timeout.split_at(timeout.len() - 1);
+        let value: f64 = digits.parse().unwrap();
+        let seconds = match unit {
+            "H" => value * 3600.0,
+            "M" => value * 60.0,
+            "S" => value,
+            "m" => value / 1e3,
+            "u" => value / 1e6,
+            _ => value / 1e9,
+        };
+        format!("{}s", seconds.round())
+    });
+    format!(
+        "x-customer={} deadline={deadline}",
+        get("x-customer").as_deref().unwrap_or("-")
+    )
 }
 
 /// An error carrying a `google.rpc.Status` with a `BadRequest` detail, and metadata.
@@ -68,6 +84,9 @@ impl OrderService for Shop {
         let name = request.into_inner().name;
         if name.is_empty() {
             return Err(detailed(Code::InvalidArgument, "name is required", "name"));
+        }
+        if name == "orders/missing" {
+            return Err(detailed(Code::NotFound, "no such order", "name"));
         }
         Ok(answer(shop::Order {
             name,
