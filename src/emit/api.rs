@@ -101,10 +101,7 @@ pub fn api_module(service: &Service, methods: &[ApiMethod], with_client: bool) -
             }
         });
     }
-    let impl_doc = format!(
-        " In process: every implementation of the server trait is a `{}`.",
-        api_trait
-    );
+    let impl_doc = " In process: each method calls the server trait's directly.";
     quote! {
         #[doc = #module_doc]
         pub mod #module {
