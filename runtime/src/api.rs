@@ -2,8 +2,9 @@
 //! types that the generated `<svc>_api::<Svc>Api` traits take and return.
 //!
 //! Every implementation of a service's server trait is also its `<Svc>Api`, called in process;
-//! the generated gRPC client implements the server trait by forwarding each call to its backend,
-//! so it is an `<Svc>Api` too, and `<svc>_http::router(Arc::new(client))` is a gateway.
+//! a generated gRPC client wrapped in [`Remote`] implements the server trait by forwarding each
+//! call to its backend, so it is an `<Svc>Api` too, and
+//! `<svc>_http::router(Arc::new(Remote::new(client)))` is a gateway.
 //!
 //! ```ignore
 //! async fn report(api: &impl OrderServiceApi) -> Result<(), tonic::Status> {
@@ -26,6 +27,34 @@ pub type RequestStream<T> = Pin<Box<dyn Stream<Item = T> + Send + 'static>>;
 /// that ends the stream.
 pub type ResponseStream<T> =
     Pin<Box<dyn Stream<Item = Result<T, tonic::Status>> + Send + 'static>>;
+
+/// A generated gRPC client as an implementation of its service's server trait, and so as its
+/// `<Svc>Api`: each call is forwarded to the client's backend with the incoming call's metadata
+/// and deadline (not its extensions), and comes back as the backend answered, errors included.
+/// `<svc>_http::router(Arc::new(Remote::new(client)))` is a gateway in front of that backend.
+///
+/// A wrapper rather than the client itself: were the client to implement the server trait, the
+/// trait's `&self` methods would shadow the client's own `&mut self` ones wherever the trait is
+/// in scope, and `client.get_order(message)` would stop compiling.
+#[derive(Debug, Clone, Default)]
+pub struct Remote<C>(C);
+
+impl<C> Remote<C> {
+    /// Wraps a generated gRPC client (`<svc>_client::<Svc>Client<T>`).
+    pub fn new(client: C) -> Self {
+        Remote(client)
+    }
+
+    /// The client.
+    pub fn get_ref(&self) -> &C {
+        &self.0
+    }
+
+    /// The client, unwrapped.
+    pub fn into_inner(self) -> C {
+        self.0
+    }
+}
 
 /// A client-streaming request from any stream of messages:
 /// `api.import_orders(streaming_request(tokio_stream::iter(orders)))`.
@@ -67,7 +96,7 @@ impl<T: prost::Message> http_body::Body for Frames<T> {
     }
 }
 
-/// What the generated `<Svc>Api` impls and the gRPC client's server-trait impl call
+/// What the generated `<Svc>Api` impls and the server-trait impls of [`Remote`] call
 /// (`rs_svc::__codegen::api`).
 #[doc(hidden)]
 pub mod codegen {

@@ -1,8 +1,9 @@
 //! One trait, three transports (docs/reference.md section 1, "The `<Svc>Api` trait"): per
 //! service a `<svc>_api` module holding the `<Svc>Api` trait, implemented in process by every
 //! implementation of the server trait; and an implementation of the server trait by the gRPC
-//! client, forwarding each call, which makes the client an `<Svc>Api` and
-//! `<svc>_http::router(Arc::new(client))` a gateway.
+//! client wrapped in `rs_svc::api::Remote`, forwarding each call, which makes it an `<Svc>Api`
+//! and `<svc>_http::router(Arc::new(Remote::new(client)))` a gateway. (On the client itself the
+//! trait's `&self` methods would shadow the client's own `&mut self` ones.)
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -44,7 +45,10 @@ pub fn api_module(service: &Service, methods: &[ApiMethod], with_client: bool) -
     let full_name = &service.full_name;
     let module_doc = format!(" `{full_name}` behind one trait, whatever the transport.");
     let through_client = if with_client {
-        format!(" or is called through the gRPC client ([`{client}`])")
+        format!(
+            " or is called through the gRPC client (`rs_svc::api::Remote::new(client)`, a \
+             [`{client}`] wrapped)"
+        )
     } else {
         String::new()
     };
@@ -120,8 +124,8 @@ pub fn api_module(service: &Service, methods: &[ApiMethod], with_client: bool) -
     }
 }
 
-/// Items for the `<svc>_client` module: the gRPC client as an implementation of the server
-/// trait, each call forwarded to the client's backend with the incoming metadata and deadline.
+/// Items for the `<svc>_client` module: the gRPC client, wrapped in `rs_svc::api::Remote`, as an
+/// implementation of the server trait, each call forwarded to the client's backend with the incoming metadata and deadline.
 /// With `default_stubs` the server trait has no stream types: its streams are boxed.
 pub fn client_as_server(service: &Service, methods: &[ApiMethod], default_stubs: bool) -> TokenStream {
     let server = format_ident!("{}", naming::tonic_module(&service.name, "server"));
@@ -139,7 +143,7 @@ pub fn client_as_server(service: &Service, methods: &[ApiMethod], default_stubs:
             (true, true) => ("bidi_streaming", quote!(tonic::Streaming<#request>)),
         };
         let helper = format_ident!("{helper}");
-        let mut call = quote!(::rs_svc::__codegen::api::#helper(self.inner.clone(), request, #path).await);
+        let mut call = quote!(::rs_svc::__codegen::api::#helper(self.get_ref().inner.clone(), request, #path).await);
         let response_type = if m.server_streaming && default_stubs {
             if !m.client_streaming {
                 call = quote!(#call.map(::rs_svc::__codegen::api::boxed));
@@ -168,14 +172,14 @@ pub fn client_as_server(service: &Service, methods: &[ApiMethod], default_stubs:
     let doc = format!(
         " A gateway: each call goes on to the client's backend with the incoming call's metadata \
          and deadline (not its extensions), and comes back as the backend answered, errors \
-         included. With it the client is also a [`super::{}::{}Api`].",
+         included. With it the wrapped client is also a [`super::{}::{}Api`].",
         naming::tonic_module(&service.name, "api"),
         service.name
     );
     quote! {
         #[doc = #doc]
         #[tonic::async_trait]
-        impl<T: ::rs_svc::__codegen::api::Transport> super::#server::#server_trait for #client<T> {
+        impl<T: ::rs_svc::__codegen::api::Transport> super::#server::#server_trait for ::rs_svc::api::Remote<#client<T>> {
             #items
         }
     }

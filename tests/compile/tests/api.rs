@@ -1,14 +1,16 @@
 //! One trait, three transports (docs/reference.md section 1, "The `<Svc>Api` trait"): one
 //! function written against `impl OrderServiceApi` runs every kind of call, and gives the same
 //! results and the same errors (code, message, details, metadata) whether the service runs in
-//! process, behind the generated gRPC client over a real socket, or behind a gRPC client that is
-//! itself served over gRPC (a gateway in front of the service).
+//! process, behind the generated gRPC client (wrapped in `rs_svc::api::Remote`) over a real
+//! socket, or behind a gRPC client that is itself served over gRPC (a gateway in front of the
+//! service).
 
 #[path = "common/shop.rs"]
 mod shop_impl;
 
 use std::net::SocketAddr;
 
+use rs_svc::api::Remote;
 use rs_svc_compile_test::acme::shop::v1 as shop;
 use shop::order_service_api::OrderServiceApi;
 use shop::order_service_client::OrderServiceClient;
@@ -29,10 +31,13 @@ async fn serve(service: impl OrderService) -> SocketAddr {
     addr
 }
 
-async fn client(addr: SocketAddr) -> OrderServiceClient<tonic::transport::Channel> {
-    OrderServiceClient::connect(format!("http://{addr}"))
-        .await
-        .unwrap()
+/// The generated gRPC client of the service at `addr`, as an implementation of the service.
+async fn client(addr: SocketAddr) -> Remote<OrderServiceClient<tonic::transport::Channel>> {
+    Remote::new(
+        OrderServiceClient::connect(format!("http://{addr}"))
+            .await
+            .unwrap(),
+    )
 }
 
 /// A call's outcome as text: the message and the metadata the service set, or the error's
@@ -212,4 +217,33 @@ async fn a_transport_can_be_chosen_at_run_time() {
         let order = api.get_order(get("orders/3")).await.unwrap().into_inner();
         assert_eq!(order.name, "orders/3");
     }
+}
+
+/// With the server trait and the `<Svc>Api` trait in scope, the client's own methods still take
+/// a bare message: the traits are implemented by `Remote<client>`, not by the client, whose
+/// `&mut self` methods a `&self` trait method would otherwise shadow.
+#[tokio::test]
+async fn the_clients_own_methods_stay_callable_with_the_traits_in_scope() {
+    let backend = serve(Shop).await;
+    let mut client = client(backend).await.into_inner();
+    let order = client
+        .get_order(shop::GetOrderRequest {
+            name: "orders/4".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(order.into_inner().name, "orders/4");
+}
+
+/// Any tonic transport will do: the dial helpers' channel, an intercepted channel.
+#[test]
+fn remote_clients_over_any_transport_are_apis() {
+    fn api<T: OrderServiceApi + OrderService>() {}
+    type Intercepted = tonic::service::interceptor::InterceptedService<
+        tonic::transport::Channel,
+        fn(Request<()>) -> Result<Request<()>, Status>,
+    >;
+    api::<Remote<OrderServiceClient<rs_svc::dial::Channel>>>();
+    api::<Remote<OrderServiceClient<Intercepted>>>();
+    api::<Remote<OrderServiceClient<tonic::transport::Channel>>>();
 }

@@ -1,5 +1,6 @@
 //! Gateway mode (docs/reference.md section 1, "The `<Svc>Api` trait"): the generated router
-//! serving HTTP/JSON with the generated gRPC client as its implementation, in front of a real
+//! serving HTTP/JSON with the generated gRPC client (in `rs_svc::api::Remote`) as its
+//! implementation, in front of a real
 //! gRPC backend, answers every request exactly as the router does with the implementation in
 //! process: unary GET/POST/PATCH, server streams as NDJSON, client streams and bidi streams from
 //! NDJSON bodies, the `grpc-timeout` deadline and custom headers reaching the backend, and
@@ -21,6 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Method;
+use rs_svc::api::Remote;
 use rs_svc_compile_test::acme::shop::v1 as shop;
 use shop::order_service_client::OrderServiceClient;
 use shop::order_service_http::router;
@@ -178,7 +180,7 @@ async fn gateway(backend: SocketAddr) -> SocketAddr {
     let client = OrderServiceClient::connect(format!("http://{backend}"))
         .await
         .unwrap();
-    common::serve_http(router(Arc::new(client))).await
+    common::serve_http(router(Arc::new(Remote::new(client)))).await
 }
 
 fn assert_same(expected: &[String], got: &[String], backend: &str) {
