@@ -17,15 +17,20 @@ use shop::order_service_client::OrderServiceClient;
 use shop::order_service_server::{OrderService, OrderServiceServer};
 use shop_impl::Shop;
 use tokio_stream::{wrappers::TcpListenerStream, StreamExt};
+use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status};
 
 /// Serves `service` over gRPC on a free loopback port, in the background.
 async fn serve(service: impl OrderService) -> SocketAddr {
+    serve_grpc(OrderServiceServer::new(service)).await
+}
+
+async fn serve_grpc<S: OrderService>(server: OrderServiceServer<S>) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(
         tonic::transport::Server::builder()
-            .add_service(OrderServiceServer::new(service))
+            .add_service(server)
             .serve_with_incoming(TcpListenerStream::new(listener)),
     );
     addr
@@ -169,9 +174,20 @@ async fn in_process_and_grpc_client_give_identical_results_and_errors() {
     let backend = serve(Shop).await;
     let over_grpc = exercise(&client(backend).await).await;
 
-    // The client, served over gRPC itself, forwards each call to the backend.
-    let gateway = serve(client(backend).await).await;
-    let through_gateway = exercise(&client(gateway).await).await;
+    // The client, served over gRPC itself, forwards each call to the backend. Its caller
+    // compresses with gzip, the backend knows no compression: the encoding headers of one
+    // exchange never reach the other.
+    let gateway = serve_grpc(
+        OrderServiceServer::new(client(backend).await)
+            .accept_compressed(CompressionEncoding::Gzip)
+            .send_compressed(CompressionEncoding::Gzip),
+    )
+    .await;
+    let gzip = client(gateway).await.into_inner();
+    let gzip = gzip
+        .send_compressed(CompressionEncoding::Gzip)
+        .accept_compressed(CompressionEncoding::Gzip);
+    let through_gateway = exercise(&Remote::new(gzip)).await;
 
     for (i, expected) in in_process.iter().enumerate() {
         assert_eq!(&over_grpc[i], expected, "call {i} over gRPC");
