@@ -25,8 +25,7 @@ pub type RequestStream<T> = Pin<Box<dyn Stream<Item = T> + Send + 'static>>;
 
 /// The messages of a server stream received through an `<Svc>Api`: each a message or the error
 /// that ends the stream.
-pub type ResponseStream<T> =
-    Pin<Box<dyn Stream<Item = Result<T, tonic::Status>> + Send + 'static>>;
+pub type ResponseStream<T> = Pin<Box<dyn Stream<Item = Result<T, tonic::Status>> + Send + 'static>>;
 
 /// A generated gRPC client as an implementation of its service's server trait, and so as its
 /// `<Svc>Api`: each call is forwarded to the client's backend with the incoming call's metadata
@@ -141,8 +140,10 @@ pub mod codegen {
         tonic::client::GrpcService<
             tonic::body::Body,
             Future: Send,
-            ResponseBody: http_body::Body<Data = Bytes, Error: Into<tonic::codegen::StdError> + Send>
-                              + Send
+            ResponseBody: http_body::Body<
+                Data = Bytes,
+                Error: Into<tonic::codegen::StdError> + Send,
+            > + Send
                               + 'static,
         > + Clone
         + Send
@@ -378,5 +379,46 @@ pub mod codegen {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::codegen::into_streaming;
+    use super::streaming_request;
+    use crate::google::api::HttpBody;
+
+    fn body(n: u8) -> HttpBody {
+        HttpBody {
+            content_type: format!("text/{n}"),
+            data: vec![n; usize::from(n) * 1000],
+            extensions: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_client_stream_in_process_reads_as_the_messages_sent() {
+        let sent: Vec<HttpBody> = (0..5).map(body).collect();
+        let mut request = streaming_request(tokio_stream::iter(sent.clone()));
+        request.metadata_mut().insert("x-k", "v".parse().unwrap());
+        let request = into_streaming(request);
+        assert_eq!(request.metadata().get("x-k").unwrap(), "v");
+        let mut stream = request.into_inner();
+        let mut read = Vec::new();
+        while let Some(message) = stream.message().await.unwrap() {
+            read.push(message);
+        }
+        assert_eq!(read, sent);
+    }
+
+    #[tokio::test]
+    async fn a_client_stream_in_process_has_the_servers_message_limit() {
+        let big = HttpBody {
+            data: vec![0; 4 * 1024 * 1024 + 1],
+            ..Default::default()
+        };
+        let request = into_streaming(streaming_request(tokio_stream::iter([big])));
+        let error = request.into_inner().message().await.unwrap_err();
+        assert_eq!(error.code(), tonic::Code::OutOfRange, "{error}");
     }
 }

@@ -127,7 +127,11 @@ pub fn api_module(service: &Service, methods: &[ApiMethod], with_client: bool) -
 /// Items for the `<svc>_client` module: the gRPC client, wrapped in `rs_svc::api::Remote`, as an
 /// implementation of the server trait, each call forwarded to the client's backend with the incoming metadata and deadline.
 /// With `default_stubs` the server trait has no stream types: its streams are boxed.
-pub fn client_as_server(service: &Service, methods: &[ApiMethod], default_stubs: bool) -> TokenStream {
+pub fn client_as_server(
+    service: &Service,
+    methods: &[ApiMethod],
+    default_stubs: bool,
+) -> TokenStream {
     let server = format_ident!("{}", naming::tonic_module(&service.name, "server"));
     let server_trait = format_ident!("{}", naming::tonic_type(&service.name, ""));
     let client = format_ident!("{}", naming::tonic_type(&service.name, "Client"));

@@ -191,7 +191,10 @@ async fn in_process_and_grpc_client_give_identical_results_and_errors() {
 
     for (i, expected) in in_process.iter().enumerate() {
         assert_eq!(&over_grpc[i], expected, "call {i} over gRPC");
-        assert_eq!(&through_gateway[i], expected, "call {i} through the gateway");
+        assert_eq!(
+            &through_gateway[i], expected,
+            "call {i} through the gateway"
+        );
     }
     assert_eq!(over_grpc.len(), in_process.len());
     assert_eq!(through_gateway.len(), in_process.len());
@@ -218,9 +221,21 @@ async fn in_process_and_grpc_client_give_identical_results_and_errors() {
             in_process[i]
         );
     }
-    assert!(in_process[1].ends_with("x-reason=Some(\"name\")"), "{}", in_process[1]);
-    assert!(in_process[6].contains("error Aborted \\\"the feed broke\\\""), "{}", in_process[6]);
-    assert!(in_process[11].contains("error OutOfRange \\\"boom is too loud\\\""), "{}", in_process[11]);
+    assert!(
+        in_process[1].ends_with("x-reason=Some(\"name\")"),
+        "{}",
+        in_process[1]
+    );
+    assert!(
+        in_process[6].contains("error Aborted \\\"the feed broke\\\""),
+        "{}",
+        in_process[6]
+    );
+    assert!(
+        in_process[11].contains("error OutOfRange \\\"boom is too loud\\\""),
+        "{}",
+        in_process[11]
+    );
     assert!(!in_process[11].contains("NEVER"), "{}", in_process[11]);
 }
 

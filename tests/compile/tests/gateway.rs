@@ -128,7 +128,10 @@ fn exchanges() -> Vec<Exchange> {
 
 /// A response as text: status, the headers the service sets or the router writes, and body.
 async fn send(client: &reqwest::Client, base: SocketAddr, exchange: &Exchange) -> String {
-    let mut request = client.request(exchange.method.clone(), format!("http://{base}{}", exchange.path));
+    let mut request = client.request(
+        exchange.method.clone(),
+        format!("http://{base}{}", exchange.path),
+    );
     for (name, value) in exchange.headers {
         request = request.header(*name, *value);
     }
@@ -185,7 +188,11 @@ async fn gateway(backend: SocketAddr) -> SocketAddr {
 
 fn assert_same(expected: &[String], got: &[String], backend: &str) {
     for ((exchange, expected), got) in exchanges().iter().zip(expected).zip(got) {
-        assert_eq!(got, expected, "{}: {backend} differs from in process", exchange.what);
+        assert_eq!(
+            got, expected,
+            "{}: {backend} differs from in process",
+            exchange.what
+        );
     }
     assert_eq!(got.len(), expected.len());
 }
@@ -195,7 +202,10 @@ async fn in_process() -> Vec<String> {
     let reference = transcript(common::serve_http(router(Arc::new(Shop))).await).await;
     let expect = [
         ("200", "x-customer=customers/7 deadline=30s"),
-        ("404", "\"@type\":\"type.googleapis.com/google.rpc.BadRequest\""),
+        (
+            "404",
+            "\"@type\":\"type.googleapis.com/google.rpc.BadRequest\"",
+        ),
         ("200", "\"orders/2\""),
         ("200", "\"totalMinor\":\"12\""),
         ("400", "\"no customer\""),
@@ -223,7 +233,11 @@ async fn in_process() -> Vec<String> {
 async fn the_router_over_the_grpc_client_answers_as_the_router_in_process() {
     let reference = in_process().await;
     let through_gateway = transcript(gateway(grpc_backend().await).await).await;
-    assert_same(&reference, &through_gateway, "the gateway to our gRPC server");
+    assert_same(
+        &reference,
+        &through_gateway,
+        "the gateway to our gRPC server",
+    );
 }
 
 /// The Python grpcio backend, stopped when dropped.

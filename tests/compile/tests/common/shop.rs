@@ -118,7 +118,11 @@ impl OrderService for Shop {
     ) -> Result<Response<shop::Order>, Status> {
         let order = request.into_inner().order.unwrap_or_default();
         if order.customer.is_empty() {
-            return Err(detailed(Code::FailedPrecondition, "no customer", "order.customer"));
+            return Err(detailed(
+                Code::FailedPrecondition,
+                "no customer",
+                "order.customer",
+            ));
         }
         Ok(answer(order))
     }
