@@ -109,6 +109,8 @@ pub mod codegen {
 
     use super::{Frames, RequestStream, ResponseStream};
 
+    type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
     /// In process: a client stream as the `tonic::Streaming` a server trait method takes, its
     /// messages framed in memory as they would cross the wire (and read under the same 4 MiB
     /// message limit a tonic server applies by default).
@@ -140,10 +142,8 @@ pub mod codegen {
         tonic::client::GrpcService<
             tonic::body::Body,
             Future: Send,
-            ResponseBody: http_body::Body<
-                Data = Bytes,
-                Error: Into<tonic::codegen::StdError> + Send,
-            > + Send
+            ResponseBody: http_body::Body<Data = Bytes, Error: Into<BoxError> + Send>
+                              + Send
                               + 'static,
         > + Clone
         + Send
@@ -156,10 +156,8 @@ pub mod codegen {
         T: tonic::client::GrpcService<
                 tonic::body::Body,
                 Future: Send,
-                ResponseBody: http_body::Body<
-                    Data = Bytes,
-                    Error: Into<tonic::codegen::StdError> + Send,
-                > + Send
+                ResponseBody: http_body::Body<Data = Bytes, Error: Into<BoxError> + Send>
+                                  + Send
                                   + 'static,
             > + Clone
             + Send
