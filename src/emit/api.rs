@@ -147,7 +147,8 @@ pub fn client_as_server(
             (true, true) => ("bidi_streaming", quote!(tonic::Streaming<#request>)),
         };
         let helper = format_ident!("{helper}");
-        let mut call = quote!(::rs_svc::__codegen::api::#helper(self.get_ref().inner.clone(), request, #path).await);
+        // Fully qualified: an RPC may be called `GetRef`.
+        let mut call = quote!(::rs_svc::__codegen::api::#helper(::rs_svc::api::Remote::get_ref(self).inner.clone(), request, #path).await);
         let response_type = if m.server_streaming && default_stubs {
             if !m.client_streaming {
                 call = quote!(#call.map(::rs_svc::__codegen::api::boxed));
