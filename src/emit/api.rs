@@ -125,8 +125,9 @@ pub fn api_module(service: &Service, methods: &[ApiMethod], with_client: bool) -
 }
 
 /// Items for the `<svc>_client` module: the gRPC client, wrapped in `rs_svc::api::Remote`, as an
-/// implementation of the server trait, each call forwarded to the client's backend with the incoming metadata and deadline.
-/// With `default_stubs` the server trait has no stream types: its streams are boxed.
+/// implementation of the server trait, each call forwarded to the client's backend with the
+/// incoming metadata and deadline. With `default_stubs` the server trait has no stream types:
+/// its streams are boxed.
 pub fn client_as_server(
     service: &Service,
     methods: &[ApiMethod],
