@@ -102,6 +102,13 @@ pub mod __codegen {
         pub use crate::http::{handler, BodyRule, JsonMessage, Rule};
     }
 
+    /// What the generated HTTP/JSON clients call: a request built from the same route tables
+    /// the routers match with.
+    #[cfg(feature = "http")]
+    pub mod http_client {
+        pub use crate::http::client::{encode, Encoded};
+    }
+
     /// What the generated `SERVICE` consts of the dial helpers are made of.
     #[cfg(feature = "dial")]
     pub mod dial {

@@ -4,6 +4,7 @@
 
 #[cfg(feature = "serve")]
 pub(crate) mod call;
+pub(crate) mod client;
 #[doc(hidden)]
 pub mod client_stream;
 pub mod docs;
