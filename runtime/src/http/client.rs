@@ -17,11 +17,16 @@
 //!   entry `m[k]=v`, and leaves out what is unset (JSON `null`) and empty repeated fields and
 //!   maps; a set field the query cannot carry (a `Struct`, `Value`, `Any`, or a message in a
 //!   repeated field or map) is refused with INVALID_ARGUMENT, since the router could not bind it.
+//!
+//! [`decode_error`] turns an error answer back into the `tonic::Status` the handler returned:
+//! code, message and details from the `google.rpc.Status` body, metadata from the headers.
 
 use std::fmt::Write as _;
 
+use http::{HeaderMap, StatusCode};
+use prost::Message as _;
 use serde_json::{Map, Value};
-use tonic::Status;
+use tonic::{Code, Status};
 
 use super::matcher::{Segment, Template};
 use super::query::{Cardinality, QueryField, QueryKind};
@@ -76,6 +81,38 @@ pub fn encode(
         path_and_query: path,
         body,
     })
+}
+
+/// The `tonic::Status` of an error answer (docs/reference.md section 4.3): its `google.rpc.Status`
+/// body's code, message and details (kept as gRPC keeps them, in `Status::details`), and its
+/// headers, but the transport's own, as metadata. An answer whose body is not a Status (from a
+/// proxy on the way, say) gets the code of its HTTP status, and the body's text as message.
+pub fn decode_error(http: StatusCode, headers: &HeaderMap, body: &[u8]) -> Status {
+    let metadata = super::metadata::response_metadata(headers);
+    match serde_json::from_slice::<crate::google::rpc::Status>(body) {
+        Ok(rpc) => {
+            let code = Code::from_i32(rpc.code);
+            let details = if rpc.details.is_empty() {
+                bytes::Bytes::new()
+            } else {
+                rpc.encode_to_vec().into()
+            };
+            Status::with_details_and_metadata(code, rpc.message, details, metadata)
+        }
+        Err(_) => {
+            let text = String::from_utf8_lossy(body);
+            let message = match text.trim() {
+                "" => format!("HTTP {http} with no google.rpc.Status body"),
+                text => text.to_owned(),
+            };
+            let code = match super::status::code_of_http(http) {
+                // A success status is no error; a non-error code would hide that it failed.
+                Code::Ok => Code::Unknown,
+                code => code,
+            };
+            Status::with_metadata(code, message, metadata)
+        }
+    }
 }
 
 /// Writes the path of `template`, each variable with its field's value taken out of `object`.
@@ -504,6 +541,48 @@ mod tests {
             "{}",
             refused.message()
         );
+    }
+
+    #[tokio::test]
+    async fn error_answers_decode_to_the_status_the_handler_returned() {
+        use crate::google::rpc::BadRequest;
+        use http_body_util::BodyExt as _;
+        let mut bad = BadRequest::default();
+        bad.field_violations
+            .push(crate::google::rpc::bad_request::FieldViolation {
+                field: "name".into(),
+                description: "is empty".into(),
+                ..Default::default()
+            });
+        let details = crate::google::rpc::Status {
+            code: Code::InvalidArgument as i32,
+            message: "bad name".into(),
+            details: vec![crate::wkt::Any::from_msg(&bad).unwrap()],
+        };
+        let mut metadata = tonic::metadata::MetadataMap::new();
+        metadata.insert("x-request-id", "r-1".parse().unwrap());
+        let returned = Status::with_details_and_metadata(
+            Code::InvalidArgument,
+            "bad name",
+            details.encode_to_vec().into(),
+            metadata,
+        );
+        // As the router answers it.
+        let answer = crate::http::status::error_response(&returned);
+        let (parts, body) = answer.into_parts();
+        let body = body.collect().await.unwrap().to_bytes();
+        let decoded = decode_error(parts.status, &parts.headers, &body);
+        assert_eq!(decoded.code(), Code::InvalidArgument);
+        assert_eq!(decoded.message(), "bad name");
+        assert_eq!(decoded.details(), returned.details());
+        assert_eq!(decoded.metadata().get("x-request-id").unwrap(), "r-1");
+        assert!(decoded.metadata().get("content-type").is_none());
+
+        let proxy = decode_error(StatusCode::BAD_GATEWAY, &HeaderMap::new(), b"upstream down");
+        assert_eq!(proxy.code(), Code::Unknown);
+        assert_eq!(proxy.message(), "upstream down");
+        let unavailable = decode_error(StatusCode::SERVICE_UNAVAILABLE, &HeaderMap::new(), b"");
+        assert_eq!(unavailable.code(), Code::Unavailable);
     }
 
     #[test]
