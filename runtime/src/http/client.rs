@@ -57,8 +57,13 @@ pub fn encode(
     let (body, query) = match rule.body {
         BodyRule::All => (Some(Value::Object(object)), None),
         BodyRule::None => (None, Some(object)),
-        BodyRule::Field { json_name, .. } => {
-            let body = take(&mut object, json_name.split('.'));
+        BodyRule::Field { proto_name, .. } => {
+            let path = field_path(fields, proto_name).ok_or_else(|| {
+                Status::internal(format!(
+                    "body field `{proto_name}` names no field of the request"
+                ))
+            })?;
+            let body = take(&mut object, &path);
             // An unset body field sends no body, which the router reads as the default.
             (Some(body.unwrap_or(Value::Null)), Some(object))
         }
@@ -90,15 +95,7 @@ pub fn encode(
 pub fn decode_error(http: StatusCode, headers: &HeaderMap, body: &[u8]) -> Status {
     let metadata = super::metadata::response_metadata(headers);
     match serde_json::from_slice::<crate::google::rpc::Status>(body) {
-        Ok(rpc) => {
-            let code = Code::from_i32(rpc.code);
-            let details = if rpc.details.is_empty() {
-                bytes::Bytes::new()
-            } else {
-                rpc.encode_to_vec().into()
-            };
-            Status::with_details_and_metadata(code, rpc.message, details, metadata)
-        }
+        Ok(rpc) => rpc_status(rpc, metadata),
         Err(_) => {
             let text = String::from_utf8_lossy(body);
             let message = match text.trim() {
@@ -115,6 +112,21 @@ pub fn decode_error(http: StatusCode, headers: &HeaderMap, body: &[u8]) -> Statu
     }
 }
 
+/// The `tonic::Status` of a `google.rpc.Status`: its code and message, its details kept as gRPC
+/// keeps them (the encoded `google.rpc.Status` in `Status::details`), and `metadata`.
+pub(crate) fn rpc_status(
+    rpc: crate::google::rpc::Status,
+    metadata: tonic::metadata::MetadataMap,
+) -> Status {
+    let code = Code::from_i32(rpc.code);
+    let details = if rpc.details.is_empty() {
+        bytes::Bytes::new()
+    } else {
+        rpc.encode_to_vec().into()
+    };
+    Status::with_details_and_metadata(code, rpc.message, details, metadata)
+}
+
 /// Writes the path of `template`, each variable with its field's value taken out of `object`.
 fn write_path(
     template: &Template,
@@ -128,13 +140,13 @@ fn write_path(
             write_literal(segment, path);
         }
         let covered = &template.segments[variable.start..variable.end];
-        let json_path = json_path(fields, variable.field).ok_or_else(|| {
+        let field_path = field_path(fields, variable.field).ok_or_else(|| {
             Status::internal(format!(
                 "path variable `{}` names no field of the request",
                 variable.field
             ))
         })?;
-        let value = take(object, json_path.iter().copied()).unwrap_or(Value::Null);
+        let value = take(object, &field_path).unwrap_or(Value::Null);
         let text = match &value {
             Value::String(text) => text.clone(),
             Value::Number(number) => number.to_string(),
@@ -258,15 +270,16 @@ fn write_segment(text: &str, path: &mut String) {
     }
 }
 
-/// The JSON names of the dotted proto field path `field`, through the schema's nested messages.
-fn json_path(mut fields: &'static [QueryField], field: &str) -> Option<Vec<&'static str>> {
-    let mut names = Vec::new();
+/// The fields along the dotted field path `field` (proto or JSON names), through the schema's
+/// nested messages.
+fn field_path(mut fields: &'static [QueryField], field: &str) -> Option<Vec<&'static QueryField>> {
+    let mut path = Vec::new();
     let mut parts = field.split('.').peekable();
     while let Some(part) = parts.next() {
         let found = fields
             .iter()
             .find(|f| f.proto_name == part || f.json_name == part)?;
-        names.push(found.json_name);
+        path.push(found);
         if parts.peek().is_some() {
             let QueryKind::Message(nested) = found.kind else {
                 return None;
@@ -274,23 +287,29 @@ fn json_path(mut fields: &'static [QueryField], field: &str) -> Option<Vec<&'sta
             fields = nested();
         }
     }
-    Some(names)
+    Some(path)
 }
 
-/// Takes the value at the JSON `path` out of `object`.
-fn take<'a>(
-    object: &mut Map<String, Value>,
-    path: impl IntoIterator<Item = &'a str>,
-) -> Option<Value> {
-    let mut path = path.into_iter().peekable();
+/// The key `field` has in `object`: its JSON name, or its proto name for messages written with
+/// proto names (`json_name=proto`).
+fn key<'a>(object: &Map<String, Value>, field: &'a QueryField) -> &'a str {
+    if object.contains_key(field.json_name) {
+        field.json_name
+    } else {
+        field.proto_name
+    }
+}
+
+/// Takes the value of the field at `path` out of `object`.
+fn take(object: &mut Map<String, Value>, path: &[&QueryField]) -> Option<Value> {
+    let (last, parents) = path.split_last()?;
     let mut object = object;
-    while let Some(name) = path.next() {
-        if path.peek().is_none() {
-            return object.remove(name);
-        }
+    for parent in parents {
+        let name = key(object, parent);
         object = object.get_mut(name)?.as_object_mut()?;
     }
-    None
+    let name = key(object, last);
+    object.remove(name)
 }
 
 /// Writes the set fields of `object` (a message whose fields are `fields`) as query pairs, each
@@ -305,7 +324,10 @@ fn write_query(
         if value.is_null() {
             continue;
         }
-        let Some(field) = fields.iter().find(|f| f.json_name == name) else {
+        let Some(field) = fields
+            .iter()
+            .find(|f| f.json_name == name || f.proto_name == name)
+        else {
             return Err(Status::internal(format!(
                 "the request's JSON has `{name}`, which is no field of its schema"
             )));
@@ -314,7 +336,8 @@ fn write_query(
         if !prefix.is_empty() {
             prefix.push('.');
         }
-        prefix.push_str(field.json_name);
+        // The name as the message wrote it: the router reads JSON and proto names alike.
+        prefix.push_str(name);
         let unsendable = || {
             Status::invalid_argument(format!(
                 "field `{prefix}` is set, but this route reads it from the query, which cannot carry it"
