@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http::{header, HeaderValue, Method, Uri};
-use http_body_util::{BodyExt as _, Full, Limited};
+use http_body::Frame;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt as _, Full, Limited, StreamBody};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
@@ -31,6 +33,8 @@ use super::routes::Rule;
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 
 type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+/// A request body: whole, or a client stream's NDJSON as it is produced.
+type RequestBody = UnsyncBoxBody<Bytes, std::convert::Infallible>;
 
 /// A connection pool to one base URL (`https://api.example.com`, `http://127.0.0.1:8080/prefix`),
 /// over HTTP/1.1 or HTTP/2 (by ALPN), with TLS verified against the webpki roots. Cheap to clone.
@@ -40,7 +44,7 @@ pub struct HttpChannel {
 }
 
 struct Inner {
-    client: Client<Connector, Full<Bytes>>,
+    client: Client<Connector, RequestBody>,
     /// Scheme and authority, and the path prefix without its trailing `/`.
     base: String,
     max_response_bytes: usize,
@@ -111,6 +115,54 @@ impl HttpChannel {
         Resp: DeserializeOwned,
     {
         let (request, deadline) = self.request(method, template, rule, request, false)?;
+        self.answer(rule, request, deadline).await
+    }
+
+    /// A client-streaming call: the messages go out as NDJSON as the stream yields them, the path
+    /// and query from the first (the router binds them into the first message).
+    pub async fn client_streaming<Req, Resp>(
+        &self,
+        method: Method,
+        template: &Template,
+        rule: &Rule,
+        request: tonic::Request<impl Stream<Item = Req> + Send + 'static>,
+    ) -> Result<tonic::Response<Resp>, Status>
+    where
+        Req: Serialize + QuerySchema + Send + 'static,
+        Resp: DeserializeOwned,
+    {
+        let (request, deadline) = self
+            .stream_request(method, template, rule, request, false)
+            .await?;
+        self.answer(rule, request, deadline).await
+    }
+
+    /// A bidirectional call: the messages go out as NDJSON, the answers come back as
+    /// [`HttpChannel::server_streaming`]'s do, both at once.
+    pub async fn bidi_streaming<Req, Resp>(
+        &self,
+        method: Method,
+        template: &Template,
+        rule: &Rule,
+        request: tonic::Request<impl Stream<Item = Req> + Send + 'static>,
+    ) -> Result<tonic::Response<MessageStream<Resp>>, Status>
+    where
+        Req: Serialize + QuerySchema + Send + 'static,
+        Resp: DeserializeOwned + Send + 'static,
+    {
+        let (request, deadline) = self
+            .stream_request(method, template, rule, request, true)
+            .await?;
+        self.events(rule, request, deadline).await
+    }
+
+    /// Sends `request` and reads its one answer.
+    async fn answer<Resp: DeserializeOwned>(
+        &self,
+        rule: &Rule,
+        request: http::Request<RequestBody>,
+        deadline: Option<Duration>,
+    ) -> Result<tonic::Response<Resp>, Status> {
         within(deadline, async {
             let response = self.send(request).await?;
             let (parts, body) = response.into_parts();
@@ -144,6 +196,16 @@ impl HttpChannel {
         Resp: DeserializeOwned + Send + 'static,
     {
         let (request, deadline) = self.request(method, template, rule, request, true)?;
+        self.events(rule, request, deadline).await
+    }
+
+    /// Sends `request` and reads its answers as Server-Sent Events.
+    async fn events<Resp: DeserializeOwned + Send + 'static>(
+        &self,
+        rule: &Rule,
+        request: http::Request<RequestBody>,
+        deadline: Option<Duration>,
+    ) -> Result<tonic::Response<MessageStream<Resp>>, Status> {
         let response = within(deadline, self.send(request)).await?;
         let (parts, body) = response.into_parts();
         if !parts.status.is_success() {
@@ -186,13 +248,27 @@ impl HttpChannel {
         rule: &Rule,
         request: tonic::Request<Req>,
         stream: bool,
-    ) -> Result<(http::Request<Full<Bytes>>, Option<Duration>), Status>
+    ) -> Result<(http::Request<RequestBody>, Option<Duration>), Status>
     where
         Req: Serialize + QuerySchema,
     {
-        let (metadata, _, message) = request.into_parts();
+        let (metadata, extensions, message) = request.into_parts();
         let json = serde_json::to_value(&message)
             .map_err(|e| Status::internal(format!("the request does not serialize: {e}")))?;
+        let request = tonic::Request::from_parts(metadata, extensions, json);
+        self.request_of_json::<Req>(method, template, rule, request, stream)
+    }
+
+    /// [`HttpChannel::request`] of the message's JSON.
+    fn request_of_json<Req: QuerySchema>(
+        &self,
+        method: Method,
+        template: &Template,
+        rule: &Rule,
+        request: tonic::Request<Value>,
+        stream: bool,
+    ) -> Result<(http::Request<RequestBody>, Option<Duration>), Status> {
+        let (metadata, _, json) = request.into_parts();
         let encoded = encode(template, rule, Req::query_fields(), json)?;
         let mut headers = metadata.into_headers();
         let deadline = crate::grpc_timeout::grpc_timeout(&headers);
@@ -208,9 +284,9 @@ impl HttpChannel {
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("application/json"),
                 );
-                Full::new(Bytes::from(body))
+                Full::new(Bytes::from(body)).boxed_unsync()
             }
-            None => Full::new(Bytes::new()),
+            None => Full::new(Bytes::new()).boxed_unsync(),
         };
         let uri = format!("{}{}", self.inner.base, encoded.path_and_query);
         let mut request = http::Request::new(body);
@@ -222,9 +298,53 @@ impl HttpChannel {
         Ok((request, deadline))
     }
 
+    /// The HTTP request of a streamed call: the head from the first message, which waits for it,
+    /// and a body that writes each message as one NDJSON line as the stream yields it.
+    async fn stream_request<Req>(
+        &self,
+        method: Method,
+        template: &Template,
+        rule: &Rule,
+        request: tonic::Request<impl Stream<Item = Req> + Send + 'static>,
+        stream: bool,
+    ) -> Result<(http::Request<RequestBody>, Option<Duration>), Status>
+    where
+        Req: Serialize + QuerySchema + Send + 'static,
+    {
+        use tokio_stream::StreamExt as _;
+        let (metadata, extensions, messages) = request.into_parts();
+        let mut messages = Box::pin(messages);
+        let first = messages.next().await;
+        // The head: the first message's path and query (an empty stream binds the default).
+        let head = tonic::Request::from_parts(
+            metadata,
+            extensions,
+            match &first {
+                Some(first) => serde_json::to_value(first),
+                None => Ok(Value::Object(serde_json::Map::new())),
+            }
+            .map_err(|e| Status::internal(format!("the request does not serialize: {e}")))?,
+        );
+        let (mut request, deadline) =
+            self.request_of_json::<Req>(method, template, rule, head, stream)?;
+        let lines = tokio_stream::iter(first).chain(messages).map(|message| {
+            // A message that does not serialize cannot be sent; it ends the body early,
+            // which the server reports.
+            let mut line = serde_json::to_vec(&message).unwrap_or_default();
+            line.push(b'\n');
+            Ok(Frame::data(Bytes::from(line)))
+        });
+        *request.body_mut() = StreamBody::new(lines).boxed_unsync();
+        request.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-ndjson"),
+        );
+        Ok((request, deadline))
+    }
+
     async fn send(
         &self,
-        request: http::Request<Full<Bytes>>,
+        request: http::Request<RequestBody>,
     ) -> Result<http::Response<hyper::body::Incoming>, Status> {
         self.inner
             .client

@@ -41,6 +41,17 @@ const WATCH_ORDER: Template = Template::with_verb(
     &[Variable::new("name", 1, 3)],
     "watch",
 );
+const IMPORT_ORDERS: Template = Template::with_verb(
+    &[Segment::Literal("v1"), Segment::Literal("orders")],
+    &[],
+    "import",
+);
+const CHAT: Template = Template::with_verb(
+    &[Segment::Literal("v1"), Segment::Literal("orders")],
+    &[],
+    "chat",
+);
+const BODY_ALL: Rule = Rule::new().body_all();
 const RULE: Rule = Rule::new();
 
 /// Keeps the requests it gets; `GetOrder` of `orders/missing` fails with details and metadata,
@@ -103,6 +114,36 @@ impl OrderService for Shop {
         Ok(Response::new(shop::ListOrdersResponse::default()))
     }
 
+    async fn import_orders(
+        &self,
+        request: Request<tonic::Streaming<shop::Order>>,
+    ) -> Result<Response<shop::ImportOrdersResponse>, Status> {
+        let mut orders = request.into_inner();
+        let mut failed = Vec::new();
+        let mut imported = 0;
+        while let Some(order) = orders.message().await? {
+            imported += 1;
+            failed.push(order.name);
+        }
+        Ok(Response::new(shop::ImportOrdersResponse {
+            imported,
+            failed,
+        }))
+    }
+
+    async fn chat(
+        &self,
+        request: Request<tonic::Streaming<shop::ChatMessage>>,
+    ) -> Result<Response<tonic::codegen::BoxStream<shop::ChatMessage>>, Status> {
+        let replies = request.into_inner().map(|message| {
+            message.map(|m| shop::ChatMessage {
+                text: format!("re: {}", m.text),
+                sent: None,
+            })
+        });
+        Ok(Response::new(Box::pin(replies)))
+    }
+
     async fn create_order(
         &self,
         request: Request<shop::CreateOrderRequest>,
@@ -129,6 +170,11 @@ impl OrderService for Shop {
         });
         Ok(Response::new(Box::pin(events)))
     }
+}
+
+/// The messages of a client stream, one every few milliseconds, as a client produces them.
+fn paced<T: Send + 'static>(items: Vec<T>) -> impl tokio_stream::Stream<Item = T> + Send + 'static {
+    tokio_stream::iter(items).throttle(Duration::from_millis(5))
 }
 
 async fn start() -> (HttpChannel, Shop) {
@@ -263,4 +309,60 @@ async fn a_server_stream_yields_each_message_then_its_error() {
     let error = items[2].as_ref().unwrap_err();
     assert_eq!(error.code(), Code::Aborted);
     assert_eq!(error.message(), "the watch ended");
+}
+
+#[tokio::test]
+async fn client_streams_send_every_message_as_it_comes_and_bidi_answers_each() {
+    let (channel, _) = start().await;
+    let orders: Vec<shop::Order> = (0..5)
+        .map(|i| shop::Order {
+            name: format!("orders/{i} \u{e9}\n"),
+            ..Default::default()
+        })
+        .collect();
+    let names: Vec<String> = orders.iter().map(|o| o.name.clone()).collect();
+    let imported: Response<shop::ImportOrdersResponse> = channel
+        .client_streaming(
+            Method::POST,
+            &IMPORT_ORDERS,
+            &BODY_ALL,
+            Request::new(paced(orders)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(imported.get_ref().imported, 5);
+    assert_eq!(imported.get_ref().failed, names);
+
+    let none: Response<shop::ImportOrdersResponse> = channel
+        .client_streaming(
+            Method::POST,
+            &IMPORT_ORDERS,
+            &BODY_ALL,
+            Request::new(paced(Vec::<shop::Order>::new())),
+        )
+        .await
+        .unwrap();
+    assert_eq!(none.get_ref().imported, 0);
+
+    let said: Vec<shop::ChatMessage> = ["a", "b c", "d"]
+        .map(|text| shop::ChatMessage {
+            text: text.into(),
+            sent: None,
+        })
+        .into();
+    let replies = channel
+        .bidi_streaming::<_, shop::ChatMessage>(
+            Method::POST,
+            &CHAT,
+            &BODY_ALL,
+            Request::new(paced(said)),
+        )
+        .await
+        .unwrap();
+    let replies: Vec<String> = replies
+        .into_inner()
+        .map(|reply| reply.unwrap().text)
+        .collect()
+        .await;
+    assert_eq!(replies, ["re: a", "re: b c", "re: d"]);
 }
