@@ -106,9 +106,16 @@ pub mod __codegen {
         pub use crate::http::{handler, BodyRule, JsonMessage, Rule};
     }
 
-    /// What the generated `<svc>_api` modules and the gRPC clients' server-trait impls call.
+    /// What the generated `<svc>_api` modules and the server-trait impls of `api::Remote` call.
     #[cfg(feature = "api")]
     pub use crate::api::codegen as api;
+
+    /// What the generated HTTP/JSON clients call: a request built from the same route tables
+    /// the routers match with.
+    #[cfg(feature = "http")]
+    pub mod http_client {
+        pub use crate::http::client::{decode_error, encode, Encoded};
+    }
 
     /// What the generated `SERVICE` consts of the dial helpers are made of.
     #[cfg(feature = "dial")]

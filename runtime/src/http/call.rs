@@ -273,7 +273,7 @@ pub fn on_complete(
                 .extensions
                 .get::<Code>()
                 .copied()
-                .unwrap_or_else(|| code_of_http(parts.status)),
+                .unwrap_or_else(|| crate::http::status::code_of_http(parts.status)),
         ),
     };
     let body = Completing {
@@ -296,26 +296,6 @@ fn grpc_code(value: &HeaderValue) -> Code {
         .ok()
         .and_then(|text| text.parse::<i32>().ok())
         .map_or(Code::Unknown, Code::from_i32)
-}
-
-/// The code of an HTTP answer that does not say (one a layer or the user's handler wrote): the
-/// inverse of docs/reference.md section 4's table where it is one-to-one.
-fn code_of_http(status: StatusCode) -> Code {
-    match status.as_u16() {
-        200..=299 => Code::Ok,
-        400 => Code::InvalidArgument,
-        401 => Code::Unauthenticated,
-        403 => Code::PermissionDenied,
-        404 => Code::NotFound,
-        409 => Code::Aborted,
-        413 | 429 => Code::ResourceExhausted,
-        499 => Code::Cancelled,
-        501 => Code::Unimplemented,
-        503 => Code::Unavailable,
-        504 => Code::DeadlineExceeded,
-        500 => Code::Internal,
-        _ => Code::Unknown,
-    }
 }
 
 /// A response body that reports how its call ended.

@@ -270,6 +270,14 @@ pub fn status_headers(status: &tonic::Status, headers: &mut HeaderMap) {
     });
 }
 
+/// The headers of an HTTP answer as the metadata of its call, as a gRPC client would see them:
+/// without the transport and hop-by-hop names.
+pub(crate) fn response_metadata(headers: &HeaderMap) -> MetadataMap {
+    let mut kept = HeaderMap::new();
+    append_headers(headers.clone(), &mut kept, |name| !DROPPED.contains(&name));
+    MetadataMap::from_headers(kept)
+}
+
 /// Appends every value of `from` whose name `keep` accepts.
 fn append_headers(from: HeaderMap, to: &mut HeaderMap, keep: impl Fn(&str) -> bool) {
     let mut name: Option<HeaderName> = None;

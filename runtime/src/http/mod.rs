@@ -4,6 +4,9 @@
 
 #[cfg(feature = "serve")]
 pub(crate) mod call;
+#[cfg(feature = "http-client")]
+mod channel;
+pub(crate) mod client;
 #[doc(hidden)]
 pub mod client_stream;
 pub mod docs;
@@ -17,6 +20,8 @@ pub mod status;
 pub mod stream;
 
 pub use axum;
+#[cfg(feature = "http-client")]
+pub use channel::{HttpChannel, MessageStream, DEFAULT_MAX_RESPONSE_BYTES};
 #[doc(hidden)]
 pub use client_stream::{bidi_streaming, client_streaming};
 pub use docs::{docs_router, Docs};

@@ -34,6 +34,26 @@ pub fn http_status(code: Code) -> StatusCode {
     }
 }
 
+/// The code of an HTTP answer that does not say (one a layer or the user's handler wrote): the
+/// inverse of docs/reference.md section 4's table where it is one-to-one.
+pub(crate) fn code_of_http(status: StatusCode) -> Code {
+    match status.as_u16() {
+        200..=299 => Code::Ok,
+        400 => Code::InvalidArgument,
+        401 => Code::Unauthenticated,
+        403 => Code::PermissionDenied,
+        404 => Code::NotFound,
+        409 => Code::Aborted,
+        413 | 429 => Code::ResourceExhausted,
+        499 => Code::Cancelled,
+        501 => Code::Unimplemented,
+        503 => Code::Unavailable,
+        504 => Code::DeadlineExceeded,
+        500 => Code::Internal,
+        _ => Code::Unknown,
+    }
+}
+
 /// The `google.rpc.Status` of a tonic status: its code and message, and the details it carries
 /// (`grpc-status-details-bin`, an encoded `google.rpc.Status` whose details are kept). Details
 /// that do not decode are left out rather than failing the response.

@@ -71,54 +71,45 @@ impl KnownMethods {
     }
 }
 
-/// What every connection enforces of the server's [`Limits`] beyond what hyper does.
+/// What every connection enforces of the server's [`Limits`] beyond what hyper does, with what
+/// is derived from them once.
 pub(super) struct Enforced {
+    limits: Limits,
     slots: Option<Arc<CallSlots>>,
-    max_headers: usize,
-    max_header_bytes: usize,
-    max_receive: usize,
     /// The receive limit for the HTTP routes, when set on the server (it replaces theirs).
     http_message_limit: Option<MessageLimit>,
-    max_send: Option<usize>,
     default_grpc_timeout: Option<http::HeaderValue>,
-    header_read_timeout: Duration,
-    idle_timeout: Option<Duration>,
 }
 
 impl Enforced {
-    /// Why `request`'s headers are over the limits, if they are.
-    fn headers_over<B>(&self, request: &Request<B>) -> Option<String> {
-        let headers = request.headers();
-        if headers.len() > self.max_headers {
-            return Some(format!(
-                "the request has more than {} headers",
-                self.max_headers
-            ));
-        }
-        let size = limits::header_list_size(headers);
-        if size > self.max_header_bytes {
-            return Some(format!(
-                "the request's headers are {size} bytes, over the server's limit of {} bytes",
-                self.max_header_bytes
-            ));
-        }
-        None
-    }
-
-    fn new(limits: &Limits) -> Self {
+    fn new(limits: Limits) -> Self {
         Enforced {
             slots: limits.max_concurrent_calls.map(CallSlots::new),
-            max_headers: limits.max_headers,
-            max_header_bytes: limits.max_header_bytes,
-            max_receive: limits.max_receive_message_bytes,
             http_message_limit: limits
                 .receive_limit_set
                 .then_some(MessageLimit(limits.max_receive_message_bytes)),
-            max_send: limits.max_send_message_bytes,
             default_grpc_timeout: limits.default_grpc_timeout(),
-            header_read_timeout: limits.header_read_timeout,
-            idle_timeout: limits.idle_timeout,
+            limits,
         }
+    }
+
+    /// Why `request`'s headers are over the limits, if they are.
+    fn headers_over<B>(&self, request: &Request<B>) -> Option<String> {
+        let (headers, limits) = (request.headers(), &self.limits);
+        if headers.len() > limits.max_headers {
+            return Some(format!(
+                "the request has more than {} headers",
+                limits.max_headers
+            ));
+        }
+        let size = limits::header_list_size(headers);
+        if size > limits.max_header_bytes {
+            return Some(format!(
+                "the request's headers are {size} bytes, over the server's limit of {} bytes",
+                limits.max_header_bytes
+            ));
+        }
+        None
     }
 }
 
@@ -182,7 +173,11 @@ impl Service<Request<Incoming>> for Dispatch {
             }
             _ => None,
         };
-        let send_limit = if grpc { self.enforced.max_send } else { None };
+        let send_limit = if grpc {
+            self.enforced.limits.max_send_message_bytes
+        } else {
+            None
+        };
         Answer {
             inner: self.dispatch(request, grpc, probe),
             send_limit,
@@ -196,7 +191,10 @@ impl Dispatch {
     fn dispatch(&mut self, request: Request<Incoming>, grpc: bool, probe: bool) -> Dispatched {
         let (mut parts, body) = request.into_parts();
         let body = if grpc {
-            axum::body::Body::new(ReceiveLimited::new(body, self.enforced.max_receive))
+            axum::body::Body::new(ReceiveLimited::new(
+                body,
+                self.enforced.limits.max_receive_message_bytes,
+            ))
         } else {
             axum::body::Body::new(body)
         };
@@ -376,7 +374,6 @@ pub(super) struct Connections {
     http: auto::Builder<TokioExecutor>,
     stack: Option<Stack>,
     probes: Option<Probes>,
-    limits: Limits,
     enforced: Arc<Enforced>,
     #[cfg(feature = "tls")]
     tls: Option<super::tls::Acceptor>,
@@ -402,8 +399,7 @@ impl Connections {
             http,
             stack,
             probes,
-            enforced: Arc::new(Enforced::new(&limits)),
-            limits,
+            enforced: Arc::new(Enforced::new(limits)),
             #[cfg(feature = "tls")]
             tls,
             tasks: JoinSet::new(),
@@ -438,7 +434,7 @@ impl Connections {
     fn spawn(&mut self, stream: TcpStream, remote: SocketAddr, routing: Routing) {
         // gRPC messages are small writes that must not wait for Nagle.
         let _ = stream.set_nodelay(true);
-        self.limits.keepalive(&stream);
+        self.enforced.limits.keepalive(&stream);
         let activity = Activity::new();
         let service = Dispatch {
             routing,
@@ -518,7 +514,10 @@ async fn serve_connection<I>(
     let connection = http
         .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
     let mut connection = std::pin::pin!(connection);
-    let expired = activity.expired(enforced.header_read_timeout, enforced.idle_timeout);
+    let expired = activity.expired(
+        enforced.limits.header_read_timeout,
+        enforced.limits.idle_timeout,
+    );
     tokio::select! {
         _ = connection.as_mut() => return,
         _ = drain.changed() => {}
