@@ -10,6 +10,8 @@
 //! - the `google.rpc` error details ([`google::rpc::BadRequest`], [`google::rpc::ErrorInfo`],
 //!   ...), which tonic-types packs into `grpc-status-details-bin`. [`wkt::Any`] knows them from
 //!   the start, so an HTTP error response renders them as proto3 JSON.
+//! - [`api`]: the stream types of the generated `<svc>_api::<Svc>Api` traits, one trait for
+//!   a service whether it is called in process or through the generated gRPC client;
 //! - [`http`]: the routes the generated `<service>_http` modules build ([`http::Routes`],
 //!   [`http::Options`]) and the OpenAPI docs page ([`http::docs`]);
 //! - [`serve`]: serving the generated gRPC services and HTTP routes, on one port or two, with
@@ -25,7 +27,7 @@
 //! # Features
 //!
 //! All on by default. `json` (the first three items; prost and serde, no HTTP stack, no tonic),
-//! `http` (adds axum, without a server), `serve` (adds hyper-util's and tonic's servers),
+//! `api` (the `<Svc>Api` traits; tonic, no HTTP stack), `http` (adds axum, without a server), `serve` (adds hyper-util's and tonic's servers),
 //! `dial` (tonic's channel with rustls) and `metrics` (prometheus-client; with `http` the
 //! `/metrics` route, with `serve` the server layer, with `dial` the client side). A crate that
 //! only wants messages with exact JSON sets `default-features = false, features = ["json"]` and
@@ -41,6 +43,8 @@
 // The checked-in generated code names this crate `::rs_svc`, as it would in a user's crate.
 extern crate self as rs_svc;
 
+#[cfg(feature = "api")]
+pub mod api;
 #[cfg(feature = "jwt")]
 pub mod auth;
 #[cfg(feature = "dial")]
@@ -101,6 +105,10 @@ pub mod __codegen {
         };
         pub use crate::http::{handler, BodyRule, JsonMessage, Rule};
     }
+
+    /// What the generated `<svc>_api` modules and the server-trait impls of `api::Remote` call.
+    #[cfg(feature = "api")]
+    pub use crate::api::codegen as api;
 
     /// What the generated HTTP/JSON clients call: a request built from the same route tables
     /// the routers match with.

@@ -5,6 +5,7 @@
 use proc_macro2::{Delimiter, Group, Punct, Spacing, TokenStream, TokenTree};
 use quote::{format_ident, quote};
 
+use super::api::{self, ApiMethod};
 use super::{paths, EmitError};
 use crate::model::{Idempotency, Method, MethodKind, Model, Service};
 use crate::naming;
@@ -152,16 +153,31 @@ pub fn services(model: &Model, package: &str, params: &Params) -> Result<TokenSt
     let mut out = TokenStream::new();
     for service in &pkg.services {
         let grpc = grpc_service(model, service, externs)?;
+        let api_methods: Vec<ApiMethod> = grpc.methods.iter().map(api_method).collect();
         if !params.no_client {
             let client = builder.generate_client(&grpc, "");
-            if params.no_dial {
-                out.extend(client);
-            } else {
-                out.extend(with_dial_helpers(client, service, params)?);
+            let mut items = TokenStream::new();
+            if !params.no_dial {
+                items.extend(dial_helpers(service, params));
             }
+            // The client forwards the server trait's calls (a gateway), so it needs that trait.
+            if !params.no_server {
+                items.extend(api::client_as_server(
+                    service,
+                    &api_methods,
+                    params.generate_default_stubs,
+                ));
+            }
+            out.extend(append_to_module(client, items).ok_or_else(|| {
+                EmitError(format!(
+                    "tonic-build's gRPC client of {} is not one module",
+                    service.full_name
+                ))
+            })?);
         }
         if !params.no_server {
             out.extend(one_allow(builder.generate_server(&grpc, "")));
+            out.extend(api::api_module(service, &api_methods, !params.no_client));
         }
     }
     Ok(out)
@@ -242,14 +258,23 @@ fn grpc_service(
     })
 }
 
-/// Adds the dial helpers of docs/reference.md section 5 to tonic-build's `<svc>_client` module:
+fn api_method(m: &GrpcMethod) -> ApiMethod<'_> {
+    ApiMethod {
+        proto_name: &m.proto_name,
+        rust_name: &m.rust_name,
+        client_streaming: m.client_streaming,
+        server_streaming: m.server_streaming,
+        deprecated: m.deprecated,
+        comments: &m.comments,
+        request: &m.request,
+        response: &m.response,
+    }
+}
+
+/// The dial helpers of docs/reference.md section 5, for tonic-build's `<svc>_client` module:
 /// `DEFAULT_HOST` and `OAUTH_SCOPES` when the proto sets them, the `SERVICE` description,
 /// `dial_with(options)`, and `dial()` when there is a default host.
-fn with_dial_helpers(
-    module: TokenStream,
-    service: &Service,
-    params: &Params,
-) -> Result<TokenStream, EmitError> {
+fn dial_helpers(service: &Service, params: &Params) -> TokenStream {
     let client = format_ident!("{}", naming::tonic_type(&service.name, "Client"));
     let full_name = &service.full_name;
     let address_env = naming::address_env_var(&service.name);
@@ -337,12 +362,7 @@ fn with_dial_helpers(
             ::rs_svc::dial::connect(&SERVICE, options).await.map(#client::new)
         }
     });
-    append_to_module(module, items).ok_or_else(|| {
-        EmitError(format!(
-            "tonic-build's gRPC client of {} is not one module",
-            service.full_name
-        ))
-    })
+    items
 }
 
 /// `module` (tonic-build's `pub mod x_client { ... }`, doc attributes first) with `items` added

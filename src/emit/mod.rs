@@ -1,5 +1,6 @@
 //! Stage 3: model -> files. One module per artefact.
 
+mod api;
 mod grpc;
 mod http;
 mod include;

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use axum::body::Body;
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use http_body::Frame;
 use serde::Serialize;
 use tokio_stream::Stream;
@@ -283,9 +283,9 @@ impl Pieces {
                         Err(e) => Err(format!("invalid JSON body: {e}")),
                     },
                 };
-                grpc_frame(&message.map_err(tonic::Status::invalid_argument)?)
+                crate::api::grpc_frame(&message.map_err(tonic::Status::invalid_argument)?)
             }
-            Pieces::Raw(raw) => grpc_frame(&crate::google::api::HttpBody {
+            Pieces::Raw(raw) => crate::api::grpc_frame(&crate::google::api::HttpBody {
                 content_type: raw.content_type.clone(),
                 data: piece.into(),
                 extensions: Vec::new(),
@@ -328,20 +328,6 @@ impl RawPieces {
             vec![Bytes::new()]
         }
     }
-}
-
-/// A message with its 5-byte gRPC header (uncompressed, length).
-fn grpc_frame(message: &impl prost::Message) -> Result<Bytes, tonic::Status> {
-    let len = message.encoded_len();
-    let mut out = BytesMut::with_capacity(5 + len);
-    out.put_u8(0);
-    out.put_u32(
-        u32::try_from(len).map_err(|_| tonic::Status::invalid_argument("message too large"))?,
-    );
-    message
-        .encode(&mut out)
-        .map_err(|e| tonic::Status::internal(e.to_string()))?;
-    Ok(out.freeze())
 }
 
 impl<Req: JsonMessage + prost::Message + Default> http_body::Body for GrpcFrames<Req> {

@@ -1,0 +1,280 @@
+//! One trait, three transports (docs/reference.md section 1, "The `<Svc>Api` trait"): one
+//! function written against `impl OrderServiceApi` runs every kind of call, and gives the same
+//! results and the same errors (code, message, details, metadata) whether the service runs in
+//! process, behind the generated gRPC client (wrapped in `rs_svc::api::Remote`) over a real
+//! socket, or behind a gRPC client that is itself served over gRPC (a gateway in front of the
+//! service).
+
+#[path = "common/shop.rs"]
+mod shop_impl;
+
+use std::net::SocketAddr;
+
+use rs_svc::api::Remote;
+use rs_svc_compile_test::acme::shop::v1 as shop;
+use shop::order_service_api::OrderServiceApi;
+use shop::order_service_client::OrderServiceClient;
+use shop::order_service_server::{OrderService, OrderServiceServer};
+use shop_impl::Shop;
+use tokio_stream::{wrappers::TcpListenerStream, StreamExt};
+use tonic::codec::CompressionEncoding;
+use tonic::{Request, Response, Status};
+
+/// Serves `service` over gRPC on a free loopback port, in the background.
+async fn serve(service: impl OrderService) -> SocketAddr {
+    serve_grpc(OrderServiceServer::new(service)).await
+}
+
+async fn serve_grpc<S: OrderService>(server: OrderServiceServer<S>) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(server)
+            .serve_with_incoming(TcpListenerStream::new(listener)),
+    );
+    addr
+}
+
+/// The generated gRPC client of the service at `addr`, as an implementation of the service.
+async fn client(addr: SocketAddr) -> Remote<OrderServiceClient<tonic::transport::Channel>> {
+    Remote::new(
+        OrderServiceClient::connect(format!("http://{addr}"))
+            .await
+            .unwrap(),
+    )
+}
+
+/// A call's outcome as text: the message and the metadata the service set, or the error's
+/// code, message, details and metadata.
+fn outcome<T: std::fmt::Debug>(result: Result<Response<T>, Status>) -> String {
+    match result {
+        Ok(response) => format!(
+            "ok {:?} x-served-by={:?}",
+            response.get_ref(),
+            response.metadata().get("x-served-by")
+        ),
+        Err(status) => failure(&status),
+    }
+}
+
+fn failure(status: &Status) -> String {
+    format!(
+        "error {:?} {:?} details={:?} x-reason={:?}",
+        status.code(),
+        status.message(),
+        status.details(),
+        status.metadata().get("x-reason")
+    )
+}
+
+/// A server stream's outcome: the answer's error, or each item in turn.
+async fn streamed<T: std::fmt::Debug>(
+    result: Result<Response<rs_svc::api::ResponseStream<T>>, Status>,
+) -> String {
+    match result {
+        Ok(response) => {
+            let served_by = response.metadata().get("x-served-by").cloned();
+            let items: Vec<String> = response
+                .into_inner()
+                .map(|item| match item {
+                    Ok(message) => format!("{message:?}"),
+                    Err(status) => failure(&status),
+                })
+                .collect()
+                .await;
+            format!("stream x-served-by={served_by:?} {items:?}")
+        }
+        Err(status) => failure(&status),
+    }
+}
+
+fn get(name: &str) -> Request<shop::GetOrderRequest> {
+    let mut request = Request::new(shop::GetOrderRequest { name: name.into() });
+    request
+        .metadata_mut()
+        .insert("x-customer", "customers/7".parse().unwrap());
+    request.set_timeout(std::time::Duration::from_secs(30));
+    request
+}
+
+fn order(name: &str, customer: &str) -> shop::Order {
+    shop::Order {
+        name: name.into(),
+        customer: customer.into(),
+        ..Default::default()
+    }
+}
+
+fn chat(texts: &[&str]) -> Request<rs_svc::api::RequestStream<shop::ChatMessage>> {
+    let messages: Vec<_> = texts
+        .iter()
+        .map(|text| shop::ChatMessage {
+            text: (*text).into(),
+            sent: None,
+        })
+        .collect();
+    rs_svc::api::streaming_request(tokio_stream::iter(messages))
+}
+
+/// Every kind of call, successes and failures, through any transport.
+async fn exercise(api: &impl OrderServiceApi) -> Vec<String> {
+    let mut out = Vec::new();
+    // Unary: metadata and deadline reach the service; errors carry details and metadata.
+    out.push(outcome(api.get_order(get("orders/1")).await));
+    out.push(outcome(api.get_order(get("")).await));
+    out.push(outcome(
+        api.list_orders(Request::new(shop::ListOrdersRequest {
+            customer: "customers/7".into(),
+            ..Default::default()
+        }))
+        .await,
+    ));
+    out.push(outcome(
+        api.create_order(Request::new(shop::CreateOrderRequest {
+            order: Some(order("orders/9", "")),
+            order_id: String::new(),
+        }))
+        .await,
+    ));
+    out.push(outcome(
+        api.cancel_order(Request::new(shop::CancelOrderRequest {
+            name: "orders/404".into(),
+            reason: String::new(),
+        }))
+        .await,
+    ));
+    // Server streaming: to the end, an error after a message, an error before any.
+    out.push(streamed(api.watch_order(get("orders/1")).await).await);
+    out.push(streamed(api.watch_order(get("orders/broken")).await).await);
+    out.push(streamed(api.watch_order(get("")).await).await);
+    // Client streaming: metadata and deadline reach the service, as with a unary call.
+    let mut import = rs_svc::api::streaming_request(tokio_stream::iter(vec![
+        order("orders/1", "c"),
+        order("orders/dup", "c"),
+        order("orders/2", "c"),
+    ]));
+    import
+        .metadata_mut()
+        .insert("x-customer", "customers/8".parse().unwrap());
+    import.set_timeout(std::time::Duration::from_secs(20));
+    out.push(outcome(api.import_orders(import).await));
+    let bad = rs_svc::api::streaming_request(tokio_stream::iter(vec![order("orders/1", "")]));
+    out.push(outcome(api.import_orders(bad).await));
+    // Bidi streaming.
+    out.push(streamed(api.chat(chat(&["hi", "there"])).await).await);
+    out.push(streamed(api.chat(chat(&["hi", "boom", "never"])).await).await);
+    out
+}
+
+#[tokio::test]
+async fn in_process_and_grpc_client_give_identical_results_and_errors() {
+    let in_process = exercise(&Shop).await;
+
+    let backend = serve(Shop).await;
+    let over_grpc = exercise(&client(backend).await).await;
+
+    // The client, served over gRPC itself, forwards each call to the backend. Its caller
+    // compresses with gzip, the backend knows no compression: the encoding headers of one
+    // exchange never reach the other.
+    let gateway = serve_grpc(
+        OrderServiceServer::new(client(backend).await)
+            .accept_compressed(CompressionEncoding::Gzip)
+            .send_compressed(CompressionEncoding::Gzip),
+    )
+    .await;
+    let gzip = client(gateway).await.into_inner();
+    let gzip = gzip
+        .send_compressed(CompressionEncoding::Gzip)
+        .accept_compressed(CompressionEncoding::Gzip);
+    let through_gateway = exercise(&Remote::new(gzip)).await;
+
+    for (i, expected) in in_process.iter().enumerate() {
+        assert_eq!(&over_grpc[i], expected, "call {i} over gRPC");
+        assert_eq!(
+            &through_gateway[i], expected,
+            "call {i} through the gateway"
+        );
+    }
+    assert_eq!(over_grpc.len(), in_process.len());
+    assert_eq!(through_gateway.len(), in_process.len());
+
+    // And the outcomes are the service's, not empty agreement.
+    let expected_prefixes = [
+        "ok Order { name: \"orders/1\", customer: \"x-customer=customers/7 deadline=30s\"",
+        "error InvalidArgument \"name is required\" details=[8, 3, 18,",
+        "ok ListOrdersResponse { orders: [Order { name: \"orders/1\"",
+        "error FailedPrecondition \"no customer\"",
+        "error NotFound \"orders/404 does not exist\"",
+        "stream x-served-by=Some(\"shop\") [\"OrderEvent { name: \\\"orders/1\\\", state: Pending",
+        "stream x-served-by=Some(\"shop\") [\"OrderEvent { name: \\\"orders/broken\\\", state: Pending",
+        "error InvalidArgument \"name is required\"",
+        "ok ImportOrdersResponse { imported: 2, failed: [\"orders/dup\", \"x-customer=customers/8 deadline=20s\"] }",
+        "error FailedPrecondition \"an order without a customer\"",
+        "stream x-served-by=Some(\"shop\") [\"ChatMessage { text: \\\"HI\\\"",
+        "stream x-served-by=Some(\"shop\") [\"ChatMessage { text: \\\"HI\\\"",
+    ];
+    for (i, prefix) in expected_prefixes.iter().enumerate() {
+        assert!(
+            in_process[i].starts_with(prefix),
+            "call {i}: {}\nexpected to start with {prefix}",
+            in_process[i]
+        );
+    }
+    assert!(
+        in_process[1].ends_with("x-reason=Some(\"name\")"),
+        "{}",
+        in_process[1]
+    );
+    assert!(
+        in_process[6].contains("error Aborted \\\"the feed broke\\\""),
+        "{}",
+        in_process[6]
+    );
+    assert!(
+        in_process[11].contains("error OutOfRange \\\"boom is too loud\\\""),
+        "{}",
+        in_process[11]
+    );
+    assert!(!in_process[11].contains("NEVER"), "{}", in_process[11]);
+}
+
+/// The trait is object safe: a transport chosen at run time.
+#[tokio::test]
+async fn a_transport_can_be_chosen_at_run_time() {
+    let backend = serve(Shop).await;
+    let apis: Vec<Box<dyn OrderServiceApi>> = vec![Box::new(Shop), Box::new(client(backend).await)];
+    for api in &apis {
+        let order = api.get_order(get("orders/3")).await.unwrap().into_inner();
+        assert_eq!(order.name, "orders/3");
+    }
+}
+
+/// With the server trait and the `<Svc>Api` trait in scope, the client's own methods still take
+/// a bare message: the traits are implemented by `Remote<client>`, not by the client, whose
+/// `&mut self` methods a `&self` trait method would otherwise shadow.
+#[tokio::test]
+async fn the_clients_own_methods_stay_callable_with_the_traits_in_scope() {
+    let backend = serve(Shop).await;
+    let mut client = client(backend).await.into_inner();
+    let order = client
+        .get_order(shop::GetOrderRequest {
+            name: "orders/4".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(order.into_inner().name, "orders/4");
+}
+
+/// Any tonic transport will do: the dial helpers' channel, an intercepted channel.
+#[test]
+fn remote_clients_over_any_transport_are_apis() {
+    fn api<T: OrderServiceApi + OrderService>() {}
+    type Intercepted = tonic::service::interceptor::InterceptedService<
+        tonic::transport::Channel,
+        fn(Request<()>) -> Result<Request<()>, Status>,
+    >;
+    api::<Remote<OrderServiceClient<rs_svc::dial::Channel>>>();
+    api::<Remote<OrderServiceClient<Intercepted>>>();
+    api::<Remote<OrderServiceClient<tonic::transport::Channel>>>();
+}
