@@ -9,6 +9,8 @@
 //! virtualenv `.ci/run` installs into. A missing tool skips the part that needs it, unless
 //! `RS_SVC_REQUIRE_FOREIGN=1` (set by CI) makes that a failure.
 
+mod common;
+
 use std::io::{BufRead as _, Write as _};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -491,7 +493,7 @@ async fn stream_messages_decode_one_by_one_before_the_next_is_produced() {
 
 #[tokio::test]
 async fn curl_compressed_no_buffer_prints_each_message_before_the_next_is_produced() {
-    let Some(curl) = tool("RS_SVC_CURL", PathBuf::from("curl")) else {
+    let Some(curl) = common::curl_path() else {
         return;
     };
     let served = serve(|b| b).await;
@@ -788,7 +790,7 @@ print("grpcio:", name in answer, len(answer))
 async fn python_grpcio_calls_with_gzip_both_ways() {
     let venv = PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
         .join(".cache/rs-svc/tools/venv/bin/python");
-    let Some(python) = tool("RS_SVC_PYTHON", venv) else {
+    let Some(python) = common::tool("RS_SVC_PYTHON", venv) else {
         return;
     };
     let served = serve(|b| b).await;
@@ -811,25 +813,4 @@ async fn python_grpcio_calls_with_gzip_both_ways() {
     assert_eq!(seen.len(), 1, "{seen:?}");
     let [sent, answered, _] = &seen[0];
     assert_eq!((sent.as_str(), answered.as_str()), ("gzip", "gzip"));
-}
-
-/// A foreign tool from `env`, else `fallback`; `None` (skip) when missing, unless
-/// `RS_SVC_REQUIRE_FOREIGN=1`.
-fn tool(env: &str, fallback: PathBuf) -> Option<PathBuf> {
-    let path = std::env::var_os(env).map_or(fallback, PathBuf::from);
-    let found = if path.components().count() == 1 {
-        Command::new(&path).arg("--version").output().is_ok()
-    } else {
-        path.exists()
-    };
-    if found {
-        return Some(path);
-    }
-    assert!(
-        std::env::var("RS_SVC_REQUIRE_FOREIGN").as_deref() != Ok("1"),
-        "{} not found (set {env}); .ci/run installs it",
-        path.display()
-    );
-    eprintln!("skipping: {} not found (set {env})", path.display());
-    None
 }
