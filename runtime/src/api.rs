@@ -380,7 +380,8 @@ pub mod codegen {
     }
 }
 
-#[cfg(test)]
+// The messages these tests stream are the runtime's own `google` types, which need `json`.
+#[cfg(all(test, feature = "json"))]
 mod tests {
     use super::codegen::into_streaming;
     use super::streaming_request;
