@@ -115,6 +115,8 @@ pub mod __codegen {
     #[cfg(feature = "http")]
     pub mod http_client {
         pub use crate::http::client::{decode_error, encode, Encoded};
+        #[cfg(feature = "http-client")]
+        pub use crate::http::channel::{messages, Empty};
     }
 
     /// What the generated `SERVICE` consts of the dial helpers are made of.
