@@ -532,6 +532,8 @@ mod tests {
         let p = Params::parse("no_http,no_dial=true").unwrap();
         assert!(p.no_http && p.no_dial);
         assert!(!Params::default().no_http && !Params::default().no_dial);
+        assert!(Params::parse("no_http_client").unwrap().no_http_client);
+        assert!(!Params::default().no_http_client);
         assert!(!p.compile_well_known_types);
     }
 
