@@ -114,9 +114,9 @@ pub mod __codegen {
     /// the routers match with.
     #[cfg(feature = "http")]
     pub mod http_client {
-        pub use crate::http::client::{decode_error, encode, Encoded};
         #[cfg(feature = "http-client")]
         pub use crate::http::channel::{messages, Empty};
+        pub use crate::http::client::{decode_error, encode, Encoded};
     }
 
     /// What the generated `SERVICE` consts of the dial helpers are made of.

@@ -261,9 +261,9 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
                 Some(rule) => {
                     let rule_ident = format_ident!("{}", names.unique(format!("{base}_RULE")));
                     consts.extend(quote!(pub(super) const #rule_ident: Rule = #rule;));
-                    first
-                        .entry(method.name.as_str())
-                        .or_insert_with(|| (binding, template_ident.clone(), Some(rule_ident.clone())));
+                    first.entry(method.name.as_str()).or_insert_with(|| {
+                        (binding, template_ident.clone(), Some(rule_ident.clone()))
+                    });
                     quote!(#rule_ident)
                 }
                 None => {
@@ -366,8 +366,10 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
 
 /// Each routed method's first binding (in declaration order), with its template const and its
 /// rule const (`None` for `Rule::DEFAULT`).
-type FirstBindings<'a> =
-    std::collections::BTreeMap<&'a str, (&'a Binding, proc_macro2::Ident, Option<proc_macro2::Ident>)>;
+type FirstBindings<'a> = std::collections::BTreeMap<
+    &'a str,
+    (&'a Binding, proc_macro2::Ident, Option<proc_macro2::Ident>),
+>;
 
 /// The `<service>_http_client` module: `<Svc>HttpClient`, an implementation of the server trait
 /// (and so of `<Svc>Api`) whose every call goes out through `rs_svc::http::HttpChannel` with the
@@ -409,7 +411,10 @@ fn http_client(
             quote!(#request)
         };
         let stream = format_ident!("{}Stream", method.name);
-        let response_type = match (method.kind.server_streaming(), params.generate_default_stubs) {
+        let response_type = match (
+            method.kind.server_streaming(),
+            params.generate_default_stubs,
+        ) {
             (false, _) => quote!(#response),
             (true, true) => quote!(::rs_svc::api::ResponseStream<#response>),
             (true, false) => {
@@ -448,11 +453,21 @@ fn http_client(
                     None => quote!(request),
                 };
                 let stream_request = match &adapt {
-                    Some(adapt) => quote!(::rs_svc::__codegen::http_client::messages(request, #adapt)),
-                    None => quote!(::rs_svc::__codegen::http_client::messages(request, ::core::convert::identity)),
+                    Some(adapt) => {
+                        quote!(::rs_svc::__codegen::http_client::messages(request, #adapt))
+                    }
+                    None => quote!(::rs_svc::__codegen::http_client::messages(
+                        request,
+                        ::core::convert::identity
+                    )),
                 };
-                let unary_response = if response.to_string() == "( )" || response.to_string() == "()" {
-                    Some((quote!(::rs_svc::__codegen::http_client::Empty), quote!(|_| ())))
+                let unary_response = if response.to_string() == "( )"
+                    || response.to_string() == "()"
+                {
+                    Some((
+                        quote!(::rs_svc::__codegen::http_client::Empty),
+                        quote!(|_| ()),
+                    ))
                 } else {
                     super::json::wrapper_codec(&method.output).map(|codec| {
                         (
@@ -469,7 +484,9 @@ fn http_client(
                                 .await
                                 .map(|response| response.map(#back))
                         },
-                        None => quote!(#channel.unary(#verb, #template, &#rule, #unary_request).await),
+                        None => {
+                            quote!(#channel.unary(#verb, #template, &#rule, #unary_request).await)
+                        }
                     },
                     MethodKind::ServerStreaming => {
                         quote!(#channel.server_streaming(#verb, #template, &#rule, #unary_request).await)
@@ -481,7 +498,9 @@ fn http_client(
                                 .await
                                 .map(|response| response.map(#back))
                         },
-                        None => quote!(#channel.client_streaming(#verb, #template, &#rule, #stream_request).await),
+                        None => {
+                            quote!(#channel.client_streaming(#verb, #template, &#rule, #stream_request).await)
+                        }
                     },
                     MethodKind::BidiStreaming => {
                         quote!(#channel.bidi_streaming(#verb, #template, &#rule, #stream_request).await)
@@ -503,7 +522,8 @@ fn http_client(
             }
         });
     }
-    let module_doc = format!(" An HTTP/JSON client of `{full_name}`, calling its `google.api.http` rules.");
+    let module_doc =
+        format!(" An HTTP/JSON client of `{full_name}`, calling its `google.api.http` rules.");
     let client_doc = format!(
         " `{full_name}` over HTTP/JSON: each call goes out on the method's first `google.api.http` \
          binding, built from the same route tables `super::{routes}` matches with; errors come \

@@ -49,8 +49,29 @@ pub fn encode(
     fields: &'static [QueryField],
     message: Value,
 ) -> Result<Encoded, Status> {
-    let Value::Object(mut object) = message else {
-        return Err(Status::internal("a request message's JSON is an object"));
+    let mut object = match message {
+        Value::Object(object) => object,
+        // A whole request whose JSON is not an object (a wrapper's `"123"`, a Duration's
+        // `"1.5s"`): it has no field a path or query could carry, so it is the body, or nothing.
+        other => {
+            let mut path = String::new();
+            write_path(template, fields, &mut serde_json::Map::new(), &mut path)?;
+            let body = match rule.body {
+                BodyRule::All => {
+                    Some(serde_json::to_vec(&other).expect("JSON values always serialize"))
+                }
+                BodyRule::None => None,
+                BodyRule::Field { .. } => {
+                    return Err(Status::internal(
+                        "a request without fields cannot have a body field",
+                    ))
+                }
+            };
+            return Ok(Encoded {
+                path_and_query: path,
+                body,
+            });
+        }
     };
     let mut path = String::new();
     write_path(template, fields, &mut object, &mut path)?;

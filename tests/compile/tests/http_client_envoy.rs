@@ -126,10 +126,21 @@ async fn the_http_client_gets_the_same_answers_from_envoy_as_from_our_router() {
     let through_router = unset_value(unary_calls(&ours).await);
     let through_envoy = unset_value(unary_calls(&theirs).await);
     for (i, (ours, theirs)) in through_router.iter().zip(&through_envoy).enumerate() {
-        assert_eq!(theirs, ours, "call {i}: through Envoy (left), through our router (right)");
+        assert_eq!(
+            theirs, ours,
+            "call {i}: through Envoy (left), through our router (right)"
+        );
     }
     assert_eq!(through_envoy.len(), through_router.len());
     // And they are the service's answers.
-    assert!(through_router[0].starts_with("ok Order { name: \"orders/1\""), "{}", through_router[0]);
-    assert!(through_router[2].starts_with("error NotFound \"no such order\""), "{}", through_router[2]);
+    assert!(
+        through_router[0].starts_with("ok Order { name: \"orders/1\""),
+        "{}",
+        through_router[0]
+    );
+    assert!(
+        through_router[2].starts_with("error NotFound \"no such order\""),
+        "{}",
+        through_router[2]
+    );
 }
