@@ -203,11 +203,16 @@ async fn in_process_grpc_and_http_clients_give_identical_results_and_errors() {
 
     // The generated HTTP/JSON client, against the generated router in front of the same
     // implementation.
-    let over_http: Vec<String> = exercise(&http_client(Shop).await)
-        .await
-        .into_iter()
-        .map(|outcome| outcome.replace(UNSET_VALUE_OVER_JSON, "extra: None"))
-        .collect();
+    let unset_value = |outcomes: Vec<String>| -> Vec<String> {
+        outcomes
+            .into_iter()
+            .map(|outcome| outcome.replace(UNSET_VALUE_OVER_JSON, "extra: None"))
+            .collect()
+    };
+    let over_http = unset_value(exercise(&http_client(Shop).await).await);
+    // And the HTTP client served over gRPC: a gRPC front for an HTTP/JSON backend.
+    let http_backend = serve(http_client(Shop).await).await;
+    let grpc_to_http = unset_value(exercise(&client(http_backend).await).await);
 
     for (i, expected) in in_process.iter().enumerate() {
         assert_eq!(&over_grpc[i], expected, "call {i} over gRPC");
@@ -219,13 +224,19 @@ async fn in_process_grpc_and_http_clients_give_identical_results_and_errors() {
             continue;
         }
         assert_eq!(&over_http[i], expected, "call {i} over HTTP/JSON");
+        assert_eq!(
+            &grpc_to_http[i], expected,
+            "call {i} over gRPC to the HTTP client"
+        );
     }
     assert_eq!(over_grpc.len(), in_process.len());
     assert_eq!(through_gateway.len(), in_process.len());
     assert_eq!(over_http.len(), in_process.len());
+    assert_eq!(grpc_to_http.len(), in_process.len());
     // An empty `name` fits no `orders/*` path: the HTTP client refuses the call before sending
     // it, where the service itself would have answered (docs/reference.md section 5.1).
     for i in REFUSED_BY_THE_HTTP_CLIENT {
+        assert_eq!(grpc_to_http[i], over_http[i], "call {i}");
         assert!(
             over_http[i].starts_with("error InvalidArgument")
                 && over_http[i].contains("name")
@@ -342,6 +353,21 @@ async fn hostile_path_values_round_trip_through_the_http_client_or_are_refused()
             tonic::Code::InvalidArgument,
             "{refused:?}: {error:?}"
         );
+    }
+}
+
+/// `DEFAULT_URL` is `https://` and the proto's `google.api.default_host`, and `dial()` a client
+/// of it (made without connecting); a base URL that is not http(s) is INVALID_ARGUMENT.
+#[test]
+fn the_http_client_defaults_to_https_and_the_default_host() {
+    assert_eq!(
+        OrderServiceHttpClient::DEFAULT_URL,
+        "https://shop.acme.example:8443"
+    );
+    assert!(OrderServiceHttpClient::dial().is_ok());
+    for bad in ["ftp://shop.acme.example", "shop.acme.example", "http://"] {
+        let error = OrderServiceHttpClient::new(bad).unwrap_err();
+        assert_eq!(error.code(), tonic::Code::InvalidArgument, "{bad}");
     }
 }
 
