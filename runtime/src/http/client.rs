@@ -487,6 +487,22 @@ mod tests {
     }
 
     #[test]
+    fn a_request_whose_json_is_not_an_object_is_the_whole_body() {
+        const VALUES: Template = Template::new(&[Segment::Literal("v1")], &[]);
+        for value in [json!("123"), json!("1.5s"), json!(true), json!(null)] {
+            let all = encode(&VALUES, &Rule::new().body_all(), &[], value.clone()).unwrap();
+            assert_eq!(all.path_and_query, "/v1");
+            assert_eq!(all.body, Some(serde_json::to_vec(&value).unwrap()));
+            let none = encode(&VALUES, &RULE, &[], value.clone()).unwrap();
+            assert_eq!((none.path_and_query.as_str(), none.body), ("/v1", None));
+        }
+        // A template with variables has nothing to fill them from (the plugin never generates
+        // one for such a request: its variables name no field).
+        let error = encode(&ONE, &Rule::new().body_all(), &[], json!("x")).unwrap_err();
+        assert_eq!(error.code(), tonic::Code::Internal);
+    }
+
+    #[test]
     fn hostile_values_of_one_segment_reach_the_router_unchanged() {
         let matcher = Matcher::new([(MethodFilter::from(Method::GET), &ONE, ())]);
         let hostile = [
