@@ -55,7 +55,7 @@ async fn wrapper_requests_and_responses_round_trip_through_the_http_client() {
         nanos: 500_000_000,
     };
     // Through the `<Svc>Api` trait (the server trait, in scope too, has the same names).
-    let echoed = ValueServiceApi::echo_duration(&client, Request::new(duration.clone()))
+    let echoed = ValueServiceApi::echo_duration(&client, Request::new(duration))
         .await
         .unwrap();
     assert_eq!(echoed.into_inner(), duration);
