@@ -41,6 +41,7 @@ const KNOWN: &[(&str, &str)] = &[
     ("no_server", "no_server[=<bool>]"),
     ("no_client", "no_client[=<bool>]"),
     ("no_http", "no_http[=<bool>]"),
+    ("no_http_client", "no_http_client[=<bool>]"),
     ("no_dial", "no_dial[=<bool>]"),
     ("generate_default_stubs", "generate_default_stubs[=<bool>]"),
     ("deny_get_body", "deny_get_body[=<bool>]"),
@@ -131,6 +132,9 @@ pub struct Params {
     /// Skip the `<service>_http` routers and the query schemas of their request messages: the
     /// output then needs no `http` feature of the runtime.
     pub no_http: bool,
+    /// Skip the `<service>_http_client` HTTP/JSON clients: the output then needs no
+    /// `http-client` feature of the runtime.
+    pub no_http_client: bool,
     /// Skip the dial helpers (`SERVICE`, `dial()`, `dial_with()`) in the client modules: the
     /// output then needs no `dial` feature of the runtime.
     pub no_dial: bool,
@@ -199,6 +203,7 @@ impl Default for Params {
             no_server: false,
             no_client: false,
             no_http: false,
+            no_http_client: false,
             no_dial: false,
             generate_default_stubs: false,
             deny_get_body: false,
@@ -425,6 +430,7 @@ impl Params {
             "no_server" => self.no_server = parse_bool(key, value)?,
             "no_client" => self.no_client = parse_bool(key, value)?,
             "no_http" => self.no_http = parse_bool(key, value)?,
+            "no_http_client" => self.no_http_client = parse_bool(key, value)?,
             "no_dial" => self.no_dial = parse_bool(key, value)?,
             "generate_default_stubs" => self.generate_default_stubs = parse_bool(key, value)?,
             "deny_get_body" => self.deny_get_body = parse_bool(key, value)?,
@@ -526,6 +532,8 @@ mod tests {
         let p = Params::parse("no_http,no_dial=true").unwrap();
         assert!(p.no_http && p.no_dial);
         assert!(!Params::default().no_http && !Params::default().no_dial);
+        assert!(Params::parse("no_http_client").unwrap().no_http_client);
+        assert!(!Params::default().no_http_client);
         assert!(!p.compile_well_known_types);
     }
 

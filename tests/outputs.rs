@@ -1,7 +1,8 @@
 //! Each output that needs a Cargo feature of the runtime beyond `json` can be left out, so the
 //! generated code compiles with exactly the features a crate enables (README, "Runtime
 //! features"): `no_http` drops the routers and query schemas (`http`), `no_dial` the dial
-//! helpers (`dial`), and what stays is unchanged.
+//! helpers (`dial`), `no_http_client` the HTTP/JSON clients (`http-client`), and what stays is
+//! unchanged.
 
 mod common;
 
@@ -23,6 +24,7 @@ const HTTP: &[&str] = &[
 ];
 const DIAL: &[&str] = &["pub const SERVICE:", "pub async fn dial_with"];
 const CLIENT: &str = "pub mod order_service_client";
+const HTTP_CLIENT: &str = "pub mod order_service_http_client";
 const SERVER: &str = "pub mod order_service_server";
 
 #[test]
@@ -36,6 +38,7 @@ fn each_runtime_feature_has_a_parameter_that_leaves_its_output_out() {
         // The routers call the server trait; the dial helpers live in the client module.
         ("no_server", false, true),
         ("no_client", true, false),
+        ("no_http_client", true, true),
     ];
     for &(parameter, http, dial) in cases {
         let code = shop(parameter);
@@ -52,6 +55,12 @@ fn each_runtime_feature_has_a_parameter_that_leaves_its_output_out() {
             !parameter.contains("no_client"),
             "{parameter}"
         );
+        // The HTTP client implements the server trait on the router's route consts.
+        let http_client = !["no_http", "no_server", "no_client"]
+            .iter()
+            .any(|p| parameter.split(',').any(|q| q == *p))
+            && !parameter.contains("no_http_client");
+        assert_eq!(code.contains(HTTP_CLIENT), http_client, "{parameter}");
         assert_eq!(
             code.contains(SERVER),
             !parameter.contains("no_server"),

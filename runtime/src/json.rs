@@ -79,6 +79,13 @@ impl<C: Codec<T>, T> Serialize for Owned<C, T> {
     }
 }
 
+/// Read back the same way: the generated HTTP clients read a wrapper response through it.
+impl<'de, C: Codec<T>, T> Deserialize<'de> for Owned<C, T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        C::deserialize(deserializer).map(Owned::new)
+    }
+}
+
 /// Deserializes a value with codec `C`: `map.next_value::<Option<De<Int64, i64>>>()`.
 #[doc(hidden)]
 pub struct De<C, T>(pub T, PhantomData<C>);

@@ -114,6 +114,8 @@ pub mod __codegen {
     /// the routers match with.
     #[cfg(feature = "http")]
     pub mod http_client {
+        #[cfg(feature = "http-client")]
+        pub use crate::http::channel::{messages, Empty};
         pub use crate::http::client::{decode_error, encode, Encoded};
     }
 

@@ -93,7 +93,7 @@ fn doc_lines(doc: &str) -> Vec<String> {
 /// The type as seen from inside the generated `<svc>_server`/`<svc>_client` module, one level
 /// below the package. A path that is not a Rust type (only an odd `extern_path` could give
 /// one) is an error naming it, never a panic.
-fn type_path(
+pub(crate) fn type_path(
     model: &Model,
     package: &str,
     full_name: &str,

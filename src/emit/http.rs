@@ -238,6 +238,8 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
         let mut uses_wrapper = false;
         // `L` is the imported `Segment::Literal`.
         let mut names = ConstNames::reserving(&["L"]);
+        // Each method's first binding, what the HTTP client calls: its consts.
+        let mut first = std::collections::BTreeMap::new();
         for (method, binding) in routed {
             let base = if method.bindings.len() == 1 {
                 method.name.to_shouty_snake_case()
@@ -250,17 +252,26 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
                 binding.method, binding.template, method.name
             );
             let template = template_tokens(&binding.template);
+            // `pub(super)`: the sibling `<svc>_http_client` builds its requests from them.
             consts.extend(quote! {
                 #[doc = #doc]
-                const #template_ident: Template = #template;
+                pub(super) const #template_ident: Template = #template;
             });
             let rule = match rule_tokens(&binding.route) {
                 Some(rule) => {
                     let rule_ident = format_ident!("{}", names.unique(format!("{base}_RULE")));
-                    consts.extend(quote!(const #rule_ident: Rule = #rule;));
+                    consts.extend(quote!(pub(super) const #rule_ident: Rule = #rule;));
+                    first.entry(method.name.as_str()).or_insert_with(|| {
+                        (binding, template_ident.clone(), Some(rule_ident.clone()))
+                    });
                     quote!(#rule_ident)
                 }
-                None => quote!(Rule::DEFAULT),
+                None => {
+                    first
+                        .entry(method.name.as_str())
+                        .or_insert_with(|| (binding, template_ident.clone(), None));
+                    quote!(Rule::DEFAULT)
+                }
             };
             let filter = method_filter(&binding.method);
             let rust_method = format_ident!("{}", naming::method_name(&method.name));
@@ -346,8 +357,252 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
                 }
             }
         });
+        if !params.no_client && !params.no_http_client {
+            out.extend(http_client(model, package, params, service, &first));
+        }
     }
     out
+}
+
+/// Each routed method's first binding (in declaration order), with its template const and its
+/// rule const (`None` for `Rule::DEFAULT`).
+type FirstBindings<'a> = std::collections::BTreeMap<
+    &'a str,
+    (&'a Binding, proc_macro2::Ident, Option<proc_macro2::Ident>),
+>;
+
+/// The `<service>_http_client` module: `<Svc>HttpClient`, an implementation of the server trait
+/// (and so of `<Svc>Api`) whose every call goes out through `rs_svc::http::HttpChannel` with the
+/// consts of the method's first binding (docs/reference.md section 5.1). Nothing when a request
+/// or response type is not a Rust type (the gRPC part reports that).
+fn http_client(
+    model: &Model,
+    package: &str,
+    params: &Params,
+    service: &crate::model::Service,
+    first: &FirstBindings,
+) -> TokenStream {
+    let externs = paths::resolution_paths(model, params);
+    let routes = format_ident!("{}", naming::tonic_module(&service.name, "http"));
+    let module = format_ident!("{}", naming::tonic_module(&service.name, "http_client"));
+    let server = format_ident!("{}", naming::tonic_module(&service.name, "server"));
+    let server_trait = format_ident!("{}", naming::tonic_type(&service.name, ""));
+    let client = format_ident!("{}", naming::tonic_type(&service.name, "HttpClient"));
+    let api = format!(
+        "super::{}::{}",
+        naming::tonic_module(&service.name, "api"),
+        naming::tonic_type(&service.name, "Api")
+    );
+    let full_name = &service.full_name;
+    let mut items = TokenStream::new();
+    let mut deprecated = false;
+    for method in &service.methods {
+        let name = format_ident!("{}", naming::method_name(&method.name));
+        let (Ok(request), Ok(response)) = (
+            super::grpc::type_path(model, package, &method.input, externs),
+            super::grpc::type_path(model, package, &method.output, externs),
+        ) else {
+            return TokenStream::new();
+        };
+        deprecated |= method.deprecated;
+        let request_type = if method.kind.client_streaming() {
+            quote!(tonic::Streaming<#request>)
+        } else {
+            quote!(#request)
+        };
+        let stream = format_ident!("{}Stream", method.name);
+        let response_type = match (
+            method.kind.server_streaming(),
+            params.generate_default_stubs,
+        ) {
+            (false, _) => quote!(#response),
+            (true, true) => quote!(::rs_svc::api::ResponseStream<#response>),
+            (true, false) => {
+                items.extend(quote!(type #stream = ::rs_svc::api::ResponseStream<#response>;));
+                quote!(Self::#stream)
+            }
+        };
+        let body = match first.get(method.name.as_str()) {
+            None => {
+                let message = format!(
+                    "{full_name}.{} has no google.api.http rule: the HTTP client cannot call it",
+                    method.name
+                );
+                quote!(::core::result::Result::Err(tonic::Status::unimplemented(#message)))
+            }
+            Some((binding, template, rule)) => {
+                let verb = http_method(&binding.method);
+                let rule = match rule {
+                    Some(rule) => quote!(super::#routes::#rule),
+                    None => quote!(::rs_svc::__codegen::http::Rule::DEFAULT),
+                };
+                let template = quote!(&super::#routes::#template);
+                let channel = quote!(self.channel);
+                // prost's `()` (`google.protobuf.Empty`) and bare primitives (the wrappers) go
+                // out in their proto3 JSON forms, as the router reads them.
+                let primitive = |ty: &TokenStream| !ty.to_string().contains("::");
+                let adapt = if request.to_string() == "( )" || request.to_string() == "()" {
+                    Some(quote!(|()| ::rs_svc::__codegen::http_client::Empty))
+                } else {
+                    super::json::wrapper_codec(&method.input)
+                        .filter(|_| primitive(&request))
+                        .map(|codec| quote!(::rs_svc::__codegen::json::Owned::<::rs_svc::__codegen::json::codec::#codec, _>::new))
+                };
+                let unary_request = match &adapt {
+                    Some(adapt) => quote!(request.map(#adapt)),
+                    None => quote!(request),
+                };
+                let stream_request = match &adapt {
+                    Some(adapt) => {
+                        quote!(::rs_svc::__codegen::http_client::messages(request, #adapt))
+                    }
+                    None => quote!(::rs_svc::__codegen::http_client::messages(
+                        request,
+                        ::core::convert::identity
+                    )),
+                };
+                let unary_response = if response.to_string() == "( )"
+                    || response.to_string() == "()"
+                {
+                    Some((
+                        quote!(::rs_svc::__codegen::http_client::Empty),
+                        quote!(|_| ()),
+                    ))
+                } else {
+                    super::json::wrapper_codec(&method.output).map(|codec| {
+                        (
+                            quote!(::rs_svc::__codegen::json::Owned<::rs_svc::__codegen::json::codec::#codec, _>),
+                            quote!(|owned| owned.0),
+                        )
+                    })
+                };
+                match method.kind {
+                    MethodKind::Unary => match unary_response {
+                        Some((read, back)) => quote! {
+                            #channel
+                                .unary::<_, #read>(#verb, #template, &#rule, #unary_request)
+                                .await
+                                .map(|response| response.map(#back))
+                        },
+                        None => {
+                            quote!(#channel.unary(#verb, #template, &#rule, #unary_request).await)
+                        }
+                    },
+                    MethodKind::ServerStreaming => {
+                        quote!(#channel.server_streaming(#verb, #template, &#rule, #unary_request).await)
+                    }
+                    MethodKind::ClientStreaming => match unary_response {
+                        Some((read, back)) => quote! {
+                            #channel
+                                .client_streaming::<_, #read>(#verb, #template, &#rule, #stream_request)
+                                .await
+                                .map(|response| response.map(#back))
+                        },
+                        None => {
+                            quote!(#channel.client_streaming(#verb, #template, &#rule, #stream_request).await)
+                        }
+                    },
+                    MethodKind::BidiStreaming => {
+                        quote!(#channel.bidi_streaming(#verb, #template, &#rule, #stream_request).await)
+                    }
+                }
+            }
+        };
+        let argument = if first.contains_key(method.name.as_str()) {
+            format_ident!("request")
+        } else {
+            format_ident!("_request")
+        };
+        items.extend(quote! {
+            async fn #name(
+                &self,
+                #argument: tonic::Request<#request_type>,
+            ) -> ::core::result::Result<tonic::Response<#response_type>, tonic::Status> {
+                #body
+            }
+        });
+    }
+    let module_doc =
+        format!(" An HTTP/JSON client of `{full_name}`, calling its `google.api.http` rules.");
+    let client_doc = format!(
+        " `{full_name}` over HTTP/JSON: each call goes out on the method's first `google.api.http` \
+         binding, built from the same route tables `super::{routes}` matches with; errors come \
+         back as `tonic::Status` with their details and metadata. It implements the server trait, \
+         so it is a [`{api}`] too. Methods without a rule answer UNIMPLEMENTED."
+    );
+    let (default_url, dial) = match &service.default_host {
+        Some(host) => {
+            let url = format!("https://{host}");
+            let doc = format!(" `https://` and `google.api.default_host` of `{full_name}`.");
+            (
+                quote! {
+                    #[doc = #doc]
+                    pub const DEFAULT_URL: &'static str = #url;
+                },
+                quote! {
+                    /// A client of [`Self::DEFAULT_URL`].
+                    pub fn dial() -> ::core::result::Result<Self, tonic::Status> {
+                        Self::new(Self::DEFAULT_URL)
+                    }
+                },
+            )
+        }
+        None => (TokenStream::new(), TokenStream::new()),
+    };
+    let allow_deprecated = deprecated.then(|| quote!(#[allow(deprecated)]));
+    quote! {
+        #[doc = #module_doc]
+        pub mod #module {
+            #[doc = #client_doc]
+            #[derive(Debug, Clone)]
+            pub struct #client {
+                channel: ::rs_svc::http::HttpChannel,
+            }
+
+            impl #client {
+                #default_url
+
+                /// A client of the service at `base_url` (`https://api.example.com`, or with a
+                /// path prefix the routes are nested under).
+                pub fn new(base_url: &str) -> ::core::result::Result<Self, tonic::Status> {
+                    ::rs_svc::http::HttpChannel::new(base_url).map(Self::from_channel)
+                }
+
+                /// A client calling through `channel`.
+                pub fn from_channel(channel: ::rs_svc::http::HttpChannel) -> Self {
+                    Self { channel }
+                }
+
+                #dial
+            }
+
+            #allow_deprecated
+            #[tonic::async_trait]
+            impl super::#server::#server_trait for #client {
+                #items
+            }
+        }
+    }
+}
+
+/// The `http::Method` of a binding (`*`, any method, goes out as POST).
+fn http_method(method: &HttpMethod) -> TokenStream {
+    let known = |name: &str| {
+        let ident = format_ident!("{name}");
+        quote!(tonic::codegen::http::Method::#ident)
+    };
+    match method {
+        HttpMethod::Get => known("GET"),
+        HttpMethod::Put => known("PUT"),
+        HttpMethod::Post => known("POST"),
+        HttpMethod::Delete => known("DELETE"),
+        HttpMethod::Patch => known("PATCH"),
+        HttpMethod::Custom(kind) if kind == "*" => known("POST"),
+        HttpMethod::Custom(kind) => quote! {
+            tonic::codegen::http::Method::from_bytes(#kind.as_bytes())
+                .expect("protoc-gen-rs-svc checked the method name")
+        },
+    }
 }
 
 fn method_filter(method: &HttpMethod) -> TokenStream {

@@ -520,3 +520,50 @@ fn field<'a>(line: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
     let rest = line.strip_prefix(name)?.strip_prefix(b":")?;
     Some(rest.strip_prefix(b" ").unwrap_or(rest))
 }
+
+/// `google.protobuf.Empty`, which prost maps to `()`, as a generated HTTP client's request or
+/// response: written `{}`, read from `{}` (or anything, as the router's `()` reads any object).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Empty;
+
+impl Serialize for Empty {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        serializer.serialize_map(Some(0))?.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Empty {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(deserializer).map(|_| Empty)
+    }
+}
+
+impl QuerySchema for Empty {
+    fn query_fields() -> &'static [super::query::QueryField] {
+        &[]
+    }
+}
+
+/// A wrapper (`google.protobuf.Int64Value`, which prost maps to `i64`) as a generated HTTP
+/// client's request: its proto3 JSON form (`"123"`) as the whole body, no field to bind.
+impl<C, T> QuerySchema for crate::json::Owned<C, T> {
+    fn query_fields() -> &'static [super::query::QueryField] {
+        &[]
+    }
+}
+
+/// The messages of a client stream a generated HTTP client forwards, each through `adapt`: the
+/// incoming ones up to the first error, where the outgoing stream ends (docs/reference.md
+/// section 5.1).
+#[doc(hidden)]
+pub fn messages<T: Send + 'static, U: Send + 'static>(
+    request: tonic::Request<tonic::Streaming<T>>,
+    adapt: fn(T) -> U,
+) -> tonic::Request<crate::api::RequestStream<U>> {
+    request.map(|stream| {
+        let messages = tokio_stream::StreamExt::map_while(stream, move |item| item.ok().map(adapt));
+        Box::pin(messages) as crate::api::RequestStream<U>
+    })
+}

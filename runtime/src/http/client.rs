@@ -49,8 +49,29 @@ pub fn encode(
     fields: &'static [QueryField],
     message: Value,
 ) -> Result<Encoded, Status> {
-    let Value::Object(mut object) = message else {
-        return Err(Status::internal("a request message's JSON is an object"));
+    let mut object = match message {
+        Value::Object(object) => object,
+        // A whole request whose JSON is not an object (a wrapper's `"123"`, a Duration's
+        // `"1.5s"`): it has no field a path or query could carry, so it is the body, or nothing.
+        other => {
+            let mut path = String::new();
+            write_path(template, fields, &mut serde_json::Map::new(), &mut path)?;
+            let body = match rule.body {
+                BodyRule::All => {
+                    Some(serde_json::to_vec(&other).expect("JSON values always serialize"))
+                }
+                BodyRule::None => None,
+                BodyRule::Field { .. } => {
+                    return Err(Status::internal(
+                        "a request without fields cannot have a body field",
+                    ))
+                }
+            };
+            return Ok(Encoded {
+                path_and_query: path,
+                body,
+            });
+        }
     };
     let mut path = String::new();
     write_path(template, fields, &mut object, &mut path)?;
@@ -463,6 +484,22 @@ mod tests {
 
     fn path(template: &Template, message: Value) -> Result<String, Status> {
         encode(template, &RULE, request_fields(), message).map(|e| e.path_and_query)
+    }
+
+    #[test]
+    fn a_request_whose_json_is_not_an_object_is_the_whole_body() {
+        const VALUES: Template = Template::new(&[Segment::Literal("v1")], &[]);
+        for value in [json!("123"), json!("1.5s"), json!(true), json!(null)] {
+            let all = encode(&VALUES, &Rule::new().body_all(), &[], value.clone()).unwrap();
+            assert_eq!(all.path_and_query, "/v1");
+            assert_eq!(all.body, Some(serde_json::to_vec(&value).unwrap()));
+            let none = encode(&VALUES, &RULE, &[], value.clone()).unwrap();
+            assert_eq!((none.path_and_query.as_str(), none.body), ("/v1", None));
+        }
+        // A template with variables has nothing to fill them from (the plugin never generates
+        // one for such a request: its variables name no field).
+        let error = encode(&ONE, &Rule::new().body_all(), &[], json!("x")).unwrap_err();
+        assert_eq!(error.code(), tonic::Code::Internal);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 #[cfg(feature = "serve")]
 pub(crate) mod call;
 #[cfg(feature = "http-client")]
-mod channel;
+pub(crate) mod channel;
 pub(crate) mod client;
 #[doc(hidden)]
 pub mod client_stream;

@@ -2,18 +2,22 @@
 //! function written against `impl OrderServiceApi` runs every kind of call, and gives the same
 //! results and the same errors (code, message, details, metadata) whether the service runs in
 //! process, behind the generated gRPC client (wrapped in `rs_svc::api::Remote`) over a real
-//! socket, or behind a gRPC client that is itself served over gRPC (a gateway in front of the
-//! service).
+//! socket, behind a gRPC client that is itself served over gRPC (a gateway in front of the
+//! service), or behind the generated HTTP/JSON client (`<svc>_http_client`) in front of the
+//! generated router.
 
+mod common;
 #[path = "common/shop.rs"]
 mod shop_impl;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use rs_svc::api::Remote;
 use rs_svc_compile_test::acme::shop::v1 as shop;
 use shop::order_service_api::OrderServiceApi;
 use shop::order_service_client::OrderServiceClient;
+use shop::order_service_http_client::OrderServiceHttpClient;
 use shop::order_service_server::{OrderService, OrderServiceServer};
 use shop_impl::Shop;
 use tokio_stream::{wrappers::TcpListenerStream, StreamExt};
@@ -43,6 +47,14 @@ async fn client(addr: SocketAddr) -> Remote<OrderServiceClient<tonic::transport:
             .await
             .unwrap(),
     )
+}
+
+/// The generated HTTP/JSON client of `service`, served by the generated router on a free
+/// loopback port.
+async fn http_client(service: impl OrderService) -> OrderServiceHttpClient {
+    let router = shop::order_service_http::router(Arc::new(service));
+    let addr = common::serve_http(router).await;
+    OrderServiceHttpClient::new(&format!("http://{addr}")).unwrap()
 }
 
 /// A call's outcome as text: the message and the metadata the service set, or the error's
@@ -168,7 +180,7 @@ async fn exercise(api: &impl OrderServiceApi) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn in_process_and_grpc_client_give_identical_results_and_errors() {
+async fn in_process_grpc_and_http_clients_give_identical_results_and_errors() {
     let in_process = exercise(&Shop).await;
 
     let backend = serve(Shop).await;
@@ -189,15 +201,51 @@ async fn in_process_and_grpc_client_give_identical_results_and_errors() {
         .accept_compressed(CompressionEncoding::Gzip);
     let through_gateway = exercise(&Remote::new(gzip)).await;
 
+    // The generated HTTP/JSON client, against the generated router in front of the same
+    // implementation.
+    let unset_value = |outcomes: Vec<String>| -> Vec<String> {
+        outcomes
+            .into_iter()
+            .map(|outcome| outcome.replace(UNSET_VALUE_OVER_JSON, "extra: None"))
+            .collect()
+    };
+    let over_http = unset_value(exercise(&http_client(Shop).await).await);
+    // And the HTTP client served over gRPC: a gRPC front for an HTTP/JSON backend.
+    let http_backend = serve(http_client(Shop).await).await;
+    let grpc_to_http = unset_value(exercise(&client(http_backend).await).await);
+
     for (i, expected) in in_process.iter().enumerate() {
         assert_eq!(&over_grpc[i], expected, "call {i} over gRPC");
         assert_eq!(
             &through_gateway[i], expected,
             "call {i} through the gateway"
         );
+        if REFUSED_BY_THE_HTTP_CLIENT.contains(&i) {
+            continue;
+        }
+        assert_eq!(&over_http[i], expected, "call {i} over HTTP/JSON");
+        assert_eq!(
+            &grpc_to_http[i], expected,
+            "call {i} over gRPC to the HTTP client"
+        );
     }
     assert_eq!(over_grpc.len(), in_process.len());
     assert_eq!(through_gateway.len(), in_process.len());
+    assert_eq!(over_http.len(), in_process.len());
+    assert_eq!(grpc_to_http.len(), in_process.len());
+    // An empty `name` fits no `orders/*` path: the HTTP client refuses the call before sending
+    // it, where the service itself would have answered (docs/reference.md section 5.1).
+    for i in REFUSED_BY_THE_HTTP_CLIENT {
+        assert_eq!(grpc_to_http[i], over_http[i], "call {i}");
+        assert!(
+            over_http[i].starts_with("error InvalidArgument")
+                && over_http[i].contains("name")
+                && in_process[i].starts_with("error InvalidArgument"),
+            "call {i}: {} (in process: {})",
+            over_http[i],
+            in_process[i]
+        );
+    }
 
     // And the outcomes are the service's, not empty agreement.
     let expected_prefixes = [
@@ -239,11 +287,109 @@ async fn in_process_and_grpc_client_give_identical_results_and_errors() {
     assert!(!in_process[11].contains("NEVER"), "{}", in_process[11]);
 }
 
+/// The one difference JSON makes: an unset `google.protobuf.Value` field is written `null` when
+/// unpopulated fields are emitted (as protojson's EmitUnpopulated does), and `null` reads back
+/// as a Value holding NULL_VALUE (the proto3 JSON mapping), so an unset `Order.extra` comes back
+/// set. Not the client's doing: the router's JSON says so (docs/reference.md section 5.1).
+const UNSET_VALUE_OVER_JSON: &str = "extra: Some(Value { kind: Some(NullValue(NullValue)) })";
+
+/// The calls of [`exercise`] whose request fits no path of the method's first binding (an empty
+/// `name` for `/v1/{name=orders/*}`), which the HTTP client refuses with INVALID_ARGUMENT.
+const REFUSED_BY_THE_HTTP_CLIENT: [usize; 2] = [1, 7];
+
+/// Hostile path values through the generated HTTP client: each reaches the service exactly as
+/// sent, or (a value that fits no `orders/*` segment, or none at all) is refused by the client
+/// with INVALID_ARGUMENT, never sent to come back as a 404.
+#[tokio::test]
+async fn hostile_path_values_round_trip_through_the_http_client_or_are_refused() {
+    // As the trait callers see (the server trait, also in scope here, has the same methods).
+    let api: Box<dyn OrderServiceApi> = Box::new(http_client(Shop).await);
+    let round_trip = [
+        "orders/a b",
+        "orders/a%2Fb",
+        "orders/100%",
+        "orders/a:b",
+        "orders/a?b#c",
+        "orders/#",
+        "orders/..",
+        "orders/.",
+        "orders/%",
+        "orders/ünïcødé",
+        "orders/a+b&c=d",
+        "orders/~-_.",
+    ];
+    for name in round_trip {
+        let order = api
+            .get_order(get(name))
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        assert_eq!(order.get_ref().name, name);
+        // And a server stream, on a template with a verb.
+        let events = streamed(api.watch_order(get(name)).await).await;
+        assert!(
+            events.starts_with("stream") && events.matches(name).count() == 3,
+            "{name}: {events}"
+        );
+    }
+    for refused in [
+        "",
+        "orders/",
+        "orders/a/b",
+        "orders/../x",
+        "customers/1",
+        "/orders/1",
+    ] {
+        let error = api.get_order(get(refused)).await.unwrap_err();
+        assert_eq!(
+            error.code(),
+            tonic::Code::InvalidArgument,
+            "{refused:?}: {error:?}"
+        );
+        let Err(error) = api.watch_order(get(refused)).await else {
+            panic!("{refused:?}: watched");
+        };
+        assert_eq!(
+            error.code(),
+            tonic::Code::InvalidArgument,
+            "{refused:?}: {error:?}"
+        );
+    }
+}
+
+/// `DEFAULT_URL` is `https://` and the proto's `google.api.default_host`, and `dial()` a client
+/// of it (made without connecting); a base URL that is not http(s) is INVALID_ARGUMENT.
+#[test]
+fn the_http_client_defaults_to_https_and_the_default_host() {
+    assert_eq!(
+        OrderServiceHttpClient::DEFAULT_URL,
+        "https://shop.acme.example:8443"
+    );
+    assert!(OrderServiceHttpClient::dial().is_ok());
+    for bad in ["ftp://shop.acme.example", "shop.acme.example", "http://"] {
+        let error = OrderServiceHttpClient::new(bad).unwrap_err();
+        assert_eq!(error.code(), tonic::Code::InvalidArgument, "{bad}");
+    }
+}
+
+/// A method without an http rule answers UNIMPLEMENTED from the HTTP client, naming the method.
+#[tokio::test]
+async fn a_method_without_an_http_rule_is_unimplemented_over_http() {
+    let api: Box<dyn OrderServiceApi> = Box::new(http_client(Shop).await);
+    #[allow(deprecated)]
+    let error = api.legacy_get_order(get("orders/1")).await.unwrap_err();
+    assert_eq!(error.code(), tonic::Code::Unimplemented);
+    assert!(error.message().contains("LegacyGetOrder"), "{error:?}");
+}
+
 /// The trait is object safe: a transport chosen at run time.
 #[tokio::test]
 async fn a_transport_can_be_chosen_at_run_time() {
     let backend = serve(Shop).await;
-    let apis: Vec<Box<dyn OrderServiceApi>> = vec![Box::new(Shop), Box::new(client(backend).await)];
+    let apis: Vec<Box<dyn OrderServiceApi>> = vec![
+        Box::new(Shop),
+        Box::new(client(backend).await),
+        Box::new(http_client(Shop).await),
+    ];
     for api in &apis {
         let order = api.get_order(get("orders/3")).await.unwrap().into_inner();
         assert_eq!(order.name, "orders/3");
