@@ -103,7 +103,7 @@ async fn the_http_client_gets_the_same_answers_from_envoy_as_from_our_router() {
             .http(shop::order_service_http::router(Arc::new(Shop))),
     )
     .await;
-    let envoy = envoy::start(&binary, "acme.shop.v1.OrderService", served.grpc).await;
+    let envoy = envoy::start(&binary, "acme.shop.v1.OrderService", served.grpc, &[]).await;
 
     let ours = OrderServiceHttpClient::new(&format!("http://{}", served.http)).unwrap();
     let theirs = OrderServiceHttpClient::new(&envoy.base).unwrap();

@@ -8,13 +8,11 @@
 //!   to path variables, a client stream with no `body`.
 
 mod common;
+#[path = "common/envoy.rs"]
+mod envoy;
 
-use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
 use std::pin::Pin;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use interop::extension_service_server::ExtensionService;
 use interop::note_service_server::{NoteService, NoteServiceServer};
@@ -370,153 +368,9 @@ async fn bidi_stream_path_binds_into_the_first_message() {
     assert_eq!(lines[1]["shelf"], "");
 }
 
-/// Envoy from `RS_SVC_ENVOY`, or the virtualenv `.ci/run` installs it into.
-fn envoy() -> Option<PathBuf> {
-    let path = match std::env::var_os("RS_SVC_ENVOY") {
-        Some(path) => PathBuf::from(path),
-        None => PathBuf::from(std::env::var_os("HOME")?).join(".cache/rs-svc/tools/venv/bin/envoy"),
-    };
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var("RS_SVC_REQUIRE_FOREIGN").as_deref() != Ok("1"),
-        "{} not found (set RS_SVC_ENVOY); .ci/run installs it",
-        path.display()
-    );
-    eprintln!("skipping: {} not found (set RS_SVC_ENVOY)", path.display());
-    None
-}
-
-/// A running Envoy, killed when dropped.
-struct RunningEnvoy {
-    child: Child,
-    base: String,
-    _dir: TempDir,
-}
-
-impl Drop for RunningEnvoy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A directory removed when dropped.
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Envoy's gRPC-JSON transcoder for `interop.v1.NoteService` in front of the gRPC server at
-/// `upstream`, ready to serve.
-async fn start_envoy(binary: &PathBuf, upstream: SocketAddr) -> RunningEnvoy {
-    let dir = std::env::temp_dir().join(format!(
-        "rs-svc-envoy-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let dir = TempDir(dir);
-    let descriptor = dir.0.join("descriptor_set.bin");
-    std::fs::write(&descriptor, rs_svc_compile_test::DESCRIPTOR_SET).unwrap();
-    let port = free_port();
-    let config = format!(
-        r#"static_resources:
-  listeners:
-  - name: http
-    address: {{socket_address: {{address: 127.0.0.1, port_value: {port}}}}}
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: http
-          route_config:
-            virtual_hosts:
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: {{prefix: "/"}}
-                route: {{cluster: grpc, timeout: 10s}}
-          http_filters:
-          - name: envoy.filters.http.grpc_json_transcoder
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder
-              proto_descriptor: {descriptor}
-              services: [interop.v1.NoteService]
-              convert_grpc_status: true
-              ignore_unknown_query_parameters: true
-              request_validation_options: {{reject_unknown_method: true}}
-          - name: envoy.filters.http.router
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-  clusters:
-  - name: grpc
-    type: STATIC
-    connect_timeout: 2s
-    typed_extension_protocol_options:
-      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-        explicit_http_config: {{http2_protocol_options: {{}}}}
-    load_assignment:
-      cluster_name: grpc
-      endpoints:
-      - lb_endpoints:
-        - endpoint: {{address: {{socket_address: {{address: 127.0.0.1, port_value: {upstream_port}}}}}}}
-"#,
-        descriptor = descriptor.display(),
-        upstream_port = upstream.port(),
-    );
-    let config_path = dir.0.join("envoy.yaml");
-    std::fs::write(&config_path, config).unwrap();
-    let log = std::fs::File::create(dir.0.join("envoy.log")).unwrap();
-    let child = Command::new(binary)
-        .arg("-c")
-        .arg(&config_path)
-        .args([
-            "--concurrency",
-            "1",
-            "--disable-hot-restart",
-            "--log-level",
-            "warn",
-        ])
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap_or_else(|e| panic!("{}: {e}", binary.display()));
-    let envoy = RunningEnvoy {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-        _dir: dir,
-    };
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return envoy;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let log = std::fs::read_to_string(envoy._dir.0.join("envoy.log")).unwrap_or_default();
-    panic!("envoy did not start listening:\n{log}");
-}
-
 #[tokio::test]
 async fn envoy_binds_client_stream_path_and_query_as_our_router_does() {
-    let Some(binary) = envoy() else {
+    let Some(binary) = envoy::binary() else {
         return;
     };
     // The same implementation behind Envoy (over gRPC) and behind our router (in-process).
@@ -531,7 +385,8 @@ async fn envoy_binds_client_stream_path_and_query_as_our_router_does() {
         .unwrap();
     let grpc_addr = server.grpc_addr();
     tokio::spawn(server.serve_with_shutdown(std::future::pending()));
-    let envoy = start_envoy(&binary, grpc_addr).await;
+    let options = ["ignore_unknown_query_parameters: true"];
+    let envoy = envoy::start(&binary, "interop.v1.NoteService", grpc_addr, &options).await;
     let (base, recorder) = start_router().await;
     for row in stream_rows() {
         let ours = through_router(&base, &recorder, &row).await;

@@ -49,11 +49,17 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Envoy transcoding `service` (a full name) to the gRPC server at `upstream`, ready to serve.
-/// Path variables are unescaped whole (`url_unescape_spec: ALL_CHARACTERS`), as http.proto says
-/// a server reverses a client's escaping: Envoy's default keeps reserved characters (`%3A`)
-/// escaped in the value.
-pub async fn start(binary: &PathBuf, service: &str, upstream: SocketAddr) -> Envoy {
+/// Envoy transcoding `service` (a full name) to the gRPC server at `upstream`, ready to serve,
+/// with `options` (lines such as `ignore_unknown_query_parameters: true`) added to the
+/// transcoder's. Path variables are unescaped whole (`url_unescape_spec: ALL_CHARACTERS`), as
+/// http.proto says a server reverses a client's escaping: Envoy's default keeps reserved
+/// characters (`%3A`) escaped in the value.
+pub async fn start(
+    binary: &PathBuf,
+    service: &str,
+    upstream: SocketAddr,
+    options: &[&str],
+) -> Envoy {
     let dir = std::env::temp_dir().join(format!(
         "rs-svc-envoy-{}-{}",
         std::process::id(),
@@ -89,7 +95,7 @@ pub async fn start(binary: &PathBuf, service: &str, upstream: SocketAddr) -> Env
               services: [{service}]
               convert_grpc_status: true
               url_unescape_spec: ALL_CHARACTERS
-              request_validation_options: {{reject_unknown_method: true}}
+              request_validation_options: {{reject_unknown_method: true}}{options}
           - name: envoy.filters.http.router
             typed_config:
               "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
@@ -109,6 +115,10 @@ pub async fn start(binary: &PathBuf, service: &str, upstream: SocketAddr) -> Env
 "#,
         descriptor = descriptor.display(),
         upstream_port = upstream.port(),
+        options = options
+            .iter()
+            .map(|line| format!("\n              {line}"))
+            .collect::<String>(),
     );
     let config_path = dir.join("envoy.yaml");
     std::fs::write(&config_path, config).unwrap();
