@@ -476,32 +476,24 @@ fn http_client(
                         )
                     })
                 };
-                match method.kind {
-                    MethodKind::Unary => match unary_response {
-                        Some((read, back)) => quote! {
-                            #channel
-                                .unary::<_, #read>(#verb, #template, &#rule, #unary_request)
-                                .await
-                                .map(|response| response.map(#back))
-                        },
-                        None => {
-                            quote!(#channel.unary(#verb, #template, &#rule, #unary_request).await)
-                        }
+                // A call answered with one message, read through its wrapper's JSON form if any.
+                let one_answer = |call: TokenStream, request: &TokenStream| match &unary_response {
+                    Some((read, back)) => quote! {
+                        #channel
+                            .#call::<_, #read>(#verb, #template, &#rule, #request)
+                            .await
+                            .map(|response| response.map(#back))
                     },
+                    None => quote!(#channel.#call(#verb, #template, &#rule, #request).await),
+                };
+                match method.kind {
+                    MethodKind::Unary => one_answer(quote!(unary), &unary_request),
                     MethodKind::ServerStreaming => {
                         quote!(#channel.server_streaming(#verb, #template, &#rule, #unary_request).await)
                     }
-                    MethodKind::ClientStreaming => match unary_response {
-                        Some((read, back)) => quote! {
-                            #channel
-                                .client_streaming::<_, #read>(#verb, #template, &#rule, #stream_request)
-                                .await
-                                .map(|response| response.map(#back))
-                        },
-                        None => {
-                            quote!(#channel.client_streaming(#verb, #template, &#rule, #stream_request).await)
-                        }
-                    },
+                    MethodKind::ClientStreaming => {
+                        one_answer(quote!(client_streaming), &stream_request)
+                    }
                     MethodKind::BidiStreaming => {
                         quote!(#channel.bidi_streaming(#verb, #template, &#rule, #stream_request).await)
                     }
