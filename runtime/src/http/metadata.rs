@@ -63,8 +63,12 @@ pub fn from_request(
     // them again, then wrapped as metadata.
     let mut metadata = HeaderMap::with_capacity(headers.len() + 2);
     let mut timeout = None;
+    let hop_by_hop = nominated(headers);
     for (name, value) in headers {
         let text = name.as_str();
+        if hop_by_hop.contains(name) {
+            continue;
+        }
         if text == "grpc-timeout" {
             let value = crate::grpc_timeout::grpc_timeout_value(value).ok_or_else(|| {
                 tonic::Status::invalid_argument(format!(
@@ -128,6 +132,12 @@ pub fn into_metadata(
             return from_request(&headers, peer);
         }
     }
+    // `DROPPED[0]` is `connection`: the names it lists go too (RFC 9110 section 7.6.1).
+    if dropped[0].is_some() {
+        for name in nominated(&headers) {
+            headers.remove(name);
+        }
+    }
     let mut host = None;
     for name in dropped.into_iter().flatten() {
         let value = headers.remove(&name);
@@ -140,6 +150,19 @@ pub fn into_metadata(
         metadata: MetadataMap::from_headers(headers),
         timeout: None,
     })
+}
+
+/// The header names the request's `Connection` headers list: hop-by-hop headers of this
+/// exchange, like the ones in `DROPPED` (RFC 9110 section 7.6.1). Tokens that are not header
+/// names (`close`, `keep-alive` in some clients' spelling) name nothing the map holds.
+fn nominated(headers: &HeaderMap) -> Vec<HeaderName> {
+    headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|token| HeaderName::from_bytes(token.trim().as_bytes()).ok())
+        .collect()
 }
 
 /// Appends `peer` to `x-forwarded-for` and sets `x-forwarded-host` to `host` unless the
@@ -409,6 +432,34 @@ mod tests {
         );
     }
 
+    /// Headers a `Connection` header names are hop-by-hop (RFC 9110 section 7.6.1): dropped
+    /// on both ways through, in any case and spread over several `Connection` headers.
+    #[test]
+    fn headers_named_by_connection_are_dropped() {
+        let request = || {
+            headers(&[
+                ("connection", b"close, X-Secret ,"),
+                ("connection", b"x-other"),
+                ("x-secret", b"1"),
+                ("x-other", b"2"),
+                ("x-kept", b"3"),
+            ])
+        };
+        let mut slow = request();
+        // A `grpc-metadata-` header sends `into_metadata` the copying way.
+        slow.insert("grpc-metadata-a", HeaderValue::from_static("a"));
+        for call in [
+            from_request(&request(), None).unwrap(),
+            into_metadata(request(), None).unwrap(),
+            into_metadata(slow, None).unwrap(),
+        ] {
+            assert_eq!(ascii(&call, "x-kept").as_deref(), Some("3"));
+            for hop in ["connection", "x-secret", "x-other"] {
+                assert!(call.metadata.get(hop).is_none(), "{hop} kept");
+            }
+        }
+    }
+
     /// The request's own map, edited in place, gives the metadata a fresh map would, whether
     /// the request takes the in-place way or not.
     #[test]
@@ -452,6 +503,18 @@ mod tests {
                 ("host", b"h"),
             ],
             &[("host", b"caf\xc3\xa9")],
+            &[
+                ("connection", b"close, X-Secret"),
+                ("connection", b"x-other"),
+                ("x-secret", b"1"),
+                ("x-other", b"2"),
+                ("x-kept", b"3"),
+            ],
+            &[
+                ("connection", b"x-secret"),
+                ("x-secret", b"1"),
+                ("grpc-timeout", b"5S"),
+            ],
         ];
         let sorted = |call: CallHeaders| {
             let mut all: Vec<(String, Vec<u8>)> = call

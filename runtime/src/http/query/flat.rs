@@ -156,7 +156,9 @@ fn read<'a>(
     if let Some(body_field) = body_field {
         bound |= 1 << fields.iter().position(|f| f.proto_name == body_field)?;
     }
-    for (key, value) in super::pairs(query) {
+    for pair in super::pairs(query) {
+        // The general way reports an undecodable pair.
+        let (key, value) = pair.ok()?;
         if key.bytes().any(|b| b == b'.' || b == b'[') {
             return None;
         }

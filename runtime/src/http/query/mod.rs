@@ -159,8 +159,11 @@ pub enum Cardinality {
 
 /// The query's `(name, value)` pairs, decoded as `application/x-www-form-urlencoded` (what
 /// `form_urlencoded::parse` gives: `&` separates pairs, empty ones are skipped, the first `=`
-/// ends the name, `+` is a space, `%XX` a byte, then lossy UTF-8). Text with neither `+` nor
-/// `%` is borrowed as it is, with no second look at it.
+/// ends the name, `+` is a space, `%XX` a byte), except that nothing is lost: a `%` without two
+/// hexadecimal digits after it, or escapes that decode to bytes that are not UTF-8, are an
+/// error (a 400) where `form_urlencoded` would keep the `%` or put U+FFFD in the text
+/// (docs/reference.md section 4.2). Text with neither `+` nor `%` is borrowed as it is, with no
+/// second look at it.
 pub(crate) fn pairs(query: &str) -> Pairs<'_> {
     Pairs { rest: query }
 }
@@ -172,7 +175,7 @@ pub(crate) struct Pairs<'a> {
 }
 
 impl<'a> Iterator for Pairs<'a> {
-    type Item = (Cow<'a, str>, Cow<'a, str>);
+    type Item = Result<(Cow<'a, str>, Cow<'a, str>), tonic::Status>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
@@ -204,15 +207,17 @@ impl<'a> Iterator for Pairs<'a> {
             };
             let decoded = |text, encoded| match encoded {
                 true => decode(text),
-                false => Cow::Borrowed(text),
+                false => Ok(Cow::Borrowed(text)),
             };
-            return Some((decoded(name, encoded[0]), decoded(value, encoded[1])));
+            return Some(
+                decoded(name, encoded[0]).and_then(|name| Ok((name, decoded(value, encoded[1])?))),
+            );
         }
     }
 }
 
-/// `text` with `+` and `%XX` decoded.
-fn decode(text: &str) -> Cow<'_, str> {
+/// `text` with `+` and `%XX` decoded; a stray `%` or bytes that are not UTF-8 are an error.
+fn decode(text: &str) -> Result<Cow<'_, str>, tonic::Status> {
     let hex = |b: u8| char::from(b).to_digit(16);
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -228,15 +233,20 @@ fn decode(text: &str) -> Cow<'_, str> {
                     out.push((high * 16 + low) as u8);
                     i += 2;
                 }
-                _ => out.push(b'%'),
+                _ => {
+                    return Err(invalid(format!(
+                        "query parameter `{text}`: `%` must be followed by two hexadecimal digits"
+                    )))
+                }
             },
             b => out.push(b),
         }
         i += 1;
     }
-    Cow::Owned(match String::from_utf8(out) {
-        Ok(text) => text,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    String::from_utf8(out).map(Cow::Owned).map_err(|_| {
+        invalid(format!(
+            "query parameter `{text}`: its percent escapes decode to bytes that are not UTF-8"
+        ))
     })
 }
 
@@ -277,7 +287,8 @@ pub fn blame(
     bound: &[&str],
     reject: impl Fn(Value) -> Option<String>,
 ) -> Option<tonic::Status> {
-    pairs(query).find_map(|(key, value)| {
+    // Undecodable pairs were reported before the reader ran.
+    pairs(query).flatten().find_map(|(key, value)| {
         let alone = form_urlencoded::Serializer::new(String::new())
             .append_pair(&key, &value)
             .finish();

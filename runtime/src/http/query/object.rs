@@ -17,7 +17,8 @@ pub fn to_json(
     let mut root = Map::new();
     // Oneof members set so far, per message path: (oneof, field, parameter).
     let mut oneofs: Vec<(String, &'static str, &'static str, String)> = Vec::new();
-    for (key, value) in super::pairs(query) {
+    for pair in super::pairs(query) {
+        let (key, value) = pair?;
         let (path, map_key) = split_map_key(&key)?;
         let Some(resolved) = resolve(fields, path)? else {
             if reject_unknown {

@@ -291,7 +291,8 @@ fn mistakes_are_errors_naming_the_parameter() {
     }
 }
 
-/// `pairs` decodes exactly as `form_urlencoded::parse`, borrowing plain text.
+/// `pairs` decodes exactly as `form_urlencoded::parse` where that loses nothing, borrowing
+/// plain text, and refuses what `form_urlencoded` would keep as a stray `%` or turn into U+FFFD.
 #[test]
 fn pairs_decode_as_form_urlencoded_does() {
     let cases = [
@@ -306,27 +307,44 @@ fn pairs_decode_as_form_urlencoded_does() {
         "q=a+b%20c",
         "q=%2B+%2b",
         "k%5Bx%5D=v",
-        "q=100%",
-        "q=%zz%4",
-        "q=%+2",
         "q=%e2%82%ac",
-        "q=%ff%fe",
-        "q=caf%C3%A9&r=%C3",
         "colour%3Dnatural=x%3Dy",
         "tags=oak&tags=bracket&view=ITEM_VIEW_FULL",
         // Separators and escapes on both sides of 8-byte boundaries, and non-ASCII text.
         "abcdefg=hijklmno&qrstuvw=xyz+1%202&a",
         "aaaaaaa&bbbbbbb=cccccccc&dddddddddddddddd=\u{e9}+&x=%41%42&yyyyyyyy",
-        "\u{e9}=\u{fc}&\u{f1}=%C3%B1+&=&==&&=&%",
+        "\u{e9}=\u{fc}&\u{f1}=%C3%B1+&=&==&&=&",
         "page_size=20&filter=colour%3Dnatural&tags=oak&tags=bracket&view=ITEM_VIEW_FULL",
     ];
     for query in cases {
-        let ours: Vec<_> = pairs(query).collect();
+        let ours: Vec<_> = pairs(query).map(Result::unwrap).collect();
         let theirs: Vec<_> = form_urlencoded::parse(query.as_bytes()).collect();
         assert_eq!(ours, theirs, "{query:?}");
     }
     assert!(pairs("a=plain")
+        .map(Result::unwrap)
         .all(|(name, value)| matches!((name, value), (Cow::Borrowed(_), Cow::Borrowed(_)))));
+    let refused = [
+        ("q=100%", "`100%`: `%` must be followed"),
+        ("q=%zz%4", "`%zz%4`: `%` must be followed"),
+        ("q=%+2", "`%+2`: `%` must be followed"),
+        ("a=1&%", "`%`: `%` must be followed"),
+        (
+            "q=%ff%fe",
+            "`%ff%fe`: its percent escapes decode to bytes that are not UTF-8",
+        ),
+        ("q=caf%C3%A9&r=%C3", "`%C3`: its percent escapes decode"),
+        ("na%C3me=1", "`na%C3me`: its percent escapes decode"),
+    ];
+    for (query, expected) in refused {
+        let error = pairs(query).find_map(Result::err).expect(query);
+        assert_eq!(error.code(), tonic::Code::InvalidArgument, "{query}");
+        assert!(
+            error.message().contains(expected),
+            "{query}: {}",
+            error.message()
+        );
+    }
 }
 
 fn plain() -> &'static [QueryField] {
