@@ -94,6 +94,11 @@ impl Users {
         self.users.lock().unwrap().get(name).cloned()
     }
 
+    /// How many users are stored.
+    pub fn count(&self) -> usize {
+        self.users.lock().unwrap().len()
+    }
+
     fn create(&self, request: CreateUserRequest) -> Result<User, Status> {
         let mut details = ErrorDetails::new();
         let id_ok = !request.user_id.is_empty()
