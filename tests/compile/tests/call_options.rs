@@ -341,6 +341,8 @@ async fn the_options_metadata_arrives_on_the_server_from_both_clients() {
 /// Server A: each call is answered by calling B through `client`, with no deadline of its own.
 struct Front {
     client: Client,
+    /// Whether a task the handler spawned through `rs_svc::api::scope` saw the served call.
+    spawned_saw_the_call: Mutex<Option<bool>>,
 }
 
 #[tonic::async_trait]
@@ -356,7 +358,7 @@ impl OrderService for Front {
         }))
         .await
         .unwrap();
-        assert!(spawned.is_some(), "the scoped task sees the call being served");
+        *self.spawned_saw_the_call.lock().unwrap() = Some(spawned.is_some());
         Ok(Response::new(order))
     }
 }
@@ -381,9 +383,10 @@ async fn a_call_made_while_serving_gets_at_most_the_callers_remaining_deadline_a
         // The inner client's own default deadline (30 s) is longer than A's remaining one.
         let front = Arc::new(Front {
             client: Client::new(via, &b, Options::new()).await,
+            spawned_saw_the_call: Mutex::default(),
         });
         let a_seen = Arc::new(Seen::default());
-        let a = serve(front, a_seen.clone()).await;
+        let a = serve(front.clone(), a_seen.clone()).await;
         let mut caller = OrderServiceClient::connect(format!("http://{}", a.grpc))
             .await
             .unwrap();
@@ -404,6 +407,11 @@ async fn a_call_made_while_serving_gets_at_most_the_callers_remaining_deadline_a
         );
         let b_traceparent = b_traceparent.unwrap_or_else(|| panic!("{via:?}: no traceparent"));
         assert_eq!(trace_id(&b_traceparent), trace, "{via:?}: B continues A's trace");
+        assert_eq!(
+            *front.spawned_saw_the_call.lock().unwrap(),
+            Some(true),
+            "{via:?}: a task spawned through rs_svc::api::scope sees the served call"
+        );
     }
 }
 
