@@ -22,9 +22,9 @@ use tokio_stream::Stream;
 
 mod call;
 
+pub use call::{current_call, scope, Backoff, CallOptions, CallScope, Retry};
 #[cfg_attr(not(feature = "dial"), allow(unused_imports))]
 pub(crate) use call::{inherited_timeout, shorter, CallPolicy};
-pub use call::{current_call, scope, Backoff, CallOptions, CallScope, Retry};
 
 /// The messages of a client stream sent through an `<Svc>Api`.
 pub type RequestStream<T> = Pin<Box<dyn Stream<Item = T> + Send + 'static>>;

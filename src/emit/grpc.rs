@@ -293,7 +293,9 @@ fn dial_helpers(service: &Service, params: &Params) -> TokenStream {
         // `idempotency_level`, or a primary HTTP rule that is a GET (safe by HTTP's own rules):
         // both clients retry such a method (docs/reference.md section 1.2).
         let idempotent = m.idempotency != Idempotency::Unknown
-            || m.bindings.first().is_some_and(|b| b.method == HttpMethod::Get);
+            || m.bindings
+                .first()
+                .is_some_and(|b| b.method == HttpMethod::Get);
         quote! {
             ::rs_svc::__codegen::dial::Method {
                 path: #path,

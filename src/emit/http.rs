@@ -450,9 +450,7 @@ fn http_client(
                 };
                 // Named after its gRPC method, whose policy (idempotent, fallback) it gets.
                 let method_name = &method.name;
-                let named = |request: TokenStream| {
-                    quote!(::rs_svc::__codegen::http_client::named(#request, #full_name, #method_name))
-                };
+                let named = |request: TokenStream| quote!(::rs_svc::__codegen::http_client::named(#request, #full_name, #method_name));
                 let unary_request = named(match &adapt {
                     Some(adapt) => quote!(request.map(#adapt)),
                     None => quote!(request),
@@ -564,16 +562,20 @@ fn http_client(
                  (`rs_svc::http::HttpChannel::with_options`).",
             ),
             None => (
-                quote!(options.target_url().ok_or_else(|| tonic::Status::invalid_argument(
-                    "no base URL: set rs_svc::dial::Options::target"
-                ))?),
+                quote!(options
+                    .target_url()
+                    .ok_or_else(|| tonic::Status::invalid_argument(
+                        "no base URL: set rs_svc::dial::Options::target"
+                    ))?),
                 " A client of `options`' target (an `http://` or `https://` base URL), with the \
                  dial options that apply to HTTP: default deadline, retries, circuit breaker and \
                  fallbacks, TLS, connect timeout (`rs_svc::http::HttpChannel::with_options`).",
             ),
         };
         (
-            quote!(Self::dial_with(::rs_svc::dial::Options::new().target(base_url))),
+            quote!(Self::dial_with(
+                ::rs_svc::dial::Options::new().target(base_url)
+            )),
             quote! {
                 #[doc = #doc]
                 pub fn dial_with(

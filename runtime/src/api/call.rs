@@ -185,7 +185,9 @@ impl CallOptions {
                     request.metadata_mut().insert(key.clone(), value.clone());
                 }
                 KeyAndValueRef::Binary(key, value) => {
-                    request.metadata_mut().insert_bin(key.clone(), value.clone());
+                    request
+                        .metadata_mut()
+                        .insert_bin(key.clone(), value.clone());
                 }
             }
         }
@@ -315,9 +317,7 @@ mod tests {
             assert!(inherited_timeout().unwrap() <= Duration::from_secs(10));
             let plain = tokio::spawn(async { current_call() }).await.unwrap();
             assert_eq!(plain, None, "a spawned task does not inherit by itself");
-            let scoped = tokio::spawn(scope(async { current_call() }))
-                .await
-                .unwrap();
+            let scoped = tokio::spawn(scope(async { current_call() })).await.unwrap();
             assert_eq!(scoped, Some(call));
         })
         .await;

@@ -65,8 +65,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 
-use balance::Pool;
 pub use crate::api::Backoff;
+use balance::Pool;
 pub use call::Channel;
 pub(crate) use call::{pushback, Attempts, Policy};
 use call::{Circuit, CircuitConfig, MethodPolicy};

@@ -138,9 +138,10 @@ impl HttpChannel {
             .https_or_http();
         let builder = match options.tls_server_name_option() {
             Some(name) => {
-                let name = rustls::pki_types::ServerName::try_from(name.to_owned()).map_err(
-                    |e| Status::invalid_argument(format!("TLS server name `{name}`: {e}")),
-                )?;
+                let name =
+                    rustls::pki_types::ServerName::try_from(name.to_owned()).map_err(|e| {
+                        Status::invalid_argument(format!("TLS server name `{name}`: {e}"))
+                    })?;
                 builder.with_server_name_resolver(hyper_rustls::FixedServerNameResolver::new(name))
             }
             None => builder,
@@ -245,8 +246,8 @@ impl HttpChannel {
         let policy = &self.inner.policy;
         let known = path.as_ref().and_then(|path| policy.methods.get(path));
         // GET is safe to send again (RFC 9110 section 9.2.1), whatever the proto says.
-        let retry = kind.single_request()
-            && (known.is_some_and(|m| m.retry) || method == Method::GET);
+        let retry =
+            kind.single_request() && (known.is_some_and(|m| m.retry) || method == Method::GET);
         Plan {
             path,
             call: CallPolicy::of(extensions),

@@ -185,7 +185,9 @@ impl Service<Request<Incoming>> for Dispatch {
                 let default = self.enforced.default_grpc_timeout.as_ref()?;
                 crate::grpc_timeout::grpc_timeout_value(default)
             })
-            .map(|timeout| crate::api::CallScope::new(std::time::Instant::now().checked_add(timeout)));
+            .map(|timeout| {
+                crate::api::CallScope::new(std::time::Instant::now().checked_add(timeout))
+            });
         Answer {
             inner: self.dispatch(request, grpc, probe),
             send_limit,

@@ -97,18 +97,23 @@ impl Seen {
 fn recording(builder: Builder, seen: Arc<Seen>) -> Builder {
     builder.layer(tower::layer::layer_fn(move |next: Next| {
         let seen = seen.clone();
-        tower::service_fn(move |request: http::Request<rs_svc::http::axum::body::Body>| {
-            let header = |name| {
-                request
-                    .headers()
-                    .get(name)
-                    .and_then(|v: &http::HeaderValue| v.to_str().ok())
-                    .map(str::to_owned)
-            };
-            let timeout = header("grpc-timeout").map(|t| parse_grpc_timeout(&t));
-            seen.0.lock().unwrap().push((timeout, header("traceparent")));
-            tower::ServiceExt::oneshot(next.clone(), request)
-        })
+        tower::service_fn(
+            move |request: http::Request<rs_svc::http::axum::body::Body>| {
+                let header = |name| {
+                    request
+                        .headers()
+                        .get(name)
+                        .and_then(|v: &http::HeaderValue| v.to_str().ok())
+                        .map(str::to_owned)
+                };
+                let timeout = header("grpc-timeout").map(|t| parse_grpc_timeout(&t));
+                seen.0
+                    .lock()
+                    .unwrap()
+                    .push((timeout, header("traceparent")));
+                tower::ServiceExt::oneshot(next.clone(), request)
+            },
+        )
     }))
 }
 
@@ -219,7 +224,11 @@ async fn a_passed_deadline_is_deadline_exceeded_on_both_clients() {
         let options = Options::new().timeout(Duration::from_millis(200));
         let client = Client::new(via, &served, options).await;
         let err = client.get(Request::new(get())).await.unwrap_err();
-        assert_eq!(err.code(), Code::DeadlineExceeded, "{via:?} default: {err:?}");
+        assert_eq!(
+            err.code(),
+            Code::DeadlineExceeded,
+            "{via:?} default: {err:?}"
+        );
 
         // `set_timeout` is the same vocabulary; the shorter of it and the options' wins.
         let mut request = Request::new(get());
@@ -244,7 +253,11 @@ async fn an_idempotent_method_is_retried_after_unavailable_on_both_clients() {
         let client = Client::new(via, &served, Options::new().backoff(quick(4))).await;
         let order = client.get(Request::new(get())).await.unwrap();
         assert_eq!(order.name, "orders/3", "{via:?}");
-        assert_eq!(backend.calls(), 3, "{via:?}: three attempts reached the server");
+        assert_eq!(
+            backend.calls(),
+            3,
+            "{via:?}: three attempts reached the server"
+        );
 
         // The call's own policy: never, or fewer attempts than the channel's.
         let backend = Backend::failing(2);
@@ -257,11 +270,19 @@ async fn an_idempotent_method_is_retried_after_unavailable_on_both_clients() {
         assert_eq!(err.code(), Code::Unavailable, "{via:?}");
         assert_eq!(backend.calls(), 1, "{via:?}: Retry::Never");
         let err = client
-            .get(CallOptions::new().retry(Retry::Backoff(quick(1))).request(get()))
+            .get(
+                CallOptions::new()
+                    .retry(Retry::Backoff(quick(1)))
+                    .request(get()),
+            )
             .await
             .unwrap_err();
         assert_eq!(err.code(), Code::Unavailable, "{via:?}");
-        assert_eq!(backend.calls(), 2, "{via:?}: Retry::Backoff with one attempt");
+        assert_eq!(
+            backend.calls(),
+            2,
+            "{via:?}: Retry::Backoff with one attempt"
+        );
     }
 }
 
@@ -308,7 +329,11 @@ async fn an_open_circuit_serves_the_fallback_on_both_clients() {
             let err = client.get(Request::new(get())).await.unwrap_err();
             assert_eq!(err.code(), Code::Unavailable, "{via:?}");
         }
-        assert_eq!(client.get(Request::new(get())).await.unwrap(), cached, "{via:?}");
+        assert_eq!(
+            client.get(Request::new(get())).await.unwrap(),
+            cached,
+            "{via:?}"
+        );
         // A call may refuse the fallback, and a method without one fails fast.
         let err = client
             .get(CallOptions::new().no_fallback().request(get()))
@@ -321,7 +346,11 @@ async fn an_open_circuit_serves_the_fallback_on_both_clients() {
             .await
             .unwrap_err();
         assert!(err.message().contains("circuit open"), "{via:?}: {err:?}");
-        assert_eq!(backend.calls(), 2, "{via:?}: nothing reached the server while open");
+        assert_eq!(
+            backend.calls(),
+            2,
+            "{via:?}: nothing reached the server while open"
+        );
     }
 }
 
@@ -334,7 +363,11 @@ async fn the_options_metadata_arrives_on_the_server_from_both_clients() {
         let request = CallOptions::new()
             .metadata("x-tenant", "acme".parse().unwrap())
             .request(get());
-        assert_eq!(client.get(request).await.unwrap().customer, "acme", "{via:?}");
+        assert_eq!(
+            client.get(request).await.unwrap().customer,
+            "acme",
+            "{via:?}"
+        );
     }
 }
 
@@ -365,7 +398,10 @@ impl OrderService for Front {
 
 /// A trace id the test's callers send, and the `traceparent` carrying it.
 fn caller_trace(seed: u8) -> (String, String) {
-    let trace = format!("{:032x}", 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4700_u128 + u128::from(seed));
+    let trace = format!(
+        "{:032x}",
+        0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4700_u128 + u128::from(seed)
+    );
     let traceparent = format!("00-{trace}-00f067aa0ba902b7-01");
     (trace, traceparent)
 }
@@ -406,7 +442,11 @@ async fn a_call_made_while_serving_gets_at_most_the_callers_remaining_deadline_a
             "{via:?}: B got {b_timeout:?}, A had {a_timeout:?}"
         );
         let b_traceparent = b_traceparent.unwrap_or_else(|| panic!("{via:?}: no traceparent"));
-        assert_eq!(trace_id(&b_traceparent), trace, "{via:?}: B continues A's trace");
+        assert_eq!(
+            trace_id(&b_traceparent),
+            trace,
+            "{via:?}: B continues A's trace"
+        );
         assert_eq!(
             *front.spawned_saw_the_call.lock().unwrap(),
             Some(true),

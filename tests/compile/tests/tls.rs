@@ -538,7 +538,11 @@ async fn http_caller(options: Options) -> Result<String, Status> {
         })
         .timeout(Duration::from_secs(5));
     let client = OrderServiceHttpClient::dial_with(options)?;
-    Ok(client.get_order(Request::new(get())).await?.into_inner().customer)
+    Ok(client
+        .get_order(Request::new(get()))
+        .await?
+        .into_inner()
+        .customer)
 }
 
 #[tokio::test]
@@ -551,7 +555,10 @@ async fn the_http_client_trusts_the_options_ca_and_presents_their_identity_for_m
     let url = format!("https://127.0.0.1:{}", served.http.port());
 
     // The custom CA; with alice's identity the server sees her certificate.
-    assert_eq!(http_caller(trusting(&pki, url.clone())).await.unwrap(), "anonymous");
+    assert_eq!(
+        http_caller(trusting(&pki, url.clone())).await.unwrap(),
+        "anonymous"
+    );
     assert_eq!(
         http_caller(with_alice(trusting(&pki, url.clone()), &alice))
             .await
@@ -559,7 +566,9 @@ async fn the_http_client_trusts_the_options_ca_and_presents_their_identity_for_m
         "alice"
     );
     // The webpki roots do not know the test CA.
-    let err = http_caller(Options::new().target(url.clone())).await.unwrap_err();
+    let err = http_caller(Options::new().target(url.clone()))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), tonic::Code::Unavailable, "{err:?}");
 
     // A server that requires a client certificate refuses the client without one.
