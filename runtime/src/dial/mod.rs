@@ -68,7 +68,9 @@ use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 pub use crate::api::Backoff;
 use balance::Pool;
 pub use call::Channel;
-pub(crate) use call::{pushback, Attempts, Policy};
+pub(crate) use call::Policy;
+#[cfg(feature = "http-client")]
+pub(crate) use call::{pushback, Attempts};
 use call::{Circuit, CircuitConfig, MethodPolicy};
 use target::Target;
 
