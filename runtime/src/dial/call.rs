@@ -544,6 +544,37 @@ mod tests {
         );
     }
 
+    fn attempts(retry: bool, max_attempts: u32, deadline: Option<Instant>) -> Attempts {
+        Attempts {
+            retry,
+            backoff: Backoff {
+                max_attempts,
+                initial: Duration::from_millis(10),
+                max: Duration::from_millis(10),
+                multiplier: 2.0,
+            },
+            deadline,
+            made: 1,
+        }
+    }
+
+    #[test]
+    fn attempts_stop_when_used_up_not_retried_refused_or_past_the_deadline() {
+        let mut a = attempts(true, 3, None);
+        assert!(a.again(None).is_some() && a.again(None).is_some());
+        assert_eq!(a.again(None), None, "three attempts in all");
+        assert_eq!(attempts(false, 3, None).again(None), None, "not retried");
+        let asked = Some(Some(Duration::from_millis(7)));
+        assert_eq!(attempts(true, 3, None).again(asked), asked.flatten());
+        assert_eq!(attempts(true, 3, None).again(Some(None)), None, "refused");
+        let soon = Some(Instant::now() + Duration::from_millis(1));
+        assert_eq!(
+            attempts(true, 3, soon).again(Some(Some(Duration::from_secs(1)))),
+            None,
+            "the wait would outlast the deadline"
+        );
+    }
+
     #[test]
     fn circuit_opens_after_consecutive_failures_and_half_opens_for_one_probe() {
         let config = CircuitConfig {

@@ -40,9 +40,13 @@
 //! - **Deadlines:** unary calls without their own deadline get [`Options::timeout`], sent to the
 //!   server as `grpc-timeout` and enforced here (`DEADLINE_EXCEEDED`).
 //! - **Retries:** a call to an idempotent method (`idempotency_level` `NO_SIDE_EFFECTS` or
-//!   `IDEMPOTENT`, or named in [`Options::retry_method`]) that fails with `UNAVAILABLE` before
-//!   the server sent a response is sent again, after an exponential backoff with full jitter,
-//!   within the deadline. `grpc-retry-pushback-ms` from the server is honoured.
+//!   `IDEMPOTENT`, a primary `google.api.http` rule that is a GET, or named in
+//!   [`Options::retry_method`]) that fails with `UNAVAILABLE` before the server sent a response
+//!   is sent again, after an exponential backoff with full jitter, within the deadline.
+//!   `grpc-retry-pushback-ms` from the server is honoured.
+//! - **Per call:** [`crate::api::CallOptions`] (a deadline, metadata, [`crate::api::Retry`],
+//!   no fallback), the same for the HTTP client; and a call made while our server serves
+//!   another gets at most that call's remaining deadline (docs/reference.md section 1.2).
 //! - **Circuit breaker (opt-in):** after [`Options::circuit_breaker`] consecutive failures
 //!   (`UNAVAILABLE`, `DEADLINE_EXCEEDED`, or no connection), calls fail fast for a while, or
 //!   answer the [`Options::fallback`] registered for their method; then one probe call decides
