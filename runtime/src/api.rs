@@ -20,6 +20,12 @@ use std::task::{Context, Poll};
 use bytes::{BufMut, Bytes, BytesMut};
 use tokio_stream::Stream;
 
+mod call;
+
+pub use call::{current_call, scope, Backoff, CallOptions, CallScope, Retry};
+#[cfg_attr(not(feature = "dial"), allow(unused_imports))]
+pub(crate) use call::{inherited_timeout, shorter, CallPolicy};
+
 /// The messages of a client stream sent through an `<Svc>Api`.
 pub type RequestStream<T> = Pin<Box<dyn Stream<Item = T> + Send + 'static>>;
 
@@ -196,11 +202,15 @@ pub mod codegen {
     }
 
     /// The outgoing request of a forwarded call: the incoming one's metadata (and so its
-    /// deadline) and message, none of its extensions, and the method's name for the transport.
+    /// deadline) and message, none of its extensions but its `CallOptions` policy, and the
+    /// method's name for the transport.
     fn outgoing<M>(request: Request<M>, path: &'static str) -> Request<M> {
-        let (mut metadata, _, message) = request.into_parts();
+        let (mut metadata, incoming, message) = request.into_parts();
         strip(&mut metadata);
         let mut extensions = tonic::Extensions::new();
+        if let Some(policy) = incoming.get::<super::CallPolicy>() {
+            extensions.insert(*policy);
+        }
         if let Some((service, method)) = path.trim_start_matches('/').split_once('/') {
             extensions.insert(tonic::GrpcMethod::new(service, method));
         }

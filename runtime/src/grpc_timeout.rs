@@ -14,9 +14,19 @@ pub(crate) fn grpc_timeout(headers: &HeaderMap) -> Option<Duration> {
     grpc_timeout_value(headers.get(GRPC_TIMEOUT)?)
 }
 
+/// The `grpc-timeout` of a request's metadata (what `tonic::Request::set_timeout` writes).
+#[cfg(feature = "api")]
+pub(crate) fn grpc_timeout_value_of(metadata: &tonic::metadata::MetadataMap) -> Option<Duration> {
+    parse(metadata.get(GRPC_TIMEOUT.as_str())?.to_str().ok()?)
+}
+
 /// One `grpc-timeout` value; `None` when malformed.
+#[cfg_attr(not(any(feature = "http", feature = "dial")), allow(dead_code))]
 pub(crate) fn grpc_timeout_value(value: &HeaderValue) -> Option<Duration> {
-    let value = value.to_str().ok()?;
+    parse(value.to_str().ok()?)
+}
+
+fn parse(value: &str) -> Option<Duration> {
     let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
     if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;

@@ -51,7 +51,7 @@ pub mod auth;
 pub mod dial;
 #[cfg(feature = "json")]
 pub mod google;
-#[cfg(any(feature = "http", feature = "dial"))]
+#[cfg(any(feature = "http", feature = "dial", feature = "api"))]
 mod grpc_timeout;
 #[cfg(feature = "http")]
 pub mod http;
@@ -115,7 +115,7 @@ pub mod __codegen {
     #[cfg(feature = "http")]
     pub mod http_client {
         #[cfg(feature = "http-client")]
-        pub use crate::http::channel::{messages, Empty};
+        pub use crate::http::channel::{messages, named, Empty, Fallback};
         pub use crate::http::client::{decode_error, encode, Encoded};
     }
 

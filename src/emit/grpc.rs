@@ -7,7 +7,7 @@ use quote::{format_ident, quote};
 
 use super::api::{self, ApiMethod};
 use super::{paths, EmitError};
-use crate::model::{Idempotency, Method, MethodKind, Model, Service};
+use crate::model::{HttpMethod, Idempotency, Method, MethodKind, Model, Service};
 use crate::naming;
 use crate::params::Params;
 
@@ -290,7 +290,12 @@ fn dial_helpers(service: &Service, params: &Params) -> TokenStream {
                 MethodKind::BidiStreaming => "BidiStreaming",
             }
         );
-        let idempotent = m.idempotency != Idempotency::Unknown;
+        // `idempotency_level`, or a primary HTTP rule that is a GET (safe by HTTP's own rules):
+        // both clients retry such a method (docs/reference.md section 1.2).
+        let idempotent = m.idempotency != Idempotency::Unknown
+            || m.bindings
+                .first()
+                .is_some_and(|b| b.method == HttpMethod::Get);
         quote! {
             ::rs_svc::__codegen::dial::Method {
                 path: #path,

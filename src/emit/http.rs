@@ -448,11 +448,14 @@ fn http_client(
                         .filter(|_| primitive(&request))
                         .map(|codec| quote!(::rs_svc::__codegen::json::Owned::<::rs_svc::__codegen::json::codec::#codec, _>::new))
                 };
-                let unary_request = match &adapt {
+                // Named after its gRPC method, whose policy (idempotent, fallback) it gets.
+                let method_name = &method.name;
+                let named = |request: TokenStream| quote!(::rs_svc::__codegen::http_client::named(#request, #full_name, #method_name));
+                let unary_request = named(match &adapt {
                     Some(adapt) => quote!(request.map(#adapt)),
                     None => quote!(request),
-                };
-                let stream_request = match &adapt {
+                });
+                let stream_request = named(match &adapt {
                     Some(adapt) => {
                         quote!(::rs_svc::__codegen::http_client::messages(request, #adapt))
                     }
@@ -460,7 +463,7 @@ fn http_client(
                         request,
                         ::core::convert::identity
                     )),
-                };
+                });
                 let unary_response = if response.to_string() == "( )"
                     || response.to_string() == "()"
                 {
@@ -541,6 +544,50 @@ fn http_client(
         }
         None => (TokenStream::new(), TokenStream::new()),
     };
+    // With the dial helpers, the client knows the service's methods (`SERVICE`) and takes the
+    // same options as the gRPC client's `dial_with`.
+    let (new, dial_with) = if params.no_dial {
+        (
+            quote!(::rs_svc::http::HttpChannel::new(base_url).map(Self::from_channel)),
+            TokenStream::new(),
+        )
+    } else {
+        let grpc_client = format_ident!("{}", naming::tonic_module(&service.name, "client"));
+        let (base, doc) = match &service.default_host {
+            Some(_) => (
+                quote!(options.target_url().unwrap_or(Self::DEFAULT_URL)),
+                " A client of `options`' target (an `http://` or `https://` base URL), else of \
+                 [`Self::DEFAULT_URL`], with the dial options that apply to HTTP: default \
+                 deadline, retries, circuit breaker and fallbacks, TLS, connect timeout \
+                 (`rs_svc::http::HttpChannel::with_options`).",
+            ),
+            None => (
+                quote!(options
+                    .target_url()
+                    .ok_or_else(|| tonic::Status::invalid_argument(
+                        "no base URL: set rs_svc::dial::Options::target"
+                    ))?),
+                " A client of `options`' target (an `http://` or `https://` base URL), with the \
+                 dial options that apply to HTTP: default deadline, retries, circuit breaker and \
+                 fallbacks, TLS, connect timeout (`rs_svc::http::HttpChannel::with_options`).",
+            ),
+        };
+        (
+            quote!(Self::dial_with(
+                ::rs_svc::dial::Options::new().target(base_url)
+            )),
+            quote! {
+                #[doc = #doc]
+                pub fn dial_with(
+                    options: ::rs_svc::dial::Options,
+                ) -> ::core::result::Result<Self, tonic::Status> {
+                    let base = #base.to_owned();
+                    ::rs_svc::http::HttpChannel::with_options(&base, &super::#grpc_client::SERVICE, options)
+                        .map(Self::from_channel)
+                }
+            },
+        )
+    };
     let allow_deprecated = deprecated.then(|| quote!(#[allow(deprecated)]));
     quote! {
         #[doc = #module_doc]
@@ -557,7 +604,7 @@ fn http_client(
                 /// A client of the service at `base_url` (`https://api.example.com`, or with a
                 /// path prefix the routes are nested under).
                 pub fn new(base_url: &str) -> ::core::result::Result<Self, tonic::Status> {
-                    ::rs_svc::http::HttpChannel::new(base_url).map(Self::from_channel)
+                    #new
                 }
 
                 /// A client calling through `channel`.
@@ -566,6 +613,8 @@ fn http_client(
                 }
 
                 #dial
+
+                #dial_with
             }
 
             #allow_deprecated

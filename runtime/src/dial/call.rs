@@ -22,6 +22,7 @@ use tower::{Service, ServiceExt};
 
 use super::balance::{Pool, Subchannel};
 use super::{Backoff, MethodKind};
+use crate::api::{CallPolicy, Retry};
 use crate::grpc_timeout::{encode_grpc_timeout, grpc_timeout};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -59,6 +60,7 @@ pub(crate) struct MethodPolicy {
     #[cfg(feature = "metrics")]
     pub path: &'static str,
     pub kind: MethodKind,
+    /// Its calls may be sent again (one request message, and idempotent or opted in).
     pub retry: bool,
 }
 
@@ -69,6 +71,8 @@ pub(crate) struct CircuitConfig {
     pub open_for: Duration,
 }
 
+/// The policy of a channel's calls, shared by the dialed gRPC channel and the HTTP channel
+/// (`rs_svc::http::HttpChannel`): deadlines, retries, the circuit breaker and its fallbacks.
 pub(crate) struct Policy {
     pub target: String,
     /// By `/package.Service/Method`.
@@ -95,7 +99,12 @@ impl Service<http::Request<Body>> for Channel {
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
         // A client span per call (retries included), whose trace context the request carries.
         let span = crate::trace_context::client::start(&self.policy.target, &mut request);
-        let call = self.policy.clone().call(self.pool.clone(), request);
+        // Read here, in the caller's task, where the call being served is known.
+        let inherited = crate::api::inherited_timeout();
+        let call = self
+            .policy
+            .clone()
+            .call(self.pool.clone(), request, inherited);
         Box::pin(crate::trace_context::client::run(span, call))
     }
 }
@@ -120,44 +129,36 @@ impl Policy {
         self: Arc<Self>,
         pool: Arc<Pool>,
         request: http::Request<Body>,
+        inherited: Option<Duration>,
     ) -> Result<http::Response<Body>, BoxError> {
         #[cfg(feature = "metrics")]
         if let Some(metered) = &self.metrics {
             let path = self.methods.get(request.uri().path()).map(|m| m.path);
             let call = metered.metrics.client_call(path);
-            let result = self.clone().call_unmetered(pool, request).await;
+            let result = self.clone().call_unmetered(pool, request, inherited).await;
             return super::metered::finish(call, result);
         }
-        self.call_unmetered(pool, request).await
+        self.call_unmetered(pool, request, inherited).await
     }
 
     async fn call_unmetered(
         self: Arc<Self>,
         pool: Arc<Pool>,
         mut request: http::Request<Body>,
+        inherited: Option<Duration>,
     ) -> Result<http::Response<Body>, BoxError> {
         let path = request.uri().path().to_owned();
         let method = self.methods.get(&path).copied();
         let unary = method.is_some_and(|m| m.kind == MethodKind::Unary);
+        let call = CallPolicy::of(request.extensions());
 
-        // The deadline: the caller's `grpc-timeout`, else the default for unary calls, which is
-        // then sent so the server knows it too.
-        let timeout = match grpc_timeout(request.headers()) {
-            Some(t) => Some(t),
-            None if unary => self.timeout,
-            None => None,
-        };
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // The deadline, which is then sent so the server knows it too.
+        let deadline = self
+            .timeout(grpc_timeout(request.headers()), unary, inherited)
+            .map(|t| Instant::now() + t);
 
-        if let Some((config, circuit)) = &self.circuit {
-            let mut circuit = circuit.lock().expect("circuit lock");
-            let now = Instant::now();
-            let allowed = circuit.allow(now, config);
-            self.report_circuit(&circuit, now);
-            drop(circuit);
-            if !allowed {
-                return Ok(self.open_circuit_response(&path));
-            }
+        if !self.admit() {
+            return Ok(self.open_circuit_response(&path, call));
         }
 
         let result = match method {
@@ -165,7 +166,8 @@ impl Policy {
             Some(m) if m.kind.single_request() => {
                 let (parts, body) = request.into_parts();
                 let body = body.collect().await?.to_bytes();
-                self.send_buffered(&pool, &parts, &body, deadline, m).await
+                let attempts = self.attempts(m.retry, call, deadline);
+                self.send_buffered(&pool, &parts, &body, attempts, m).await
             }
             _ => {
                 set_grpc_timeout(request.headers_mut(), deadline);
@@ -176,15 +178,85 @@ impl Policy {
             }
         };
 
+        let failed = unavailable(&result)
+            || matches!(&result, Ok(r) if grpc_status(r.headers()) == Some(Code::DeadlineExceeded));
+        self.record(failed);
+        result
+    }
+
+    /// The timeout of a call: its own (`grpc-timeout`), else the default for unary calls; and
+    /// never longer than what is left of the call being served (`inherited`), docs/reference.md
+    /// section 1.2.
+    pub(crate) fn timeout(
+        &self,
+        own: Option<Duration>,
+        unary: bool,
+        inherited: Option<Duration>,
+    ) -> Option<Duration> {
+        let own = match own {
+            Some(t) => Some(t),
+            None if unary => self.timeout,
+            None => None,
+        };
+        crate::api::shorter(own, inherited)
+    }
+
+    /// Whether the circuit (if any) lets a call through now.
+    pub(crate) fn admit(&self) -> bool {
+        let Some((config, circuit)) = &self.circuit else {
+            return true;
+        };
+        let mut circuit = circuit.lock().expect("circuit lock");
+        let now = Instant::now();
+        let allowed = circuit.allow(now, config);
+        self.report_circuit(&circuit, now);
+        allowed
+    }
+
+    /// Records a call's outcome in the circuit (if any): `failed` for `UNAVAILABLE`,
+    /// `DEADLINE_EXCEEDED` or no connection.
+    pub(crate) fn record(&self, failed: bool) {
         if let Some((config, circuit)) = &self.circuit {
-            let failed = unavailable(&result)
-                || matches!(&result, Ok(r) if grpc_status(r.headers()) == Some(Code::DeadlineExceeded));
             let mut circuit = circuit.lock().expect("circuit lock");
             let now = Instant::now();
             circuit.record(!failed, now, config);
             self.report_circuit(&circuit, now);
         }
-        result
+    }
+
+    /// The encoded fallback response a call of `path` answers while the circuit is open, if one
+    /// is registered and the call allows it.
+    pub(crate) fn fallback(&self, path: &str, call: CallPolicy) -> Option<&Bytes> {
+        call.fallback.then(|| self.fallbacks.get(path)).flatten()
+    }
+
+    /// The message of the error a call gets while the circuit is open.
+    pub(crate) fn open_circuit_status(&self) -> tonic::Status {
+        tonic::Status::unavailable(format!(
+            "circuit open for {}: recent calls failed; not calling until it half-opens",
+            self.target
+        ))
+    }
+
+    /// The attempts a call may make: `retry` when its method may be sent again, as the call's
+    /// own options ([`crate::api::CallOptions`]) adjust it.
+    pub(crate) fn attempts(
+        &self,
+        retry: bool,
+        call: CallPolicy,
+        deadline: Option<Instant>,
+    ) -> Attempts {
+        let (retry, backoff) = match call.retry {
+            Retry::Channel => (retry || call.idempotent, self.backoff),
+            Retry::Never => (false, self.backoff),
+            Retry::Backoff(backoff) => (retry || call.idempotent, backoff),
+        };
+        Attempts {
+            retry,
+            backoff,
+            deadline,
+            made: 1,
+        }
     }
 
     /// Sets the circuit state series, when the channel records metrics.
@@ -198,36 +270,30 @@ impl Policy {
     #[cfg(not(feature = "metrics"))]
     fn report_circuit(&self, _: &Circuit, _: Instant) {}
 
-    /// Sends a buffered request until it gets through; when the method is retried, again on
+    /// Sends a buffered request until it gets through; when the call may be retried, again on
     /// UNAVAILABLE until the attempts run out or the deadline nears.
     async fn send_buffered(
         &self,
         pool: &Pool,
         parts: &http::request::Parts,
         body: &Bytes,
-        deadline: Option<Instant>,
-        method: MethodPolicy,
+        mut attempts: Attempts,
+        #[cfg_attr(not(feature = "metrics"), allow(unused_variables))] method: MethodPolicy,
     ) -> Result<http::Response<Body>, BoxError> {
-        let mut attempts = 1;
         loop {
-            let result = send_anywhere(pool, parts, body, deadline).await;
-            if !method.retry || attempts >= self.backoff.max_attempts || !unavailable(&result) {
+            let result = send_anywhere(pool, parts, body, attempts.deadline).await;
+            if !unavailable(&result) {
                 return result;
             }
-            let delay = match &result {
-                // The server may ask for a delay, or ask us not to retry at all (negative).
-                Ok(response) => match pushback(response.headers()) {
-                    Some(Some(delay)) => delay,
-                    Some(None) => return result,
-                    None => self.backoff.delay(attempts),
-                },
-                Err(_) => self.backoff.delay(attempts),
+            // The server may ask for a delay, or ask us not to retry at all (negative).
+            let asked = match &result {
+                Ok(response) => pushback(response.headers()),
+                Err(_) => None,
             };
-            if deadline.is_some_and(|d| Instant::now() + delay >= d) {
+            let Some(delay) = attempts.again(asked) else {
                 return result;
-            }
+            };
             tokio::time::sleep(delay).await;
-            attempts += 1;
             #[cfg(feature = "metrics")]
             if let Some(metered) = &self.metrics {
                 metered.metrics.client_retry(Some(method.path));
@@ -235,15 +301,45 @@ impl Policy {
         }
     }
 
-    fn open_circuit_response(&self, path: &str) -> http::Response<Body> {
-        match self.fallbacks.get(path) {
+    fn open_circuit_response(&self, path: &str, call: CallPolicy) -> http::Response<Body> {
+        match self.fallback(path, call) {
             Some(message) => message_response(message.clone()),
-            None => tonic::Status::unavailable(format!(
-                "circuit open for {}: recent calls failed; not calling until it half-opens",
-                self.target
-            ))
-            .into_http(),
+            None => self.open_circuit_status().into_http(),
         }
+    }
+}
+
+/// The attempts of one call (`Policy::attempts`): how many are left and how long to wait
+/// before the next, within the call's deadline.
+#[derive(Debug)]
+pub(crate) struct Attempts {
+    retry: bool,
+    backoff: Backoff,
+    pub deadline: Option<Instant>,
+    made: u32,
+}
+
+impl Attempts {
+    /// After an attempt that failed with `UNAVAILABLE` before the server answered: the delay
+    /// before the next attempt, or `None` to give up (not retried, attempts used up, the server
+    /// said not to (`asked` is `grpc-retry-pushback-ms`), or the deadline would pass first).
+    pub(crate) fn again(&mut self, asked: Option<Option<Duration>>) -> Option<Duration> {
+        if !self.retry || self.made >= self.backoff.max_attempts {
+            return None;
+        }
+        let delay = match asked {
+            Some(Some(delay)) => delay,
+            Some(None) => return None,
+            None => self.backoff.delay(self.made),
+        };
+        if self
+            .deadline
+            .is_some_and(|deadline| Instant::now() + delay >= deadline)
+        {
+            return None;
+        }
+        self.made += 1;
+        Some(delay)
     }
 }
 
@@ -361,7 +457,7 @@ fn set_grpc_timeout(headers: &mut HeaderMap, deadline: Option<Instant>) {
 
 /// `grpc-retry-pushback-ms`: `Some(Some(delay))` to wait as asked, `Some(None)` when the server
 /// says not to retry (a negative or malformed value), `None` when absent.
-fn pushback(headers: &HeaderMap) -> Option<Option<Duration>> {
+pub(crate) fn pushback(headers: &HeaderMap) -> Option<Option<Duration>> {
     let value = headers.get("grpc-retry-pushback-ms")?;
     Some(
         value
@@ -445,6 +541,37 @@ mod tests {
         assert_eq!(
             pushback(&headers("grpc-retry-pushback-ms", "-1")),
             Some(None)
+        );
+    }
+
+    fn attempts(retry: bool, max_attempts: u32, deadline: Option<Instant>) -> Attempts {
+        Attempts {
+            retry,
+            backoff: Backoff {
+                max_attempts,
+                initial: Duration::from_millis(10),
+                max: Duration::from_millis(10),
+                multiplier: 2.0,
+            },
+            deadline,
+            made: 1,
+        }
+    }
+
+    #[test]
+    fn attempts_stop_when_used_up_not_retried_refused_or_past_the_deadline() {
+        let mut a = attempts(true, 3, None);
+        assert!(a.again(None).is_some() && a.again(None).is_some());
+        assert_eq!(a.again(None), None, "three attempts in all");
+        assert_eq!(attempts(false, 3, None).again(None), None, "not retried");
+        let asked = Some(Some(Duration::from_millis(7)));
+        assert_eq!(attempts(true, 3, None).again(asked), asked.flatten());
+        assert_eq!(attempts(true, 3, None).again(Some(None)), None, "refused");
+        let soon = Some(Instant::now() + Duration::from_millis(1));
+        assert_eq!(
+            attempts(true, 3, soon).again(Some(Some(Duration::from_secs(1)))),
+            None,
+            "the wait would outlast the deadline"
         );
     }
 

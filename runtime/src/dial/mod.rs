@@ -40,9 +40,13 @@
 //! - **Deadlines:** unary calls without their own deadline get [`Options::timeout`], sent to the
 //!   server as `grpc-timeout` and enforced here (`DEADLINE_EXCEEDED`).
 //! - **Retries:** a call to an idempotent method (`idempotency_level` `NO_SIDE_EFFECTS` or
-//!   `IDEMPOTENT`, or named in [`Options::retry_method`]) that fails with `UNAVAILABLE` before
-//!   the server sent a response is sent again, after an exponential backoff with full jitter,
-//!   within the deadline. `grpc-retry-pushback-ms` from the server is honoured.
+//!   `IDEMPOTENT`, a primary `google.api.http` rule that is a GET, or named in
+//!   [`Options::retry_method`]) that fails with `UNAVAILABLE` before the server sent a response
+//!   is sent again, after an exponential backoff with full jitter, within the deadline.
+//!   `grpc-retry-pushback-ms` from the server is honoured.
+//! - **Per call:** [`crate::api::CallOptions`] (a deadline, metadata, [`crate::api::Retry`],
+//!   no fallback), the same for the HTTP client; and a call made while our server serves
+//!   another gets at most that call's remaining deadline (docs/reference.md section 1.2).
 //! - **Circuit breaker (opt-in):** after [`Options::circuit_breaker`] consecutive failures
 //!   (`UNAVAILABLE`, `DEADLINE_EXCEEDED`, or no connection), calls fail fast for a while, or
 //!   answer the [`Options::fallback`] registered for their method; then one probe call decides
@@ -65,9 +69,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 
+pub use crate::api::Backoff;
 use balance::Pool;
 pub use call::Channel;
-use call::{Circuit, CircuitConfig, MethodPolicy, Policy};
+pub(crate) use call::Policy;
+#[cfg(feature = "http-client")]
+pub(crate) use call::{pushback, Attempts};
+use call::{Circuit, CircuitConfig, MethodPolicy};
 use target::Target;
 
 /// What a generated client knows about its service. Generated code writes it as a constant,
@@ -109,41 +117,8 @@ pub enum MethodKind {
 
 impl MethodKind {
     /// The request is one message, so it can be buffered and sent again.
-    fn single_request(self) -> bool {
+    pub(crate) fn single_request(self) -> bool {
         matches!(self, MethodKind::Unary | MethodKind::ServerStreaming)
-    }
-}
-
-/// Exponential backoff with full jitter between attempts of a retried call.
-///
-/// The n-th retry waits a random time between zero and
-/// `min(initial * multiplier^(n-1), max)`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Backoff {
-    /// Attempts in total, the first included. 1 disables retries.
-    pub max_attempts: u32,
-    pub initial: Duration,
-    pub max: Duration,
-    pub multiplier: f64,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff {
-            max_attempts: 4,
-            initial: Duration::from_millis(100),
-            max: Duration::from_secs(5),
-            multiplier: 2.0,
-        }
-    }
-}
-
-impl Backoff {
-    /// The delay before attempt `attempt + 1`.
-    fn delay(&self, attempt: u32) -> Duration {
-        let exp = self.multiplier.powi(attempt.saturating_sub(1) as i32);
-        let ceiling = self.initial.mul_f64(exp.min(1e6)).min(self.max);
-        ceiling.mul_f64(fastrand::f64())
     }
 }
 
@@ -171,6 +146,8 @@ pub struct Options {
     tls_ca: Vec<Certificate>,
     tls_identity: Option<Identity>,
     tls_server_name: Option<String>,
+    /// The PEM given to `tls_ca_pem` and `tls_identity_pem`, for the HTTP client's rustls.
+    tls_pem: TlsPem,
     resolver: Option<Resolver>,
     #[cfg(feature = "metrics")]
     metrics: Option<crate::metrics::Metrics>,
@@ -193,6 +170,7 @@ impl Default for Options {
             tls_ca: Vec::new(),
             tls_identity: None,
             tls_server_name: None,
+            tls_pem: TlsPem::default(),
             resolver: None,
             #[cfg(feature = "metrics")]
             metrics: None,
@@ -239,6 +217,12 @@ impl Options {
     pub fn target(mut self, target: impl Into<String>) -> Self {
         self.target = Some(target.into());
         self
+    }
+
+    /// The target set with [`Options::target`], if any (what the generated HTTP clients'
+    /// `dial_with` takes as their base URL).
+    pub fn target_url(&self) -> Option<&str> {
+        self.target.as_deref()
     }
 
     /// Time allowed to open a TCP connection.
@@ -337,6 +321,7 @@ impl Options {
     /// # let _ = options; Ok(()) }
     /// ```
     pub fn tls_ca_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        self.tls_pem.ca.push(Bytes::copy_from_slice(pem.as_ref()));
         self.tls_ca.push(Certificate::from_pem(pem));
         self
     }
@@ -345,6 +330,10 @@ impl Options {
     /// (`key`, PEM) to servers that ask for one (mTLS). Turns TLS on for a target without a
     /// scheme; a key that does not parse is an error from [`connect`].
     pub fn tls_identity_pem(mut self, cert_chain: impl AsRef<[u8]>, key: impl AsRef<[u8]>) -> Self {
+        self.tls_pem.identity = Some((
+            Bytes::copy_from_slice(cert_chain.as_ref()),
+            Bytes::copy_from_slice(key.as_ref()),
+        ));
         self.tls_identity = Some(Identity::from_pem(cert_chain, key));
         self
     }
@@ -383,6 +372,29 @@ impl Options {
     pub fn metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
         self.metrics = Some(metrics);
         self
+    }
+}
+
+/// The PEM of the TLS options, as given.
+#[derive(Clone, Default)]
+pub(crate) struct TlsPem {
+    pub ca: Vec<Bytes>,
+    pub identity: Option<(Bytes, Bytes)>,
+}
+
+/// What the HTTP client (`rs_svc::http::HttpChannel::with_options`) reads of the options.
+#[cfg(feature = "http-client")]
+impl Options {
+    pub(crate) fn connect_timeout_option(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    pub(crate) fn tls_pem(&self) -> &TlsPem {
+        &self.tls_pem
+    }
+
+    pub(crate) fn tls_server_name_option(&self) -> Option<&str> {
+        self.tls_server_name.as_deref()
     }
 }
 
@@ -455,7 +467,7 @@ pub async fn connect(service: &Service, options: Options) -> Result<Channel, Err
     if !target.scheme_written && options.tls_configured() {
         target.tls = true;
     }
-    let policy = policy(service, &target, &options)?;
+    let policy = policy(service, target.origin_uri().to_string(), &options)?;
     let dialer = Dialer::new(&target, &options);
 
     let resolver = options.resolver.clone().unwrap_or_else(system_resolver);
@@ -480,7 +492,13 @@ pub async fn connect(service: &Service, options: Options) -> Result<Channel, Err
     Ok(Channel::new(pool, policy))
 }
 
-fn policy(service: &Service, target: &Target, options: &Options) -> Result<Policy, Error> {
+/// The call policy of a channel to `service` at `target` (also the HTTP client's,
+/// `rs_svc::http::HttpChannel::with_options`).
+pub(crate) fn policy(
+    service: &Service,
+    target: String,
+    options: &Options,
+) -> Result<Policy, Error> {
     let find = |name: &str| -> Result<&Method, Error> {
         service
             .methods
@@ -518,7 +536,6 @@ fn policy(service: &Service, target: &Target, options: &Options) -> Result<Polic
         .iter()
         .map(|m| {
             let retry = m.kind.single_request() && (m.idempotent || opted_in.contains(m.path));
-            let retry = retry && options.backoff.max_attempts > 1;
             (
                 m.path.to_owned(),
                 MethodPolicy {
@@ -531,7 +548,7 @@ fn policy(service: &Service, target: &Target, options: &Options) -> Result<Polic
         })
         .collect();
     Ok(Policy {
-        target: target.origin_uri().to_string(),
+        target,
         methods,
         timeout: options.timeout,
         backoff: options.backoff,

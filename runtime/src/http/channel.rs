@@ -1,7 +1,9 @@
 //! An HTTP/JSON channel to a service's routes: what the generated HTTP clients call. A request
 //! goes out as [`super::client::encode`] builds it from the route tables the router matches
 //! with; the answer comes back as the handler gave it, errors included
-//! ([`super::client::decode_error`]).
+//! ([`super::client::decode_error`]). Calls get the dialed gRPC channel's policy
+//! (`rs_svc::dial`): a default deadline, retries, the circuit breaker and its fallbacks, and the
+//! per-call `rs_svc::api::CallOptions` (docs/reference.md section 1.2).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -20,14 +22,17 @@ use hyper_util::rt::TokioExecutor;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
+use tokio::time::Instant;
 use tokio_stream::Stream;
 use tonic::metadata::MetadataMap;
-use tonic::Status;
+use tonic::{Code, Status};
 
 use super::client::{decode_error, encode, rpc_status};
 use super::matcher::Template;
 use super::query::QuerySchema;
 use super::routes::Rule;
+use crate::api::CallPolicy;
+use crate::dial::{Attempts, MethodKind, Options, Policy};
 
 /// The largest answer (or streamed message) read unless set otherwise: 4 MiB, gRPC's usual limit.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
@@ -37,7 +42,8 @@ type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 type RequestBody = UnsyncBoxBody<Bytes, std::convert::Infallible>;
 
 /// A connection pool to one base URL (`https://api.example.com`, `http://127.0.0.1:8080/prefix`),
-/// over HTTP/1.1 or HTTP/2 (by ALPN), with TLS verified against the webpki roots. Cheap to clone.
+/// over HTTP/1.1 or HTTP/2 (by ALPN), with TLS verified against the webpki roots (or the CAs of
+/// its options). Cheap to clone.
 #[derive(Clone)]
 pub struct HttpChannel {
     inner: Arc<Inner>,
@@ -48,6 +54,7 @@ struct Inner {
     /// Scheme and authority, and the path prefix without its trailing `/`.
     base: String,
     max_response_bytes: usize,
+    policy: Policy,
 }
 
 impl std::fmt::Debug for HttpChannel {
@@ -61,9 +68,50 @@ impl std::fmt::Debug for HttpChannel {
 /// The response stream of a server-streaming call.
 pub type MessageStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
+/// A call's request, ready to be sent: once, or again as long as its body is whole.
+enum Prepared {
+    Whole(http::request::Parts, Bytes),
+    Streamed(http::Request<RequestBody>),
+}
+
+/// A call on its way: what the channel's policy and the call's options say of it.
+struct Plan {
+    path: Option<String>,
+    call: CallPolicy,
+    deadline: Option<Instant>,
+    retry: bool,
+}
+
 impl HttpChannel {
-    /// A channel to `base`, an `http://` or `https://` URL with an optional path prefix.
+    /// A channel to `base`, an `http://` or `https://` URL with an optional path prefix, with
+    /// the default options (`rs_svc::dial::Options::new()`: a 30 s deadline for unary calls, and
+    /// up to 4 attempts of GET calls that fail with `UNAVAILABLE`).
     pub fn new(base: &str) -> Result<HttpChannel, Status> {
+        const NONE: crate::dial::Service = crate::dial::Service {
+            name: "",
+            default_host: None,
+            address_env: "",
+            default_port: 0,
+            methods: &[],
+        };
+        Self::with_options(base, &NONE, Options::new())
+    }
+
+    /// A channel to `base` for `service` (the generated `<svc>_client::SERVICE`, which says
+    /// which methods are idempotent), with the options of a dialed gRPC channel where they
+    /// apply: the default deadline of unary calls ([`Options::timeout`]), retries with
+    /// [`Options::backoff`] of idempotent methods, of methods whose first HTTP rule is a GET, and
+    /// of [`Options::retry_method`]s (never of a client or bidi stream), the circuit breaker and
+    /// its [`Options::fallback`]s, [`Options::connect_timeout`], and TLS:
+    /// [`Options::tls_ca_pem`], [`Options::tls_identity_pem`], [`Options::tls_server_name`].
+    /// What concerns HTTP/2 connections of a gRPC channel (keepalive, the resolver and
+    /// balancing, [`Options::tls`] built with tonic, metrics) does not apply here. The target
+    /// option is the generated client's `dial_with` business, not this one's.
+    pub fn with_options(
+        base: &str,
+        service: &crate::dial::Service,
+        options: Options,
+    ) -> Result<HttpChannel, Status> {
         let uri: Uri = base
             .parse()
             .map_err(|e| Status::invalid_argument(format!("`{base}` is not a URL: {e}")))?;
@@ -77,27 +125,36 @@ impl HttpChannel {
                 "`{base}` is not an http:// or https:// URL"
             )));
         }
-        let roots =
-            rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        // ring, as tonic's TLS here: no second crypto provider in the build.
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| Status::internal(format!("TLS: {e}")))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        let origin = format!("{scheme}://{authority}");
+        let policy = crate::dial::policy(service, origin.clone(), &options)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let tls = tls_config(&options)?;
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(options.connect_timeout_option()));
+        let builder = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
-            .https_or_http()
-            .enable_all_versions()
-            .build();
+            .https_or_http();
+        let builder = match options.tls_server_name_option() {
+            Some(name) => {
+                let name =
+                    rustls::pki_types::ServerName::try_from(name.to_owned()).map_err(|e| {
+                        Status::invalid_argument(format!("TLS server name `{name}`: {e}"))
+                    })?;
+                builder.with_server_name_resolver(hyper_rustls::FixedServerNameResolver::new(name))
+            }
+            None => builder,
+        };
+        let connector = builder.enable_all_versions().wrap_connector(http);
         let client = Client::builder(TokioExecutor::new()).build(connector);
         let prefix = uri.path().trim_end_matches('/');
         Ok(HttpChannel {
             inner: Arc::new(Inner {
                 client,
-                base: format!("{scheme}://{authority}{prefix}"),
+                base: format!("{origin}{prefix}"),
                 max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+                policy,
             }),
         })
     }
@@ -112,10 +169,24 @@ impl HttpChannel {
     ) -> Result<tonic::Response<Resp>, Status>
     where
         Req: Serialize + QuerySchema,
-        Resp: DeserializeOwned,
+        Resp: DeserializeOwned + Fallback,
     {
-        let (request, deadline) = self.request(method, template, rule, request, false)?;
-        self.answer(rule, request, deadline).await
+        let plan = self.plan(&method, request.extensions(), MethodKind::Unary);
+        let request = self.request(method, template, rule, request, false)?;
+        if !self.inner.policy.admit() {
+            let fallback = plan
+                .path
+                .as_deref()
+                .and_then(|path| self.inner.policy.fallback(path, plan.call))
+                .and_then(|message| Resp::from_fallback(message));
+            return match fallback {
+                Some(message) => Ok(tonic::Response::new(message)),
+                None => Err(self.inner.policy.open_circuit_status()),
+            };
+        }
+        let result = self.answer(rule, request, plan).await;
+        self.record(&result);
+        result
     }
 
     /// A client-streaming call: the messages go out as NDJSON as the stream yields them, the path
@@ -131,10 +202,16 @@ impl HttpChannel {
         Req: Serialize + QuerySchema + Send + 'static,
         Resp: DeserializeOwned,
     {
-        let (request, deadline) = self
+        let plan = self.plan(&method, request.extensions(), MethodKind::ClientStreaming);
+        if !self.inner.policy.admit() {
+            return Err(self.inner.policy.open_circuit_status());
+        }
+        let request = self
             .stream_request(method, template, rule, request, false)
             .await?;
-        self.answer(rule, request, deadline).await
+        let result = self.answer(rule, request, plan).await;
+        self.record(&result);
+        result
     }
 
     /// A bidirectional call: the messages go out as NDJSON, the answers come back as
@@ -150,26 +227,54 @@ impl HttpChannel {
         Req: Serialize + QuerySchema + Send + 'static,
         Resp: DeserializeOwned + Send + 'static,
     {
-        let (request, deadline) = self
+        let plan = self.plan(&method, request.extensions(), MethodKind::BidiStreaming);
+        if !self.inner.policy.admit() {
+            return Err(self.inner.policy.open_circuit_status());
+        }
+        let request = self
             .stream_request(method, template, rule, request, true)
             .await?;
-        self.events(rule, request, deadline).await
+        self.events(rule, request, plan).await
+    }
+
+    /// What the policy and the call's options say of a call of `kind` sent with `method`, whose
+    /// generated client named its gRPC method in the request's extensions.
+    fn plan(&self, method: &Method, extensions: &tonic::Extensions, kind: MethodKind) -> Plan {
+        let path = extensions
+            .get::<tonic::GrpcMethod>()
+            .map(|m| format!("/{}/{}", m.service(), m.method()));
+        let policy = &self.inner.policy;
+        let known = path.as_ref().and_then(|path| policy.methods.get(path));
+        // GET is safe to send again (RFC 9110 section 9.2.1), whatever the proto says.
+        let retry =
+            kind.single_request() && (known.is_some_and(|m| m.retry) || method == Method::GET);
+        Plan {
+            path,
+            call: CallPolicy::of(extensions),
+            deadline: None,
+            retry,
+        }
+    }
+
+    /// Records a call's outcome in the circuit breaker.
+    fn record<T>(&self, result: &Result<T, Status>) {
+        let failed = matches!(result, Err(s) if matches!(s.code(), Code::Unavailable | Code::DeadlineExceeded));
+        self.inner.policy.record(failed);
     }
 
     /// Sends `request` and reads its one answer.
     async fn answer<Resp: DeserializeOwned>(
         &self,
         rule: &Rule,
-        request: http::Request<RequestBody>,
-        deadline: Option<Duration>,
+        (request, own): (Prepared, Option<Duration>),
+        mut plan: Plan,
     ) -> Result<tonic::Response<Resp>, Status> {
+        plan.deadline = self.deadline(own, true);
+        let deadline = plan.deadline;
         within(deadline, async {
-            let response = self.send(request).await?;
+            let response = self.exchange(request, &plan).await?;
             let (parts, body) = response.into_parts();
             let body = read(body, self.inner.max_response_bytes).await?;
-            if !parts.status.is_success() {
-                return Err(decode_error(parts.status, &parts.headers, &body));
-            }
             let content_type = parts.headers.get(header::CONTENT_TYPE);
             let message = message::<Resp>(rule, content_type, body)?;
             let metadata = super::metadata::response_metadata(&parts.headers);
@@ -180,6 +285,67 @@ impl HttpChannel {
             ))
         })
         .await
+    }
+
+    /// The deadline of a call whose own timeout is `own` (its `grpc-timeout`): that, else the
+    /// default for unary calls, and never past the call being served.
+    fn deadline(&self, own: Option<Duration>, unary: bool) -> Option<Instant> {
+        self.inner
+            .policy
+            .timeout(own, unary, crate::api::inherited_timeout())
+            .map(|timeout| Instant::now() + timeout)
+    }
+
+    /// Sends the request until it is answered: again after an `UNAVAILABLE` answer or a failed
+    /// connection while the plan allows it and its body is whole. A successful answer's head, or
+    /// the error the last attempt got.
+    async fn exchange(
+        &self,
+        request: Prepared,
+        plan: &Plan,
+    ) -> Result<http::Response<hyper::body::Incoming>, Status> {
+        let (parts, body) = match request {
+            Prepared::Streamed(mut request) => {
+                set_timeout(request.headers_mut(), plan.deadline);
+                return self.attempt(request).await;
+            }
+            Prepared::Whole(parts, body) => (parts, body),
+        };
+        let mut attempts: Attempts =
+            self.inner
+                .policy
+                .attempts(plan.retry, plan.call, plan.deadline);
+        loop {
+            let mut request =
+                http::Request::from_parts(parts.clone(), Full::new(body.clone()).boxed_unsync());
+            set_timeout(request.headers_mut(), plan.deadline);
+            let result = self.attempt(request).await;
+            let Err(status) = &result else {
+                return result;
+            };
+            if status.code() != Code::Unavailable {
+                return result;
+            }
+            let asked = crate::dial::pushback(&status.metadata().clone().into_headers());
+            match attempts.again(asked) {
+                Some(delay) => tokio::time::sleep(delay).await,
+                None => return result,
+            }
+        }
+    }
+
+    /// One attempt: the answer's head when it is a success, else its error.
+    async fn attempt(
+        &self,
+        request: http::Request<RequestBody>,
+    ) -> Result<http::Response<hyper::body::Incoming>, Status> {
+        let response = self.send(request).await?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let (parts, body) = response.into_parts();
+        let body = read(body, self.inner.max_response_bytes).await?;
+        Err(decode_error(parts.status, &parts.headers, &body))
     }
 
     /// A server-streaming call: the messages as Server-Sent Events, whose `event: error` carries
@@ -195,30 +361,33 @@ impl HttpChannel {
         Req: Serialize + QuerySchema,
         Resp: DeserializeOwned + Send + 'static,
     {
-        let (request, deadline) = self.request(method, template, rule, request, true)?;
-        self.events(rule, request, deadline).await
+        let plan = self.plan(&method, request.extensions(), MethodKind::ServerStreaming);
+        if !self.inner.policy.admit() {
+            return Err(self.inner.policy.open_circuit_status());
+        }
+        let request = self.request(method, template, rule, request, true)?;
+        self.events(rule, request, plan).await
     }
 
     /// Sends `request` and reads its answers as Server-Sent Events.
     async fn events<Resp: DeserializeOwned + Send + 'static>(
         &self,
         rule: &Rule,
-        request: http::Request<RequestBody>,
-        deadline: Option<Duration>,
+        (request, own): (Prepared, Option<Duration>),
+        mut plan: Plan,
     ) -> Result<tonic::Response<MessageStream<Resp>>, Status> {
-        let response = within(deadline, self.send(request)).await?;
-        let (parts, body) = response.into_parts();
-        if !parts.status.is_success() {
-            let body = within(deadline, read(body, self.inner.max_response_bytes)).await?;
-            return Err(decode_error(parts.status, &parts.headers, &body));
-        }
+        plan.deadline = self.deadline(own, false);
+        let deadline = plan.deadline;
+        let response = within(deadline, self.exchange(request, &plan)).await;
+        self.record(&response);
+        let (parts, body) = response?.into_parts();
         let metadata = super::metadata::response_metadata(&parts.headers);
         let events = Events {
             body,
             buffer: BytesMut::new(),
             max: self.inner.max_response_bytes,
             done: false,
-            deadline: deadline.map(|d| Box::pin(tokio::time::sleep(d))),
+            deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d))),
         };
         let rule = *rule;
         let messages = tokio_stream::StreamExt::map(events, move |event| {
@@ -240,7 +409,7 @@ impl HttpChannel {
         ))
     }
 
-    /// The HTTP request of a call, and its deadline (from `grpc-timeout`, which also goes out).
+    /// The HTTP request of a call, and its own timeout (from `grpc-timeout`).
     fn request<Req>(
         &self,
         method: Method,
@@ -248,7 +417,7 @@ impl HttpChannel {
         rule: &Rule,
         request: tonic::Request<Req>,
         stream: bool,
-    ) -> Result<(http::Request<RequestBody>, Option<Duration>), Status>
+    ) -> Result<(Prepared, Option<Duration>), Status>
     where
         Req: Serialize + QuerySchema,
     {
@@ -256,10 +425,12 @@ impl HttpChannel {
         let json = serde_json::to_value(&message)
             .map_err(|e| Status::internal(format!("the request does not serialize: {e}")))?;
         let request = tonic::Request::from_parts(metadata, extensions, json);
-        self.request_of_json::<Req>(method, template, rule, request, stream)
+        let (parts, body) = self.request_of_json::<Req>(method, template, rule, request, stream)?;
+        let own = crate::grpc_timeout::grpc_timeout(&parts.headers);
+        Ok((Prepared::Whole(parts, body), own))
     }
 
-    /// [`HttpChannel::request`] of the message's JSON.
+    /// [`HttpChannel::request`] of the message's JSON: the head and the body.
     fn request_of_json<Req: QuerySchema>(
         &self,
         method: Method,
@@ -267,35 +438,40 @@ impl HttpChannel {
         rule: &Rule,
         request: tonic::Request<Value>,
         stream: bool,
-    ) -> Result<(http::Request<RequestBody>, Option<Duration>), Status> {
+    ) -> Result<(http::request::Parts, Bytes), Status> {
         let (metadata, _, json) = request.into_parts();
         let encoded = encode(template, rule, Req::query_fields(), json)?;
         let mut headers = metadata.into_headers();
-        let deadline = crate::grpc_timeout::grpc_timeout(&headers);
         let accept = if stream {
             "text/event-stream"
         } else {
             "application/json"
         };
         headers.insert(header::ACCEPT, HeaderValue::from_static(accept));
+        // The caller's trace context, when tracing is on and the metadata carries none.
+        #[cfg(feature = "otel")]
+        if !headers.contains_key("traceparent") {
+            use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+            crate::trace_context::inject(&tracing::Span::current().context(), &mut headers);
+        }
         let body = match encoded.body {
             Some(body) => {
                 headers.insert(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("application/json"),
                 );
-                Full::new(Bytes::from(body)).boxed_unsync()
+                Bytes::from(body)
             }
-            None => Full::new(Bytes::new()).boxed_unsync(),
+            None => Bytes::new(),
         };
         let uri = format!("{}{}", self.inner.base, encoded.path_and_query);
-        let mut request = http::Request::new(body);
-        *request.method_mut() = method;
-        *request.uri_mut() = uri
+        let (mut parts, ()) = http::Request::new(()).into_parts();
+        parts.method = method;
+        parts.uri = uri
             .parse()
             .map_err(|e| Status::internal(format!("`{uri}` is not a URI: {e}")))?;
-        *request.headers_mut() = headers;
-        Ok((request, deadline))
+        parts.headers = headers;
+        Ok((parts, body))
     }
 
     /// The HTTP request of a streamed call: the head from the first message, which waits for it,
@@ -307,7 +483,7 @@ impl HttpChannel {
         rule: &Rule,
         request: tonic::Request<impl Stream<Item = Req> + Send + 'static>,
         stream: bool,
-    ) -> Result<(http::Request<RequestBody>, Option<Duration>), Status>
+    ) -> Result<(Prepared, Option<Duration>), Status>
     where
         Req: Serialize + QuerySchema + Send + 'static,
     {
@@ -325,8 +501,8 @@ impl HttpChannel {
             }
             .map_err(|e| Status::internal(format!("the request does not serialize: {e}")))?,
         );
-        let (mut request, deadline) =
-            self.request_of_json::<Req>(method, template, rule, head, stream)?;
+        let (mut parts, _) = self.request_of_json::<Req>(method, template, rule, head, stream)?;
+        let own = crate::grpc_timeout::grpc_timeout(&parts.headers);
         let lines = tokio_stream::iter(first).chain(messages).map(|message| {
             // A message that does not serialize cannot be sent; it ends the body early,
             // which the server reports.
@@ -334,12 +510,12 @@ impl HttpChannel {
             line.push(b'\n');
             Ok(Frame::data(Bytes::from(line)))
         });
-        *request.body_mut() = StreamBody::new(lines).boxed_unsync();
-        request.headers_mut().insert(
+        parts.headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/x-ndjson"),
         );
-        Ok((request, deadline))
+        let request = http::Request::from_parts(parts, StreamBody::new(lines).boxed_unsync());
+        Ok((Prepared::Streamed(request), own))
     }
 
     async fn send(
@@ -354,17 +530,106 @@ impl HttpChannel {
     }
 }
 
-/// Runs `call` within `deadline`, if there is one: DEADLINE_EXCEEDED when it passes.
+/// Writes the time left until `deadline` as `Grpc-Timeout`, so the server sees the deadline.
+fn set_timeout(headers: &mut http::HeaderMap, deadline: Option<Instant>) {
+    let Some(deadline) = deadline else { return };
+    let left = deadline.saturating_duration_since(Instant::now());
+    headers.insert(
+        crate::grpc_timeout::GRPC_TIMEOUT,
+        HeaderValue::from_str(&crate::grpc_timeout::encode_grpc_timeout(left))
+            .expect("digits and a unit"),
+    );
+}
+
+/// The rustls settings of a channel: the webpki roots, or the options' CAs; the options' client
+/// identity for mTLS.
+fn tls_config(options: &Options) -> Result<rustls::ClientConfig, Status> {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let bad = |what: &str, e: &dyn std::fmt::Display| {
+        Status::invalid_argument(format!("TLS {what}: {e}"))
+    };
+    let pem = options.tls_pem();
+    let mut roots = rustls::RootCertStore::empty();
+    if pem.ca.is_empty() {
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    }
+    for bundle in &pem.ca {
+        for cert in CertificateDer::pem_slice_iter(bundle) {
+            let cert = cert.map_err(|e| bad("CA certificate", &e))?;
+            roots.add(cert).map_err(|e| bad("CA certificate", &e))?;
+        }
+    }
+    // ring, as tonic's TLS here: no second crypto provider in the build.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Status::internal(format!("TLS: {e}")))?
+        .with_root_certificates(roots);
+    match &pem.identity {
+        None => Ok(builder.with_no_client_auth()),
+        Some((chain, key)) => {
+            let chain = CertificateDer::pem_slice_iter(chain)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| bad("client certificate", &e))?;
+            let key = PrivateKeyDer::from_pem_slice(key).map_err(|e| bad("client key", &e))?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| bad("client identity", &e))
+        }
+    }
+}
+
+/// Runs `call` until `deadline`, if there is one: DEADLINE_EXCEEDED when it passes.
 async fn within<T>(
-    deadline: Option<Duration>,
+    deadline: Option<Instant>,
     call: impl Future<Output = Result<T, Status>>,
 ) -> Result<T, Status> {
     match deadline {
         None => call.await,
-        Some(deadline) => tokio::time::timeout(deadline, call)
+        Some(deadline) => tokio::time::timeout_at(deadline, call)
             .await
             .unwrap_or_else(|_| Err(Status::deadline_exceeded("the call's deadline passed"))),
     }
+}
+
+/// A response message made from the encoded fallback a channel's options register for a
+/// method (`rs_svc::dial::Options::fallback`), answered while the circuit is open.
+#[doc(hidden)]
+pub trait Fallback: Sized {
+    fn from_fallback(message: &Bytes) -> Option<Self>;
+}
+
+impl<T: prost::Message + Default> Fallback for T {
+    fn from_fallback(message: &Bytes) -> Option<Self> {
+        T::decode(message.clone()).ok()
+    }
+}
+
+impl Fallback for Empty {
+    fn from_fallback(_: &Bytes) -> Option<Self> {
+        Some(Empty)
+    }
+}
+
+impl<C, T: prost::Message + Default> Fallback for crate::json::Owned<C, T> {
+    fn from_fallback(message: &Bytes) -> Option<Self> {
+        T::decode(message.clone()).ok().map(crate::json::Owned::new)
+    }
+}
+
+/// Names the gRPC method of a generated HTTP client's call, as tonic's generated clients do,
+/// so the channel applies that method's policy.
+#[doc(hidden)]
+pub fn named<T>(
+    mut request: tonic::Request<T>,
+    service: &'static str,
+    method: &'static str,
+) -> tonic::Request<T> {
+    request
+        .extensions_mut()
+        .insert(tonic::GrpcMethod::new(service, method));
+    request
 }
 
 /// The whole of `body`, up to `max` bytes (RESOURCE_EXHAUSTED beyond).

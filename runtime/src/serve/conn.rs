@@ -178,11 +178,22 @@ impl Service<Request<Incoming>> for Dispatch {
         } else {
             None
         };
+        // The call calls made while serving it inherit their deadline from (docs/reference.md
+        // section 1.2): only when it has one, so a call without costs nothing.
+        let serving = crate::grpc_timeout::grpc_timeout(request.headers())
+            .or_else(|| {
+                let default = self.enforced.default_grpc_timeout.as_ref()?;
+                crate::grpc_timeout::grpc_timeout_value(default)
+            })
+            .map(|timeout| {
+                crate::api::CallScope::new(std::time::Instant::now().checked_add(timeout))
+            });
         Answer {
             inner: self.dispatch(request, grpc, probe),
             send_limit,
             open: Some(open),
             slot,
+            serving,
         }
     }
 }
@@ -315,6 +326,7 @@ pin_project_lite::pin_project! {
         send_limit: Option<usize>,
         open: Option<CallOpen>,
         slot: Option<Slot>,
+        serving: Option<crate::api::CallScope>,
     }
 }
 
@@ -328,6 +340,7 @@ impl Answer {
             send_limit: None,
             open: Some(open),
             slot: None,
+            serving: None,
         }
     }
 }
@@ -337,7 +350,12 @@ impl Future for Answer {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let Ok(response) = std::task::ready!(this.inner.poll(cx));
+        let inner = this.inner;
+        let Ok(response) = std::task::ready!(match this.serving {
+            // The handler runs inside this poll: calls it makes see the call being served.
+            Some(serving) => serving.sync_scope(|| inner.poll(cx)),
+            None => inner.poll(cx),
+        });
         let (open, slot) = (this.open.take(), this.slot.take());
         Poll::Ready(Ok(
             response.map(|body| Sent::new(body, *this.send_limit, open, slot))

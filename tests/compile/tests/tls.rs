@@ -28,6 +28,7 @@ use rs_svc::serve::{Builder, CallInfo, Next, PeerCertificate, Server, Tls, Trans
 use rs_svc_compile_test::alt::acme::shop::v1 as shop;
 use rustls::pki_types::{CertificateDer, ServerName};
 use shop::order_service_client::{self, OrderServiceClient};
+use shop::order_service_http_client::OrderServiceHttpClient;
 use shop::order_service_server::{OrderService, OrderServiceServer};
 use tokio::io::AsyncReadExt as _;
 use tonic::{Request, Response, Status};
@@ -525,6 +526,74 @@ async fn dial_options_set_the_ca_the_server_name_and_turn_tls_on_for_targets_wit
     // `http://` is plaintext whatever the options say: the TLS server does not answer it.
     let options = by_ip(format!("http://127.0.0.1:{port}")).tls_server_name("orders.internal");
     grpc_caller(options).await.unwrap_err();
+}
+
+/// Who the server says called, over HTTP/JSON through the generated HTTP client's `dial_with`
+/// (the dial options that apply to HTTP), without retries.
+async fn http_caller(options: Options) -> Result<String, Status> {
+    let options = options
+        .backoff(rs_svc::dial::Backoff {
+            max_attempts: 1,
+            ..Default::default()
+        })
+        .timeout(Duration::from_secs(5));
+    let client = OrderServiceHttpClient::dial_with(options)?;
+    Ok(client
+        .get_order(Request::new(get()))
+        .await?
+        .into_inner()
+        .customer)
+}
+
+#[tokio::test]
+async fn the_http_client_trusts_the_options_ca_and_presents_their_identity_for_mtls() {
+    let pki = Pki::new("http-client");
+    let server = pki.server("server", "localhost", LOCAL);
+    let alice = pki.alice();
+    let tls = Tls::from_pem_files(&server.cert, &server.key).client_ca_optional(pki.ca());
+    let served = common::serve(shop_server(tls)).await;
+    let url = format!("https://127.0.0.1:{}", served.http.port());
+
+    // The custom CA; with alice's identity the server sees her certificate.
+    assert_eq!(
+        http_caller(trusting(&pki, url.clone())).await.unwrap(),
+        "anonymous"
+    );
+    assert_eq!(
+        http_caller(with_alice(trusting(&pki, url.clone()), &alice))
+            .await
+            .unwrap(),
+        "alice"
+    );
+    // The webpki roots do not know the test CA.
+    let err = http_caller(Options::new().target(url.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::Unavailable, "{err:?}");
+
+    // A server that requires a client certificate refuses the client without one.
+    let required = Tls::from_pem_files(&server.cert, &server.key).client_ca(pki.ca());
+    let served = common::serve(shop_server(required)).await;
+    let url = format!("https://127.0.0.1:{}", served.http.port());
+    assert_eq!(
+        http_caller(with_alice(trusting(&pki, url.clone()), &alice))
+            .await
+            .unwrap(),
+        "alice"
+    );
+    http_caller(trusting(&pki, url)).await.unwrap_err();
+}
+
+#[tokio::test]
+async fn the_http_client_checks_the_options_server_name_instead_of_the_urls_host() {
+    let pki = Pki::new("http-name");
+    // The certificate names neither 127.0.0.1 nor localhost.
+    let server = pki.server("server", "orders.internal", &["orders.internal"]);
+    let served = common::serve(shop_server(Tls::from_pem_files(&server.cert, &server.key))).await;
+    let url = format!("https://127.0.0.1:{}", served.http.port());
+    http_caller(trusting(&pki, url.clone())).await.unwrap_err();
+    let options = trusting(&pki, url).tls_server_name("orders.internal");
+    assert_eq!(http_caller(options).await.unwrap(), "anonymous");
 }
 
 /// The certificate a TLS server presents to a new connection.
