@@ -212,25 +212,23 @@ fn deadline(headers: &http::HeaderMap) -> Option<Instant> {
 /// `application/grpc-web-text[+proto]` with base64 messages: the content types tonic-web
 /// translates) before tonic-web turns it into a gRPC request, so that its [`CallInfo`] says so.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct GrpcWebCall {
-    /// Text mode: the body is base64.
-    #[allow(dead_code)]
-    pub(crate) text: bool,
-}
+pub(crate) struct GrpcWebCall;
 
 impl GrpcWebCall {
-    /// The mode of a request with these headers, when it is gRPC-Web.
-    #[allow(dead_code)]
-    pub(crate) fn of(headers: &http::HeaderMap) -> Option<GrpcWebCall> {
-        match headers.get(http::header::CONTENT_TYPE)?.as_bytes() {
-            b"application/grpc-web" | b"application/grpc-web+proto" => {
-                Some(GrpcWebCall { text: false })
-            }
-            b"application/grpc-web-text" | b"application/grpc-web-text+proto" => {
-                Some(GrpcWebCall { text: true })
-            }
-            _ => None,
-        }
+    /// Whether a request with these headers is a gRPC-Web call, binary or text.
+    #[allow(dead_code)] // without the grpc-web feature
+    pub(crate) fn is(headers: &http::HeaderMap) -> bool {
+        headers
+            .get(http::header::CONTENT_TYPE)
+            .is_some_and(|value| {
+                matches!(
+                    value.as_bytes(),
+                    b"application/grpc-web"
+                        | b"application/grpc-web+proto"
+                        | b"application/grpc-web-text"
+                        | b"application/grpc-web-text+proto"
+                )
+            })
     }
 }
 

@@ -134,8 +134,8 @@ impl Service<Request<Incoming>> for Translate {
     fn call(&mut self, mut request: Request<Incoming>) -> Answer {
         #[cfg(feature = "grpc-web")]
         if let Some(grpc_web) = &mut self.grpc_web {
-            if let Some(mode) = GrpcWebCall::of(request.headers()) {
-                request.extensions_mut().insert(mode);
+            if GrpcWebCall::is(request.headers()) {
+                request.extensions_mut().insert(GrpcWebCall);
                 let answer = grpc_web.call(request);
                 return Box::pin(async move { Ok(answer.await?.map(axum::body::Body::new)) });
             }
@@ -151,7 +151,7 @@ pub(super) mod cors {
 
     use std::time::Duration;
 
-    use http::{header, HeaderName, HeaderValue, Method};
+    use http::{HeaderName, HeaderValue, Method};
     use tower_http::cors::{AllowOrigin, CorsLayer};
 
     /// The request headers a gRPC-Web or HTTP/JSON call from a browser may send beyond the
@@ -344,7 +344,9 @@ pub(super) mod cors {
         let uri: http::Uri = origin.parse().map_err(|_| bad())?;
         let plain = uri.scheme().is_some()
             && uri.authority().is_some_and(|a| !a.as_str().contains('@'))
-            && uri.path_and_query().is_none_or(|p| p.as_str().is_empty());
+            && uri
+                .path_and_query()
+                .is_none_or(|p| matches!(p.as_str(), "" | "/"));
         // `Uri` gives `https://a.example` the path `/`; an origin is written without it.
         if !plain || origin.ends_with('/') {
             return Err(bad());

@@ -320,7 +320,7 @@ impl Future for Dispatched {
 pin_project_lite::pin_project! {
     /// What a connection answers a request with: the routes' or the stack's answer, holding the
     /// call's place among the open calls until its response's end ([`Sent`]).
-    struct Answer {
+    pub(super) struct Answer {
         #[pin]
         inner: Dispatched,
         send_limit: Option<usize>,
