@@ -45,9 +45,10 @@ struct Example {
 async fn serve_example(origins: &[&str]) -> Example {
     let jwt = user_service_example::token_verifier(&[7; 32]).unwrap();
     let metrics = Metrics::new();
-    let mut builder = user_service_example::server(Arc::new(Users::default()), &jwt, metrics.clone())
-        .grpc_addr(([127, 0, 0, 1], 0))
-        .http_addr(([127, 0, 0, 1], 0));
+    let mut builder =
+        user_service_example::server(Arc::new(Users::default()), &jwt, metrics.clone())
+            .grpc_addr(([127, 0, 0, 1], 0))
+            .http_addr(([127, 0, 0, 1], 0));
     if !origins.is_empty() {
         builder = builder.cors(user_service_example::cors(origins.iter().copied()));
     }
@@ -75,7 +76,8 @@ async fn npm_grpc_web_clients_call_unary_streaming_and_errors_on_both_ports() {
     let dir = tempfile::tempdir().unwrap();
     let descriptors = descriptor_file(dir.path());
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/grpc_web_client.cjs");
-    let grace = json!({"name": "users/grace", "displayName": "Grace Hopper", "email": "grace@example.com"});
+    let grace =
+        json!({"name": "users/grace", "displayName": "Grace Hopper", "email": "grace@example.com"});
     for port in ["http", "grpc"] {
         let example = serve_example(&[]).await;
         let addr = if port == "http" {
@@ -118,10 +120,7 @@ async fn npm_grpc_web_clients_call_unary_streaming_and_errors_on_both_ports() {
             );
             assert!(exposition.contains(&line), "{line} in:\n{exposition}");
         }
-        assert!(
-            !exposition.contains(r#"transport="http""#),
-            "{exposition}"
-        );
+        assert!(!exposition.contains(r#"transport="http""#), "{exposition}");
     }
 }
 
@@ -152,7 +151,9 @@ impl Answer {
 
 async fn curl(args: &[&str]) -> Answer {
     let mut command = Command::new("curl");
-    command.args(["-sS", "-o", "/dev/null", "-D", "-"]).args(args);
+    command
+        .args(["-sS", "-o", "/dev/null", "-D", "-"])
+        .args(args);
     let output = common::run(command).await;
     let text = String::from_utf8(output.stdout).unwrap();
     let mut lines = text.lines();
@@ -229,11 +230,23 @@ async fn cors_answers_preflights_first_and_exposes_the_grpc_status_headers() {
         .await;
         let case = format!("preflight of {url} from {origin}");
         assert_eq!(answer.status, 200, "{case}");
-        assert_eq!(answer.get("access-control-allow-origin"), allowed.then_some(APP), "{case}");
-        assert!(answer.list("access-control-allow-methods").contains(&"post".into()), "{case}");
+        assert_eq!(
+            answer.get("access-control-allow-origin"),
+            allowed.then_some(APP),
+            "{case}"
+        );
+        assert!(
+            answer
+                .list("access-control-allow-methods")
+                .contains(&"post".into()),
+            "{case}"
+        );
         let allowed_headers = answer.list("access-control-allow-headers");
         for name in requested.split(',') {
-            assert!(allowed_headers.contains(&name.into()), "{case}: {name} in {allowed_headers:?}");
+            assert!(
+                allowed_headers.contains(&name.into()),
+                "{case}: {name} in {allowed_headers:?}"
+            );
         }
         assert!(answer.list("vary").contains(&"origin".into()), "{case}");
     }
@@ -277,7 +290,11 @@ async fn cors_answers_preflights_first_and_exposes_the_grpc_status_headers() {
         let answer = curl(&args).await;
         let case = format!("{what} call {args:?}");
         assert_eq!(answer.status, status, "{case}");
-        assert_eq!(answer.get("access-control-allow-origin"), allowed.then_some(APP), "{case}");
+        assert_eq!(
+            answer.get("access-control-allow-origin"),
+            allowed.then_some(APP),
+            "{case}"
+        );
         if what == "gRPC-Web" {
             assert_eq!(answer.get("grpc-status"), Some("5"), "{case}");
             assert!(answer.get("grpc-status-details-bin").is_some(), "{case}");
@@ -285,7 +302,10 @@ async fn cors_answers_preflights_first_and_exposes_the_grpc_status_headers() {
         if allowed {
             let listed = answer.list("access-control-expose-headers");
             for name in exposed {
-                assert!(listed.contains(&name.into()), "{case}: {name} in {listed:?}");
+                assert!(
+                    listed.contains(&name.into()),
+                    "{case}: {name} in {listed:?}"
+                );
             }
         }
     }
@@ -404,7 +424,12 @@ async fn page_server(packages: PathBuf) -> SocketAddr {
         )
         .route(
             "/descriptors.pb",
-            get(|| async { ([("content-type", "application/octet-stream")], FILE_DESCRIPTOR_SET) }),
+            get(|| async {
+                (
+                    [("content-type", "application/octet-stream")],
+                    FILE_DESCRIPTOR_SET,
+                )
+            }),
         )
         .route(
             "/m/{*file}",
@@ -415,10 +440,8 @@ async fn page_server(packages: PathBuf) -> SocketAddr {
                         return axum::http::StatusCode::NOT_FOUND.into_response();
                     }
                     match std::fs::read(packages.join(&file)) {
-                        Ok(bytes) => {
-                            ([("content-type", "text/javascript; charset=utf-8")], bytes)
-                                .into_response()
-                        }
+                        Ok(bytes) => ([("content-type", "text/javascript; charset=utf-8")], bytes)
+                            .into_response(),
                         Err(_) => axum::http::StatusCode::NOT_FOUND.into_response(),
                     }
                 }

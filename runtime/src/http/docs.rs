@@ -463,7 +463,9 @@ const THIS_SERVER_DESCRIPTION: &str = "this server (the one serving these docs)"
 /// document has no such list (or is shaped otherwise), to be served as it is.
 fn yaml_this_server_first(document: &str) -> Option<String> {
     let lines: Vec<&str> = document.split_inclusive('\n').collect();
-    let start = lines.iter().position(|line| line.trim_end() == "servers:")?;
+    let start = lines
+        .iter()
+        .position(|line| line.trim_end() == "servers:")?;
     let mut end = start + 1;
     while end < lines.len() && (lines[end].starts_with("- ") || lines[end].starts_with("  ")) {
         end += 1;
@@ -584,7 +586,9 @@ mod tests {
             // An item over several lines stays whole.
             (
                 "servers:\n- url: https://a.example\n  description: A\npaths: {}\n",
-                format!("servers:\n{this}- url: https://a.example\n  description: A\npaths: {{}}\n"),
+                format!(
+                    "servers:\n{this}- url: https://a.example\n  description: A\npaths: {{}}\n"
+                ),
             ),
             // No servers: already this server; served as is.
             ("paths: {}\n", "paths: {}\n".to_owned()),
@@ -601,7 +605,8 @@ mod tests {
             assert_eq!(as_is.document(), format!("{head}{servers}").as_bytes());
         }
 
-        let json = r#"{"openapi": "3.1.0", "servers": [{"url": "https://user-service"}, {"url": "/"}]}"#;
+        let json =
+            r#"{"openapi": "3.1.0", "servers": [{"url": "https://user-service"}, {"url": "/"}]}"#;
         let served: serde_json::Value =
             serde_json::from_slice(&Docs::json(json).document()).unwrap();
         let urls: Vec<&str> = served["servers"]

@@ -298,7 +298,11 @@ pub(super) mod cors {
             };
             let names = |defaults: &[&str], extra: &[String]| {
                 let mut names: Vec<HeaderName> = Vec::new();
-                for name in defaults.iter().copied().chain(extra.iter().map(String::as_str)) {
+                for name in defaults
+                    .iter()
+                    .copied()
+                    .chain(extra.iter().map(String::as_str))
+                {
                     let name = HeaderName::try_from(name.trim())
                         .map_err(|_| format!("`{name}` is not a header name"))?;
                     if !names.contains(&name) {
@@ -337,9 +341,7 @@ pub(super) mod cors {
     fn parse_origin(origin: &str) -> Result<HeaderValue, String> {
         let origin = origin.trim();
         let bad = || {
-            format!(
-                "`{origin}` is not an origin (scheme://host[:port], no path, or `*` for any)"
-            )
+            format!("`{origin}` is not an origin (scheme://host[:port], no path, or `*` for any)")
         };
         let uri: http::Uri = origin.parse().map_err(|_| bad())?;
         let plain = uri.scheme().is_some()
@@ -390,13 +392,20 @@ pub(super) mod cors {
                         .allow_credentials(true),
                     None,
                 ),
-                (Cors::new().allow_origin("https://a.example/x"), Some("not an origin")),
                 (
-                    Cors::new().allow_origin("https://a.example").allow_headers(["bad name"]),
+                    Cors::new().allow_origin("https://a.example/x"),
+                    Some("not an origin"),
+                ),
+                (
+                    Cors::new()
+                        .allow_origin("https://a.example")
+                        .allow_headers(["bad name"]),
                     Some("not a header name"),
                 ),
                 (
-                    Cors::new().allow_origin("https://a.example").allow_methods(["GE T"]),
+                    Cors::new()
+                        .allow_origin("https://a.example")
+                        .allow_methods(["GE T"]),
                     Some("not an HTTP method"),
                 ),
             ];

@@ -22,9 +22,9 @@ use tokio::task::JoinSet;
 use tonic::transport::server::TcpConnectInfo;
 use tower::Service;
 
+use super::browser::Browsers;
 use super::limits::{self, Activity, CallOpen, CallSlots, Limits, ReceiveLimited, Sent, Slot};
 use super::probes::Probes;
-use super::browser::Browsers;
 use crate::http::call::{self, CallFuture, CallInfo, Endpoint, GrpcWebCall, Next, Transport};
 use crate::http::routes::MessageLimit;
 

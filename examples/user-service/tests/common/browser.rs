@@ -57,7 +57,9 @@ pub fn grpc_web_packages() -> Option<PathBuf> {
                     .join(".cache/rs-svc/tools/browser/node_modules"),
             )
         })
-        .filter(|dir| dir.join("@connectrpc/connect-web").exists() && dir.join("grpc-web").exists());
+        .filter(|dir| {
+            dir.join("@connectrpc/connect-web").exists() && dir.join("grpc-web").exists()
+        });
     found(
         "RS_SVC_BROWSER_NODE_MODULES",
         path,
