@@ -14,6 +14,10 @@
 //! client certificates whose verified identity (`PeerCertificate`) reaches handlers and
 //! layers; certificates reload from disk without a restart (docs/reference.md section 10).
 //!
+//! With the `grpc-web` and `cors` features, `Builder::grpc_web` serves browsers' gRPC-Web calls on
+//! every port and `Builder::cors` lets pages of other origins call (docs/reference.md
+//! section 13).
+//!
 //! Every server also answers the standard gRPC health service (`grpc.health.v1.Health`) and,
 //! given the API's encoded `FileDescriptorSet`, server reflection (`grpc.reflection.v1` and
 //! `v1alpha`, so that grpcurl and grpcui work without `.proto` files).
@@ -365,7 +369,7 @@ impl Builder {
     /// gRPC call before the limits, the deadline and the stack see it, so they apply as to
     /// gRPC, and metrics and the access log count it as `transport="grpc"`
     /// ([`CallInfo::is_grpc_web`] tells it apart). A page on another origin also needs
-    /// [`Builder::cors`]. See docs/reference.md section 13.
+    /// `Builder::cors` (feature `cors`). See docs/reference.md section 13.
     #[cfg(feature = "grpc-web")]
     pub fn grpc_web(mut self, on: bool) -> Self {
         self.grpc_web = on;
