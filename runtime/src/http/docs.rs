@@ -181,7 +181,9 @@ impl Docs {
     /// that "Try it out" calls the server that serves the page: the relative URL `/`, which
     /// OpenAPI resolves against the document's own URL, goes first, and the servers the document
     /// names (its `google.api.default_host`) follow. A document without `servers` already means
-    /// this server and is served as it is, and so is every document when this is off.
+    /// this server and is served as it is, and so is every document when this is off. (A YAML
+    /// document keeps its text but for the `servers` list; a JSON one is written out again,
+    /// pretty-printed with its keys in sorted order.)
     pub fn this_server_first(mut self, on: bool) -> Self {
         self.this_server_first = on;
         self
