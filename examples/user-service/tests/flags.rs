@@ -279,25 +279,48 @@ async fn cors_origin_flags_allow_each_origin_given_or_any_with_star() {
     // The `Access-Control-Allow-Origin` of a gRPC-Web preflight from `origin` on the HTTP port.
     let allowed = |service: &Service, origin: &str| {
         let mut command = Command::new(&curl);
-        command.args(["-sS", "--max-time", "10", "-o", "/dev/null", "-D", "-", "-X", "OPTIONS"]);
+        command.args([
+            "-sS",
+            "--max-time",
+            "10",
+            "-o",
+            "/dev/null",
+            "-D",
+            "-",
+            "-X",
+            "OPTIONS",
+        ]);
         command.args(["-H", &format!("Origin: {origin}")]);
         command.args(["-H", "Access-Control-Request-Method: POST"]);
-        command.args(["-H", "Access-Control-Request-Headers: content-type,x-grpc-web"]);
-        command.arg(format!("http://{}/user.v1.UserService/GetUser", service.http));
+        command.args([
+            "-H",
+            "Access-Control-Request-Headers: content-type,x-grpc-web",
+        ]);
+        command.arg(format!(
+            "http://{}/user.v1.UserService/GetUser",
+            service.http
+        ));
         async move {
             let head = text(&output(command).await.stdout);
-            head.lines()
-                .find_map(|line| {
-                    let (name, value) = line.split_once(':')?;
-                    name.eq_ignore_ascii_case("access-control-allow-origin")
-                        .then(|| value.trim().to_owned())
-                })
+            head.lines().find_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                name.eq_ignore_ascii_case("access-control-allow-origin")
+                    .then(|| value.trim().to_owned())
+            })
         }
     };
     let addrs = ["127.0.0.1:0", "127.0.0.1:0"];
     let two = start_labelled(
-        &[&addrs[..], &["--cors-origin", "http://a.example", "--cors-origin", "http://b.example"]]
-            .concat(),
+        &[
+            &addrs[..],
+            &[
+                "--cors-origin",
+                "http://a.example",
+                "--cors-origin",
+                "http://b.example",
+            ],
+        ]
+        .concat(),
         "gRPC",
         "HTTP",
     );
@@ -308,8 +331,15 @@ async fn cors_origin_flags_allow_each_origin_given_or_any_with_star() {
     ] {
         assert_eq!(allowed(&two, origin).await.as_deref(), expected, "{origin}");
     }
-    let any = start_labelled(&[&addrs[..], &["--cors-origin", "*"]].concat(), "gRPC", "HTTP");
-    assert_eq!(allowed(&any, "http://c.example").await.as_deref(), Some("*"));
+    let any = start_labelled(
+        &[&addrs[..], &["--cors-origin", "*"]].concat(),
+        "gRPC",
+        "HTTP",
+    );
+    assert_eq!(
+        allowed(&any, "http://c.example").await.as_deref(),
+        Some("*")
+    );
     // Without the flag: no CORS at all.
     let none = start_labelled(&addrs, "gRPC", "HTTP");
     assert_eq!(allowed(&none, "http://a.example").await, None);
@@ -319,5 +349,9 @@ async fn cors_origin_flags_allow_each_origin_given_or_any_with_star() {
         .output()
         .unwrap();
     assert_eq!(ran.status.code(), Some(1));
-    assert!(text(&ran.stderr).contains("is not an origin"), "{}", text(&ran.stderr));
+    assert!(
+        text(&ran.stderr).contains("is not an origin"),
+        "{}",
+        text(&ran.stderr)
+    );
 }
