@@ -14,6 +14,10 @@
 //! client certificates whose verified identity (`PeerCertificate`) reaches handlers and
 //! layers; certificates reload from disk without a restart (docs/reference.md section 10).
 //!
+//! With the `grpc-web` and `cors` features, `Builder::grpc_web` serves browsers' gRPC-Web calls on
+//! every port and `Builder::cors` lets pages of other origins call (docs/reference.md
+//! section 13).
+//!
 //! Every server also answers the standard gRPC health service (`grpc.health.v1.Health`) and,
 //! given the API's encoded `FileDescriptorSet`, server reflection (`grpc.reflection.v1` and
 //! `v1alpha`, so that grpcurl and grpcui work without `.proto` files).
@@ -27,6 +31,7 @@
 //! 4. whatever still runs then is cut, and serving returns.
 
 pub mod access;
+mod browser;
 #[cfg(feature = "compression")]
 mod compression;
 mod conn;
@@ -60,6 +65,8 @@ pub use crate::http::call::{
     Outcome, Transport,
 };
 
+#[cfg(feature = "cors")]
+pub use browser::cors::{Cors, CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS, CORS_EXPOSED_HEADERS};
 #[cfg(feature = "compression")]
 pub use compression::Compression;
 pub use limits::Limits;
@@ -126,6 +133,10 @@ pub struct Builder {
     tls: Option<Tls>,
     #[cfg(feature = "compression")]
     compression: Compression,
+    #[cfg(feature = "grpc-web")]
+    grpc_web: bool,
+    #[cfg(feature = "cors")]
+    cors: Option<Cors>,
     error: Option<Error>,
 }
 
@@ -154,6 +165,10 @@ impl Default for Builder {
             tls: None,
             #[cfg(feature = "compression")]
             compression: Compression::default(),
+            #[cfg(feature = "grpc-web")]
+            grpc_web: false,
+            #[cfg(feature = "cors")]
+            cors: None,
             error: None,
         }
     }
@@ -347,10 +362,44 @@ impl Builder {
         self
     }
 
+    /// Serves gRPC-Web (`application/grpc-web`, binary, and `application/grpc-web-text`,
+    /// base64), unary and server-streaming, on every port: on the gRPC port and, since that is
+    /// the one browsers reach, on the HTTP port, where a gRPC-Web call goes to the gRPC
+    /// services rather than the HTTP routes. Off by default. tonic-web turns each call into a
+    /// gRPC call before the limits, the deadline and the stack see it, so they apply as to
+    /// gRPC, and metrics and the access log count it as `transport="grpc"`
+    /// ([`CallInfo::is_grpc_web`] tells it apart). A page on another origin also needs
+    /// `Builder::cors` (feature `cors`). See docs/reference.md section 13.
+    #[cfg(feature = "grpc-web")]
+    pub fn grpc_web(mut self, on: bool) -> Self {
+        self.grpc_web = on;
+        self
+    }
+
+    /// Lets pages from other origins call the server (CORS), HTTP/JSON and gRPC-Web alike, on
+    /// every port: see [`Cors`]. A preflight is answered before the limits and the stack's
+    /// layers (authentication included) see it; every other answer carries the CORS headers.
+    /// Off by default: without it, browsers refuse a cross-origin page the answers.
+    #[cfg(feature = "cors")]
+    pub fn cors(mut self, cors: Cors) -> Self {
+        self.cors = Some(cors);
+        self
+    }
+
     /// Checks the configuration, reads the TLS files, and assembles the routes.
     pub fn build(self) -> Result<Server, Error> {
         if let Some(error) = self.error {
             return Err(error);
+        }
+        #[allow(unused_mut)]
+        let mut browsers = browser::Browsers::default();
+        #[cfg(feature = "cors")]
+        if let Some(cors) = &self.cors {
+            browsers.cors = Some(cors.layer().map_err(Error::Cors)?);
+        }
+        #[cfg(feature = "grpc-web")]
+        {
+            browsers.grpc_web = self.grpc_web;
         }
         #[cfg(feature = "tls")]
         let tls = self.tls.map(Tls::load).transpose().map_err(Error::Tls)?;
@@ -429,6 +478,7 @@ impl Builder {
                     .with_state(())
             }),
             services: self.services,
+            browsers,
             health,
             listen,
             limits: self.limits,
@@ -470,6 +520,7 @@ pub struct Server {
     stack: Option<conn::Stack>,
     probes: Option<probes::Probes>,
     services: Vec<&'static str>,
+    browsers: browser::Browsers,
     health: HealthReporter,
     listen: Listen,
     limits: Limits,
@@ -508,7 +559,11 @@ impl Server {
             Listen::Two { grpc, http } => {
                 listen(bind(grpc).await?, Routing::Grpc(self.grpc.clone()));
                 if let Some(routes) = &self.http {
-                    listen(bind(http).await?, Routing::Http(routes.clone()));
+                    let routing = Routing::Http {
+                        http: routes.clone(),
+                        grpc: self.grpc.clone(),
+                    };
+                    listen(bind(http).await?, routing);
                 }
             }
             Listen::One(addr) => {
@@ -709,6 +764,7 @@ impl Listening {
             ..
         } = self;
         let mut connections = Connections::new(
+            server.browsers.clone(),
             server.stack.clone(),
             server.probes.clone(),
             server.limits.clone(),
@@ -818,6 +874,10 @@ pub enum Error {
     /// The TLS certificate, key or client CA bundle could not be loaded.
     #[cfg(feature = "tls")]
     Tls(tls::TlsError),
+    /// The CORS configuration is not one browsers accept (no origin, credentials with `*`, a
+    /// malformed origin, header name or method); the message says which.
+    #[cfg(feature = "cors")]
+    Cors(String),
 }
 
 impl fmt::Display for Error {
@@ -835,6 +895,8 @@ impl fmt::Display for Error {
             Error::Signal(_) => f.write_str("cannot install the SIGTERM/SIGINT handlers"),
             #[cfg(feature = "tls")]
             Error::Tls(error) => write!(f, "TLS: {error}"),
+            #[cfg(feature = "cors")]
+            Error::Cors(why) => write!(f, "CORS: {why}"),
         }
     }
 }
@@ -847,6 +909,8 @@ impl std::error::Error for Error {
             Error::Bind { source, .. } | Error::Signal(source) => Some(source),
             #[cfg(feature = "tls")]
             Error::Tls(error) => std::error::Error::source(error),
+            #[cfg(feature = "cors")]
+            Error::Cors(_) => None,
         }
     }
 }

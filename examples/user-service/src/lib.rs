@@ -28,6 +28,23 @@ pub const REQUEST_ID: &str = "x-request-id";
 /// The response metadata key of `ImportUsers` that names who imported (the token's subject).
 pub const IMPORTED_BY: &str = "x-imported-by";
 
+/// CORS for pages of `origins` (`*` for any): the gRPC-Web and gRPC status headers as
+/// `rs_svc::serve::Cors` has them, and the service's own metadata, [`REQUEST_ID`] both ways and
+/// [`IMPORTED_BY`] in answers.
+pub fn cors<I, S>(origins: I) -> rs_svc::serve::Cors
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    origins
+        .into_iter()
+        .fold(rs_svc::serve::Cors::new(), |cors, origin| {
+            cors.allow_origin(origin)
+        })
+        .allow_headers([REQUEST_ID])
+        .expose_headers([REQUEST_ID, IMPORTED_BY])
+}
+
 /// The verifier of `ImportUsers`' bearer tokens: HS256 JWTs signed with `secret` (at least 32
 /// bytes), whose challenges name the realm `user-service`.
 pub fn token_verifier(secret: &[u8]) -> Result<rs_svc::auth::Jwt, rs_svc::auth::BuildError> {
@@ -47,7 +64,9 @@ pub fn token_verifier(secret: &[u8]) -> Result<rs_svc::auth::Jwt, rs_svc::auth::
 /// - the access log, one `tracing` event per call at target `rs_svc::access`;
 /// - `ImportUsers`, a bulk write, open only to a bearer token that `jwt` accepts; its handler
 ///   reads the token's [`Principal`](rs_svc::auth::Principal);
-/// - `/healthz` and `/readyz`, the health service and reflection.
+/// - `/healthz` and `/readyz`, the health service and reflection;
+/// - gRPC-Web (binary and text) on both ports, for browsers (which reach the HTTP one); pages of
+///   other origins also need [`cors`].
 pub fn server(
     users: Arc<Users>,
     jwt: &rs_svc::auth::Jwt,
@@ -67,6 +86,7 @@ pub fn server(
         .http(user::v1::user_service_http::router(users))
         .file_descriptor_set(FILE_DESCRIPTOR_SET)
         .metrics(metrics)
+        .grpc_web(true)
         .access_log(true)
         .layer(rs_svc::telemetry::TraceLayer::new())
         .layer(jwt.layer_if(|call| call.method_name() == "ImportUsers"))

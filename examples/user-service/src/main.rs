@@ -1,5 +1,5 @@
 //! `user-service [GRPC_ADDR [HTTP_ADDR]] [--tls-cert FILE --tls-key FILE [--client-ca FILE]]
-//! [--max-concurrent-calls N]`: serves the example's user service over gRPC (default
+//! [--max-concurrent-calls N] [--cors-origin ORIGIN]...`: serves the example's user service over gRPC (default
 //! `0.0.0.0:9090`, with the health service and server reflection) and HTTP/JSON (default
 //! `0.0.0.0:8080`, the routes of its `google.api.http` rules), until SIGTERM or Ctrl-C.
 //!
@@ -7,6 +7,10 @@
 //! reloading the files on SIGHUP or when they change; `--client-ca` (a PEM bundle) makes them
 //! require a client certificate that chains to it (mTLS). `--max-concurrent-calls N` sheds
 //! calls beyond N at once: RESOURCE_EXHAUSTED over gRPC, 429 with `Retry-After` over HTTP.
+//!
+//! Both ports also serve gRPC-Web (binary and text), so a browser can call the gRPC API on the
+//! HTTP port. `--cors-origin ORIGIN` (repeatable; `*` for any) lets pages from that origin
+//! (`http://localhost:5173`) call the HTTP/JSON routes and gRPC-Web cross-origin.
 //!
 //! The HTTP port also serves the API's OpenAPI document at `/openapi.yaml` and a Swagger UI page
 //! for it at `/docs`. The page loads Swagger UI from `USER_SERVICE_DOCS_ASSETS`: a URL, or a
@@ -37,12 +41,14 @@ struct Args {
     http_addr: SocketAddr,
     tls: Option<Tls>,
     max_concurrent_calls: Option<usize>,
+    cors_origins: Vec<String>,
 }
 
 impl Args {
     fn parse(args: impl Iterator<Item = String>) -> Result<Args, String> {
         let mut addrs = Vec::new();
         let (mut cert, mut key, mut client_ca, mut max_calls) = (None, None, None, None);
+        let mut cors_origins = Vec::new();
         let mut args = args.peekable();
         while let Some(arg) = args.next() {
             let mut value = |flag: &str| args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -50,6 +56,7 @@ impl Args {
                 "--tls-cert" => cert = Some(PathBuf::from(value(&arg)?)),
                 "--tls-key" => key = Some(PathBuf::from(value(&arg)?)),
                 "--client-ca" => client_ca = Some(PathBuf::from(value(&arg)?)),
+                "--cors-origin" => cors_origins.push(value(&arg)?),
                 "--max-concurrent-calls" => {
                     let n = value(&arg)?;
                     let n = n
@@ -93,6 +100,7 @@ impl Args {
                 .unwrap_or(rs_svc::serve::DEFAULT_HTTP_ADDR),
             tls,
             max_concurrent_calls: max_calls,
+            cors_origins,
         })
     }
 }
@@ -103,7 +111,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("user-service: {error}");
         eprintln!(
             "usage: user-service [GRPC_ADDR [HTTP_ADDR]] [--tls-cert FILE --tls-key FILE \
-             [--client-ca FILE]] [--max-concurrent-calls N]"
+             [--client-ca FILE]] [--max-concurrent-calls N] [--cors-origin ORIGIN]..."
         );
         std::process::exit(2);
     });
@@ -128,6 +136,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     if let Some(tls) = args.tls {
         builder = builder.tls(tls);
+    }
+    if !args.cors_origins.is_empty() {
+        builder = builder.cors(user_service_example::cors(args.cors_origins));
     }
     let server = builder.build()?.bind().await?;
     eprintln!("user-service: {grpc} on {}", server.grpc_addr());

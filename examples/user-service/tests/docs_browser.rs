@@ -133,6 +133,13 @@ async fn swagger_ui_page_renders_every_operation() {
         OPERATION_IDS.len(),
         "{dom}"
     );
+    // "Try it out" targets this server first (`/`, the page's own origin), then the document's
+    // default_host, which a local browser cannot reach.
+    let server = |url: &str| dom.find(&format!("<option value=\"{url}\""));
+    match (server("/"), server("https://user-service")) {
+        (Some(this), Some(default_host)) => assert!(this < default_host, "{dom}"),
+        servers => panic!("servers {servers:?} in the page's server list: {dom}"),
+    }
 
     if let Some(png) = std::env::var_os("RS_SVC_DOCS_SCREENSHOT") {
         let png = PathBuf::from(png);

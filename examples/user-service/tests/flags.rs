@@ -92,8 +92,14 @@ fn user_service(args: &[&str]) -> Command {
     command
 }
 
-/// Starts the binary and reads the addresses it serves from its log.
+/// Starts the binary with TLS flags and reads the addresses it serves from its log.
 fn start(args: &[&str]) -> Service {
+    start_labelled(args, "gRPC over TLS", "HTTPS")
+}
+
+/// Starts the binary and reads the addresses it serves from its log, where it names them
+/// `grpc` and `http`.
+fn start_labelled(args: &[&str], grpc: &str, http: &str) -> Service {
     let mut child = user_service(args).stderr(Stdio::piped()).spawn().unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let mut addr = |what: &str| loop {
@@ -102,8 +108,8 @@ fn start(args: &[&str]) -> Service {
             return addr.parse().unwrap();
         }
     };
-    let grpc = addr("gRPC over TLS");
-    let http = addr("HTTPS");
+    let grpc = addr(grpc);
+    let http = addr(http);
     // Keep draining the log so the service never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
     Service { child, grpc, http }
@@ -254,6 +260,7 @@ fn a_tls_flag_without_its_pair_is_a_usage_error() {
         &["--client-ca", "ca.crt"],
         &["--max-concurrent-calls", "many"],
         &["--max-concurrent-calls"],
+        &["--cors-origin"],
     ] {
         let ran = user_service(args).output().unwrap();
         assert_eq!(ran.status.code(), Some(2), "{args:?}");
@@ -262,4 +269,89 @@ fn a_tls_flag_without_its_pair_is_a_usage_error() {
             "{args:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn cors_origin_flags_allow_each_origin_given_or_any_with_star() {
+    let Some(curl) = tool("RS_SVC_CURL", PathBuf::from("curl")) else {
+        return;
+    };
+    // The `Access-Control-Allow-Origin` of a gRPC-Web preflight from `origin` on the HTTP port.
+    let allowed = |service: &Service, origin: &str| {
+        let mut command = Command::new(&curl);
+        command.args([
+            "-sS",
+            "--max-time",
+            "10",
+            "-o",
+            "/dev/null",
+            "-D",
+            "-",
+            "-X",
+            "OPTIONS",
+        ]);
+        command.args(["-H", &format!("Origin: {origin}")]);
+        command.args(["-H", "Access-Control-Request-Method: POST"]);
+        command.args([
+            "-H",
+            "Access-Control-Request-Headers: content-type,x-grpc-web",
+        ]);
+        command.arg(format!(
+            "http://{}/user.v1.UserService/GetUser",
+            service.http
+        ));
+        async move {
+            let head = text(&output(command).await.stdout);
+            head.lines().find_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                name.eq_ignore_ascii_case("access-control-allow-origin")
+                    .then(|| value.trim().to_owned())
+            })
+        }
+    };
+    let addrs = ["127.0.0.1:0", "127.0.0.1:0"];
+    let two = start_labelled(
+        &[
+            &addrs[..],
+            &[
+                "--cors-origin",
+                "http://a.example",
+                "--cors-origin",
+                "http://b.example",
+            ],
+        ]
+        .concat(),
+        "gRPC",
+        "HTTP",
+    );
+    for (origin, expected) in [
+        ("http://a.example", Some("http://a.example")),
+        ("http://b.example", Some("http://b.example")),
+        ("http://c.example", None),
+    ] {
+        assert_eq!(allowed(&two, origin).await.as_deref(), expected, "{origin}");
+    }
+    let any = start_labelled(
+        &[&addrs[..], &["--cors-origin", "*"]].concat(),
+        "gRPC",
+        "HTTP",
+    );
+    assert_eq!(
+        allowed(&any, "http://c.example").await.as_deref(),
+        Some("*")
+    );
+    // Without the flag: no CORS at all.
+    let none = start_labelled(&addrs, "gRPC", "HTTP");
+    assert_eq!(allowed(&none, "http://a.example").await, None);
+
+    // An origin browsers never send fails the start, saying why.
+    let ran = user_service(&[&addrs[..], &["--cors-origin", "a.example/path"]].concat())
+        .output()
+        .unwrap();
+    assert_eq!(ran.status.code(), Some(1));
+    assert!(
+        text(&ran.stderr).contains("is not an origin"),
+        "{}",
+        text(&ran.stderr)
+    );
 }

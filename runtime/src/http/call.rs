@@ -38,6 +38,8 @@ pub struct CallInfo {
     /// given to the server says; false when unknown.
     one_message: bool,
     transport: Transport,
+    /// A gRPC call that came in as gRPC-Web.
+    grpc_web: bool,
     peer: Option<SocketAddr>,
     local: Option<SocketAddr>,
     deadline: Option<Instant>,
@@ -77,6 +79,7 @@ impl CallInfo {
             known,
             one_message,
             transport: Transport::Grpc,
+            grpc_web: request.extensions().get::<GrpcWebCall>().is_some(),
             peer,
             local,
             deadline: deadline(request.headers()),
@@ -99,6 +102,7 @@ impl CallInfo {
             known: true,
             one_message: false,
             transport: Transport::Http,
+            grpc_web: false,
             peer: connection.and_then(|c| c.remote_addr()),
             local: connection.and_then(|c| c.local_addr()),
             deadline: deadline(&parts.headers),
@@ -144,9 +148,17 @@ impl CallInfo {
         self.known
     }
 
-    /// The transport the call came in on.
+    /// The transport the call came in on. A gRPC-Web call is a [`Transport::Grpc`] call (the
+    /// stack sees it as tonic-web turned it: gRPC frames, the status in trailers), so metrics
+    /// count it under `transport="grpc"`; [`CallInfo::is_grpc_web`] tells it apart.
     pub fn transport(&self) -> Transport {
         self.transport
+    }
+
+    /// Whether this gRPC call came in as gRPC-Web (binary or text), from a browser most likely
+    /// (docs/reference.md section 13).
+    pub fn is_grpc_web(&self) -> bool {
+        self.grpc_web
     }
 
     /// The client's address.
@@ -181,6 +193,7 @@ impl fmt::Debug for CallInfo {
             .field("method", &self.method())
             .field("known", &self.known)
             .field("transport", &self.transport)
+            .field("grpc_web", &self.grpc_web)
             .field("peer", &self.peer)
             .field("local", &self.local)
             .field("deadline", &self.deadline)
@@ -193,6 +206,30 @@ impl fmt::Debug for CallInfo {
 fn deadline(headers: &http::HeaderMap) -> Option<Instant> {
     crate::grpc_timeout::grpc_timeout(headers)
         .and_then(|timeout| Instant::now().checked_add(timeout))
+}
+
+/// How the server's front marks a gRPC-Web request (`application/grpc-web[+proto]`, or
+/// `application/grpc-web-text[+proto]` with base64 messages: the content types tonic-web
+/// translates) before tonic-web turns it into a gRPC request, so that its [`CallInfo`] says so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct GrpcWebCall;
+
+impl GrpcWebCall {
+    /// Whether a request with these headers is a gRPC-Web call, binary or text.
+    #[allow(dead_code)] // without the grpc-web feature
+    pub(crate) fn is(headers: &http::HeaderMap) -> bool {
+        headers
+            .get(http::header::CONTENT_TYPE)
+            .is_some_and(|value| {
+                matches!(
+                    value.as_bytes(),
+                    b"application/grpc-web"
+                        | b"application/grpc-web+proto"
+                        | b"application/grpc-web-text"
+                        | b"application/grpc-web-text+proto"
+                )
+            })
+    }
 }
 
 /// The transport a call came in on.

@@ -21,6 +21,11 @@
 //! # let _: rs_svc::http::axum::Router = docs;
 //! ```
 //!
+//! "Try it out" calls the server that serves the page: the served document lists this server
+//! (the relative URL `/`, the origin the document came from) first among its `servers`, before
+//! the `google.api.default_host` the plugin wrote there, which a browser on a developer's machine
+//! usually cannot reach ([`Docs::this_server_first`], docs/reference.md section 13).
+//!
 //! The document and the page answer with an `ETag` and `Cache-Control: no-cache`, so browsers
 //! revalidate and get `304 Not Modified` until the document changes. The page links the
 //! document and local assets by relative URLs, so the router still works when nested under a
@@ -90,6 +95,7 @@ pub struct Docs {
     path: String,
     document_path: Option<String>,
     title: String,
+    this_server_first: bool,
 }
 
 /// The router serving `document` at `/openapi.yaml` (or `/openapi.json`) and a Swagger UI
@@ -112,6 +118,7 @@ impl Docs {
             path: "/docs".to_owned(),
             document_path: None,
             title: "API documentation".to_owned(),
+            this_server_first: true,
         }
     }
 
@@ -170,6 +177,33 @@ impl Docs {
         self
     }
 
+    /// Whether the served document lists this server first among its `servers` (default on), so
+    /// that "Try it out" calls the server that serves the page: the relative URL `/`, which
+    /// OpenAPI resolves against the document's own URL, goes first, and the servers the document
+    /// names (its `google.api.default_host`) follow. A document without `servers` already means
+    /// this server and is served as it is, and so is every document when this is off. (A YAML
+    /// document keeps its text but for the `servers` list; a JSON one is written out again,
+    /// pretty-printed with its keys in sorted order.)
+    pub fn this_server_first(mut self, on: bool) -> Self {
+        self.this_server_first = on;
+        self
+    }
+
+    /// The document as served: see [`Docs::this_server_first`].
+    pub fn document(&self) -> Bytes {
+        if !self.this_server_first {
+            return self.document.clone();
+        }
+        let listed = match self.format {
+            Format::Yaml => std::str::from_utf8(&self.document)
+                .ok()
+                .and_then(yaml_this_server_first)
+                .map(Bytes::from),
+            Format::Json => json_this_server_first(&self.document).map(Bytes::from),
+        };
+        listed.unwrap_or_else(|| self.document.clone())
+    }
+
     /// The page as served.
     pub fn html(&self) -> String {
         let document = relative(&self.path, self.document_url_path());
@@ -218,7 +252,7 @@ impl Docs {
     /// [`Docs::assets_dir`], the asset files.
     pub fn into_router(self) -> Router {
         let page = Cached::new(self.html(), "text/html; charset=utf-8");
-        let document = Cached::new(self.document.clone(), self.format.content_type());
+        let document = Cached::new(self.document(), self.format.content_type());
         let mut router = Router::new()
             .route(
                 self.document_url_path(),
@@ -422,6 +456,60 @@ fn js_string(text: &str) -> String {
     out
 }
 
+/// The server entry that means "the server this document came from".
+const THIS_SERVER_URL: &str = "/";
+const THIS_SERVER_DESCRIPTION: &str = "this server (the one serving these docs)";
+
+/// A YAML document as the plugin writes it (`servers:` at the top level, then one `- url: ...`
+/// item per server) with the entry for this server first and only there; `None` when the
+/// document has no such list (or is shaped otherwise), to be served as it is.
+fn yaml_this_server_first(document: &str) -> Option<String> {
+    let lines: Vec<&str> = document.split_inclusive('\n').collect();
+    let start = lines
+        .iter()
+        .position(|line| line.trim_end() == "servers:")?;
+    let mut end = start + 1;
+    while end < lines.len() && (lines[end].starts_with("- ") || lines[end].starts_with("  ")) {
+        end += 1;
+    }
+    if end == start + 1 || !lines[start + 1].starts_with("- ") {
+        return None;
+    }
+    // Items, each its `- ` line and the indented lines after it.
+    let mut items: Vec<String> = Vec::new();
+    for line in &lines[start + 1..end] {
+        match items.last_mut() {
+            Some(item) if line.starts_with("  ") => item.push_str(line),
+            _ => items.push((*line).to_owned()),
+        }
+    }
+    let this_server = |item: &String| {
+        item.lines().next().map(str::trim_end) == Some(&format!("- url: {THIS_SERVER_URL}"))
+    };
+    let mut out: String = lines[..=start].concat();
+    out.push_str(&format!(
+        "- url: {THIS_SERVER_URL}\n  description: {THIS_SERVER_DESCRIPTION}\n"
+    ));
+    for item in items.iter().filter(|item| !this_server(item)) {
+        out.push_str(item);
+    }
+    out.push_str(&lines[end..].concat());
+    Some(out)
+}
+
+/// The JSON document with the entry for this server first among its `servers`, and only there;
+/// `None` when it has no `servers` list (or is not a JSON object).
+fn json_this_server_first(document: &[u8]) -> Option<String> {
+    let mut document: serde_json::Value = serde_json::from_slice(document).ok()?;
+    let servers = document.get_mut("servers")?.as_array_mut()?;
+    servers.retain(|server| server.get("url").and_then(|u| u.as_str()) != Some(THIS_SERVER_URL));
+    servers.insert(
+        0,
+        serde_json::json!({"url": THIS_SERVER_URL, "description": THIS_SERVER_DESCRIPTION}),
+    );
+    serde_json::to_string_pretty(&document).ok()
+}
+
 /// FNV-1a, 64 bits: a stable content hash for ETags, the same across restarts and builds.
 fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
@@ -478,6 +566,60 @@ mod tests {
             assert_eq!(header(&headers, "cache-control"), "no-cache");
             assert_eq!(body, DOCUMENT);
         }
+    }
+
+    #[test]
+    fn the_served_document_lists_this_server_first_and_once() {
+        let head = "openapi: 3.1.0\ninfo:\n  title: T\n  version: v1\n";
+        let this = "- url: /\n  description: this server (the one serving these docs)\n";
+        let cases: [(&str, String); 5] = [
+            // default_host first: this server goes before it.
+            (
+                "servers:\n- url: https://user-service\ntags:\n- name: A\n",
+                format!("servers:\n{this}- url: https://user-service\ntags:\n- name: A\n"),
+            ),
+            // Already listed, but second (two services, one without a default_host).
+            (
+                "servers:\n- url: https://iam.example.com\n- url: /\npaths: {}\n",
+                format!("servers:\n{this}- url: https://iam.example.com\npaths: {{}}\n"),
+            ),
+            // Only this server.
+            ("servers:\n- url: /\n", format!("servers:\n{this}")),
+            // An item over several lines stays whole.
+            (
+                "servers:\n- url: https://a.example\n  description: A\npaths: {}\n",
+                format!(
+                    "servers:\n{this}- url: https://a.example\n  description: A\npaths: {{}}\n"
+                ),
+            ),
+            // No servers: already this server; served as is.
+            ("paths: {}\n", "paths: {}\n".to_owned()),
+        ];
+        for (servers, expected) in cases {
+            let docs = Docs::yaml(format!("{head}{servers}"));
+            let served = docs.document();
+            assert_eq!(
+                std::str::from_utf8(&served).unwrap(),
+                format!("{head}{expected}"),
+                "{servers}"
+            );
+            let as_is = Docs::yaml(format!("{head}{servers}")).this_server_first(false);
+            assert_eq!(as_is.document(), format!("{head}{servers}").as_bytes());
+        }
+
+        let json =
+            r#"{"openapi": "3.1.0", "servers": [{"url": "https://user-service"}, {"url": "/"}]}"#;
+        let served: serde_json::Value =
+            serde_json::from_slice(&Docs::json(json).document()).unwrap();
+        let urls: Vec<&str> = served["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["url"].as_str().unwrap())
+            .collect();
+        assert_eq!(urls, ["/", "https://user-service"]);
+        let bare = r#"{"openapi": "3.1.0"}"#;
+        assert_eq!(Docs::json(bare).document(), bare.as_bytes());
     }
 
     #[tokio::test]

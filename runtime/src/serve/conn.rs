@@ -22,9 +22,10 @@ use tokio::task::JoinSet;
 use tonic::transport::server::TcpConnectInfo;
 use tower::Service;
 
+use super::browser::Browsers;
 use super::limits::{self, Activity, CallOpen, CallSlots, Limits, ReceiveLimited, Sent, Slot};
 use super::probes::Probes;
-use crate::http::call::{self, CallFuture, CallInfo, Endpoint, Next, Transport};
+use crate::http::call::{self, CallFuture, CallInfo, Endpoint, GrpcWebCall, Next, Transport};
 use crate::http::routes::MessageLimit;
 
 /// The routes a listener serves.
@@ -32,8 +33,9 @@ use crate::http::routes::MessageLimit;
 pub(super) enum Routing {
     /// Everything goes to the gRPC routes (the gRPC port).
     Grpc(Router),
-    /// Everything goes to the HTTP routes (the HTTP port).
-    Http(Router),
+    /// Everything goes to the HTTP routes (the HTTP port), except gRPC-Web calls, which the
+    /// front marked (`GrpcWebCall`, only when gRPC-Web is on) and go to the gRPC routes.
+    Http { http: Router, grpc: Router },
     /// One port: `content-type: application/grpc...` goes to gRPC, the rest to HTTP.
     Both { grpc: Router, http: Router },
 }
@@ -115,7 +117,7 @@ impl Enforced {
 
 /// The per-connection service: [`Routing`] plus the addresses handlers may ask for.
 #[derive(Clone)]
-struct Dispatch {
+pub(super) struct Dispatch {
     routing: Routing,
     stack: Option<Stack>,
     probes: Option<Probes>,
@@ -136,7 +138,12 @@ struct TlsPeer {
     certificate: Option<super::tls::PeerCertificate>,
 }
 
-impl Service<Request<Incoming>> for Dispatch {
+/// Any request body: hyper's, or tonic-web's decoding of a gRPC-Web call's.
+impl<B> Service<Request<B>> for Dispatch
+where
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<tower::BoxError>,
+{
     type Response = Response<Sent>;
     type Error = Infallible;
     type Future = Answer;
@@ -146,11 +153,11 @@ impl Service<Request<Incoming>> for Dispatch {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request<Incoming>) -> Self::Future {
+    fn call(&mut self, request: Request<B>) -> Self::Future {
         let open = self.activity.call();
         let grpc = match &self.routing {
             Routing::Grpc(_) => true,
-            Routing::Http(_) => false,
+            Routing::Http { .. } => request.extensions().get::<GrpcWebCall>().is_some(),
             Routing::Both { .. } => is_grpc(&request),
         };
         let transport = if grpc {
@@ -199,7 +206,11 @@ impl Service<Request<Incoming>> for Dispatch {
 }
 
 impl Dispatch {
-    fn dispatch(&mut self, request: Request<Incoming>, grpc: bool, probe: bool) -> Dispatched {
+    fn dispatch<B>(&mut self, request: Request<B>, grpc: bool, probe: bool) -> Dispatched
+    where
+        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<tower::BoxError>,
+    {
         let (mut parts, body) = request.into_parts();
         let body = if grpc {
             axum::body::Body::new(ReceiveLimited::new(
@@ -249,8 +260,8 @@ impl Dispatch {
             };
         }
         let router = match &mut self.routing {
-            Routing::Grpc(router) | Routing::Http(router) => router,
-            Routing::Both { grpc: routes, http } => {
+            Routing::Grpc(router) => router,
+            Routing::Http { http, grpc: routes } | Routing::Both { grpc: routes, http } => {
                 if grpc {
                     routes
                 } else {
@@ -320,7 +331,7 @@ impl Future for Dispatched {
 pin_project_lite::pin_project! {
     /// What a connection answers a request with: the routes' or the stack's answer, holding the
     /// call's place among the open calls until its response's end ([`Sent`]).
-    struct Answer {
+    pub(super) struct Answer {
         #[pin]
         inner: Dispatched,
         send_limit: Option<usize>,
@@ -390,6 +401,7 @@ fn is_grpc<B>(request: &Request<B>) -> bool {
 /// them and a hard stop can abort all of them.
 pub(super) struct Connections {
     http: auto::Builder<TokioExecutor>,
+    browsers: Browsers,
     stack: Option<Stack>,
     probes: Option<Probes>,
     enforced: Arc<Enforced>,
@@ -401,6 +413,7 @@ pub(super) struct Connections {
 
 impl Connections {
     pub(super) fn new(
+        browsers: Browsers,
         stack: Option<Stack>,
         probes: Option<Probes>,
         limits: Limits,
@@ -415,6 +428,7 @@ impl Connections {
         limits.configure(&mut http);
         Connections {
             http,
+            browsers,
             stack,
             probes,
             enforced: Arc::new(Enforced::new(limits)),
@@ -467,6 +481,7 @@ impl Connections {
         };
         let http = self.http.clone();
         let drain = self.drain.subscribe();
+        let browsers = (!self.browsers.is_off()).then(|| self.browsers.clone());
         #[cfg(feature = "tls")]
         if let Some(acceptor) = self.tls.clone() {
             // The handshake runs here, in the connection's task, so a slow client never holds
@@ -484,12 +499,12 @@ impl Connections {
                     .peer_certs()
                     .and_then(|chain| super::tls::PeerCertificate::from_chain(&chain));
                 service.tls = Some(TlsPeer { info, certificate });
-                serve_connection(http, stream, service, drain).await;
+                serve_dispatch(http, stream, service, browsers, drain).await;
             });
             return;
         }
         self.tasks
-            .spawn(serve_connection(http, stream, service, drain));
+            .spawn(serve_dispatch(http, stream, service, browsers, drain));
     }
 
     /// Asks every connection to finish what it has in flight and close, and waits for them up to
@@ -516,18 +531,45 @@ impl Connections {
     }
 }
 
-/// Serves HTTP/1 and HTTP/2 on one connection until it ends, or until draining begins (or the
-/// connection stays silent or idle past its limits) and what it has in flight is done.
-async fn serve_connection<I>(
+/// Serves a connection with its dispatch, behind the browsers' front when they get anything.
+async fn serve_dispatch<I>(
     http: auto::Builder<TokioExecutor>,
     stream: I,
-    service: Dispatch,
-    mut drain: watch::Receiver<bool>,
+    dispatch: Dispatch,
+    browsers: Option<Browsers>,
+    drain: watch::Receiver<bool>,
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let activity = service.activity.clone();
-    let enforced = service.enforced.clone();
+    let (activity, enforced) = (dispatch.activity.clone(), dispatch.enforced.clone());
+    match browsers {
+        Some(browsers) => {
+            let front = browsers.front(dispatch);
+            serve_connection(http, stream, front, activity, enforced, drain).await;
+        }
+        None => serve_connection(http, stream, dispatch, activity, enforced, drain).await,
+    }
+}
+
+/// Serves HTTP/1 and HTTP/2 on one connection until it ends, or until draining begins (or the
+/// connection stays silent or idle past its limits) and what it has in flight is done.
+async fn serve_connection<I, S, B>(
+    http: auto::Builder<TokioExecutor>,
+    stream: I,
+    service: S,
+    activity: Arc<Activity>,
+    enforced: Arc<Enforced>,
+    mut drain: watch::Receiver<bool>,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<tower::BoxError>,
+{
     let stream = limits::Watched::new(stream, activity.clone());
     let connection = http
         .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
