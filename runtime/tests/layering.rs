@@ -1,8 +1,10 @@
 //! The crate's modules depend on each other in one direction only, so each Cargo feature builds
-//! on the ones below it: `json` (json, wkt, google) <- `api` <- `http` <- `serve`, and `dial` beside
-//! them; `metrics` reads the stack's call facts from `http`, and `serve` and `dial` record into
-//! it, in parts gated on both features; `telemetry` builds on `serve`, sharing `trace_context`
-//! with `dial`. Read from the source: every `crate::<module>` path outside comments.
+//! on the ones below it: `json` (json, wkt, google) <- `api` <- `http` <- `serve`, and `dial` on
+//! `api` beside them, with the HTTP channel (`http-client`) sharing `dial`'s call policy;
+//! `metrics` reads the stack's call facts from `http`, and `serve` and `dial` record into it, in
+//! parts gated on both features; `telemetry` builds on `serve`, sharing `trace_context` with
+//! `dial` and the HTTP channel. Read from the source: every `crate::<module>` path outside
+//! comments.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -71,14 +73,36 @@ fn modules_depend_only_on_the_layers_below_them() {
         ("google", &["json", "wkt"]),
         ("grpc_timeout", &[]),
         // One trait over the transports: tonic only; the HTTP routes reuse its in-memory
-        // framing of client streams.
-        ("api", &["json", "wkt", "google"]),
-        ("http", &["api", "json", "wkt", "google", "grpc_timeout"]),
+        // framing of client streams. Its per-call options write `grpc-timeout`.
+        ("api", &["json", "wkt", "google", "grpc_timeout"]),
+        // The HTTP channel (`http-client`, which implies `dial`) shares the dialed channel's
+        // call policy and its trace propagation.
+        (
+            "http",
+            &[
+                "api",
+                "json",
+                "wkt",
+                "google",
+                "grpc_timeout",
+                "dial",
+                "trace_context",
+            ],
+        ),
+        // The server enters each call's scope (`api::CallScope`) for the calls it makes.
         (
             "serve",
-            &["http", "json", "wkt", "google", "grpc_timeout", "metrics"],
+            &[
+                "http",
+                "api",
+                "json",
+                "wkt",
+                "google",
+                "grpc_timeout",
+                "metrics",
+            ],
         ),
-        ("dial", &["grpc_timeout", "metrics", "trace_context"]),
+        ("dial", &["api", "grpc_timeout", "metrics", "trace_context"]),
         // The server layer reads the stack's CallInfo (kept with the HTTP routes); the serve
         // builder and dialed channels record into it.
         ("metrics", &["http"]),
