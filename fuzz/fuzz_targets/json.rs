@@ -10,7 +10,7 @@ use rs_svc_compile_test::{acme, alt, canonical, library};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-fn round_trip<T>(json: &[u8])
+fn round_trip<T>(json: &[u8], omits_unset: bool)
 where
     T: DeserializeOwned + Serialize + PartialEq + std::fmt::Debug,
 {
@@ -22,8 +22,10 @@ where
     });
     let second: T = serde_json::from_str(&written)
         .unwrap_or_else(|e| panic!("{first:?} writes {written}, which does not read: {e}"));
-    // NaN is never equal to itself; the JSON comparison below still covers it.
-    if !written.contains("NaN") {
+    // Only with unset fields left out: an unset `google.protobuf.Value` field is written as
+    // `null`, which reads back as NULL_VALUE (docs/reference.md section 1.1). NaN is never equal
+    // to itself; the JSON comparison below still covers both.
+    if omits_unset && !written.contains("NaN") {
         assert_eq!(first, second, "{written}");
     }
     let again = serde_json::to_string(&second).unwrap();
@@ -38,29 +40,29 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     match which % 24 {
-        0 => round_trip::<acme::shop::v1::Order>(json),
-        1 => round_trip::<alt::acme::shop::v1::Order>(json),
-        2 => round_trip::<canonical::acme::shop::v1::Order>(json),
-        3 => round_trip::<acme::shop::v1::ListOrdersResponse>(json),
-        4 => round_trip::<library::v1::Book>(json),
-        5 => round_trip::<library::v1::ListBooksRequest>(json),
-        6 => round_trip::<alt::library::v1::ListBooksRequest>(json),
-        7 => round_trip::<wkt::Any>(json),
-        8 => round_trip::<wkt::Duration>(json),
-        9 => round_trip::<wkt::Timestamp>(json),
-        10 => round_trip::<wkt::FieldMask>(json),
-        11 => round_trip::<wkt::Struct>(json),
-        12 => round_trip::<wkt::Value>(json),
-        13 => round_trip::<wkt::ListValue>(json),
-        14 => round_trip::<wkt::Empty>(json),
-        15 => round_trip::<wkt::BoolValue>(json),
-        16 => round_trip::<wkt::BytesValue>(json),
-        17 => round_trip::<wkt::DoubleValue>(json),
-        18 => round_trip::<wkt::FloatValue>(json),
-        19 => round_trip::<wkt::Int32Value>(json),
-        20 => round_trip::<wkt::Int64Value>(json),
-        21 => round_trip::<wkt::UInt32Value>(json),
-        22 => round_trip::<wkt::UInt64Value>(json),
-        _ => round_trip::<wkt::StringValue>(json),
+        0 => round_trip::<acme::shop::v1::Order>(json, false),
+        1 => round_trip::<alt::acme::shop::v1::Order>(json, false),
+        2 => round_trip::<canonical::acme::shop::v1::Order>(json, true),
+        3 => round_trip::<acme::shop::v1::ListOrdersResponse>(json, false),
+        4 => round_trip::<library::v1::Book>(json, false),
+        5 => round_trip::<library::v1::ListBooksRequest>(json, false),
+        6 => round_trip::<alt::library::v1::ListBooksRequest>(json, false),
+        7 => round_trip::<wkt::Any>(json, true),
+        8 => round_trip::<wkt::Duration>(json, true),
+        9 => round_trip::<wkt::Timestamp>(json, true),
+        10 => round_trip::<wkt::FieldMask>(json, true),
+        11 => round_trip::<wkt::Struct>(json, true),
+        12 => round_trip::<wkt::Value>(json, true),
+        13 => round_trip::<wkt::ListValue>(json, true),
+        14 => round_trip::<wkt::Empty>(json, true),
+        15 => round_trip::<wkt::BoolValue>(json, true),
+        16 => round_trip::<wkt::BytesValue>(json, true),
+        17 => round_trip::<wkt::DoubleValue>(json, true),
+        18 => round_trip::<wkt::FloatValue>(json, true),
+        19 => round_trip::<wkt::Int32Value>(json, true),
+        20 => round_trip::<wkt::Int64Value>(json, true),
+        21 => round_trip::<wkt::UInt32Value>(json, true),
+        22 => round_trip::<wkt::UInt64Value>(json, true),
+        _ => round_trip::<wkt::StringValue>(json, true),
     }
 });

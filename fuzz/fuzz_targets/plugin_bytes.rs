@@ -1,7 +1,7 @@
 //! The plugin's library entry (`protoc_gen_rs_svc::generate`) on arbitrary bytes: the
 //! CodeGeneratorRequest decoder and, for bytes that decode, the whole pipeline. It never
-//! panics, and no panic is turned into an "internal error" response either: every failure is
-//! an ordinary response error.
+//! panics, and no panic of the plugin's own code is turned into an "internal error" response
+//! either: every failure is an ordinary response error.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -9,7 +9,12 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let response = protoc_gen_rs_svc::generate(data);
     if let Some(error) = &response.error {
-        assert!(!error.contains("internal error"), "{error}");
+        // prost-reflect 0.16 panics on some descriptors it does not expect (an unknown
+        // `syntax`); the plugin reports that as an error naming the file, by design (the
+        // decoder's `a_panic_in_prost_reflect_is_an_error_naming_the_file`). A panic anywhere
+        // else in the pipeline is a bug.
+        let known = error.contains("(prost-reflect): internal error");
+        assert!(known || !error.contains("internal error"), "{error}");
         assert!(response.file.is_empty());
     }
     let _ = protoc_gen_rs_svc::encode_response(&response);

@@ -535,15 +535,15 @@ struct RawFileSet {
 const FILE: &str = "fuzz/v1/api.proto";
 
 /// The fuzzed file, and every import compiled once (descriptors with options intact).
-struct Resolver<'a> {
-    source: &'a str,
+struct Resolver {
+    source: String,
     imports: &'static [(String, Vec<u8>)],
 }
 
-impl FileResolver for Resolver<'_> {
+impl FileResolver for Resolver {
     fn open_file(&self, name: &str) -> Result<File, protox::Error> {
         if name == FILE {
-            return File::from_source(name, self.source);
+            return File::from_source(name, &self.source);
         }
         match self.imports.iter().find(|(n, _)| n == name) {
             Some((_, bytes)) => File::decode_file_descriptor_proto(bytes.as_slice())
@@ -603,7 +603,7 @@ fn imports() -> &'static [(String, Vec<u8>)] {
 fuzz_target!(|api: Api| {
     let (source, parameter) = render(&api);
     let mut compiler = protox::Compiler::with_file_resolver(Resolver {
-        source: &source,
+        source: source.clone(),
         imports: imports(),
     });
     compiler.include_imports(true).include_source_info(true);

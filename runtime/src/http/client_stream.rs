@@ -510,7 +510,8 @@ impl Splitter {
                     let trimmed = element.trim_ascii();
                     if trimmed.is_empty() {
                         if byte == b']' {
-                            return Ok(None);
+                            // `[]`: what follows in the buffer is checked like after any array.
+                            return self.next_element();
                         }
                         return Err(tonic::Status::invalid_argument(
                             "an empty element in the JSON array of messages",
@@ -706,9 +707,18 @@ mod tests {
         assert!(split(&["[{\"a\":1},,{}]"])
             .unwrap_err()
             .contains("empty element"));
-        assert!(split(&["[{}] x"])
-            .unwrap_err()
-            .contains("after the JSON array"));
+        // Data after the array is an error however the body is cut, after an empty array too
+        // (found by fuzz/fuzz_targets/stream_split.rs).
+        for chunks in [
+            &["[{}] x"][..],
+            &["[] x"],
+            &["[]", " x"],
+            &["[1,] x"],
+            &["[][\u{ff}]"],
+        ] {
+            let error = split(chunks).unwrap_err();
+            assert!(error.contains("after the JSON array"), "{chunks:?}: {error}");
+        }
         let mut s = Splitter::default();
         let big = format!("{{\"a\":\"{}", "x".repeat(2000));
         assert!(s
