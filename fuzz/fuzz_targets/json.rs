@@ -18,7 +18,10 @@ where
         return;
     };
     let written = serde_json::to_string(&first).unwrap_or_else(|e| {
-        panic!("{first:?} read from {:?} does not write: {e}", String::from_utf8_lossy(json))
+        panic!(
+            "{first:?} read from {:?} does not write: {e}",
+            String::from_utf8_lossy(json)
+        )
     });
     let second: T = serde_json::from_str(&written)
         .unwrap_or_else(|e| panic!("{first:?} writes {written}, which does not read: {e}"));
@@ -32,7 +35,10 @@ where
     // Maps are hash maps: compare as JSON values, key order aside.
     let a: serde_json::Value = serde_json::from_str(&written).unwrap();
     let b: serde_json::Value = serde_json::from_str(&again).unwrap();
-    assert_eq!(a, b, "{first:?} writes {written}, read back it writes {again}");
+    assert_eq!(
+        a, b,
+        "{first:?} writes {written}, read back it writes {again}"
+    );
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -128,9 +128,13 @@ impl Drop for Arena {
     fn drop(&mut self) {
         // SAFETY: each pointer came from `Box::into_raw` and is freed once.
         unsafe {
-            self.templates.drain(..).for_each(|p| drop(Box::from_raw(p)));
+            self.templates
+                .drain(..)
+                .for_each(|p| drop(Box::from_raw(p)));
             self.segments.drain(..).for_each(|p| drop(Box::from_raw(p)));
-            self.variables.drain(..).for_each(|p| drop(Box::from_raw(p)));
+            self.variables
+                .drain(..)
+                .for_each(|p| drop(Box::from_raw(p)));
             self.strings.drain(..).for_each(|p| drop(Box::from_raw(p)));
         }
     }
@@ -226,7 +230,11 @@ fuzz_target!(|input: Input| {
         .filter(|c| c.is_ascii_alphanumeric())
         .take(8)
         .collect();
-    let value = if value.is_empty() { "v".to_owned() } else { value };
+    let value = if value.is_empty() {
+        "v".to_owned()
+    } else {
+        value
+    };
     for (index, byte, template) in &parsed {
         let path = path_of(template, &value);
         let method = match method(*byte) {

@@ -10,16 +10,28 @@ fuzz_target!(|text: &str| {
     let template = match PathTemplate::parse(text) {
         Ok(template) => template,
         Err(error) => {
-            assert!(error.offset <= text.len(), "{error} is past the end of {text:?}");
+            assert!(
+                error.offset <= text.len(),
+                "{error} is past the end of {text:?}"
+            );
             assert!(!error.message.is_empty());
             return;
         }
     };
     let mut covered = 0;
     for variable in &template.variables {
-        assert!(variable.start >= covered, "overlapping variables in {text:?}");
-        assert!(variable.start < variable.end, "an empty variable in {text:?}");
-        assert!(variable.end <= template.segments.len(), "a variable past the end in {text:?}");
+        assert!(
+            variable.start >= covered,
+            "overlapping variables in {text:?}"
+        );
+        assert!(
+            variable.start < variable.end,
+            "an empty variable in {text:?}"
+        );
+        assert!(
+            variable.end <= template.segments.len(),
+            "a variable past the end in {text:?}"
+        );
         covered = variable.end;
     }
     let canonical = template.to_string();

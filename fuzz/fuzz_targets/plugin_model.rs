@@ -17,13 +17,73 @@ use protox::file::{ChainFileResolver, File, FileResolver, GoogleFileResolver};
 
 /// Identifiers proto and Rust each treat specially, and ordinary ones.
 const NAMES: &[&str] = &[
-    "name", "parent", "id", "type", "self", "Self", "super", "crate", "async", "r#", "fn",
-    "match", "mod", "box", "dyn", "Result", "Option", "String", "Vec", "Default", "Error",
-    "http", "body", "response", "request", "update_mask", "page_token", "value", "values",
-    "foo_bar", "FooBar", "fooBar", "HTTPServer", "a", "A", "_x", "x1", "a__b", "foo_", "_",
-    "Status", "Any", "Empty", "Timestamp", "Duration", "Struct", "Value", "Book", "Books",
-    "shelf", "shelves", "get", "list", "ListBooks", "GetBook", "Watch", "Upload", "Service",
-    "Server", "Client", "Api", "Http", "HttpBody", "Routes", "Json", "Query", "Request",
+    "name",
+    "parent",
+    "id",
+    "type",
+    "self",
+    "Self",
+    "super",
+    "crate",
+    "async",
+    "r#",
+    "fn",
+    "match",
+    "mod",
+    "box",
+    "dyn",
+    "Result",
+    "Option",
+    "String",
+    "Vec",
+    "Default",
+    "Error",
+    "http",
+    "body",
+    "response",
+    "request",
+    "update_mask",
+    "page_token",
+    "value",
+    "values",
+    "foo_bar",
+    "FooBar",
+    "fooBar",
+    "HTTPServer",
+    "a",
+    "A",
+    "_x",
+    "x1",
+    "a__b",
+    "foo_",
+    "_",
+    "Status",
+    "Any",
+    "Empty",
+    "Timestamp",
+    "Duration",
+    "Struct",
+    "Value",
+    "Book",
+    "Books",
+    "shelf",
+    "shelves",
+    "get",
+    "list",
+    "ListBooks",
+    "GetBook",
+    "Watch",
+    "Upload",
+    "Service",
+    "Server",
+    "Client",
+    "Api",
+    "Http",
+    "HttpBody",
+    "Routes",
+    "Json",
+    "Query",
+    "Request",
 ];
 
 const SCALARS: &[&str] = &[
@@ -200,7 +260,11 @@ struct Scope(Vec<String>);
 
 impl Scope {
     fn take(&mut self, name: String) -> String {
-        let mut name = if name.is_empty() { "x".to_owned() } else { name };
+        let mut name = if name.is_empty() {
+            "x".to_owned()
+        } else {
+            name
+        };
         while self.0.contains(&name) {
             name.push('_');
         }
@@ -330,9 +394,10 @@ fn render(api: &Api) -> (String, String) {
                 Type::Enum(i) if !enums.is_empty() => {
                     (enums[usize::from(*i) % enums.len()].clone(), None)
                 }
-                Type::WellKnown(i) => {
-                    (WELL_KNOWN[usize::from(*i) % WELL_KNOWN.len()].to_owned(), None)
-                }
+                Type::WellKnown(i) => (
+                    WELL_KNOWN[usize::from(*i) % WELL_KNOWN.len()].to_owned(),
+                    None,
+                ),
                 Type::Map(key, value) if depth == 0 => {
                     let key = SCALARS[usize::from(*key) % SCALARS.len()];
                     let (value, _) = inner(value, 1, messages, enums);
@@ -369,8 +434,13 @@ fn render(api: &Api) -> (String, String) {
                 options.push(format!("json_name = {}", quoted(&json.text())));
             }
             if let Some(b) = field.behavior {
-                let behavior = ["REQUIRED", "OUTPUT_ONLY", "INPUT_ONLY", "IDENTIFIER", "OPTIONAL"]
-                    [usize::from(b) % 5];
+                let behavior = [
+                    "REQUIRED",
+                    "OUTPUT_ONLY",
+                    "INPUT_ONLY",
+                    "IDENTIFIER",
+                    "OPTIONAL",
+                ][usize::from(b) % 5];
                 options.push(format!("(google.api.field_behavior) = {behavior}"));
             }
             let options = if options.is_empty() {
@@ -480,7 +550,12 @@ fn render(api: &Api) -> (String, String) {
                 }
                 out
             };
-            write!(body, " {{\n    option (google.api.http) = {{ {}", binding(first)).unwrap();
+            write!(
+                body,
+                " {{\n    option (google.api.http) = {{ {}",
+                binding(first)
+            )
+            .unwrap();
             for more in more.iter().take(2) {
                 write!(body, " additional_bindings {{ {} }}", binding(more)).unwrap();
             }

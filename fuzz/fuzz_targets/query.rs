@@ -11,7 +11,14 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// Dotted proto paths a route could bind from its path or body.
-const BOUND: &[&str] = &["name", "order", "order.name", "customer", "states", "book.author"];
+const BOUND: &[&str] = &[
+    "name",
+    "order",
+    "order.name",
+    "customer",
+    "states",
+    "book.author",
+];
 /// Path variables a template could name.
 const PATHS: &[&str] = &[
     "name",
