@@ -681,3 +681,31 @@ fn an_emit_error_in_several_packages_names_the_first_package() {
         }
     }
 }
+
+/// A proto name made only of underscores has no Rust form (its snake_case and UpperCamelCase
+/// are empty): a located error naming it, never a panic in an emitter (found by the
+/// plugin_model fuzz target).
+#[test]
+fn names_of_only_underscores_are_located_errors() {
+    let cases = [
+        ("service S {\n  rpc _(E) returns (E);\n}\n", "s.S._", 5),
+        ("service S {\n  rpc __(E) returns (E);\n}\n", "s.S.__", 5),
+        ("service _ {\n  rpc M(E) returns (E);\n}\n", "s._", 4),
+    ];
+    for (services, element, line) in cases {
+        let source = format!("syntax = \"proto3\";\npackage s;\nmessage E {{}}\n{services}");
+        let errors = match run_inline(&source) {
+            Err(Error::Invalid(errors)) => errors,
+            other => panic!("{source}: expected errors, got {other:?}"),
+        };
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        let error = &errors[0];
+        assert!(!error.contains("internal error"), "{error}");
+        assert!(
+            error.starts_with(&format!("inline.proto:{line}:")),
+            "{error}"
+        );
+        assert!(error.contains(&format!(": {element}: ")), "{error}");
+        assert!(error.contains("no Rust name"), "{error}");
+    }
+}
