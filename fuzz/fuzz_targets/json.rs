@@ -25,9 +25,10 @@ where
     });
     let second: T = serde_json::from_str(&written)
         .unwrap_or_else(|e| panic!("{first:?} writes {written}, which does not read: {e}"));
-    // Only with unset fields left out: an unset `google.protobuf.Value` field is written as
-    // `null`, which reads back as NULL_VALUE (docs/reference.md section 1.1). NaN is never equal
-    // to itself; the JSON comparison below still covers both.
+    // Only where unset fields are left out (not in an `Any`, which holds generated messages):
+    // an unset `google.protobuf.Value` field is written as `null`, which reads back as
+    // NULL_VALUE (docs/reference.md section 1.1). NaN is never equal to itself. The JSON
+    // comparison below covers both.
     if omits_unset && !written.contains("NaN") {
         assert_eq!(first, second, "{written}");
     }
@@ -53,7 +54,7 @@ fuzz_target!(|data: &[u8]| {
         4 => round_trip::<library::v1::Book>(json, false),
         5 => round_trip::<library::v1::ListBooksRequest>(json, false),
         6 => round_trip::<alt::library::v1::ListBooksRequest>(json, false),
-        7 => round_trip::<wkt::Any>(json, true),
+        7 => round_trip::<wkt::Any>(json, false),
         8 => round_trip::<wkt::Duration>(json, true),
         9 => round_trip::<wkt::Timestamp>(json, true),
         10 => round_trip::<wkt::FieldMask>(json, true),
