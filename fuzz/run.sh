@@ -31,5 +31,5 @@ for target in "${targets[@]}"; do
     echo "fuzz target $target failed; the input is in fuzz/artifacts/$target/"
     exit 1
   fi
-  grep -E '^#[0-9]+ +(INITED|DONE)|^stat::number_of_executed_units|^stat::average_exec_per_sec' "$log"
+  grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)|^stat::number_of_executed_units|^stat::average_exec_per_sec' "$log"
 done

@@ -246,8 +246,9 @@ fn method(
     method
 }
 
-/// A name made only of underscores has no Rust form: its snake_case and UpperCamelCase are
-/// empty, and the emitters need an identifier.
+/// A name made only of underscores has no Rust form (its snake_case and UpperCamelCase are
+/// empty), and one with characters no identifier holds (only a hand-made request has them)
+/// none either; the emitters need an identifier.
 fn check_rust_name(
     name: &str,
     rust: &str,
@@ -255,11 +256,18 @@ fn check_rust_name(
     element: &str,
     diags: &mut Diagnostics,
 ) {
-    if rust.is_empty() {
+    let bare = rust.strip_prefix("r#").unwrap_or(rust);
+    if bare.is_empty() {
         diags.error(
             location,
             element,
             format!("`{name}` has no Rust name (only underscores); rename it with a letter in it"),
+        );
+    } else if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        diags.error(
+            location,
+            element,
+            format!("`{name}` has no Rust name (not an identifier); use letters, digits and `_`"),
         );
     }
 }

@@ -717,7 +717,10 @@ mod tests {
             &["[][\u{ff}]"],
         ] {
             let error = split(chunks).unwrap_err();
-            assert!(error.contains("after the JSON array"), "{chunks:?}: {error}");
+            assert!(
+                error.contains("after the JSON array"),
+                "{chunks:?}: {error}"
+            );
         }
         let mut s = Splitter::default();
         let big = format!("{{\"a\":\"{}", "x".repeat(2000));
