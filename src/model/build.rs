@@ -15,7 +15,7 @@ use super::{
 use crate::decode::Request;
 use crate::diag::Diagnostics;
 use crate::params::Params;
-use crate::source::SourceIndex;
+use crate::source::{Location, SourceIndex};
 
 /// Extension options prost drops, looked up once by name. A request that does not import a
 /// definition simply has none of that option.
@@ -129,11 +129,19 @@ fn service(
     let oauth_scopes = string(extension(&options, &ext.oauth_scopes))
         .map(|s| comma_list(&s))
         .unwrap_or_default();
+    let location = index.location(&file, service.path());
+    check_rust_name(
+        service.name(),
+        &crate::naming::type_name(service.name()),
+        &location,
+        service.full_name(),
+        diags,
+    );
     Service {
         full_name: service.full_name().to_owned(),
         name: service.name().to_owned(),
         package: service.package_name().to_owned(),
-        location: index.location(&file, service.path()),
+        location,
         comments: index.comments(&file, service.path()),
         deprecated: service
             .service_descriptor_proto()
@@ -193,6 +201,13 @@ fn method(
         bindings: Vec::new(),
         success_status: 200,
     };
+    check_rust_name(
+        &method.name,
+        &crate::naming::method_name(&method.name),
+        &method.location,
+        &method.full_name,
+        diags,
+    );
     if let Some(Value::Message(response)) = extension(&options, &ext.http_response) {
         let status = response
             .get_field_by_name("status")
@@ -229,6 +244,32 @@ fn method(
         method.bindings = http::bindings(&method, &rule, &site, model, params, diags);
     }
     method
+}
+
+/// A name made only of underscores has no Rust form (its snake_case and UpperCamelCase are
+/// empty), and one with characters no identifier holds (only a hand-made request has them)
+/// none either; the emitters need an identifier.
+fn check_rust_name(
+    name: &str,
+    rust: &str,
+    location: &Location,
+    element: &str,
+    diags: &mut Diagnostics,
+) {
+    let bare = rust.strip_prefix("r#").unwrap_or(rust);
+    if bare.is_empty() {
+        diags.error(
+            location,
+            element,
+            format!("`{name}` has no Rust name (only underscores); rename it with a letter in it"),
+        );
+    } else if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        diags.error(
+            location,
+            element,
+            format!("`{name}` has no Rust name (not an identifier); use letters, digits and `_`"),
+        );
+    }
 }
 
 fn message(m: &MessageDescriptor, index: &SourceIndex<'_>, ext: &Extensions) -> Message {
