@@ -11,8 +11,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
+
+use common::browser::{chromium, found, run_chromium as chromium_run};
 
 use rs_svc::http::docs::{Docs, Ui};
 use user_service_example::OPENAPI_YAML;
@@ -35,34 +36,6 @@ const PATHS: [&str; 5] = [
     "/v1/users:lookup",
 ];
 
-fn required() -> bool {
-    std::env::var("RS_SVC_REQUIRE_BROWSER").as_deref() == Ok("1")
-}
-
-/// A tool or asset directory, or `None` (skip) unless the browser tests are required.
-fn found(env: &str, path: Option<PathBuf>, what: &str) -> Option<PathBuf> {
-    if let Some(path) = path.filter(|p| p.exists()) {
-        return Some(path);
-    }
-    assert!(
-        !required(),
-        "{what} not found (set {env}); .ci/run installs it"
-    );
-    eprintln!("skipping: {what} not found (set {env})");
-    None
-}
-
-fn chromium() -> Option<PathBuf> {
-    let path = std::env::var_os("RS_SVC_CHROMIUM")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::split_paths(&std::env::var_os("PATH")?)
-                .map(|dir| dir.join("chromium"))
-                .find(|p| p.exists())
-        });
-    found("RS_SVC_CHROMIUM", path, "chromium")
-}
-
 fn ui_assets(env: &str, under_node_modules: &str) -> Option<PathBuf> {
     let path = std::env::var_os(env).map(PathBuf::from).or_else(|| {
         Some(
@@ -72,32 +45,6 @@ fn ui_assets(env: &str, under_node_modules: &str) -> Option<PathBuf> {
         )
     });
     found(env, path, under_node_modules)
-}
-
-/// Headless Chromium on `url` with `extra` arguments (`--dump-dom`, `--screenshot=...`); its
-/// standard output. Virtual time lets the page's scripts, the document's fetch and the
-/// rendering finish before the dump, without a fixed sleep.
-async fn chromium_run(chromium: &Path, url: &str, extra: &[&str]) -> String {
-    let profile = tempfile::tempdir().unwrap();
-    let mut command = Command::new(chromium);
-    command
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-quic",
-            "--no-first-run",
-            "--hide-scrollbars",
-            "--virtual-time-budget=20000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(extra)
-        .arg(url);
-    let output = common::run(command).await;
-    String::from_utf8(output.stdout).unwrap()
 }
 
 fn assert_shows(dom: &str, wanted: &[String]) {

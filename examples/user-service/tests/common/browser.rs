@@ -67,9 +67,10 @@ pub fn grpc_web_packages() -> Option<PathBuf> {
     )
 }
 
-/// Headless Chromium on `url`, its DOM once the page's scripts and fetches are done. Virtual
-/// time lets them finish before the dump, without a fixed sleep.
-pub async fn dump_dom(chromium: &Path, url: &str) -> String {
+/// Headless Chromium on `url` with `extra` arguments (`--dump-dom`, `--screenshot=...`); its
+/// standard output. Virtual time lets the page's scripts and fetches finish first, without a
+/// fixed sleep.
+pub async fn run_chromium(chromium: &Path, url: &str, extra: &[&str]) -> String {
     let profile = tempfile::tempdir().unwrap();
     let mut command = Command::new(chromium);
     command
@@ -82,11 +83,17 @@ pub async fn dump_dom(chromium: &Path, url: &str) -> String {
             "--disable-sync",
             "--disable-quic",
             "--no-first-run",
+            "--hide-scrollbars",
             "--virtual-time-budget=20000",
-            "--dump-dom",
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(extra)
         .arg(url);
     let output = super::run(command).await;
     String::from_utf8(output.stdout).unwrap()
+}
+
+/// Headless Chromium on `url`: its DOM once the page's scripts and fetches are done.
+pub async fn dump_dom(chromium: &Path, url: &str) -> String {
+    run_chromium(chromium, url, &["--dump-dom"]).await
 }
