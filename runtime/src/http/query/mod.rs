@@ -209,15 +209,23 @@ impl<'a> Iterator for Pairs<'a> {
                 true => decode(text),
                 false => Ok(Cow::Borrowed(text)),
             };
-            return Some(
-                decoded(name, encoded[0]).and_then(|name| Ok((name, decoded(value, encoded[1])?))),
-            );
+            // The error names the parameter as sent, and which half of it is at fault.
+            let fault =
+                |half: &str, why: &str| invalid(format!("query parameter `{name}`: {half} {why}"));
+            return Some(match decoded(name, encoded[0]) {
+                Err(why) => Err(fault("its name", why)),
+                Ok(key) => match decoded(value, encoded[1]) {
+                    Err(why) => Err(fault(&format!("its value `{value}`"), why)),
+                    Ok(value) => Ok((key, value)),
+                },
+            });
         }
     }
 }
 
-/// `text` with `+` and `%XX` decoded; a stray `%` or bytes that are not UTF-8 are an error.
-fn decode(text: &str) -> Result<Cow<'_, str>, tonic::Status> {
+/// `text` with `+` and `%XX` decoded; a stray `%` or bytes that are not UTF-8 are an error,
+/// saying which.
+fn decode(text: &str) -> Result<Cow<'_, str>, &'static str> {
     let hex = |b: u8| char::from(b).to_digit(16);
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -233,21 +241,15 @@ fn decode(text: &str) -> Result<Cow<'_, str>, tonic::Status> {
                     out.push((high * 16 + low) as u8);
                     i += 2;
                 }
-                _ => {
-                    return Err(invalid(format!(
-                        "query parameter `{text}`: `%` must be followed by two hexadecimal digits"
-                    )))
-                }
+                _ => return Err("has a `%` not followed by two hexadecimal digits"),
             },
             b => out.push(b),
         }
         i += 1;
     }
-    String::from_utf8(out).map(Cow::Owned).map_err(|_| {
-        invalid(format!(
-            "query parameter `{text}`: its percent escapes decode to bytes that are not UTF-8"
-        ))
-    })
+    String::from_utf8(out)
+        .map(Cow::Owned)
+        .map_err(|_| "has percent escapes that decode to bytes that are not UTF-8")
 }
 
 /// An error binding the query: the message is for the client (a 400).
