@@ -460,6 +460,24 @@ async fn page_server(packages: PathBuf) -> SocketAddr {
     addr
 }
 
+/// What the page wrote into `#result` when calling a fresh example server that allows
+/// `origins`. Chromium's virtual-time budget sometimes dumps the DOM before the page's calls are
+/// done (`#result` still `pending`; seen in about one run in three on a loaded 2-core machine):
+/// such a dump is retried, against a fresh server, up to five times. Any other result counts.
+async fn page_outcome(chromium: &std::path::Path, page_origin: &str, origins: &[&str]) -> Value {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let api = serve_example(origins).await;
+        let url = format!("{page_origin}/page.html?api=http://{}", api.http);
+        let dom = browser::dump_dom(chromium, &url).await;
+        if attempts == 5 || !dom.contains("<pre id=\"result\">pending</pre>") {
+            return page_result(&dom);
+        }
+        eprintln!("the page was dumped before its calls were done; again");
+    }
+}
+
 /// The JSON the page wrote into `#result`.
 fn page_result(dom: &str) -> Value {
     let start = dom
@@ -484,12 +502,7 @@ async fn a_page_of_another_origin_calls_http_json_and_grpc_web_given_cors() {
     let page = page_server(packages).await;
     let page_origin = format!("http://{page}");
 
-    let allowed = serve_example(&[&page_origin]).await;
-    let dom = browser::dump_dom(
-        &chromium,
-        &format!("{page_origin}/page.html?api=http://{}", allowed.http),
-    )
-    .await;
+    let outcome = page_outcome(&chromium, &page_origin, &[&page_origin]).await;
     let expected = json!({
         "json": {"status": 200, "name": "users/ada", "requestId": "page-1"},
         "connectUnary": {"displayName": "Ada Lovelace", "requestId": "page-2"},
@@ -498,17 +511,11 @@ async fn a_page_of_another_origin_calls_http_json_and_grpc_web_given_cors() {
         "textUnary": "Ada Lovelace",
         "textStream": "users/ada",
     });
-    assert_eq!(page_result(&dom), expected);
+    assert_eq!(outcome, expected);
 
     // Without CORS the browser hands the page none of the answers (and sends no call the
     // preflight did not allow).
-    let refused = serve_example(&[]).await;
-    let dom = browser::dump_dom(
-        &chromium,
-        &format!("{page_origin}/page.html?api=http://{}", refused.http),
-    )
-    .await;
-    let result = page_result(&dom);
+    let result = page_outcome(&chromium, &page_origin, &[]).await;
     for call in [
         "json",
         "connectUnary",
