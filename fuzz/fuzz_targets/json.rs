@@ -25,11 +25,13 @@ where
     });
     let second: T = serde_json::from_str(&written)
         .unwrap_or_else(|e| panic!("{first:?} writes {written}, which does not read: {e}"));
-    // Only where unset fields are left out (not in an `Any`, which holds generated messages):
-    // an unset `google.protobuf.Value` field is written as `null`, which reads back as
-    // NULL_VALUE (docs/reference.md section 1.1). NaN is never equal to itself. The JSON
-    // comparison below covers both.
-    if omits_unset && !written.contains("NaN") {
+    // Only where unset fields are left out, and so not where an `Any` holds a generated message
+    // (its type is looked up by name, and this crate links three generations of each fixture,
+    // one writing unset fields): an unset `google.protobuf.Value` field is written as `null`,
+    // which reads back as NULL_VALUE (docs/reference.md section 1.1); and an `Any`'s bytes hold
+    // maps in hash order, so equal messages may differ in them. NaN is never equal to itself.
+    // The JSON comparison below covers all three.
+    if omits_unset && !written.contains("NaN") && !written.contains("\"@type\"") {
         assert_eq!(first, second, "{written}");
     }
     let again = serde_json::to_string(&second).unwrap();
