@@ -36,6 +36,8 @@ use std::fmt;
 use serde::de::{self, Visitor};
 
 pub use any::{register, Any, AnyType};
+#[cfg(feature = "connect")]
+pub(crate) use any::{encoded_to_json, json_to_encoded};
 pub use empty::Empty;
 #[cfg(feature = "http")]
 pub(crate) use field_mask::field_path_json;
