@@ -354,3 +354,107 @@ async fn connect_calls_by_hand_and_malformed_ones_answer_connect_errors_with_4xx
         assert!(error["message"].as_str().is_some(), "{what}: {body}");
     }
 }
+
+/// The page: Connect calls with `@connectrpc/connect-web`'s `createConnectTransport` to the API
+/// at `?api=`, JSON and binary, from its own origin; what each got goes into `#result` as JSON.
+const PAGE: &str = r#"<!doctype html>
+<html><head><meta charset="utf-8"><title>Connect from a page</title>
+<script type="importmap">
+{"imports": {
+  "@bufbuild/protobuf": "/m/@bufbuild/protobuf/dist/esm/index.js",
+  "@bufbuild/protobuf/codegenv2": "/m/@bufbuild/protobuf/dist/esm/codegenv2/index.js",
+  "@bufbuild/protobuf/reflect": "/m/@bufbuild/protobuf/dist/esm/reflect/index.js",
+  "@bufbuild/protobuf/wire": "/m/@bufbuild/protobuf/dist/esm/wire/index.js",
+  "@bufbuild/protobuf/wkt": "/m/@bufbuild/protobuf/dist/esm/wkt/index.js",
+  "@connectrpc/connect": "/m/@connectrpc/connect/dist/esm/index.js",
+  "@connectrpc/connect/protocol": "/m/@connectrpc/connect/dist/esm/protocol/index.js",
+  "@connectrpc/connect/protocol-connect": "/m/@connectrpc/connect/dist/esm/protocol-connect/index.js",
+  "@connectrpc/connect/protocol-grpc-web": "/m/@connectrpc/connect/dist/esm/protocol-grpc-web/index.js",
+  "@connectrpc/connect-web": "/m/@connectrpc/connect-web/dist/esm/index.js"
+}}
+</script></head>
+<body><pre id="result">pending</pre>
+<script type="module">
+const out = {};
+const show = () => { document.getElementById("result").textContent = JSON.stringify(out); };
+try {
+  const { createClient, ConnectError } = await import("@connectrpc/connect");
+  const { createConnectTransport } = await import("@connectrpc/connect-web");
+  const { fromBinary, createFileRegistry } = await import("@bufbuild/protobuf");
+  const { FileDescriptorSetSchema } = await import("@bufbuild/protobuf/wkt");
+  const api = new URLSearchParams(location.search).get("api");
+  const bytes = new Uint8Array(await (await fetch("/descriptors.pb")).arrayBuffer());
+  const files = new Map(fromBinary(FileDescriptorSetSchema, bytes).file.map((f) => [f.name, f]));
+  const service = createFileRegistry(files.get("user/v1/user.proto"), (name) => files.get(name))
+    .getService("user.v1.UserService");
+  const attempt = async (name, call) => {
+    try { out[name] = await call(); } catch (e) { out[name] = { failed: String(e.message ?? e) }; }
+  };
+  const json = createClient(service, createConnectTransport({ baseUrl: api }));
+  const binary = createClient(service, createConnectTransport({ baseUrl: api, useBinaryFormat: true }));
+
+  await attempt("jsonUnary", async () => {
+    let requestId;
+    const user = await json.createUser(
+      { userId: "ada", user: { displayName: "Ada Lovelace", email: "ada@example.com" } },
+      { headers: { "x-request-id": "page-1" }, onHeader: (h) => { requestId = h.get("x-request-id"); } },
+    );
+    return { name: user.name, requestId };
+  });
+  await attempt("binaryUnary", async () => (await binary.getUser({ name: "users/ada" })).displayName);
+  await attempt("jsonError", async () => {
+    try { await json.getUser({ name: "users/nobody" }); return "no error"; } catch (e) {
+      const error = ConnectError.from(e);
+      return { code: error.code, details: error.details.map((d) => d.type) };
+    }
+  });
+  await attempt("binaryStream", async () => {
+    for await (const event of binary.watchUsers({}, { timeoutMs: 10000 })) { return event.user.name; }
+  });
+  await attempt("jsonStream", async () => {
+    for await (const event of json.watchUsers({})) { return event.user.name; }
+  });
+} catch (e) {
+  out.page = String(e.stack ?? e);
+}
+show();
+</script></body></html>
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_of_another_origin_calls_connect_json_and_binary_given_cors() {
+    let (Some(chromium), Some(packages)) = (browser::chromium(), browser::grpc_web_packages())
+    else {
+        return;
+    };
+    let page = browser::page_server(packages, PAGE).await;
+    let page_origin = format!("http://{page}");
+    let serve = |origins: Vec<String>| move || {
+        let origins = origins.clone();
+        async move {
+            let origins: Vec<&str> = origins.iter().map(String::as_str).collect();
+            serve_example(&origins).await.http
+        }
+    };
+
+    let outcome =
+        browser::page_outcome(&chromium, &page_origin, serve(vec![page_origin.clone()])).await;
+    let expected = json!({
+        "jsonUnary": {"name": "users/ada", "requestId": "page-1"},
+        "binaryUnary": "Ada Lovelace",
+        "jsonError": {"code": 5, "details": ["google.rpc.ResourceInfo"]},
+        "binaryStream": "users/ada",
+        "jsonStream": "users/ada",
+    });
+    assert_eq!(outcome, expected);
+
+    // Without CORS the browser hands the page none of the answers.
+    let result = browser::page_outcome(&chromium, &page_origin, serve(Vec::new())).await;
+    for call in ["jsonUnary", "binaryUnary", "jsonError", "binaryStream", "jsonStream"] {
+        let failed = match &result[call] {
+            Value::Object(fields) => fields.contains_key("failed"),
+            _ => false,
+        } || (call == "jsonError" && result[call]["code"] != json!(5));
+        assert!(failed, "{call} got through without CORS: {result}");
+    }
+}
