@@ -48,16 +48,18 @@ async fn serve_example(origins: &[&str]) -> Example {
     let record = seen.clone();
     let mut builder =
         user_service_example::server(Arc::new(Users::default()), &jwt, metrics.clone())
-            .layer(rs_svc::serve::interceptor(move |request: tonic::Request<()>| {
-                if let Some(call) = request.extensions().get::<CallInfo>() {
-                    record.lock().unwrap().push((
-                        call.method_name().to_owned(),
-                        call.is_connect(),
-                        call.deadline().is_some(),
-                    ));
-                }
-                std::future::ready(Ok(request))
-            }))
+            .layer(rs_svc::serve::interceptor(
+                move |request: tonic::Request<()>| {
+                    if let Some(call) = request.extensions().get::<CallInfo>() {
+                        record.lock().unwrap().push((
+                            call.method_name().to_owned(),
+                            call.is_connect(),
+                            call.deadline().is_some(),
+                        ));
+                    }
+                    std::future::ready(Ok(request))
+                },
+            ))
             .grpc_addr(([127, 0, 0, 1], 0))
             .http_addr(([127, 0, 0, 1], 0));
     if !origins.is_empty() {
@@ -75,8 +77,8 @@ async fn serve_example(origins: &[&str]) -> Example {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn npm_connect_client_calls_binary_and_json_unary_streams_errors_and_deadlines_on_both_ports(
-) {
+async fn npm_connect_client_calls_binary_and_json_unary_streams_errors_and_deadlines_on_both_ports()
+{
     let (Some(node), Some(packages)) = (browser::node(), browser::grpc_web_packages()) else {
         return;
     };
@@ -233,7 +235,12 @@ async fn connect_calls_by_hand_and_malformed_ones_answer_connect_errors_with_4xx
         r#"{"userId": "ann", "user": {"email": "ann@example.com"}}"#.into(),
     ))
     .await;
-    assert_eq!(created.status, 200, "{}", String::from_utf8_lossy(&created.body));
+    assert_eq!(
+        created.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&created.body)
+    );
     assert_eq!(created.content_type, "application/json");
     let got = curl(&post(
         "GetUser",
@@ -242,7 +249,10 @@ async fn connect_calls_by_hand_and_malformed_ones_answer_connect_errors_with_4xx
     ))
     .await;
     let user: Value = serde_json::from_slice(&got.body).unwrap();
-    assert_eq!((got.status, &user["email"]), (200, &json!("ann@example.com")));
+    assert_eq!(
+        (got.status, &user["email"]),
+        (200, &json!("ann@example.com"))
+    );
     // A JSON body without Connect-Protocol-Version is not a Connect call: the HTTP routes
     // answer it (no route for this path: 404 with a google.rpc.Status).
     let plain = curl(&post("GetUser", &[json], r#"{"name": "users/ann"}"#.into())).await;
@@ -253,7 +263,12 @@ async fn connect_calls_by_hand_and_malformed_ones_answer_connect_errors_with_4xx
         url("GetUser")
     );
     let get_ok = curl(&[get_message]).await;
-    assert_eq!(get_ok.status, 200, "{}", String::from_utf8_lossy(&get_ok.body));
+    assert_eq!(
+        get_ok.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&get_ok.body)
+    );
 
     let stream = "content-type: application/connect+json";
     let cases: Vec<(&str, Vec<String>, u16, &str)> = vec![
@@ -429,11 +444,13 @@ async fn a_page_of_another_origin_calls_connect_json_and_binary_given_cors() {
     };
     let page = browser::page_server(packages, PAGE).await;
     let page_origin = format!("http://{page}");
-    let serve = |origins: Vec<String>| move || {
-        let origins = origins.clone();
-        async move {
-            let origins: Vec<&str> = origins.iter().map(String::as_str).collect();
-            serve_example(&origins).await.http
+    let serve = |origins: Vec<String>| {
+        move || {
+            let origins = origins.clone();
+            async move {
+                let origins: Vec<&str> = origins.iter().map(String::as_str).collect();
+                serve_example(&origins).await.http
+            }
         }
     };
 
@@ -450,7 +467,13 @@ async fn a_page_of_another_origin_calls_connect_json_and_binary_given_cors() {
 
     // Without CORS the browser hands the page none of the answers.
     let result = browser::page_outcome(&chromium, &page_origin, serve(Vec::new())).await;
-    for call in ["jsonUnary", "binaryUnary", "jsonError", "binaryStream", "jsonStream"] {
+    for call in [
+        "jsonUnary",
+        "binaryUnary",
+        "jsonError",
+        "binaryStream",
+        "jsonStream",
+    ] {
         let failed = match &result[call] {
             Value::Object(fields) => fields.contains_key("failed"),
             _ => false,

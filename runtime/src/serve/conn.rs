@@ -162,7 +162,8 @@ where
             Routing::Grpc(_) => true,
             Routing::Http { .. } => {
                 let extensions = request.extensions();
-                extensions.get::<GrpcWebCall>().is_some() || extensions.get::<ConnectCall>().is_some()
+                extensions.get::<GrpcWebCall>().is_some()
+                    || extensions.get::<ConnectCall>().is_some()
             }
             Routing::Both { .. } => is_grpc(&request),
         };

@@ -143,35 +143,37 @@ impl Connect {
     ) -> Response<Body> {
         let (parts, body) = request.into_parts();
         let method = parts.uri.path().trim_start_matches('/').to_owned();
-        let translated = match self.translate(&parts, body, &method).await {
+        let timeout = match parts.headers.get(TIMEOUT_MS).map(grpc_timeout) {
+            None => None,
+            Some(Some(timeout)) => Some(timeout),
+            Some(None) => {
+                let status = Status::invalid_argument(format!(
+                    "`Connect-Timeout-Ms: {}` is not a timeout: 1 to 10 digits of milliseconds",
+                    String::from_utf8_lossy(parts.headers[TIMEOUT_MS].as_bytes())
+                ));
+                return error_answer(&status, None, HeaderMap::new());
+            }
+        };
+        let (head, messages) = match self.translate(&parts, body, &method).await {
             Ok(translated) => translated,
             Err(Refused(status, http)) => return error_answer(&status, http, HeaderMap::new()),
         };
-        let (head, messages) = translated;
         let mut request = Request::new(Full::new(messages));
         *request.method_mut() = Method::POST;
+        // The path alone: a GET call's query is not part of the gRPC method.
         *request.uri_mut() = match parts.uri.path().parse() {
             Ok(uri) => uri,
-            Err(_) => return error_answer(&Status::unimplemented("no such method"), None, HeaderMap::new()),
+            Err(_) => {
+                let status = Status::unimplemented("the path is not a method's");
+                return error_answer(&status, None, HeaderMap::new());
+            }
         };
         *request.version_mut() = parts.version;
         *request.headers_mut() = grpc_headers(&parts.headers);
-        if let Some(timeout) = parts.headers.get(TIMEOUT_MS) {
-            match grpc_timeout(timeout) {
-                Some(timeout) => {
-                    request
-                        .headers_mut()
-                        .insert(crate::grpc_timeout::GRPC_TIMEOUT, timeout);
-                }
-                None => {
-                    let status = Status::invalid_argument(format!(
-                        "`Connect-Timeout-Ms: {}` is not a timeout: at most 10 digits of \
-                         milliseconds",
-                        String::from_utf8_lossy(timeout.as_bytes())
-                    ));
-                    return error_answer(&status, None, HeaderMap::new());
-                }
-            }
+        if let Some(timeout) = timeout {
+            request
+                .headers_mut()
+                .insert(crate::grpc_timeout::GRPC_TIMEOUT, timeout);
         }
         *request.extensions_mut() = parts.extensions;
         request.extensions_mut().insert(ConnectCall);
@@ -211,7 +213,7 @@ impl Connect {
         }
         let types = self.methods.get(method);
         let (head, message) = if get {
-            let Some(types) = types.filter(|t| t.no_side_effects) else {
+            if !types.is_some_and(|t| t.no_side_effects) {
                 return Err(Refused(
                     Status::unimplemented(format!(
                         "{method} may not be called with GET: only methods with \
@@ -219,8 +221,7 @@ impl Connect {
                     )),
                     Some(StatusCode::METHOD_NOT_ALLOWED),
                 ));
-            };
-            let _ = types;
+            }
             get_message(parts.uri.query().unwrap_or(""))?
         } else {
             let head = head(&parts.headers)?;
@@ -267,7 +268,9 @@ impl Connect {
                     };
                     crate::wkt::json_to_encoded(&types.input, json)
                         .map(Bytes::from)
-                        .map_err(|e| Status::invalid_argument(format!("invalid JSON message: {e}")))?
+                        .map_err(|e| {
+                            Status::invalid_argument(format!("invalid JSON message: {e}"))
+                        })?
                 }
             };
             frames.put_u8(0);
@@ -567,7 +570,9 @@ fn one_message(data: &[u8], codec: Codec, output: Option<&str>) -> Result<Bytes,
         _ => return Err(Status::internal("the answer holds no message")),
     };
     if flags != 0 || data.len() - 5 != len {
-        return Err(Status::internal("the answer is not one uncompressed message"));
+        return Err(Status::internal(
+            "the answer is not one uncompressed message",
+        ));
     }
     encode(&data[5..], codec, output)
 }
@@ -691,7 +696,9 @@ impl Envelopes {
         }
         let frame = self.buffer.split_to(5 + len).freeze();
         if frame[0] != 0 {
-            return Some(Err(Status::internal("the answer holds a compressed message")));
+            return Some(Err(Status::internal(
+                "the answer holds a compressed message",
+            )));
         }
         if self.codec == Codec::Proto {
             return Some(Ok(frame));
@@ -711,7 +718,8 @@ impl Envelopes {
     fn end(&mut self, status: Option<Status>, trailers: Option<&HeaderMap>) -> Bytes {
         self.done = true;
         let mut end = Map::new();
-        let status = status.unwrap_or_else(|| Status::internal("the answer ended without a status"));
+        let status =
+            status.unwrap_or_else(|| Status::internal("the answer ended without a status"));
         if status.code() != Code::Ok {
             end.insert("error".into(), error_json(&status));
         }
@@ -798,11 +806,72 @@ mod tests {
     use super::*;
 
     #[test]
+    fn connect_calls_are_told_apart_from_http_json_and_grpc_web() {
+        let cases = [
+            ("POST", "/a.S/M", Some("application/proto"), None, true),
+            (
+                "POST",
+                "/a.S/M",
+                Some("application/connect+proto"),
+                None,
+                true,
+            ),
+            (
+                "POST",
+                "/a.S/M",
+                Some("application/connect+json"),
+                None,
+                true,
+            ),
+            (
+                "POST",
+                "/a.S/M",
+                Some("application/connect+xml"),
+                None,
+                true,
+            ),
+            ("POST", "/a.S/M", Some("application/json"), Some("1"), true),
+            ("POST", "/a.S/M", Some("application/json"), Some("2"), true),
+            // HTTP/JSON: a JSON body without the protocol's header.
+            ("POST", "/a.S/M", Some("application/json"), None, false),
+            ("POST", "/v1/things", None, None, false),
+            (
+                "GET",
+                "/a.S/M?connect=v1&encoding=json&message=%7B%7D",
+                None,
+                None,
+                true,
+            ),
+            ("GET", "/v1/things?connect=v2", None, None, false),
+            ("GET", "/v1/things", None, Some("1"), false),
+            ("PUT", "/a.S/M", Some("application/proto"), None, false),
+        ];
+        for (method, uri, kind, version, connect) in cases {
+            let mut request = Request::builder().method(method).uri(uri);
+            if let Some(kind) = kind {
+                request = request.header(header::CONTENT_TYPE, kind);
+            }
+            if let Some(version) = version {
+                request = request.header(PROTOCOL_VERSION, version);
+            }
+            let request = request.body(()).unwrap();
+            assert_eq!(
+                Connect::wants(&request),
+                connect,
+                "{method} {uri} {kind:?} {version:?}"
+            );
+        }
+    }
+
+    #[test]
     fn content_types_give_the_codec_and_kind_or_415() {
         let cases = [
             ("application/proto", Some((Codec::Proto, false))),
             ("application/json", Some((Codec::Json, false))),
-            ("application/json; charset=utf-8", Some((Codec::Json, false))),
+            (
+                "application/json; charset=utf-8",
+                Some((Codec::Json, false)),
+            ),
             ("application/connect+proto", Some((Codec::Proto, true))),
             ("Application/Connect+JSON", Some((Codec::Json, true))),
             ("application/connect+xml", None),

@@ -35,9 +35,9 @@ use std::fmt;
 
 use serde::de::{self, Visitor};
 
-pub use any::{register, Any, AnyType};
 #[cfg(feature = "connect")]
 pub(crate) use any::{encoded_to_json, json_to_encoded};
+pub use any::{register, Any, AnyType};
 pub use empty::Empty;
 #[cfg(feature = "http")]
 pub(crate) use field_mask::field_path_json;
