@@ -370,6 +370,47 @@ async fn connect_calls_by_hand_and_malformed_ones_answer_connect_errors_with_4xx
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connect_body_over_the_receive_limit_is_resource_exhausted() {
+    if !curl_found() {
+        return;
+    }
+    let jwt = user_service_example::token_verifier(&[7; 32]).unwrap();
+    let server = user_service_example::server(Arc::new(Users::default()), &jwt, Metrics::new())
+        .limits(rs_svc::serve::Limits::new().max_receive_message_bytes(64))
+        .grpc_addr(([127, 0, 0, 1], 0))
+        .http_addr(([127, 0, 0, 1], 0))
+        .build()
+        .unwrap()
+        .bind()
+        .await
+        .unwrap();
+    let http = server.http_addr().unwrap();
+    tokio::spawn(server.serve_with_shutdown(std::future::pending()));
+    let name = "n".repeat(100);
+    for (kind, body) in [
+        ("application/json", format!(r#"{{"name": "{name}"}}"#)),
+        ("application/proto", format!("\n\x64{name}")),
+    ] {
+        let answer = curl(&[
+            "-H".into(),
+            format!("content-type: {kind}"),
+            "-H".into(),
+            "Connect-Protocol-Version: 1".into(),
+            "--data-binary".into(),
+            body,
+            format!("http://{http}/user.v1.UserService/GetUser"),
+        ])
+        .await;
+        let error: Value = serde_json::from_slice(&answer.body).unwrap();
+        assert_eq!(
+            (answer.status, &error["code"]),
+            (429, &json!("resource_exhausted")),
+            "{kind}: {error}"
+        );
+    }
+}
+
 /// The page: Connect calls with `@connectrpc/connect-web`'s `createConnectTransport` to the API
 /// at `?api=`, JSON and binary, from its own origin; what each got goes into `#result` as JSON.
 const PAGE: &str = r#"<!doctype html>
