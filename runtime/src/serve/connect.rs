@@ -805,6 +805,148 @@ impl http_body::Body for Envelopes {
 mod tests {
     use super::*;
 
+    /// A gRPC answer: its head's headers, and a body of `chunks` then `trailers`.
+    fn grpc_answer(
+        head: &[(&str, &str)],
+        chunks: Vec<Vec<u8>>,
+        trailers: &[(&'static str, &str)],
+    ) -> (http::response::Parts, Body) {
+        let mut frames: Vec<Result<Frame<Bytes>, Infallible>> = chunks
+            .into_iter()
+            .map(|chunk| Ok(Frame::data(Bytes::from(chunk))))
+            .collect();
+        if !trailers.is_empty() {
+            let mut map = HeaderMap::new();
+            for (name, value) in trailers {
+                map.append(*name, HeaderValue::from_str(value).unwrap());
+            }
+            frames.push(Ok(Frame::trailers(map)));
+        }
+        let body = Body::new(http_body_util::StreamBody::new(tokio_stream::iter(frames)));
+        let mut answer = Response::new(());
+        for (name, value) in head {
+            answer.headers_mut().append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        (answer.into_parts().0, body)
+    }
+
+    fn frame(flags: u8, message: &[u8]) -> Vec<u8> {
+        let mut frame = vec![flags];
+        frame.extend_from_slice(&(message.len() as u32).to_be_bytes());
+        frame.extend_from_slice(message);
+        frame
+    }
+
+    /// The envelopes of a streaming answer's body: each one's flags and message.
+    async fn envelopes_of(answer: Response<Body>) -> Vec<(u8, Vec<u8>)> {
+        let mut body = answer.into_body().collect().await.unwrap().to_bytes();
+        let mut out = Vec::new();
+        while !body.is_empty() {
+            let len = u32::from_be_bytes([body[1], body[2], body[3], body[4]]) as usize;
+            out.push((body[0], body[5..5 + len].to_vec()));
+            body.advance(5 + len);
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn streams_are_re_enveloped_across_any_split_and_end_with_the_status() {
+        use prost::Message as _;
+        let info = |name: &str| crate::google::rpc::ResourceInfo {
+            resource_name: name.into(),
+            ..Default::default()
+        };
+        let (a, b) = (info("a").encode_to_vec(), info("b").encode_to_vec());
+        let whole = [frame(0, &a), frame(0, &b)].concat();
+        let trailers = [
+            ("grpc-status", "5"),
+            ("grpc-message", "gone%20away"),
+            ("x-a", "1"),
+        ];
+        for split in 0..=whole.len() {
+            let chunks = vec![whole[..split].to_vec(), whole[split..].to_vec()];
+            for codec in [Codec::Proto, Codec::Json] {
+                let (head, body) = grpc_answer(&[("x-lead", "l")], chunks.clone(), &trailers);
+                let output = Some("google.rpc.ResourceInfo".to_owned());
+                let answer = stream_answer(head, body, codec, output);
+                assert_eq!(answer.headers()["x-lead"], "l");
+                let got = envelopes_of(answer).await;
+                let messages: Vec<Vec<u8>> = match codec {
+                    Codec::Proto => vec![a.clone(), b.clone()],
+                    Codec::Json => vec![
+                        br#"{"resourceType":"","resourceName":"a","owner":"","description":""}"#
+                            .to_vec(),
+                        br#"{"resourceType":"","resourceName":"b","owner":"","description":""}"#
+                            .to_vec(),
+                    ],
+                };
+                assert_eq!(got.len(), 3, "{split} {codec:?}");
+                assert_eq!(got[0], (0, messages[0].clone()), "{split} {codec:?}");
+                assert_eq!(got[1], (0, messages[1].clone()), "{split} {codec:?}");
+                let end: Value = serde_json::from_slice(&got[2].1).unwrap();
+                assert_eq!(got[2].0, END_STREAM);
+                assert_eq!(
+                    end,
+                    json!({"error": {"code": "not_found", "message": "gone away"},
+                           "metadata": {"x-a": ["1"]}}),
+                    "{split} {codec:?}"
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stream_that_ends_at_once_ends_with_the_heads_status_or_ok() {
+        // Trailers-only: the status in the head.
+        let (head, body) = grpc_answer(&[("grpc-status", "7")], vec![], &[]);
+        let got = envelopes_of(stream_answer(head, body, Codec::Proto, None)).await;
+        let end: Value = serde_json::from_slice(&got[0].1).unwrap();
+        assert_eq!((got.len(), got[0].0), (1, END_STREAM));
+        assert_eq!(end, json!({"error": {"code": "permission_denied"}}));
+        // An empty stream that succeeded: `{}`.
+        let (head, body) = grpc_answer(&[], vec![], &[("grpc-status", "0")]);
+        let got = envelopes_of(stream_answer(head, body, Codec::Proto, None)).await;
+        assert_eq!(got, [(END_STREAM, b"{}".to_vec())]);
+    }
+
+    #[tokio::test]
+    async fn unary_answers_are_the_bare_message_or_the_error_with_trailers_as_headers() {
+        let message = [8, 1];
+        let (head, body) = grpc_answer(
+            &[("x-lead", "l")],
+            vec![frame(0, &message)],
+            &[("grpc-status", "0"), ("x-tail", "t")],
+        );
+        let answer = unary_answer(head, body, Codec::Proto, None).await;
+        assert_eq!(answer.status(), StatusCode::OK);
+        assert_eq!(answer.headers()["content-type"], "application/proto");
+        assert_eq!(answer.headers()["x-lead"], "l");
+        assert_eq!(answer.headers()["trailer-x-tail"], "t");
+        let body = answer.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], &message);
+
+        let (head, body) = grpc_answer(
+            &[
+                ("grpc-status", "16"),
+                ("grpc-message", "who%3F"),
+                ("x-lead", "l"),
+            ],
+            vec![],
+            &[],
+        );
+        let answer = unary_answer(head, body, Codec::Json, None).await;
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(answer.headers()["content-type"], "application/json");
+        assert_eq!(answer.headers()["x-lead"], "l");
+        assert!(answer.headers().get("grpc-status").is_none());
+        let body = answer.into_body().collect().await.unwrap().to_bytes();
+        let error: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(error, json!({"code": "unauthenticated", "message": "who?"}));
+    }
+
     #[test]
     fn connect_calls_are_told_apart_from_http_json_and_grpc_web() {
         let cases = [
