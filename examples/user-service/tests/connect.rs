@@ -271,6 +271,23 @@ async fn connect_calls_by_hand_and_malformed_ones_answer_connect_errors_with_4xx
     );
 
     let stream = "content-type: application/connect+json";
+    // The stack's guards apply: ImportUsers without a token is refused before its handler, and
+    // a stream carries the error in its end-stream envelope (status 200, as the protocol says).
+    let import = envelope(
+        0,
+        br#"{"userId": "eve", "user": {"email": "eve@example.com"}}"#,
+    );
+    let refused = curl(&post("ImportUsers", &[stream], file("import", &import))).await;
+    assert_eq!(refused.status, 200);
+    assert_eq!(refused.content_type, "application/connect+json");
+    assert_eq!(
+        refused.body[0], 2,
+        "an end-stream envelope: {:?}",
+        refused.body
+    );
+    let end: Value = serde_json::from_slice(&refused.body[5..]).unwrap();
+    assert_eq!(end["error"]["code"], "unauthenticated", "{end}");
+
     let cases: Vec<(&str, Vec<String>, u16, &str)> = vec![
         (
             "bad JSON",

@@ -9,6 +9,11 @@
 //! messages' own JSON (the HTTP/JSON routes'), converted from and to the encoding through the
 //! registry that `google.protobuf.Any` JSON uses, by the method's input and output types as the
 //! descriptor sets given to the builder name them (`Builder::file_descriptor_set`).
+//!
+//! A translation rather than a Connect crate: the Rust implementations of the protocol serve
+//! their own generated service traits and messages through their own router, while this one
+//! serves the tonic services and messages the plugin generates, through the routes they already
+//! have.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
