@@ -539,3 +539,68 @@ async fn a_page_of_another_origin_calls_connect_json_and_binary_given_cors() {
         assert!(failed, "{call} got through without CORS: {result}");
     }
 }
+
+/// Collects what the log writes.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_access_log_marks_connect_calls() {
+    if !curl_found() {
+        return;
+    }
+    // The only test of this file that installs a subscriber.
+    let captured = Captured::default();
+    let writer = captured.clone();
+    tracing::subscriber::set_global_default(
+        tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish(),
+    )
+    .unwrap();
+    let example = serve_example(&[]).await;
+    let answer = curl(&[
+        "-H".into(),
+        "content-type: application/json".into(),
+        "-H".into(),
+        "Connect-Protocol-Version: 1".into(),
+        "--data-binary".into(),
+        r#"{"name": "users/nobody"}"#.into(),
+        format!("http://{}/user.v1.UserService/GetUser", example.http),
+    ])
+    .await;
+    assert_eq!(answer.status, 404);
+    // The line is written once the answer's last frame went out.
+    let mut log = String::new();
+    for _ in 0..50 {
+        log = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
+        if log.contains("rs_svc::access") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let line = log
+        .lines()
+        .find(|line| line.contains("rs_svc::access"))
+        .unwrap_or_else(|| panic!("no access log line in:\n{log}"));
+    for field in [
+        "rpc.method=\"user.v1.UserService/GetUser\"",
+        "transport=\"grpc\"",
+        "connect=true",
+        "code=NotFound",
+    ] {
+        assert!(line.contains(field), "{field} in {line}");
+    }
+}
