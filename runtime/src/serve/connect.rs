@@ -317,12 +317,18 @@ fn head(headers: &HeaderMap) -> Result<Head, Refused> {
 /// `base64=1`, URL-safe or standard, padded or not), `compression` unset or `identity`.
 fn get_message(query: &str) -> Result<(Head, Bytes), Refused> {
     let (mut encoding, mut message, mut base64, mut compression) = (None, None, false, None);
-    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-        match &*key {
-            "encoding" => encoding = Some(value.into_owned()),
-            "message" => message = Some(value.into_owned()),
-            "base64" => base64 = value == "1",
-            "compression" => compression = Some(value.into_owned()),
+    for pair in query.split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        // As a form decodes it (`+` is a space), but to bytes: a binary message sent without
+        // `base64=1` is not text.
+        let value: Vec<u8> =
+            percent_encoding::percent_decode(value.replace('+', " ").as_bytes()).collect();
+        let text = || String::from_utf8_lossy(&value).into_owned();
+        match key {
+            "encoding" => encoding = Some(text()),
+            "message" => message = Some(value.clone()),
+            "base64" => base64 = value == b"1",
+            "compression" => compression = Some(text()),
             _ => {}
         }
     }
@@ -344,13 +350,17 @@ fn get_message(query: &str) -> Result<(Head, Bytes), Refused> {
     }
     let message = message.unwrap_or_default();
     let message = if base64 {
-        let trimmed = message.trim_end_matches('=');
+        let end = message
+            .iter()
+            .rposition(|b| *b != b'=')
+            .map_or(0, |i| i + 1);
+        let trimmed = &message[..end];
         base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(trimmed)
             .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(trimmed))
             .map_err(|_| Status::invalid_argument("the `message` parameter is not valid base64"))?
     } else {
-        message.into_bytes()
+        message
     };
     let head = Head {
         codec,
@@ -1130,6 +1140,11 @@ mod tests {
             .unwrap();
         assert_eq!(head.codec, Codec::Proto);
         assert_eq!(&message[..], &[10, 1, b'x']);
+        // Percent-encoded bytes that are not UTF-8, without base64.
+        let (_, message) = get_message("connect=v1&encoding=proto&message=%0A%02%FF%FE")
+            .map_err(|Refused(s, _)| s)
+            .unwrap();
+        assert_eq!(&message[..], &[10, 2, 0xff, 0xfe]);
         for bad in [
             "connect=v1&encoding=xml&message=x",
             "connect=v1&encoding=proto&base64=1&message=!!",
