@@ -16,7 +16,8 @@
 //!
 //! With the `grpc-web` and `cors` features, `Builder::grpc_web` serves browsers' gRPC-Web calls on
 //! every port and `Builder::cors` lets pages of other origins call (docs/reference.md
-//! section 13).
+//! section 13); with the `connect` feature, `Builder::connect` serves the Connect protocol the
+//! same way.
 //!
 //! Every server also answers the standard gRPC health service (`grpc.health.v1.Health`) and,
 //! given the API's encoded `FileDescriptorSet`, server reflection (`grpc.reflection.v1` and
@@ -35,6 +36,8 @@ mod browser;
 #[cfg(feature = "compression")]
 mod compression;
 mod conn;
+#[cfg(feature = "connect")]
+mod connect;
 mod limits;
 mod probes;
 mod recover;
@@ -135,6 +138,8 @@ pub struct Builder {
     compression: Compression,
     #[cfg(feature = "grpc-web")]
     grpc_web: bool,
+    #[cfg(feature = "connect")]
+    connect: bool,
     #[cfg(feature = "cors")]
     cors: Option<Cors>,
     error: Option<Error>,
@@ -167,6 +172,8 @@ impl Default for Builder {
             compression: Compression::default(),
             #[cfg(feature = "grpc-web")]
             grpc_web: false,
+            #[cfg(feature = "connect")]
+            connect: false,
             #[cfg(feature = "cors")]
             cors: None,
             error: None,
@@ -376,6 +383,23 @@ impl Builder {
         self
     }
 
+    /// Serves the Connect protocol (connectrpc.com: `connect-web`, `connect-es`, `connect-go`
+    /// clients with their Connect transport), unary and server-streaming, binary
+    /// (`application/proto`, `application/connect+proto`) and JSON (`application/json` with
+    /// `Connect-Protocol-Version: 1`, `application/connect+json`), and unary GET for methods with
+    /// `idempotency_level = NO_SIDE_EFFECTS`, on every port. Off by default. Each call is turned
+    /// into a gRPC call of the services registered here before the limits, the deadline
+    /// (`Connect-Timeout-Ms`) and the stack see it, so they apply as to gRPC, and metrics and the
+    /// access log count it as `transport="grpc"` ([`CallInfo::is_connect`] tells it apart).
+    /// JSON messages are the generated messages' own JSON, found by the method's types in the
+    /// descriptor sets given to [`Builder::file_descriptor_set`] (without one, only binary calls
+    /// work). See docs/reference.md section 13.
+    #[cfg(feature = "connect")]
+    pub fn connect(mut self, on: bool) -> Self {
+        self.connect = on;
+        self
+    }
+
     /// Lets pages from other origins call the server (CORS), HTTP/JSON and gRPC-Web alike, on
     /// every port: see [`Cors`]. A preflight is answered before the limits and the stack's
     /// layers (authentication included) see it; every other answer carries the CORS headers.
@@ -400,6 +424,13 @@ impl Builder {
         #[cfg(feature = "grpc-web")]
         {
             browsers.grpc_web = self.grpc_web;
+        }
+        #[cfg(feature = "connect")]
+        if self.connect {
+            browsers.connect = Some(Arc::new(connect::Connect::new(
+                &self.descriptor_sets,
+                self.limits.max_receive_message_bytes,
+            )));
         }
         #[cfg(feature = "tls")]
         let tls = self.tls.map(Tls::load).transpose().map_err(Error::Tls)?;

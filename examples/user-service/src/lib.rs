@@ -65,8 +65,8 @@ pub fn token_verifier(secret: &[u8]) -> Result<rs_svc::auth::Jwt, rs_svc::auth::
 /// - `ImportUsers`, a bulk write, open only to a bearer token that `jwt` accepts; its handler
 ///   reads the token's [`Principal`](rs_svc::auth::Principal);
 /// - `/healthz` and `/readyz`, the health service and reflection;
-/// - gRPC-Web (binary and text) on both ports, for browsers (which reach the HTTP one); pages of
-///   other origins also need [`cors`].
+/// - gRPC-Web (binary and text) and the Connect protocol (binary and JSON) on both ports, for
+///   browsers (which reach the HTTP one); pages of other origins also need [`cors`].
 pub fn server(
     users: Arc<Users>,
     jwt: &rs_svc::auth::Jwt,
@@ -87,6 +87,7 @@ pub fn server(
         .file_descriptor_set(FILE_DESCRIPTOR_SET)
         .metrics(metrics)
         .grpc_web(true)
+        .connect(true)
         .access_log(true)
         .layer(rs_svc::telemetry::TraceLayer::new())
         .layer(jwt.layer_if(|call| call.method_name() == "ImportUsers"))

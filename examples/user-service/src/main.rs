@@ -8,9 +8,10 @@
 //! require a client certificate that chains to it (mTLS). `--max-concurrent-calls N` sheds
 //! calls beyond N at once: RESOURCE_EXHAUSTED over gRPC, 429 with `Retry-After` over HTTP.
 //!
-//! Both ports also serve gRPC-Web (binary and text), so a browser can call the gRPC API on the
-//! HTTP port. `--cors-origin ORIGIN` (repeatable; `*` for any) lets pages from that origin
-//! (`http://localhost:5173`) call the HTTP/JSON routes and gRPC-Web cross-origin.
+//! Both ports also serve gRPC-Web (binary and text) and the Connect protocol (binary and JSON),
+//! so a browser can call the gRPC API on the HTTP port. `--cors-origin ORIGIN` (repeatable; `*`
+//! for any) lets pages from that origin (`http://localhost:5173`) call the HTTP/JSON routes,
+//! gRPC-Web and Connect cross-origin.
 //!
 //! The HTTP port also serves the API's OpenAPI document at `/openapi.yaml` and a Swagger UI page
 //! for it at `/docs`. The page loads Swagger UI from `USER_SERVICE_DOCS_ASSETS`: a URL, or a

@@ -26,9 +26,7 @@ use std::sync::Arc;
 
 use common::browser;
 use prost::Message as _;
-use rs_svc::http::axum::{self, routing::get, Router};
 use rs_svc::metrics::Metrics;
-use rs_svc::serve::Server;
 use serde_json::{json, Value};
 use user_service_example::user::v1::GetUserRequest;
 use user_service_example::{Users, FILE_DESCRIPTOR_SET};
@@ -412,85 +410,13 @@ show();
 </script></body></html>
 "#;
 
-/// Serves the page, the descriptor set and the npm packages (under `/m/`) from one origin.
-async fn page_server(packages: PathBuf) -> SocketAddr {
-    use axum::extract::Path as UrlPath;
-    use axum::response::IntoResponse;
-    let packages = Arc::new(packages);
-    let files = Router::new()
-        .route(
-            "/page.html",
-            get(|| async { ([("content-type", "text/html; charset=utf-8")], PAGE) }),
-        )
-        .route(
-            "/descriptors.pb",
-            get(|| async {
-                (
-                    [("content-type", "application/octet-stream")],
-                    FILE_DESCRIPTOR_SET,
-                )
-            }),
-        )
-        .route(
-            "/m/{*file}",
-            get(move |UrlPath(file): UrlPath<String>| {
-                let packages = packages.clone();
-                async move {
-                    if file.split('/').any(|segment| segment == "..") {
-                        return axum::http::StatusCode::NOT_FOUND.into_response();
-                    }
-                    match std::fs::read(packages.join(&file)) {
-                        Ok(bytes) => ([("content-type", "text/javascript; charset=utf-8")], bytes)
-                            .into_response(),
-                        Err(_) => axum::http::StatusCode::NOT_FOUND.into_response(),
-                    }
-                }
-            }),
-        );
-    let server = Server::builder()
-        .http(files)
-        .single_port(([127, 0, 0, 1], 0))
-        .build()
-        .unwrap()
-        .bind()
-        .await
-        .unwrap();
-    let addr = server.grpc_addr();
-    tokio::spawn(server.serve_with_shutdown(std::future::pending()));
-    addr
-}
-
 /// What the page wrote into `#result` when calling a fresh example server that allows
-/// `origins`. Chromium's virtual-time budget sometimes dumps the DOM before the page's calls are
-/// done (`#result` still `pending`; seen in about one run in three on a loaded 2-core machine):
-/// such a dump is retried, against a fresh server, up to five times. Any other result counts.
-async fn page_outcome(chromium: &std::path::Path, page_origin: &str, origins: &[&str]) -> Value {
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        let api = serve_example(origins).await;
-        let url = format!("{page_origin}/page.html?api=http://{}", api.http);
-        let dom = browser::dump_dom(chromium, &url).await;
-        if attempts == 5 || !dom.contains("<pre id=\"result\">pending</pre>") {
-            return page_result(&dom);
-        }
-        eprintln!("the page was dumped before its calls were done; again");
-    }
-}
-
-/// The JSON the page wrote into `#result`.
-fn page_result(dom: &str) -> Value {
-    let start = dom
-        .find("<pre id=\"result\">")
-        .unwrap_or_else(|| panic!("no #result in {dom}"))
-        + "<pre id=\"result\">".len();
-    let end = start + dom[start..].find("</pre>").unwrap();
-    let text = dom[start..end]
-        .replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&");
-    serde_json::from_str(&text).unwrap_or_else(|_| panic!("#result is not JSON: {text}"))
+/// `origins` (see `browser::page_outcome`).
+async fn page_outcome(chromium: &Path, page_origin: &str, origins: &[&str]) -> Value {
+    browser::page_outcome(chromium, page_origin, || async {
+        serve_example(origins).await.http
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -499,7 +425,7 @@ async fn a_page_of_another_origin_calls_http_json_and_grpc_web_given_cors() {
     else {
         return;
     };
-    let page = page_server(packages).await;
+    let page = browser::page_server(packages, PAGE).await;
     let page_origin = format!("http://{page}");
 
     let outcome = page_outcome(&chromium, &page_origin, &[&page_origin]).await;

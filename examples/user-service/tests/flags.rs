@@ -355,3 +355,28 @@ async fn cors_origin_flags_allow_each_origin_given_or_any_with_star() {
         text(&ran.stderr)
     );
 }
+
+#[tokio::test]
+async fn the_binary_serves_connect_on_both_ports_with_or_without_flags() {
+    let Some(curl) = tool("RS_SVC_CURL", PathBuf::from("curl")) else {
+        return;
+    };
+    let addrs = ["127.0.0.1:0", "127.0.0.1:0"];
+    for flags in [&[][..], &["--cors-origin", "*"][..]] {
+        let service = start_labelled(&[&addrs[..], flags].concat(), "gRPC", "HTTP");
+        for addr in [service.http, service.grpc] {
+            let mut command = Command::new(&curl);
+            command.args(["-sS", "--max-time", "10", "-w", "\n%{http_code}"]);
+            command.args(["-H", "content-type: application/json"]);
+            command.args(["-H", "Connect-Protocol-Version: 1"]);
+            command.args(["--data-binary", r#"{"name": "users/nobody"}"#]);
+            command.arg(format!("http://{addr}/user.v1.UserService/GetUser"));
+            let answer = text(&output(command).await.stdout);
+            // The Connect error of the service's NOT_FOUND.
+            assert!(
+                answer.starts_with(r#"{"code":"not_found""#) && answer.ends_with("\n404"),
+                "{flags:?} on {addr}: {answer}"
+            );
+        }
+    }
+}

@@ -8,26 +8,18 @@
 //   over a body only once it ended and the example's one server stream never ends (the page
 //   in tests/browser.rs streams in text mode, over Chromium's XMLHttpRequest).
 //
-// Both take the service from the example's FileDescriptorSet (@bufbuild/protobuf's registry)
-// rather than generated stubs: no protoc plugin for JavaScript is needed.
+// Both take the service from the example's FileDescriptorSet (user_service_descriptor.cjs).
 "use strict";
 
-const fs = require("node:fs");
 const { createClient, ConnectError } = require("@connectrpc/connect");
 const { createGrpcWebTransport } = require("@connectrpc/connect-node");
-const { fromBinary, toBinary, create, createFileRegistry } = require("@bufbuild/protobuf");
-const { FileDescriptorSetSchema } = require("@bufbuild/protobuf/wkt");
+const { fromBinary, toBinary, create } = require("@bufbuild/protobuf");
 globalThis.XMLHttpRequest = require("xhr2");
 const grpcWeb = require("grpc-web");
+const { userService, user } = require("./user_service_descriptor.cjs");
 
 const [baseUrl, descriptorFile] = process.argv.slice(2);
-// The set lists its files by name, not dependencies first: resolve imports by name.
-const files = new Map(
-  fromBinary(FileDescriptorSetSchema, fs.readFileSync(descriptorFile)).file.map((f) => [f.name, f]),
-);
-const registry = createFileRegistry(files.get("user/v1/user.proto"), (name) => files.get(name));
-const service = registry.getService("user.v1.UserService");
-const user = (u) => u && { name: u.name, displayName: u.displayName, email: u.email };
+const service = userService(descriptorFile);
 
 async function connectBinary() {
   const transport = createGrpcWebTransport({ baseUrl, httpVersion: "1.1" });

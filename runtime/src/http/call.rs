@@ -40,6 +40,8 @@ pub struct CallInfo {
     transport: Transport,
     /// A gRPC call that came in as gRPC-Web.
     grpc_web: bool,
+    /// A gRPC call that came in over the Connect protocol.
+    connect: bool,
     peer: Option<SocketAddr>,
     local: Option<SocketAddr>,
     deadline: Option<Instant>,
@@ -80,6 +82,7 @@ impl CallInfo {
             one_message,
             transport: Transport::Grpc,
             grpc_web: request.extensions().get::<GrpcWebCall>().is_some(),
+            connect: request.extensions().get::<ConnectCall>().is_some(),
             peer,
             local,
             deadline: deadline(request.headers()),
@@ -103,6 +106,7 @@ impl CallInfo {
             one_message: false,
             transport: Transport::Http,
             grpc_web: false,
+            connect: false,
             peer: connection.and_then(|c| c.remote_addr()),
             local: connection.and_then(|c| c.local_addr()),
             deadline: deadline(&parts.headers),
@@ -161,6 +165,13 @@ impl CallInfo {
         self.grpc_web
     }
 
+    /// Whether this gRPC call came in over the Connect protocol (binary or JSON, from
+    /// `connect-web` or `connect-es` most likely; docs/reference.md section 13). Like a gRPC-Web
+    /// call it is a [`Transport::Grpc`] call to the stack.
+    pub fn is_connect(&self) -> bool {
+        self.connect
+    }
+
     /// The client's address.
     pub fn peer(&self) -> Option<SocketAddr> {
         self.peer
@@ -194,6 +205,7 @@ impl fmt::Debug for CallInfo {
             .field("known", &self.known)
             .field("transport", &self.transport)
             .field("grpc_web", &self.grpc_web)
+            .field("connect", &self.connect)
             .field("peer", &self.peer)
             .field("local", &self.local)
             .field("deadline", &self.deadline)
@@ -231,6 +243,11 @@ impl GrpcWebCall {
             })
     }
 }
+
+/// How the server's front marks a Connect call it turned into a gRPC request, so that its
+/// [`CallInfo`] says so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ConnectCall;
 
 /// The transport a call came in on.
 #[non_exhaustive]

@@ -13,6 +13,10 @@
 //!    the HTTP port), and tonic-web turns the answer back into gRPC-Web, its trailers into the
 //!    body's last frame.
 //!
+//!    The Connect protocol, when on, is recognised here too ([`Connect::wants`](super::connect)):
+//!    its call is turned into a gRPC request marked as Connect (`ConnectCall`) and served the
+//!    same way, and the gRPC answer turned back into Connect's.
+//!
 //! Later browser transports slot in at step 2, beside gRPC-Web: each is recognised by its
 //! request's head in [`Front::call`] and handed to the connection's dispatch as a call of the
 //! services it reaches.
@@ -37,6 +41,8 @@ pub(super) struct Browsers {
     pub(super) cors: Option<tower_http::cors::CorsLayer>,
     #[cfg(feature = "grpc-web")]
     pub(super) grpc_web: bool,
+    #[cfg(feature = "connect")]
+    pub(super) connect: Option<std::sync::Arc<super::connect::Connect>>,
 }
 
 impl Browsers {
@@ -52,6 +58,10 @@ impl Browsers {
         {
             off &= !self.grpc_web;
         }
+        #[cfg(feature = "connect")]
+        {
+            off &= self.connect.is_none();
+        }
         off
     }
 
@@ -62,6 +72,8 @@ impl Browsers {
             grpc_web: self
                 .grpc_web
                 .then(|| tower::Layer::layer(&tonic_web::GrpcWebLayer::new(), dispatch.clone())),
+            #[cfg(feature = "connect")]
+            connect: self.connect.clone(),
             dispatch,
         };
         Front {
@@ -113,11 +125,14 @@ impl Service<Request<Incoming>> for Front {
     }
 }
 
-/// Hands a request to the connection's dispatch, through tonic-web when it is a gRPC-Web call.
+/// Hands a request to the connection's dispatch, through tonic-web when it is a gRPC-Web call
+/// and through the Connect translation when it is a Connect call.
 #[derive(Clone)]
 pub(super) struct Translate {
     #[cfg(feature = "grpc-web")]
     grpc_web: Option<tonic_web::GrpcWebService<Dispatch>>,
+    #[cfg(feature = "connect")]
+    connect: Option<std::sync::Arc<super::connect::Connect>>,
     dispatch: Dispatch,
 }
 
@@ -140,6 +155,13 @@ impl Service<Request<Incoming>> for Translate {
                 return Box::pin(async move { Ok(answer.await?.map(axum::body::Body::new)) });
             }
         }
+        #[cfg(feature = "connect")]
+        if let Some(connect) = &self.connect {
+            if super::connect::Connect::wants(&request) {
+                let answer = connect.clone().call(request, self.dispatch.clone());
+                return Box::pin(async move { Ok(answer.await) });
+            }
+        }
         let answer = self.dispatch.call(request);
         Box::pin(async move { Ok(answer.await?.map(axum::body::Body::new)) })
     }
@@ -154,9 +176,9 @@ pub(super) mod cors {
     use http::{HeaderName, HeaderValue, Method};
     use tower_http::cors::{AllowOrigin, CorsLayer};
 
-    /// The request headers a gRPC-Web or HTTP/JSON call from a browser may send beyond the
-    /// CORS-safelisted ones, allowed unless [`Cors::allow_headers`] adds more.
-    pub const CORS_ALLOWED_HEADERS: [&str; 9] = [
+    /// The request headers a gRPC-Web, Connect or HTTP/JSON call from a browser may send beyond
+    /// the CORS-safelisted ones, allowed unless [`Cors::allow_headers`] adds more.
+    pub const CORS_ALLOWED_HEADERS: [&str; 11] = [
         "content-type",
         "authorization",
         "grpc-timeout",
@@ -166,6 +188,8 @@ pub(super) mod cors {
         "x-user-agent",
         "traceparent",
         "tracestate",
+        "connect-protocol-version",
+        "connect-timeout-ms",
     ];
 
     /// The response headers a page's script may read beyond the CORS-safelisted ones: the

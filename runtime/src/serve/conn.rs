@@ -25,7 +25,9 @@ use tower::Service;
 use super::browser::Browsers;
 use super::limits::{self, Activity, CallOpen, CallSlots, Limits, ReceiveLimited, Sent, Slot};
 use super::probes::Probes;
-use crate::http::call::{self, CallFuture, CallInfo, Endpoint, GrpcWebCall, Next, Transport};
+use crate::http::call::{
+    self, CallFuture, CallInfo, ConnectCall, Endpoint, GrpcWebCall, Next, Transport,
+};
 use crate::http::routes::MessageLimit;
 
 /// The routes a listener serves.
@@ -33,8 +35,9 @@ use crate::http::routes::MessageLimit;
 pub(super) enum Routing {
     /// Everything goes to the gRPC routes (the gRPC port).
     Grpc(Router),
-    /// Everything goes to the HTTP routes (the HTTP port), except gRPC-Web calls, which the
-    /// front marked (`GrpcWebCall`, only when gRPC-Web is on) and go to the gRPC routes.
+    /// Everything goes to the HTTP routes (the HTTP port), except gRPC-Web and Connect calls,
+    /// which the front marked (`GrpcWebCall`, `ConnectCall`, only when they are on) and go to
+    /// the gRPC routes.
     Http { http: Router, grpc: Router },
     /// One port: `content-type: application/grpc...` goes to gRPC, the rest to HTTP.
     Both { grpc: Router, http: Router },
@@ -157,7 +160,11 @@ where
         let open = self.activity.call();
         let grpc = match &self.routing {
             Routing::Grpc(_) => true,
-            Routing::Http { .. } => request.extensions().get::<GrpcWebCall>().is_some(),
+            Routing::Http { .. } => {
+                let extensions = request.extensions();
+                extensions.get::<GrpcWebCall>().is_some()
+                    || extensions.get::<ConnectCall>().is_some()
+            }
             Routing::Both { .. } => is_grpc(&request),
         };
         let transport = if grpc {

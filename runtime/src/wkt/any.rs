@@ -73,6 +73,12 @@ struct Entry {
     value_form: bool,
     write: fn(&[u8]) -> Result<Json, String>,
     read: fn(serde_json::Value) -> Result<Vec<u8>, String>,
+    /// The encoded message as a JSON document, and a JSON document as the encoded message, for
+    /// the Connect protocol's JSON (see [`encoded_to_json`]).
+    #[cfg_attr(not(feature = "connect"), allow(dead_code))]
+    to_json: fn(&[u8]) -> Result<Vec<u8>, String>,
+    #[cfg_attr(not(feature = "connect"), allow(dead_code))]
+    from_json: fn(&[u8]) -> Result<Vec<u8>, String>,
 }
 
 /// The well-known types whose JSON is not a plain object of fields. `Empty` is not one of them:
@@ -161,6 +167,8 @@ where
         value_form,
         write: write_packed::<T>,
         read: read_packed::<T>,
+        to_json: to_json::<T>,
+        from_json: from_json::<T>,
     };
     (name, entry)
 }
@@ -176,6 +184,44 @@ fn read_packed<T: prost::Message + DeserializeOwned>(
     T::deserialize(json)
         .map(|message| message.encode_to_vec())
         .map_err(|e| e.to_string())
+}
+
+fn to_json<T: prost::Message + Default + Serialize>(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let message = T::decode(bytes).map_err(|e| format!("cannot decode the message: {e}"))?;
+    serde_json::to_vec(&message).map_err(|e| e.to_string())
+}
+
+fn from_json<T: prost::Message + DeserializeOwned>(json: &[u8]) -> Result<Vec<u8>, String> {
+    // What the HTTP/JSON routes read a JSON body with (docs/reference.md section 5).
+    crate::json::from_slice::<T>(json)
+        .map(|message| message.encode_to_vec())
+        .map_err(|e| e.to_string())
+}
+
+/// The JSON of the message `name` (`acme.shop.v1.Order`) encoded in `bytes`, written by the
+/// message's own serde impl, as the HTTP/JSON routes write it.
+#[cfg(feature = "connect")]
+pub(crate) fn encoded_to_json(name: &str, bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let entry = lookup_name(name)?;
+    (entry.to_json)(bytes)
+}
+
+/// The encoding of the message `name` read from the JSON document `json` by the message's own
+/// serde impl, as the HTTP/JSON routes read a body.
+#[cfg(feature = "connect")]
+pub(crate) fn json_to_encoded(name: &str, json: &[u8]) -> Result<Vec<u8>, String> {
+    let entry = lookup_name(name)?;
+    (entry.from_json)(json)
+}
+
+#[cfg(feature = "connect")]
+fn lookup_name(name: &str) -> Result<Entry, String> {
+    registry()
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(name)
+        .copied()
+        .ok_or_else(|| format!("the message type {name} is not generated into this binary"))
 }
 
 /// A message type that [`Any`] knows with no registration call. Generated code submits one for

@@ -35,6 +35,8 @@ use std::fmt;
 
 use serde::de::{self, Visitor};
 
+#[cfg(feature = "connect")]
+pub(crate) use any::{encoded_to_json, json_to_encoded};
 pub use any::{register, Any, AnyType};
 pub use empty::Empty;
 #[cfg(feature = "http")]

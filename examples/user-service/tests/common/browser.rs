@@ -2,8 +2,15 @@
 //! Chromium on a page. A missing tool skips the test, unless `RS_SVC_REQUIRE_BROWSER=1` (set by
 //! `.ci/run`) makes it a failure.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
+
+use rs_svc::http::axum::{self, routing::get, Router};
+use rs_svc::serve::Server;
+use serde_json::Value;
+use user_service_example::FILE_DESCRIPTOR_SET;
 
 fn required() -> bool {
     std::env::var("RS_SVC_REQUIRE_BROWSER").as_deref() == Ok("1")
@@ -96,4 +103,91 @@ pub async fn run_chromium(chromium: &Path, url: &str, extra: &[&str]) -> String 
 /// Headless Chromium on `url`: its DOM once the page's scripts and fetches are done.
 pub async fn dump_dom(chromium: &Path, url: &str) -> String {
     run_chromium(chromium, url, &["--dump-dom"]).await
+}
+
+/// Serves `page` at `/page.html`, the example's descriptor set at `/descriptors.pb` and the npm
+/// packages (under `/m/`) from one origin, until the test ends; its address.
+pub async fn page_server(packages: PathBuf, page: &'static str) -> SocketAddr {
+    use axum::extract::Path as UrlPath;
+    use axum::response::IntoResponse;
+    let packages = Arc::new(packages);
+    let files = Router::new()
+        .route(
+            "/page.html",
+            get(move || async move { ([("content-type", "text/html; charset=utf-8")], page) }),
+        )
+        .route(
+            "/descriptors.pb",
+            get(|| async {
+                (
+                    [("content-type", "application/octet-stream")],
+                    FILE_DESCRIPTOR_SET,
+                )
+            }),
+        )
+        .route(
+            "/m/{*file}",
+            get(move |UrlPath(file): UrlPath<String>| {
+                let packages = packages.clone();
+                async move {
+                    if file.split('/').any(|segment| segment == "..") {
+                        return axum::http::StatusCode::NOT_FOUND.into_response();
+                    }
+                    match std::fs::read(packages.join(&file)) {
+                        Ok(bytes) => ([("content-type", "text/javascript; charset=utf-8")], bytes)
+                            .into_response(),
+                        Err(_) => axum::http::StatusCode::NOT_FOUND.into_response(),
+                    }
+                }
+            }),
+        );
+    let server = Server::builder()
+        .http(files)
+        .single_port(([127, 0, 0, 1], 0))
+        .build()
+        .unwrap()
+        .bind()
+        .await
+        .unwrap();
+    let addr = server.grpc_addr();
+    tokio::spawn(server.serve_with_shutdown(std::future::pending()));
+    addr
+}
+
+/// What the page at `/page.html` of `page_origin` wrote into `#result` when calling the API
+/// server `serve` starts (its HTTP address goes in `?api=`). Chromium's virtual-time budget
+/// sometimes dumps the DOM before the page's calls are done (`#result` still `pending`; seen in
+/// about one run in three on a loaded 2-core machine): such a dump is retried, against a fresh
+/// server, up to five times. Any other result counts.
+pub async fn page_outcome<F, Fut>(chromium: &Path, page_origin: &str, mut serve: F) -> Value
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = SocketAddr>,
+{
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let api = serve().await;
+        let url = format!("{page_origin}/page.html?api=http://{api}");
+        let dom = dump_dom(chromium, &url).await;
+        if attempts == 5 || !dom.contains("<pre id=\"result\">pending</pre>") {
+            return page_result(&dom);
+        }
+        eprintln!("the page was dumped before its calls were done; again");
+    }
+}
+
+/// The JSON the page wrote into `#result`.
+pub fn page_result(dom: &str) -> Value {
+    let start = dom
+        .find("<pre id=\"result\">")
+        .unwrap_or_else(|| panic!("no #result in {dom}"))
+        + "<pre id=\"result\">".len();
+    let end = start + dom[start..].find("</pre>").unwrap();
+    let text = dom[start..end]
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("#result is not JSON: {text}"))
 }

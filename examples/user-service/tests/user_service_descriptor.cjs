@@ -1,0 +1,23 @@
+// The example's `user.v1.UserService` read from its FileDescriptorSet with @bufbuild/protobuf's
+// registry, rather than generated stubs (no protoc plugin for JavaScript is needed); shared by
+// the node clients grpc_web_client.cjs and connect_client.cjs.
+"use strict";
+
+const fs = require("node:fs");
+const { fromBinary, createFileRegistry } = require("@bufbuild/protobuf");
+const { FileDescriptorSetSchema } = require("@bufbuild/protobuf/wkt");
+
+/// The service of the set in `descriptorFile`.
+function userService(descriptorFile) {
+  // The set lists its files by name, not dependencies first: resolve imports by name.
+  const files = new Map(
+    fromBinary(FileDescriptorSetSchema, fs.readFileSync(descriptorFile)).file.map((f) => [f.name, f]),
+  );
+  const registry = createFileRegistry(files.get("user/v1/user.proto"), (name) => files.get(name));
+  return registry.getService("user.v1.UserService");
+}
+
+/// The fields of a user the tests compare.
+const user = (u) => u && { name: u.name, displayName: u.displayName, email: u.email };
+
+module.exports = { userService, user };
