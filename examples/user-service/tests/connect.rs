@@ -457,8 +457,8 @@ try {
   const { FileDescriptorSetSchema } = await import("@bufbuild/protobuf/wkt");
   const api = new URLSearchParams(location.search).get("api");
   const bytes = new Uint8Array(await (await fetch("/descriptors.pb")).arrayBuffer());
-  const files = new Map(fromBinary(FileDescriptorSetSchema, bytes).file.map((f) => [f.name, f]));
-  const service = createFileRegistry(files.get("user/v1/user.proto"), (name) => files.get(name))
+  // The set lists every file after its imports, so the registry takes it whole.
+  const service = createFileRegistry(fromBinary(FileDescriptorSetSchema, bytes))
     .getService("user.v1.UserService");
   const attempt = async (name, call) => {
     try { out[name] = await call(); } catch (e) { out[name] = { failed: String(e.message ?? e) }; }

@@ -9,12 +9,10 @@ const { FileDescriptorSetSchema } = require("@bufbuild/protobuf/wkt");
 
 /// The service of the set in `descriptorFile`.
 function userService(descriptorFile) {
-  // The set lists its files by name, not dependencies first: resolve imports by name.
-  const files = new Map(
-    fromBinary(FileDescriptorSetSchema, fs.readFileSync(descriptorFile)).file.map((f) => [f.name, f]),
-  );
-  const registry = createFileRegistry(files.get("user/v1/user.proto"), (name) => files.get(name));
-  return registry.getService("user.v1.UserService");
+  // The set lists every file after the files it imports (README, Parameters:
+  // `file_descriptor_set`), so the registry takes it whole, as it takes protoc's.
+  const set = fromBinary(FileDescriptorSetSchema, fs.readFileSync(descriptorFile));
+  return createFileRegistry(set).getService("user.v1.UserService");
 }
 
 /// The fields of a user the tests compare.
