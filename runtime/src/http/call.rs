@@ -40,6 +40,8 @@ pub struct CallInfo {
     transport: Transport,
     /// A gRPC call that came in as gRPC-Web.
     grpc_web: bool,
+    /// An HTTP/JSON call that came in as a WebSocket handshake.
+    websocket: bool,
     peer: Option<SocketAddr>,
     local: Option<SocketAddr>,
     deadline: Option<Instant>,
@@ -80,6 +82,7 @@ impl CallInfo {
             one_message,
             transport: Transport::Grpc,
             grpc_web: request.extensions().get::<GrpcWebCall>().is_some(),
+            websocket: false,
             peer,
             local,
             deadline: deadline(request.headers()),
@@ -103,6 +106,10 @@ impl CallInfo {
             one_message: false,
             transport: Transport::Http,
             grpc_web: false,
+            #[cfg(feature = "websocket")]
+            websocket: crate::http::websocket::is_upgrade(parts),
+            #[cfg(not(feature = "websocket"))]
+            websocket: false,
             peer: connection.and_then(|c| c.remote_addr()),
             local: connection.and_then(|c| c.local_addr()),
             deadline: deadline(&parts.headers),
@@ -161,6 +168,12 @@ impl CallInfo {
         self.grpc_web
     }
 
+    /// Whether this HTTP/JSON call came in as a WebSocket handshake to a streaming route
+    /// (docs/reference.md section 13.1): the call goes on over the socket after its `101`.
+    pub fn is_websocket(&self) -> bool {
+        self.websocket
+    }
+
     /// The client's address.
     pub fn peer(&self) -> Option<SocketAddr> {
         self.peer
@@ -194,6 +207,7 @@ impl fmt::Debug for CallInfo {
             .field("known", &self.known)
             .field("transport", &self.transport)
             .field("grpc_web", &self.grpc_web)
+            .field("websocket", &self.websocket)
             .field("peer", &self.peer)
             .field("local", &self.local)
             .field("deadline", &self.deadline)
@@ -305,6 +319,8 @@ pub fn on_complete(
     let (parts, body) = response.into_parts();
     let head = match transport {
         Transport::Grpc => parts.headers.get(GRPC_STATUS).map(grpc_code),
+        // A WebSocket call's `101`: its body's trailer carries the code once the session ends.
+        Transport::Http if parts.status == StatusCode::SWITCHING_PROTOCOLS => None,
         Transport::Http => Some(
             parts
                 .extensions
