@@ -41,15 +41,15 @@ impl Drop for Dropped {
 
 type Outcomes = Arc<Mutex<Vec<(bool, Code)>>>;
 
-async fn serve(limits: Limits) -> (SocketAddr, Arc<Chat>, Outcomes) {
-    let chat = Arc::new(Chat::default());
-    let routes = Routes::new(Options::default())
+/// The test's routes, as an axum router.
+fn routes(chat: &Arc<Chat>) -> axum::Router {
+    Routes::new(Options::default())
         .route(
             MethodFilter::POST,
             &CHAT,
             "test.v1.Chat/Chat",
             bidi_streaming(
-                &chat,
+                chat,
                 &BODY,
                 |chat, request: tonic::Request<tonic::Streaming<String>>| async move {
                     let mut messages = request.into_inner();
@@ -86,7 +86,7 @@ async fn serve(limits: Limits) -> (SocketAddr, Arc<Chat>, Outcomes) {
             &COUNT,
             "test.v1.Chat/Count",
             client_streaming(
-                &chat,
+                chat,
                 &BODY,
                 |_, request: tonic::Request<tonic::Streaming<String>>| async move {
                     let mut messages = request.into_inner();
@@ -107,14 +107,19 @@ async fn serve(limits: Limits) -> (SocketAddr, Arc<Chat>, Outcomes) {
             &ECHO,
             "test.v1.Chat/Echo",
             unary(
-                &chat,
+                chat,
                 &BODY,
                 |_, request: tonic::Request<String>| async move {
                     Ok(tonic::Response::new(request.into_inner()))
                 },
             ),
         )
-        .into_router();
+        .into_router()
+}
+
+async fn serve(limits: Limits) -> (SocketAddr, Arc<Chat>, Outcomes) {
+    let chat = Arc::new(Chat::default());
+    let routes = routes(&chat);
     let outcomes = Outcomes::default();
     let recorded = outcomes.clone();
     let record = tower::layer::layer_fn(move |next: Next| {
@@ -257,7 +262,7 @@ async fn a_client_stream_answers_once_after_the_half_close() {
 
 #[tokio::test]
 async fn a_call_that_ends_in_error_sends_its_status_and_closes_with_4000_plus_its_code() {
-    let cases: [(&str, Vec<Message>, Limits, Code, &str); 5] = [
+    let cases: [(&str, Vec<Message>, Limits, Code, &str); 6] = [
         (
             "/v1/chat",
             vec![Message::text("\"missing\"")],
@@ -290,6 +295,14 @@ async fn a_call_that_ends_in_error_sends_its_status_and_closes_with_4000_plus_it
             "/v1/chat?grpc-timeout=200m",
             vec![Message::text("\"wait\"")],
             Limits::default(),
+            Code::DeadlineExceeded,
+            "deadline",
+        ),
+        // The query's deadline wins over the server's default, as a header would.
+        (
+            "/v1/chat?grpc-timeout=200m",
+            vec![Message::text("\"wait\"")],
+            Limits::default().default_deadline(Some(Duration::from_secs(60))),
             Code::DeadlineExceeded,
             "deadline",
         ),
@@ -380,4 +393,39 @@ async fn an_open_session_holds_its_place_among_the_concurrent_calls() {
     let mut third = open(addr, "/v1/chat").await;
     send(&mut third, "").await;
     assert_eq!(next_json(&mut third).await["status"]["code"], 0);
+}
+
+#[tokio::test]
+async fn the_routes_take_websockets_under_any_hyper_server_with_upgrades() {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use hyper_util::service::TowerToHyperService;
+    // The routes alone, with no `rs_svc::serve` around them.
+    let router = routes(&Arc::new(Chat::default()));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let service = TowerToHyperService::new(router.clone());
+            tokio::spawn(async move {
+                let http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                let _ = http
+                    .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    let mut socket = open(addr, "/v1/chat").await;
+    send(&mut socket, "\"one\"").await;
+    assert_eq!(next_json(&mut socket).await["result"], "ONE");
+    send(&mut socket, "").await;
+    assert_eq!(next_json(&mut socket).await["status"]["code"], 0);
+    assert_eq!(closed(&mut socket).await.0, 1000);
+    // The deadline in the query holds there too.
+    let mut socket = open(addr, "/v1/chat?grpc-timeout=100m").await;
+    send(&mut socket, "\"wait\"").await;
+    assert_eq!(next_json(&mut socket).await["status"]["code"], 4);
+    assert_eq!(closed(&mut socket).await.0, 4004);
 }
