@@ -429,3 +429,30 @@ async fn the_routes_take_websockets_under_any_hyper_server_with_upgrades() {
     assert_eq!(next_json(&mut socket).await["status"]["code"], 4);
     assert_eq!(closed(&mut socket).await.0, 4004);
 }
+
+/// The same message limit holds for the route's NDJSON body (docs/reference.md section 11: each
+/// message of a streamed body), which the WebSocket path shares its reading with.
+#[tokio::test]
+async fn the_servers_message_limit_holds_for_each_message_of_an_ndjson_client_stream() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (addr, _, _) = serve(Limits::default().max_receive_message_bytes(64)).await;
+    for (line, status) in [
+        ("\"short\"", "200"),
+        (&*format!("\"{}\"", "x".repeat(100)), "429"),
+    ] {
+        let body = format!("{line}\n");
+        let request = format!(
+            "POST /v1/count HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-ndjson\r\n\
+             content-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.unwrap();
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{line}: {answer}"
+        );
+    }
+}

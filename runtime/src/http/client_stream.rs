@@ -151,7 +151,8 @@ where
     let frames = GrpcFrames::<Req> {
         body: call.body,
         pieces,
-        limit: call.options.body_limit(&call.parts.extensions),
+        // The extensions moved into the request (the server's limit is among them).
+        limit: call.options.body_limit(request.extensions()),
         ready: VecDeque::new(),
         done: false,
         gone: Arc::default(),
@@ -438,6 +439,12 @@ impl Splitter {
                 self.next_line()
             };
             match found {
+                // A whole message that came in one piece is held to the limit too.
+                Some(message) if message.len() > limit => {
+                    return Err(tonic::Status::resource_exhausted(format!(
+                        "a streamed message is over {limit} bytes"
+                    )))
+                }
                 Some(message) => out.push(message),
                 None => break,
             }
