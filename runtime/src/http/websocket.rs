@@ -147,7 +147,8 @@ where
     let session = Accepted {
         request,
         bound,
-        timeout,
+        // The deadline runs from the handshake.
+        deadline: timeout.map(|timeout| tokio::time::Instant::now() + timeout),
         rpc: call.method,
         response_body,
     };
@@ -165,7 +166,7 @@ where
 struct Accepted {
     request: tonic::Request<()>,
     bound: Option<Map<String, Value>>,
-    timeout: Option<Duration>,
+    deadline: Option<tokio::time::Instant>,
     rpc: &'static str,
     response_body: Option<&'static str>,
 }
@@ -218,8 +219,8 @@ impl Accepted {
             let reader = read::<Req>(&mut source, sender, &half_closed, pieces);
             let writer = write(&mut sink, method(request), self.rpc, self.response_body);
             let deadline = async {
-                match self.timeout {
-                    Some(timeout) => tokio::time::sleep(timeout).await,
+                match self.deadline {
+                    Some(deadline) => tokio::time::sleep_until(deadline).await,
                     None => std::future::pending().await,
                 }
             };
