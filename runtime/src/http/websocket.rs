@@ -53,9 +53,13 @@ const CLOSING: Duration = Duration::from_secs(1);
 /// HTTP/1.1; HTTP/2's extended `CONNECT` of RFC 8441 is not taken, see docs/reference.md
 /// section 13.1).
 pub(crate) fn is_upgrade(parts: &http::request::Parts) -> bool {
-    parts.method == Method::GET
-        && parts
-            .headers
+    is_handshake(&parts.method, &parts.headers)
+}
+
+/// [`is_upgrade`] of a request's method and headers.
+pub(crate) fn is_handshake(method: &Method, headers: &HeaderMap) -> bool {
+    method == Method::GET
+        && headers
             .get(http::header::UPGRADE)
             .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"websocket"))
 }

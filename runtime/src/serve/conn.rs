@@ -168,13 +168,14 @@ where
         // A WebSocket handshake's deadline may come in its query (docs/reference.md section
         // 13.1); it becomes the header before anything reads the header.
         #[cfg(feature = "websocket")]
-        let request = {
-            let (mut parts, body) = request.into_parts();
-            if !grpc && crate::http::websocket::is_upgrade(&parts) {
+        let request =
+            if !grpc && crate::http::websocket::is_handshake(request.method(), request.headers()) {
+                let (mut parts, body) = request.into_parts();
                 crate::http::websocket::timeout_from_query(&mut parts.headers, &mut parts.uri);
-            }
-            Request::from_parts(parts, body)
-        };
+                Request::from_parts(parts, body)
+            } else {
+                request
+            };
         if let Some(why) = self.enforced.headers_over(&request) {
             return Answer::ready(limits::headers_too_large(transport, why), open);
         }

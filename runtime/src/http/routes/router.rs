@@ -345,7 +345,7 @@ impl tower::Service<http::Request<Body>> for Dispatch {
     }
 }
 
-/// The route a WebSocket handshake (a `GET`, or HTTP/2's `CONNECT`) reaches on `path`: a route
+/// The route a WebSocket handshake (a `GET` with `Upgrade: websocket`) reaches on `path`: a route
 /// that takes WebSocket upgrades, whatever its own method (docs/reference.md section 13.1), else
 /// whatever serves `GET` there, which answers as to any `GET`.
 #[cfg(feature = "websocket")]
