@@ -67,6 +67,8 @@ pub fn token_verifier(secret: &[u8]) -> Result<rs_svc::auth::Jwt, rs_svc::auth::
 /// - `/healthz` and `/readyz`, the health service and reflection;
 /// - gRPC-Web (binary and text) and the Connect protocol (binary and JSON) on both ports, for
 ///   browsers (which reach the HTTP one); pages of other origins also need [`cors`].
+/// - the streaming methods over WebSocket on their HTTP paths too (the runtime's `websocket`
+///   feature), full duplex, for browsers.
 pub fn server(
     users: Arc<Users>,
     jwt: &rs_svc::auth::Jwt,

@@ -12,6 +12,8 @@
 //! so a browser can call the gRPC API on the HTTP port. `--cors-origin ORIGIN` (repeatable; `*`
 //! for any) lets pages from that origin (`http://localhost:5173`) call the HTTP/JSON routes,
 //! gRPC-Web and Connect cross-origin.
+//! The streaming methods `ImportUsers` and `LookupUsers` also take WebSockets on their paths
+//! (`ws://localhost:8080/v1/users:lookup`; docs/reference.md section 13.1).
 //!
 //! The HTTP port also serves the API's OpenAPI document at `/openapi.yaml` and a Swagger UI page
 //! for it at `/docs`. The page loads Swagger UI from `USER_SERVICE_DOCS_ASSETS`: a URL, or a

@@ -88,6 +88,18 @@ async fn swagger_ui_page_renders_every_operation() {
         servers => panic!("servers {servers:?} in the page's server list: {dom}"),
     }
 
+    // A streaming operation, opened by its deep link, shows its WebSocket route: the sentence of
+    // its description and the `x-rs-svc-websocket` extension (`showExtensions`), here its `halfClose`.
+    let lookup = format!("{url}#/UserService/UserService_LookupUsers");
+    let dom = chromium_run(&chromium, &lookup, &["--dump-dom"]).await;
+    assert_shows(
+        &dom,
+        &[
+            "Also served over WebSocket".into(),
+            "An empty text frame ends the client's messages.".into(),
+        ],
+    );
+
     if let Some(png) = std::env::var_os("RS_SVC_DOCS_SCREENSHOT") {
         let png = PathBuf::from(png);
         let _ = std::fs::remove_file(&png);
@@ -131,6 +143,10 @@ async fn redoc_page_renders_every_operation() {
         .collect();
     wanted.extend(PATHS.map(String::from));
     wanted.push("Lists users in name order, a page at a time.".into());
+    // The streaming operations' WebSocket routes: a sentence of their description, and the
+    // `x-rs-svc-websocket` extension (`showExtensions`), here its `halfClose`.
+    wanted.push("Also served over WebSocket".into());
+    wanted.push("An empty text frame ends the client's messages.".into());
     assert_shows(&dom, &wanted);
 }
 

@@ -42,6 +42,8 @@ pub struct CallInfo {
     grpc_web: bool,
     /// A gRPC call that came in over the Connect protocol.
     connect: bool,
+    /// An HTTP/JSON call that came in as a WebSocket handshake.
+    websocket: bool,
     peer: Option<SocketAddr>,
     local: Option<SocketAddr>,
     deadline: Option<Instant>,
@@ -83,6 +85,7 @@ impl CallInfo {
             transport: Transport::Grpc,
             grpc_web: request.extensions().get::<GrpcWebCall>().is_some(),
             connect: request.extensions().get::<ConnectCall>().is_some(),
+            websocket: false,
             peer,
             local,
             deadline: deadline(request.headers()),
@@ -107,6 +110,10 @@ impl CallInfo {
             transport: Transport::Http,
             grpc_web: false,
             connect: false,
+            #[cfg(feature = "websocket")]
+            websocket: crate::http::websocket::is_upgrade(parts),
+            #[cfg(not(feature = "websocket"))]
+            websocket: false,
             peer: connection.and_then(|c| c.remote_addr()),
             local: connection.and_then(|c| c.local_addr()),
             deadline: deadline(&parts.headers),
@@ -172,6 +179,12 @@ impl CallInfo {
         self.connect
     }
 
+    /// Whether this HTTP/JSON call came in as a WebSocket handshake to a streaming route
+    /// (docs/reference.md section 13.1): the call goes on over the socket after its `101`.
+    pub fn is_websocket(&self) -> bool {
+        self.websocket
+    }
+
     /// The client's address.
     pub fn peer(&self) -> Option<SocketAddr> {
         self.peer
@@ -206,6 +219,7 @@ impl fmt::Debug for CallInfo {
             .field("transport", &self.transport)
             .field("grpc_web", &self.grpc_web)
             .field("connect", &self.connect)
+            .field("websocket", &self.websocket)
             .field("peer", &self.peer)
             .field("local", &self.local)
             .field("deadline", &self.deadline)
@@ -322,6 +336,8 @@ pub fn on_complete(
     let (parts, body) = response.into_parts();
     let head = match transport {
         Transport::Grpc => parts.headers.get(GRPC_STATUS).map(grpc_code),
+        // A WebSocket call's `101`: its body's trailer carries the code once the session ends.
+        Transport::Http if parts.status == StatusCode::SWITCHING_PROTOCOLS => None,
         Transport::Http => Some(
             parts
                 .extensions

@@ -39,9 +39,18 @@ pub async fn client_streaming<Req, Resp, F, Fut>(
 where
     Req: JsonMessage + prost::Message + Default,
     Resp: Serialize + Send + 'static,
-    F: FnOnce(tonic::Request<tonic::Streaming<Req>>) -> Fut + Send,
-    Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>> + Send,
+    F: FnOnce(tonic::Request<tonic::Streaming<Req>>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>> + Send + 'static,
 {
+    #[cfg(feature = "websocket")]
+    if super::websocket::is_upgrade(&call.parts) {
+        let one = move |request| async move {
+            let (metadata, message, extensions) = method(request).await?.into_parts();
+            let answer = tokio_stream::once(Ok(message));
+            Ok(tonic::Response::from_parts(metadata, answer, extensions))
+        };
+        return super::websocket::serve::<Req, Resp, _, _, _>(call, rule.response_body, one).await;
+    }
     let rpc = call.method;
     let unary = |request| async move {
         let (request, timeout, gone): Opened<Req> = request?;
@@ -76,9 +85,13 @@ where
     Req: JsonMessage + prost::Message + Default,
     Resp: Serialize + Send + 'static,
     S: Stream<Item = Result<Resp, tonic::Status>> + Send + 'static,
-    F: FnOnce(tonic::Request<tonic::Streaming<Req>>) -> Fut + Send,
-    Fut: Future<Output = Result<tonic::Response<S>, tonic::Status>> + Send,
+    F: FnOnce(tonic::Request<tonic::Streaming<Req>>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<tonic::Response<S>, tonic::Status>> + Send + 'static,
 {
+    #[cfg(feature = "websocket")]
+    if super::websocket::is_upgrade(&call.parts) {
+        return super::websocket::serve::<Req, Resp, S, _, _>(call, None, method).await;
+    }
     let wants = super::stream::Wants::of(&call.parts.headers);
     let rpc = call.method;
     match open::<Req>(call, rule) {
@@ -138,7 +151,8 @@ where
     let frames = GrpcFrames::<Req> {
         body: call.body,
         pieces,
-        limit: call.options.body_limit(&call.parts.extensions),
+        // The extensions moved into the request (the server's limit is among them).
+        limit: call.options.body_limit(request.extensions()),
         ready: VecDeque::new(),
         done: false,
         gone: Arc::default(),
@@ -162,7 +176,9 @@ where
 /// The fields the path variables and the query set, as the JSON object of a message (`None`
 /// when there are none): what [`weave`] puts into the stream's first message. Path beats
 /// query, as in a unary call. A bad value is a 400 before the handler runs.
-fn bound_fields<Req: JsonMessage>(call: &Call) -> Result<Option<Map<String, Value>>, HttpError> {
+pub(super) fn bound_fields<Req: JsonMessage>(
+    call: &Call,
+) -> Result<Option<Map<String, Value>>, HttpError> {
     let query = call.parts.uri.query().unwrap_or("");
     if call.bindings.is_empty() && query.is_empty() {
         return Ok(None);
@@ -236,7 +252,7 @@ struct GrpcFrames<Req> {
 }
 
 /// How the body is cut into messages.
-enum Pieces {
+pub(super) enum Pieces {
     /// NDJSON lines or JSON array elements, each parsed as `Req`; `bound` (the path's and the
     /// query's fields) goes into the first.
     Json {
@@ -265,7 +281,7 @@ impl Pieces {
     }
 
     /// One piece as a gRPC frame of `Req`.
-    fn encode<Req: JsonMessage + prost::Message>(
+    pub(super) fn encode<Req: JsonMessage + prost::Message>(
         &mut self,
         piece: Bytes,
     ) -> Result<Bytes, tonic::Status> {
@@ -301,7 +317,7 @@ impl Pieces {
 pub const RAW_PIECE_BYTES: usize = 64 * 1024;
 
 /// A raw body cut into `google.api.HttpBody` messages.
-struct RawPieces {
+pub(super) struct RawPieces {
     /// The request's Content-Type, set on every message so each one stands alone (Envoy sets it
     /// on the first only).
     content_type: String,
@@ -423,6 +439,12 @@ impl Splitter {
                 self.next_line()
             };
             match found {
+                // A whole message that came in one piece is held to the limit too.
+                Some(message) if message.len() > limit => {
+                    return Err(tonic::Status::resource_exhausted(format!(
+                        "a streamed message is over {limit} bytes"
+                    )))
+                }
                 Some(message) => out.push(message),
                 None => break,
             }

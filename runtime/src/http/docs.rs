@@ -227,7 +227,8 @@ impl Docs {
                     "<link rel=\"stylesheet\" href=\"{}\">\n</head>\n<body style=\"margin:0\">\n\
                      <div id=\"swagger-ui\"></div>\n<script src=\"{}\"></script>\n\
                      <script>\nwindow.ui = SwaggerUIBundle({{url: {}, dom_id: \"#swagger-ui\", \
-                     deepLinking: true, displayOperationId: true}});\n</script>",
+                     deepLinking: true, displayOperationId: true, \
+                     showExtensions: true}});\n</script>",
                     html_escape(&format!("{assets}/swagger-ui.css")),
                     html_escape(&format!("{assets}/swagger-ui-bundle.js")),
                     js_string(&document),
@@ -238,7 +239,7 @@ impl Docs {
                     page,
                     "</head>\n<body style=\"margin:0\">\n<div id=\"redoc\"></div>\n\
                      <script src=\"{}\"></script>\n<script>\n\
-                     Redoc.init({}, {{}}, document.getElementById(\"redoc\"));\n</script>",
+                     Redoc.init({}, {{showExtensions: true}}, document.getElementById(\"redoc\"));\n</script>",
                     html_escape(&format!("{assets}/redoc.standalone.js")),
                     js_string(&document),
                 );

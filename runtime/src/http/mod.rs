@@ -18,6 +18,8 @@ pub mod routes;
 pub mod status;
 #[doc(hidden)]
 pub mod stream;
+#[cfg(feature = "websocket")]
+pub(crate) mod websocket;
 
 pub use axum;
 #[cfg(feature = "http-client")]
@@ -25,7 +27,9 @@ pub use channel::{HttpChannel, MessageStream, DEFAULT_MAX_RESPONSE_BYTES};
 #[doc(hidden)]
 pub use client_stream::{bidi_streaming, client_streaming};
 pub use docs::{docs_router, Docs};
-pub use routes::{handler, Call, Handler, HttpError, Interceptor, Options, Routes, SuccessStatus};
+pub use routes::{
+    handler, Call, Handler, HttpError, Interceptor, Options, RouteHandler, Routes, SuccessStatus,
+};
 #[doc(hidden)]
 pub use routes::{unary, BodyRule, JsonMessage, Rule};
 #[doc(hidden)]

@@ -373,12 +373,24 @@ where
 }
 
 /// The handler's stream with the call's deadline and panics turned into a final error.
-struct Guarded<S> {
+pub(super) struct Guarded<S> {
     inner: Pin<Box<S>>,
     /// Fires at the call's deadline; taken once it has.
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
     /// The method, for the log of a panic.
     rpc: &'static str,
+}
+
+#[cfg(feature = "websocket")]
+impl<S> Guarded<S> {
+    /// `stream` with panics turned into a final error, and no deadline of its own.
+    pub(super) fn new(stream: S, rpc: &'static str) -> Self {
+        Guarded {
+            inner: Box::pin(stream),
+            deadline: None,
+            rpc,
+        }
+    }
 }
 
 impl<Resp, S> Stream for Guarded<S>

@@ -62,6 +62,7 @@ impl Service<Request<Body>> for AccessLog {
                     transport = info.transport().as_str(),
                     grpc_web = info.is_grpc_web().then_some(true),
                     connect = info.is_connect().then_some(true),
+                    websocket = info.is_websocket().then_some(true),
                     rpc.grpc.status_code = outcome.code as i32,
                     code = ?outcome.code,
                     http.response.status_code = (info.transport() == Transport::Http)

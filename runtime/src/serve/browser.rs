@@ -17,9 +17,10 @@
 //!    its call is turned into a gRPC request marked as Connect (`ConnectCall`) and served the
 //!    same way, and the gRPC answer turned back into Connect's.
 //!
-//! Later browser transports slot in at step 2, beside gRPC-Web: each is recognised by its
-//! request's head in [`Front::call`] and handed to the connection's dispatch as a call of the
-//! services it reaches.
+//! Another transport that turns a call into a gRPC call slots in at step 2, beside gRPC-Web and
+//! Connect: recognised by its request's head in [`Front::call`] and handed to the connection's
+//! dispatch as a call of the services it reaches. WebSocket streams are not one: the HTTP routes
+//! take their handshakes (`crate::http::websocket`).
 
 use std::convert::Infallible;
 use std::future::Future;

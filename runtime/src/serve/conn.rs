@@ -172,6 +172,17 @@ where
         } else {
             Transport::Http
         };
+        // A WebSocket handshake's deadline may come in its query (docs/reference.md section
+        // 13.1); it becomes the header before anything reads the header.
+        #[cfg(feature = "websocket")]
+        let request =
+            if !grpc && crate::http::websocket::is_handshake(request.method(), request.headers()) {
+                let (mut parts, body) = request.into_parts();
+                crate::http::websocket::timeout_from_query(&mut parts.headers, &mut parts.uri);
+                Request::from_parts(parts, body)
+            } else {
+                request
+            };
         if let Some(why) = self.enforced.headers_over(&request) {
             return Answer::ready(limits::headers_too_large(transport, why), open);
         }
@@ -375,10 +386,32 @@ impl Future for Answer {
             None => inner.poll(cx),
         });
         let (open, slot) = (this.open.take(), this.slot.take());
-        Poll::Ready(Ok(
-            response.map(|body| Sent::new(body, *this.send_limit, open, slot))
-        ))
+        let response = response.map(|body| Sent::new(body, *this.send_limit, open, slot));
+        #[cfg(feature = "websocket")]
+        let response = websocket_session(response);
+        Poll::Ready(Ok(response))
     }
+}
+
+/// A WebSocket call's `101` (docs/reference.md section 13.1): hyper drops the body of a `101`
+/// at once, so the body, which ends with the session, is read here to its end instead, and with
+/// it the call keeps its place among the open calls and the stack learns how it ended.
+#[cfg(feature = "websocket")]
+fn websocket_session(response: Response<Sent>) -> Response<Sent> {
+    let upgraded = response.status() == http::StatusCode::SWITCHING_PROTOCOLS
+        && response
+            .extensions()
+            .get::<crate::http::websocket::Session>()
+            .is_some();
+    if !upgraded {
+        return response;
+    }
+    let (parts, session) = response.into_parts();
+    tokio::spawn(http_body_util::BodyExt::collect(session));
+    Response::from_parts(
+        parts,
+        Sent::new(axum::body::Body::empty(), None, None, None),
+    )
 }
 
 /// The service a gRPC request's path names (`package.Service` of `/package.Service/Method`).

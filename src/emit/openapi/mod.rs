@@ -254,7 +254,7 @@ fn document(
                         Slot::Additional(_) => MethodKey::Post,
                     };
                     let mut operation =
-                        builder.operation(method, binding, key, &path_parameters, id);
+                        builder.operation(method, binding, key, &path, &path_parameters, id);
                     operation.tags = vec![tag.clone()];
                     operation.deprecated |= service.deprecated;
                     // An empty list says, explicitly, that the proto declares no auth.

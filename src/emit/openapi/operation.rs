@@ -1,9 +1,9 @@
 //! One operation: summary and description, path and query parameters.
 
-use super::spec::{MethodKey, Operation, Parameter, Schema};
+use super::spec::{MethodKey, Operation, Parameter, Schema, WebSocket};
 use super::text::summary_and_description;
 use super::{clean_comment, Builder};
-use crate::model::{Binding, FieldBehavior, Method, QueryKind};
+use crate::model::{Binding, FieldBehavior, Method, QueryKind, RequestBody, ResponseBody};
 
 impl Builder<'_> {
     pub(super) fn operation(
@@ -11,6 +11,7 @@ impl Builder<'_> {
         method: &Method,
         binding: &Binding,
         key: MethodKey,
+        path: &str,
         path_parameters: &[Parameter],
         operation_id: String,
     ) -> Operation {
@@ -31,6 +32,21 @@ impl Builder<'_> {
                 None => note,
             });
         }
+        // Client and bidi streams of JSON messages are also served over WebSocket on their path.
+        let websocket = (method.kind.client_streaming()
+            && !matches!(route.request, RequestBody::HttpBody(_))
+            && !matches!(route.response, ResponseBody::HttpBody(_)))
+        .then(|| WebSocket::on(path));
+        if websocket.is_some() {
+            let note = "Also served over WebSocket, full duplex, by servers built with the \
+                        runtime's `websocket` feature: `GET` this path with `Upgrade: websocket` \
+                        (see `x-rs-svc-websocket`)."
+                .to_owned();
+            description = Some(match description {
+                Some(d) => format!("{d}\n\n{note}"),
+                None => note,
+            });
+        }
         let bound: Vec<Vec<String>> = route.path_fields.iter().map(|p| p.0.clone()).collect();
         let request_body = self.request_body(method, binding, &bound);
         let responses = self.responses(method, binding, key);
@@ -45,6 +61,7 @@ impl Builder<'_> {
             deprecated: method.deprecated,
             security: None,
             servers: Vec::new(),
+            websocket,
         }
     }
 

@@ -172,6 +172,41 @@ pub struct Operation {
     pub security: Option<Vec<BTreeMap<String, Vec<String>>>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub servers: Vec<Server>,
+    /// The WebSocket route of a client- or bidi-streaming method (docs/reference.md section
+    /// 13.1), served beside this operation with the runtime's `websocket` feature.
+    #[serde(rename = "x-rs-svc-websocket", skip_serializing_if = "Option::is_none")]
+    pub websocket: Option<WebSocket>,
+}
+
+/// `x-rs-svc-websocket`: how to call an operation over WebSocket, for readers of the document
+/// (docs/reference.md section 13.1). Every value but the path is the same for every route.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebSocket {
+    /// The handshake's method: `GET`, whatever the operation's own.
+    pub method: &'static str,
+    /// The operation's path, where the handshake goes.
+    pub path: String,
+    pub client_frames: &'static str,
+    pub half_close: &'static str,
+    pub server_frames: &'static str,
+    pub close_codes: &'static str,
+    pub deadline: &'static str,
+}
+
+impl WebSocket {
+    /// The route on `path`.
+    pub fn on(path: &str) -> Self {
+        WebSocket {
+            method: "GET",
+            path: path.to_owned(),
+            client_frames: "One text frame per request message, JSON; path variables and query parameters bind into the first message. Binary frames end the call.",
+            half_close: "An empty text frame ends the client's messages.",
+            server_frames: "`{\"result\": <response message>}` per message, then `{\"status\": <google.rpc.Status>}` as the last frame.",
+            close_codes: "1000 after an OK status; 4000 + the gRPC code after an error (4003 INVALID_ARGUMENT, 4004 DEADLINE_EXCEEDED, ...), with the status message as the reason.",
+            deadline: "The `grpc-timeout` header, or the `grpc-timeout` query parameter (browsers cannot set headers).",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

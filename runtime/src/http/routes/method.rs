@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio_stream::Stream;
 
-use super::{handler, Handler, JsonMessage, Rule};
+use super::{handler, Handler, JsonMessage, RouteHandler, Rule};
 
 /// A unary method's route handler: binds each call and runs it through the general unary path.
 pub fn unary<T, Req, Resp, F, Fut>(service: &Arc<T>, rule: &'static Rule, method: F) -> Handler
@@ -52,7 +52,7 @@ pub fn client_streaming<T, Req, Resp, F, Fut>(
     service: &Arc<T>,
     rule: &'static Rule,
     method: F,
-) -> Handler
+) -> RouteHandler
 where
     T: Send + Sync + 'static,
     Req: JsonMessage + prost::Message + Default,
@@ -61,10 +61,13 @@ where
     Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>> + Send + 'static,
 {
     let service = Arc::clone(service);
-    handler(move |call| {
-        let service = Arc::clone(&service);
-        crate::http::client_streaming(call, rule, move |request| method(service, request))
-    })
+    streaming(
+        handler(move |call| {
+            let service = Arc::clone(&service);
+            crate::http::client_streaming(call, rule, move |request| method(service, request))
+        }),
+        rule,
+    )
 }
 
 /// A bidi-streaming method's route handler.
@@ -72,7 +75,7 @@ pub fn bidi_streaming<T, Req, Resp, S, F, Fut>(
     service: &Arc<T>,
     rule: &'static Rule,
     method: F,
-) -> Handler
+) -> RouteHandler
 where
     T: Send + Sync + 'static,
     Req: JsonMessage + prost::Message + Default,
@@ -82,10 +85,22 @@ where
     Fut: Future<Output = Result<tonic::Response<S>, tonic::Status>> + Send + 'static,
 {
     let service = Arc::clone(service);
-    handler(move |call| {
-        let service = Arc::clone(&service);
-        crate::http::bidi_streaming(call, rule, move |request| method(service, request))
-    })
+    streaming(
+        handler(move |call| {
+            let service = Arc::clone(&service);
+            crate::http::bidi_streaming(call, rule, move |request| method(service, request))
+        }),
+        rule,
+    )
+}
+
+/// A client- or bidi-streaming route's handler, which takes WebSocket upgrades unless its
+/// messages are raw `google.api.HttpBody` (docs/reference.md section 13.1).
+fn streaming(handler: Handler, rule: &Rule) -> RouteHandler {
+    RouteHandler {
+        handler,
+        websocket: !rule.http_body_request && !rule.http_body_response,
+    }
 }
 
 #[cfg(test)]

@@ -32,6 +32,27 @@ pub use unary::{handler, unary};
 pub type Handler =
     Arc<dyn Fn(Call) -> Pin<Box<dyn Future<Output = http::Response<Body>> + Send>> + Send + Sync>;
 
+/// What [`Routes::route`] takes: a [`Handler`], and whether its route also takes a WebSocket
+/// upgrade on its path (docs/reference.md section 13.1). A plain [`Handler`] converts into one that
+/// does not; the generated client- and bidi-streaming routes make ones that do.
+#[derive(Clone)]
+pub struct RouteHandler {
+    pub(crate) handler: Handler,
+    /// Whether the route answers a WebSocket handshake (`GET` with `Upgrade: websocket`)
+    /// whatever its own HTTP method.
+    #[cfg_attr(not(feature = "websocket"), allow(dead_code))]
+    pub(crate) websocket: bool,
+}
+
+impl From<Handler> for RouteHandler {
+    fn from(handler: Handler) -> Self {
+        RouteHandler {
+            handler,
+            websocket: false,
+        }
+    }
+}
+
 /// Checks or changes a call before its handler runs, like a tonic interceptor on the gRPC
 /// server: `Ok` lets the call through (with the metadata and extensions it returns), `Err` is
 /// the error response. A `tonic::service::Interceptor` closure works as is.

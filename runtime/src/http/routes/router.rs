@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use axum::body::Body;
 use http::{header, Method, StatusCode};
 
-use super::{Call, Handler, Options};
+use super::{Call, Handler, Options, RouteHandler};
 use crate::http::matcher::{Matcher, MethodFilter, RouteError, Template};
 use crate::http::status;
 
@@ -29,6 +29,9 @@ pub(super) struct Route {
     method: &'static str,
     template: Arc<str>,
     handler: Handler,
+    /// The route takes a WebSocket upgrade on its path (docs/reference.md section 13.1).
+    #[cfg_attr(not(feature = "websocket"), allow(dead_code))]
+    websocket: bool,
 }
 
 impl Routes {
@@ -42,18 +45,21 @@ impl Routes {
 
     /// Adds a route to the method `rpc` (its full name, `acme.shop.v1.OrderService/GetOrder`,
     /// which the server's middleware stack and the handler's [`CallInfo`](crate::serve::CallInfo)
-    /// report).
+    /// report). `handler` is a [`Handler`], or a [`RouteHandler`] that also takes WebSocket
+    /// upgrades.
     pub fn route(
         mut self,
         method: MethodFilter,
         template: &'static Template,
         rpc: &'static str,
-        handler: Handler,
+        handler: impl Into<RouteHandler>,
     ) -> Self {
+        let RouteHandler { handler, websocket } = handler.into();
         let route = Route {
             method: rpc,
             template: template.to_string().into(),
             handler,
+            websocket,
         };
         self.routes.push((method, template, route));
         self
@@ -271,7 +277,14 @@ impl tower::Service<http::Request<Body>> for Dispatch {
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        let (parts, body) = request.into_parts();
+        #[cfg_attr(not(feature = "websocket"), allow(unused_mut))]
+        let (mut parts, body) = request.into_parts();
+        #[cfg(feature = "websocket")]
+        let websocket = crate::http::websocket::is_upgrade(&parts);
+        #[cfg(feature = "websocket")]
+        if websocket {
+            crate::http::websocket::timeout_from_query(&mut parts.headers, &mut parts.uri);
+        }
         // Served by `rs_svc::serve` with layers, a call goes through them to its handler.
         #[cfg(feature = "serve")]
         let (stack, parts) = {
@@ -280,7 +293,15 @@ impl tower::Service<http::Request<Body>> for Dispatch {
         };
         #[cfg(not(feature = "serve"))]
         let stack: Option<()> = None;
-        let (route, bindings) = match self.matcher.find(&parts.method, parts.uri.path()) {
+        #[cfg(feature = "websocket")]
+        let found = if websocket {
+            find_websocket(&self.matcher, parts.uri.path())
+        } else {
+            self.matcher.find(&parts.method, parts.uri.path())
+        };
+        #[cfg(not(feature = "websocket"))]
+        let found = self.matcher.find(&parts.method, parts.uri.path());
+        let (route, bindings) = match found {
             Ok(found) => {
                 let bindings = found
                     .bindings
@@ -322,6 +343,32 @@ impl tower::Service<http::Request<Body>> for Dispatch {
             head,
         }
     }
+}
+
+/// The route a WebSocket handshake (a `GET` with `Upgrade: websocket`) reaches on `path`: a route
+/// that takes WebSocket upgrades, whatever its own method (docs/reference.md section 13.1), else
+/// whatever serves `GET` there, which answers as to any `GET`.
+#[cfg(feature = "websocket")]
+fn find_websocket<'a>(
+    matcher: &'a Matcher<Route>,
+    path: &'a str,
+) -> Result<crate::http::matcher::Found<'a, Route>, RouteError> {
+    let get = matcher.find(&Method::GET, path);
+    if matches!(&get, Ok(found) if found.route.websocket) {
+        return get;
+    }
+    // A method no route is registered under lists, in its 405, every method the path has.
+    let probe = Method::from_bytes(b"WEBSOCKET").expect("a valid method token");
+    let methods = match matcher.find(&probe, path) {
+        Ok(found) if found.route.websocket => return Ok(found),
+        Err(RouteError::MethodNotAllowed { allow }) => allow,
+        _ => Vec::new(),
+    };
+    methods
+        .iter()
+        .filter_map(|method| matcher.find(method, path).ok())
+        .find(|found| found.route.websocket)
+        .map_or(get, Ok)
 }
 
 /// The dispatcher's future: the route error at once, or the handler's response (the handler's
