@@ -89,10 +89,21 @@ fn routes(chat: &Arc<Chat>) -> axum::Router {
                 chat,
                 &BODY,
                 |_, request: tonic::Request<tonic::Streaming<String>>| async move {
+                    // What a call made from here would inherit (`rs_svc::api::CallScope`).
+                    let inherited = rs_svc::api::current_call().and_then(|call| call.deadline());
                     let mut messages = request.into_inner();
                     let mut read = Vec::new();
                     while let Some(message) = messages.message().await? {
                         read.push(message);
+                    }
+                    if read == ["deadline?"] {
+                        let left = inherited.map(|at| at - std::time::Instant::now());
+                        return Ok(tonic::Response::new(match left {
+                            Some(left) => {
+                                format!("inherited, {} s left", left.as_secs_f64().round())
+                            }
+                            None => "none".to_owned(),
+                        }));
                     }
                     Ok(tonic::Response::new(format!(
                         "{}: {}",
@@ -258,6 +269,24 @@ async fn a_client_stream_answers_once_after_the_half_close() {
     );
     assert_eq!(next_json(&mut socket).await["status"]["code"], 0);
     assert_eq!(closed(&mut socket).await.0, 1000);
+}
+
+/// The handler runs in the call's scope, as over NDJSON: calls it makes through either client
+/// inherit the session's deadline (`?grpc-timeout=` here), and there is none without one.
+#[tokio::test]
+async fn the_handler_runs_in_the_calls_scope_with_its_deadline() {
+    let (addr, _, _) = serve(Limits::default()).await;
+    for (query, expected) in [("?grpc-timeout=30S", "inherited, 30 s left"), ("", "none")] {
+        let mut socket = open(addr, &format!("/v1/count{query}")).await;
+        send(&mut socket, "\"deadline?\"").await;
+        send(&mut socket, "").await;
+        assert_eq!(
+            next_json(&mut socket).await,
+            serde_json::json!({ "result": expected }),
+            "{query}"
+        );
+        assert_eq!(closed(&mut socket).await.0, 1000);
+    }
 }
 
 #[tokio::test]

@@ -157,10 +157,17 @@ where
         response_body,
     };
     let (done, outcome) = oneshot::channel();
+    // The session runs on a task of its own once the socket is upgraded: it takes the call's
+    // span along (the handler's events belong to the call) and the call's scope, so the calls
+    // the handler makes inherit its deadline as any other call's do (docs/reference.md 13.1).
+    let span = tracing::Span::current();
+    let scope = crate::api::CallScope::new(session.deadline.map(tokio::time::Instant::into_std));
     let mut response = upgrade
         .max_message_size(limit)
         .max_frame_size(limit)
-        .on_upgrade(move |socket| session.run(socket, method, done));
+        .on_upgrade(move |socket| {
+            tracing::Instrument::instrument(scope.scope(session.run(socket, method, done)), span)
+        });
     *response.body_mut() = Body::new(Outcome(Some(outcome)));
     response.extensions_mut().insert(Session);
     response
