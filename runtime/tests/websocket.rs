@@ -129,6 +129,22 @@ fn routes(chat: &Arc<Chat>) -> axum::Router {
 }
 
 async fn serve(limits: Limits) -> (SocketAddr, Arc<Chat>, Outcomes) {
+    // The stop dropped here never begins a shutdown: serving goes on until the test ends.
+    let (addr, chat, outcomes, _, _) = start(limits).await;
+    (addr, chat, outcomes)
+}
+
+/// A server of the test's routes; a send on the returned sender begins its shutdown (dropping
+/// it does not), and the handle ends when serving returns.
+async fn start(
+    limits: Limits,
+) -> (
+    SocketAddr,
+    Arc<Chat>,
+    Outcomes,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<(), rs_svc::serve::Error>>,
+) {
     let chat = Arc::new(Chat::default());
     let routes = routes(&chat);
     let outcomes = Outcomes::default();
@@ -171,8 +187,13 @@ async fn serve(limits: Limits) -> (SocketAddr, Arc<Chat>, Outcomes) {
         .await
         .unwrap();
     let addr = server.http_addr().unwrap();
-    tokio::spawn(server.serve_with_shutdown(std::future::pending()));
-    (addr, chat, outcomes)
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let served = tokio::spawn(server.serve_with_shutdown(async move {
+        if stopped.await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }));
+    (addr, chat, outcomes, stop, served)
 }
 
 /// A stream fed by `body` through a channel, as a handler's answer.
@@ -287,6 +308,51 @@ async fn the_handler_runs_in_the_calls_scope_with_its_deadline() {
         );
         assert_eq!(closed(&mut socket).await.0, 1000);
     }
+}
+
+/// A WebSocket has no GOAWAY: when shutdown begins, an open session ends at once with
+/// UNAVAILABLE and close 4014, and serving returns only after its last frames are out. The
+/// server runs on a runtime of its own, dropped as soon as serving returns, as a process exits.
+#[tokio::test]
+async fn shutdown_ends_open_sessions_with_unavailable_and_waits_for_their_last_frames() {
+    let (started, on_start) = tokio::sync::oneshot::channel();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (returned, on_return) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let (addr, _, outcomes, stop_server, served) = start(Limits::default()).await;
+            started.send((addr, outcomes)).unwrap();
+            let _ = stopped.await;
+            stop_server.send(()).unwrap();
+            let _ = returned.send(served.await.unwrap());
+        });
+    });
+    let (addr, outcomes) = on_start.await.unwrap();
+    let mut socket = open(addr, "/v1/chat").await;
+    send(&mut socket, "\"one\"").await;
+    assert_eq!(
+        next_json(&mut socket).await,
+        serde_json::json!({"result": "ONE"})
+    );
+    stop.send(()).unwrap();
+    let status = next_json(&mut socket).await;
+    assert_eq!(status["status"]["code"], 14, "{status}");
+    assert_eq!(
+        closed(&mut socket).await,
+        (4014, "the server is shutting down".to_owned())
+    );
+    // Well inside the default 30 s shutdown timeout: the session did not hold the drain up.
+    tokio::time::timeout(Duration::from_secs(10), on_return)
+        .await
+        .expect("serving returns once the session ended")
+        .unwrap()
+        .unwrap();
+    // Recorded before serving returned: the drain waited for the session's end.
+    assert_eq!(*outcomes.lock().unwrap(), [(true, Code::Unavailable)]);
 }
 
 #[tokio::test]

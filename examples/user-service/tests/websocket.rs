@@ -8,7 +8,7 @@
 //!   (guard, unknown route, bad timeout) as ordinary HTTP errors, and a client that vanishes
 //!   mid-stream, which the metrics count as CANCELLED;
 //! - headless Chromium: a page opens `new WebSocket(...)` to `LookupUsers`, runs a bidi
-//!   exchange and writes the outcome into its DOM.
+//!   exchange and posts the outcome back to the server.
 //!
 //! Python comes from the virtualenv `.ci/run` makes (with `websockets` pinned), Chromium as
 //! tests/common/browser.rs finds it; a missing one skips its test unless CI's
@@ -179,11 +179,11 @@ async fn python_websockets_calls_the_streaming_methods_full_duplex_with_status_a
     }
 }
 
-/// A page that creates `users/ada` (an HTTP/JSON call), then looks up two users over one WebSocket to `LookupUsers`, one answer before the
-/// next question, half-closes, and writes the answers, the status frame and the close code into
-/// `#result`.
+/// A page that creates `users/ada` (an HTTP/JSON call), then looks up two users over one
+/// WebSocket to `LookupUsers`, one answer before the next question, half-closes, and reports the
+/// answers, the status frame and the close code (`browser::page_report`).
 const PAGE: &str = r#"<!doctype html>
-<html><body><pre id="result">pending</pre><script type="module">
+<html><body><script type="module">
 const out = { answers: [] };
 const asked = ["users/ada", "users/nobody"];
 await fetch("/v1/users?userId=ada", {
@@ -204,7 +204,7 @@ ws.onmessage = (event) => {
 };
 ws.onclose = (event) => {
   out.close = event.code;
-  document.getElementById("result").textContent = JSON.stringify(out);
+  fetch("/report", { method: "POST", body: JSON.stringify(out) });
 };
 ws.onerror = () => { out.error = true; };
 </script></body></html>
@@ -215,24 +215,20 @@ async fn a_chromium_page_runs_a_bidi_exchange_over_a_websocket() {
     let Some(chromium) = browser::chromium() else {
         return;
     };
-    let page = Router::new().route(
-        "/ws.html",
-        get(|| async { ([("content-type", "text/html; charset=utf-8")], PAGE) }),
-    );
-    // Chromium's virtual-time budget may dump the DOM before the socket is done, as
-    // tests/browser.rs sees for fetches: such a dump is taken again, up to five times.
-    let mut dom = String::new();
-    for _ in 0..5 {
-        let (addr, _) = serve_example(page.clone()).await;
-        dom = browser::dump_dom(&chromium, &format!("http://{addr}/ws.html")).await;
-        if !dom.contains("<pre id=\"result\">pending</pre>") {
-            break;
-        }
-    }
-    let start = dom.find("<pre id=\"result\">").expect("#result") + "<pre id=\"result\">".len();
-    let end = start + dom[start..].find("</pre>").unwrap();
-    let result: Value = serde_json::from_str(&dom[start..end].replace("&quot;", "\""))
-        .unwrap_or_else(|_| panic!("#result is not JSON: {dom}"));
+    // Reported by the page rather than read from a DOM dump: Chromium's virtual time does not
+    // wait for a WebSocket, and under load the dump came before the socket was done.
+    let (report, mut reports) = browser::report_route();
+    let page = Router::new()
+        .route(
+            "/ws.html",
+            get(|| async { ([("content-type", "text/html; charset=utf-8")], PAGE) }),
+        )
+        .merge(report);
+    let (addr, _) = serve_example(page).await;
+    let reported =
+        browser::page_report(&chromium, &format!("http://{addr}/ws.html"), &mut reports).await;
+    let result: Value = serde_json::from_str(&reported)
+        .unwrap_or_else(|_| panic!("the page reported {reported:?}"));
     assert_eq!(
         result,
         json!({"answers": ["Ada Lovelace", ""], "status": 0, "close": 1000})

@@ -110,6 +110,12 @@ pub(crate) fn timeout_from_query(headers: &mut HeaderMap, uri: &mut Uri) {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Session;
 
+/// The server's drain as a session sees it (`rs_svc::serve` puts it in a handshake's
+/// extensions): once it begins, an open session ends with UNAVAILABLE and close 4014, since a
+/// WebSocket has no GOAWAY to let its client finish first (docs/reference.md section 13.1).
+#[derive(Clone)]
+pub(crate) struct Draining(pub(crate) tokio::sync::watch::Receiver<bool>);
+
 /// Serves one call of a streaming route over WebSocket: the handshake's answer, and the session
 /// once the connection is upgraded. `response_body` is the rule's `response_body` for a
 /// client stream's one answer.
@@ -137,6 +143,7 @@ where
     };
     // Read before the extensions move into the handler's request.
     let limit = call.options.body_limit(&call.parts.extensions);
+    let draining = call.parts.extensions.remove::<Draining>();
     let opened = call_metadata(&mut call.parts, &call.options)
         .and_then(|head| Ok((head, bound_fields::<Req>(&call)?)));
     let (
@@ -155,6 +162,7 @@ where
         deadline: timeout.map(|timeout| tokio::time::Instant::now() + timeout),
         rpc: call.method,
         response_body,
+        draining,
     };
     let (done, outcome) = oneshot::channel();
     // The session runs on a task of its own once the socket is upgraded: it takes the call's
@@ -180,6 +188,7 @@ struct Accepted {
     deadline: Option<tokio::time::Instant>,
     rpc: &'static str,
     response_body: Option<&'static str>,
+    draining: Option<Draining>,
 }
 
 /// How a session ends.
@@ -235,12 +244,22 @@ impl Accepted {
                     None => std::future::pending().await,
                 }
             };
+            let drained = async {
+                match self.draining {
+                    // A server that is gone drains too.
+                    Some(Draining(mut draining)) => drop(draining.wait_for(|on| *on).await),
+                    None => std::future::pending().await,
+                }
+            };
             // The first to end ends the call; the others (the handler among them) are dropped.
             tokio::select! {
                 ending = reader => ending,
                 ending = writer => ending,
                 () = deadline => Ending::Status(
                     tonic::Status::deadline_exceeded("the call's deadline passed"),
+                ),
+                () = drained => Ending::Status(
+                    tonic::Status::unavailable("the server is shutting down"),
                 ),
             }
         };

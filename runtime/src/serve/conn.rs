@@ -130,6 +130,9 @@ pub(super) struct Dispatch {
     remote: SocketAddr,
     #[cfg(feature = "tls")]
     tls: Option<TlsPeer>,
+    /// The server's drain, for the WebSocket sessions opened on the connection.
+    #[cfg(feature = "websocket")]
+    drain: watch::Receiver<bool>,
 }
 
 /// What a TLS connection tells its requests about the client.
@@ -179,6 +182,9 @@ where
             if !grpc && crate::http::websocket::is_handshake(request.method(), request.headers()) {
                 let (mut parts, body) = request.into_parts();
                 crate::http::websocket::timeout_from_query(&mut parts.headers, &mut parts.uri);
+                parts
+                    .extensions
+                    .insert(crate::http::websocket::Draining(self.drain.clone()));
                 Request::from_parts(parts, body)
             } else {
                 request
@@ -386,6 +392,11 @@ impl Future for Answer {
             None => inner.poll(cx),
         });
         let (open, slot) = (this.open.take(), this.slot.take());
+        // The connection's task waits for its sessions (`serve_connection`).
+        #[cfg(feature = "websocket")]
+        if let Some(open) = open.as_ref().filter(|_| is_session(&response)) {
+            open.activity().session_opened();
+        }
         let response = response.map(|body| Sent::new(body, *this.send_limit, open, slot));
         #[cfg(feature = "websocket")]
         let response = websocket_session(response);
@@ -398,12 +409,7 @@ impl Future for Answer {
 /// it the call keeps its place among the open calls and the stack learns how it ended.
 #[cfg(feature = "websocket")]
 fn websocket_session(response: Response<Sent>) -> Response<Sent> {
-    let upgraded = response.status() == http::StatusCode::SWITCHING_PROTOCOLS
-        && response
-            .extensions()
-            .get::<crate::http::websocket::Session>()
-            .is_some();
-    if !upgraded {
+    if !is_session(&response) {
         return response;
     }
     let (parts, session) = response.into_parts();
@@ -412,6 +418,16 @@ fn websocket_session(response: Response<Sent>) -> Response<Sent> {
         parts,
         Sent::new(axum::body::Body::empty(), None, None, None),
     )
+}
+
+/// Whether `response` is the `101` of a WebSocket session of the HTTP routes.
+#[cfg(feature = "websocket")]
+fn is_session<B>(response: &Response<B>) -> bool {
+    response.status() == http::StatusCode::SWITCHING_PROTOCOLS
+        && response
+            .extensions()
+            .get::<crate::http::websocket::Session>()
+            .is_some()
 }
 
 /// The service a gRPC request's path names (`package.Service` of `/package.Service/Method`).
@@ -508,6 +524,7 @@ impl Connections {
         let _ = stream.set_nodelay(true);
         self.enforced.limits.keepalive(&stream);
         let activity = Activity::new();
+        let drain = self.drain.subscribe();
         let service = Dispatch {
             routing,
             stack: self.stack.clone(),
@@ -518,9 +535,10 @@ impl Connections {
             remote,
             #[cfg(feature = "tls")]
             tls: None,
+            #[cfg(feature = "websocket")]
+            drain: drain.clone(),
         };
         let http = self.http.clone();
-        let drain = self.drain.subscribe();
         let browsers = (!self.browsers.is_off()).then(|| self.browsers.clone());
         #[cfg(feature = "tls")]
         if let Some(acceptor) = self.tls.clone() {
@@ -618,15 +636,21 @@ async fn serve_connection<I, S, B>(
         enforced.limits.header_read_timeout,
         enforced.limits.idle_timeout,
     );
-    tokio::select! {
-        _ = connection.as_mut() => return,
-        _ = drain.changed() => {}
-        () = expired => {}
+    let ended = tokio::select! {
+        _ = connection.as_mut() => true,
+        _ = drain.changed() => false,
+        () = expired => false,
+    };
+    if !ended {
+        // HTTP/2: GOAWAY, then finish the open streams; HTTP/1: finish the current
+        // exchange and close; a connection that sent nothing yet is closed at once.
+        connection.as_mut().graceful_shutdown();
+        let _ = connection.await;
     }
-    // HTTP/2: GOAWAY, then finish the open streams; HTTP/1: finish the current
-    // exchange and close; a connection that sent nothing yet is closed at once.
-    connection.as_mut().graceful_shutdown();
-    let _ = connection.await;
+    // An upgraded connection's exchange ends at its `101`; its WebSocket session goes on, and
+    // ends (at the latest when draining begins) with frames the drain should wait for.
+    #[cfg(feature = "websocket")]
+    activity.sessions_ended().await;
 }
 
 /// The next connection from any of `listeners`, with the routing of the one it came in on.

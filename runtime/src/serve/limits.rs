@@ -306,6 +306,12 @@ pub(super) struct Activity {
     open: AtomicUsize,
     /// When `open` last fell to zero, in milliseconds since `started`.
     idle_since: AtomicU64,
+    /// Set once a call became a WebSocket session, which outlives the connection's HTTP
+    /// exchange: from then on `idle` is told when `open` falls to zero.
+    #[cfg(feature = "websocket")]
+    sessions: AtomicBool,
+    #[cfg(feature = "websocket")]
+    idle: tokio::sync::Notify,
 }
 
 impl Activity {
@@ -315,7 +321,36 @@ impl Activity {
             greeted: AtomicBool::new(false),
             open: AtomicUsize::new(0),
             idle_since: AtomicU64::new(0),
+            #[cfg(feature = "websocket")]
+            sessions: AtomicBool::new(false),
+            #[cfg(feature = "websocket")]
+            idle: tokio::sync::Notify::new(),
         })
+    }
+
+    /// A call on the connection became a WebSocket session.
+    #[cfg(feature = "websocket")]
+    pub(super) fn session_opened(&self) {
+        self.sessions.store(true, Ordering::Release);
+    }
+
+    /// Completes when no call is open on a connection that had a WebSocket session, at once
+    /// on any other: the connection's task waits here, so the server's drain waits for the
+    /// sessions to send their last frames.
+    #[cfg(feature = "websocket")]
+    pub(super) async fn sessions_ended(&self) {
+        if !self.sessions.load(Ordering::Acquire) {
+            return;
+        }
+        loop {
+            let idle = self.idle.notified();
+            let mut idle = std::pin::pin!(idle);
+            idle.as_mut().enable();
+            if self.open.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            idle.await;
+        }
     }
 
     /// A call began on the connection; it is open until the returned guard drops.
@@ -366,7 +401,21 @@ impl Drop for CallOpen {
     fn drop(&mut self) {
         let activity = &self.0;
         activity.idle_since.store(activity.now(), Ordering::Release);
-        activity.open.fetch_sub(1, Ordering::AcqRel);
+        let was = activity.open.fetch_sub(1, Ordering::AcqRel);
+        #[cfg(feature = "websocket")]
+        if was == 1 && activity.sessions.load(Ordering::Acquire) {
+            activity.idle.notify_waiters();
+        }
+        #[cfg(not(feature = "websocket"))]
+        let _ = was;
+    }
+}
+
+impl CallOpen {
+    /// The connection the call is open on.
+    #[cfg(feature = "websocket")]
+    pub(super) fn activity(&self) -> &Activity {
+        &self.0
     }
 }
 

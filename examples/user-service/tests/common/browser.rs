@@ -74,6 +74,19 @@ pub fn grpc_web_packages() -> Option<PathBuf> {
     )
 }
 
+/// How the tests run Chromium: headless, quiet, on a profile of its own.
+const HEADLESS: [&str; 9] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+    "--hide-scrollbars",
+];
+
 /// Headless Chromium on `url` with `extra` arguments (`--dump-dom`, `--screenshot=...`); its
 /// standard output. Virtual time lets the page's scripts and fetches finish first, without a
 /// fixed sleep.
@@ -81,18 +94,8 @@ pub async fn run_chromium(chromium: &Path, url: &str, extra: &[&str]) -> String 
     let profile = tempfile::tempdir().unwrap();
     let mut command = Command::new(chromium);
     command
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-quic",
-            "--no-first-run",
-            "--hide-scrollbars",
-            "--virtual-time-budget=20000",
-        ])
+        .args(HEADLESS)
+        .arg("--virtual-time-budget=20000")
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .args(extra)
         .arg(url);
@@ -103,6 +106,51 @@ pub async fn run_chromium(chromium: &Path, url: &str, extra: &[&str]) -> String 
 /// Headless Chromium on `url`: its DOM once the page's scripts and fetches are done.
 pub async fn dump_dom(chromium: &Path, url: &str) -> String {
     run_chromium(chromium, url, &["--dump-dom"]).await
+}
+
+/// A `POST /report` route whose bodies come out of the returned receiver: where a page sends
+/// its outcome for [`page_report`].
+pub fn report_route() -> (Router, tokio::sync::mpsc::Receiver<String>) {
+    let (sender, receiver) = tokio::sync::mpsc::channel(4);
+    let route = Router::new().route(
+        "/report",
+        axum::routing::post(move |body: String| {
+            let sender = sender.clone();
+            async move {
+                let _ = sender.send(body).await;
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    (route, receiver)
+}
+
+/// Headless Chromium on `url` in real time until the page posts its outcome to
+/// [`report_route`]; that outcome. For pages whose work virtual time does not wait for (a
+/// WebSocket: `--dump-dom` may be taken while the socket is still open). Chromium is stopped
+/// once the report is in, or after a minute, when the test fails.
+pub async fn page_report(
+    chromium: &Path,
+    url: &str,
+    reports: &mut tokio::sync::mpsc::Receiver<String>,
+) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let mut child = Command::new(chromium)
+        .args(HEADLESS)
+        // Keeps headless Chromium running after the page loaded, until it is stopped here.
+        .arg("--remote-debugging-port=0")
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("chromium starts");
+    let report = tokio::time::timeout(std::time::Duration::from_secs(60), reports.recv()).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    report
+        .expect("the page reports its outcome within a minute")
+        .expect("the report route is served")
 }
 
 /// Serves `page` at `/page.html`, the example's descriptor set at `/descriptors.pb` and the npm
