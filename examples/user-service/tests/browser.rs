@@ -11,8 +11,8 @@
 //!   allowed and the status headers exposed; an origin not allowed gets no
 //!   `Access-Control-Allow-Origin`.
 //! - Headless Chromium: a page from another origin (another port) calls an HTTP/JSON route and
-//!   gRPC-Web methods (`@connectrpc/connect-web`, binary; `grpc-web`, text) and writes what it
-//!   got into its DOM; without CORS the browser refuses the page every answer.
+//!   gRPC-Web methods (`@connectrpc/connect-web`, binary; `grpc-web`, text) and reports what it
+//!   got to its own origin; without CORS the browser refuses the page every answer.
 //!
 //! node, Chromium and the npm packages are found as tests/common/browser.rs says; a missing one
 //! skips the test unless `RS_SVC_REQUIRE_BROWSER=1` (set by `.ci/run`).
@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use common::browser;
+use common::browser::{self, Reports};
 use prost::Message as _;
 use rs_svc::metrics::Metrics;
 use serde_json::{json, Value};
@@ -320,8 +320,8 @@ async fn cors_answers_preflights_first_and_exposes_the_grpc_status_headers() {
 }
 
 /// The page: an HTTP/JSON call and gRPC-Web calls (binary with `@connectrpc/connect-web`, text
-/// with `grpc-web`) to the API at `?api=`, from its own origin; what each got goes into
-/// `#result` as JSON.
+/// with `grpc-web`) to the API at `?api=`, from its own origin; what each got is reported to
+/// the page's origin as JSON (`browser::page_outcome`).
 const PAGE: &str = r#"<!doctype html>
 <html><head><meta charset="utf-8"><title>gRPC-Web from a page</title>
 <script type="importmap">
@@ -339,10 +339,10 @@ const PAGE: &str = r#"<!doctype html>
   "grpc-web": "/m/grpc-web/index.esm.js"
 }}
 </script></head>
-<body><pre id="result">pending</pre>
+<body>
 <script type="module">
 const out = {};
-const show = () => { document.getElementById("result").textContent = JSON.stringify(out); };
+const show = () => fetch("/report", { method: "POST", body: JSON.stringify(out) });
 try {
   const { createClient, ConnectError } = await import("@connectrpc/connect");
   const { createGrpcWebTransport } = await import("@connectrpc/connect-web");
@@ -410,12 +410,20 @@ show();
 </script></body></html>
 "#;
 
-/// What the page wrote into `#result` when calling a fresh example server that allows
-/// `origins` (see `browser::page_outcome`).
-async fn page_outcome(chromium: &Path, page_origin: &str, origins: &[&str]) -> Value {
-    browser::page_outcome(chromium, page_origin, || async {
-        serve_example(origins).await.http
-    })
+/// What the page reported when calling a fresh example server that allows `origins` (see
+/// `browser::page_outcome`).
+async fn page_outcome(
+    chromium: &Path,
+    page_origin: &str,
+    reports: &mut Reports,
+    origins: &[&str],
+) -> Value {
+    browser::page_outcome(
+        chromium,
+        page_origin,
+        reports,
+        serve_example(origins).await.http,
+    )
     .await
 }
 
@@ -425,10 +433,10 @@ async fn a_page_of_another_origin_calls_http_json_and_grpc_web_given_cors() {
     else {
         return;
     };
-    let page = browser::page_server(packages, PAGE).await;
+    let (page, mut reports) = browser::page_server(packages, PAGE).await;
     let page_origin = format!("http://{page}");
 
-    let outcome = page_outcome(&chromium, &page_origin, &[&page_origin]).await;
+    let outcome = page_outcome(&chromium, &page_origin, &mut reports, &[&page_origin]).await;
     let expected = json!({
         "json": {"status": 200, "name": "users/ada", "requestId": "page-1"},
         "connectUnary": {"displayName": "Ada Lovelace", "requestId": "page-2"},
@@ -441,7 +449,7 @@ async fn a_page_of_another_origin_calls_http_json_and_grpc_web_given_cors() {
 
     // Without CORS the browser hands the page none of the answers (and sends no call the
     // preflight did not allow).
-    let result = page_outcome(&chromium, &page_origin, &[]).await;
+    let result = page_outcome(&chromium, &page_origin, &mut reports, &[]).await;
     for call in [
         "json",
         "connectUnary",

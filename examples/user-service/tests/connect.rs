@@ -429,7 +429,8 @@ async fn a_connect_body_over_the_receive_limit_is_resource_exhausted() {
 }
 
 /// The page: Connect calls with `@connectrpc/connect-web`'s `createConnectTransport` to the API
-/// at `?api=`, JSON and binary, from its own origin; what each got goes into `#result` as JSON.
+/// at `?api=`, JSON and binary, from its own origin; what each got is reported to
+/// the page's origin as JSON (`browser::page_outcome`).
 const PAGE: &str = r#"<!doctype html>
 <html><head><meta charset="utf-8"><title>Connect from a page</title>
 <script type="importmap">
@@ -446,10 +447,10 @@ const PAGE: &str = r#"<!doctype html>
   "@connectrpc/connect-web": "/m/@connectrpc/connect-web/dist/esm/index.js"
 }}
 </script></head>
-<body><pre id="result">pending</pre>
+<body>
 <script type="module">
 const out = {};
-const show = () => { document.getElementById("result").textContent = JSON.stringify(out); };
+const show = () => fetch("/report", { method: "POST", body: JSON.stringify(out) });
 try {
   const { createClient, ConnectError } = await import("@connectrpc/connect");
   const { createConnectTransport } = await import("@connectrpc/connect-web");
@@ -500,20 +501,10 @@ async fn a_page_of_another_origin_calls_connect_json_and_binary_given_cors() {
     else {
         return;
     };
-    let page = browser::page_server(packages, PAGE).await;
+    let (page, mut reports) = browser::page_server(packages, PAGE).await;
     let page_origin = format!("http://{page}");
-    let serve = |origins: Vec<String>| {
-        move || {
-            let origins = origins.clone();
-            async move {
-                let origins: Vec<&str> = origins.iter().map(String::as_str).collect();
-                serve_example(&origins).await.http
-            }
-        }
-    };
-
-    let outcome =
-        browser::page_outcome(&chromium, &page_origin, serve(vec![page_origin.clone()])).await;
+    let api = serve_example(&[&page_origin]).await.http;
+    let outcome = browser::page_outcome(&chromium, &page_origin, &mut reports, api).await;
     let expected = json!({
         "jsonUnary": {"name": "users/ada", "requestId": "page-1"},
         "binaryUnary": "Ada Lovelace",
@@ -524,7 +515,8 @@ async fn a_page_of_another_origin_calls_connect_json_and_binary_given_cors() {
     assert_eq!(outcome, expected);
 
     // Without CORS the browser hands the page none of the answers.
-    let result = browser::page_outcome(&chromium, &page_origin, serve(Vec::new())).await;
+    let api = serve_example(&[]).await.http;
+    let result = browser::page_outcome(&chromium, &page_origin, &mut reports, api).await;
     for call in [
         "jsonUnary",
         "binaryUnary",

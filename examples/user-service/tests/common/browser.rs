@@ -103,14 +103,12 @@ pub async fn run_chromium(chromium: &Path, url: &str, extra: &[&str]) -> String 
     String::from_utf8(output.stdout).unwrap()
 }
 
-/// Headless Chromium on `url`: its DOM once the page's scripts and fetches are done.
-pub async fn dump_dom(chromium: &Path, url: &str) -> String {
-    run_chromium(chromium, url, &["--dump-dom"]).await
-}
+/// What pages reported to a [`report_route`].
+pub type Reports = tokio::sync::mpsc::Receiver<String>;
 
 /// A `POST /report` route whose bodies come out of the returned receiver: where a page sends
 /// its outcome for [`page_report`].
-pub fn report_route() -> (Router, tokio::sync::mpsc::Receiver<String>) {
+pub fn report_route() -> (Router, Reports) {
     let (sender, receiver) = tokio::sync::mpsc::channel(4);
     let route = Router::new().route(
         "/report",
@@ -129,11 +127,7 @@ pub fn report_route() -> (Router, tokio::sync::mpsc::Receiver<String>) {
 /// [`report_route`]; that outcome. For pages whose work virtual time does not wait for (a
 /// WebSocket: `--dump-dom` may be taken while the socket is still open). Chromium is stopped
 /// once the report is in, or after a minute, when the test fails.
-pub async fn page_report(
-    chromium: &Path,
-    url: &str,
-    reports: &mut tokio::sync::mpsc::Receiver<String>,
-) -> String {
+pub async fn page_report(chromium: &Path, url: &str, reports: &mut Reports) -> String {
     let profile = tempfile::tempdir().unwrap();
     let mut child = Command::new(chromium)
         .args(HEADLESS)
@@ -153,9 +147,10 @@ pub async fn page_report(
         .expect("the report route is served")
 }
 
-/// Serves `page` at `/page.html`, the example's descriptor set at `/descriptors.pb` and the npm
-/// packages (under `/m/`) from one origin, until the test ends; its address.
-pub async fn page_server(packages: PathBuf, page: &'static str) -> SocketAddr {
+/// Serves `page` at `/page.html`, the example's descriptor set at `/descriptors.pb`, the npm
+/// packages (under `/m/`) and a [`report_route`] from one origin, until the test ends; its
+/// address and the page's reports.
+pub async fn page_server(packages: PathBuf, page: &'static str) -> (SocketAddr, Reports) {
     use axum::extract::Path as UrlPath;
     use axum::response::IntoResponse;
     let packages = Arc::new(packages);
@@ -189,8 +184,9 @@ pub async fn page_server(packages: PathBuf, page: &'static str) -> SocketAddr {
                 }
             }),
         );
+    let (report, reports) = report_route();
     let server = Server::builder()
-        .http(files)
+        .http(files.merge(report))
         .single_port(([127, 0, 0, 1], 0))
         .build()
         .unwrap()
@@ -199,43 +195,18 @@ pub async fn page_server(packages: PathBuf, page: &'static str) -> SocketAddr {
         .unwrap();
     let addr = server.grpc_addr();
     tokio::spawn(server.serve_with_shutdown(std::future::pending()));
-    addr
+    (addr, reports)
 }
 
-/// What the page at `/page.html` of `page_origin` wrote into `#result` when calling the API
-/// server `serve` starts (its HTTP address goes in `?api=`). Chromium's virtual-time budget
-/// sometimes dumps the DOM before the page's calls are done (`#result` still `pending`; seen in
-/// about one run in three on a loaded 2-core machine): such a dump is retried, against a fresh
-/// server, up to five times. Any other result counts.
-pub async fn page_outcome<F, Fut>(chromium: &Path, page_origin: &str, mut serve: F) -> Value
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = SocketAddr>,
-{
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        let api = serve().await;
-        let url = format!("{page_origin}/page.html?api=http://{api}");
-        let dom = dump_dom(chromium, &url).await;
-        if attempts == 5 || !dom.contains("<pre id=\"result\">pending</pre>") {
-            return page_result(&dom);
-        }
-        eprintln!("the page was dumped before its calls were done; again");
-    }
-}
-
-/// The JSON the page wrote into `#result`.
-pub fn page_result(dom: &str) -> Value {
-    let start = dom
-        .find("<pre id=\"result\">")
-        .unwrap_or_else(|| panic!("no #result in {dom}"))
-        + "<pre id=\"result\">".len();
-    let end = start + dom[start..].find("</pre>").unwrap();
-    let text = dom[start..end]
-        .replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&");
-    serde_json::from_str(&text).unwrap_or_else(|_| panic!("#result is not JSON: {text}"))
+/// What the page at `/page.html` of `page_origin` reported (to its origin's `/report`) when
+/// calling the API server at `api` (its address goes in `?api=`).
+pub async fn page_outcome(
+    chromium: &Path,
+    page_origin: &str,
+    reports: &mut Reports,
+    api: SocketAddr,
+) -> Value {
+    let url = format!("{page_origin}/page.html?api=http://{api}");
+    let reported = page_report(chromium, &url, reports).await;
+    serde_json::from_str(&reported).unwrap_or_else(|_| panic!("the page reported {reported:?}"))
 }
