@@ -311,6 +311,9 @@ pub mod codec {
     pub struct Message;
     /// `google.protobuf.Empty`, which prost-build stores as `()`: `{}`.
     pub struct Empty;
+    /// A `google.protobuf.NullValue` field (stored as `i32`, always 0): `null` out; `null`,
+    /// `"NULL_VALUE"` or `0` in.
+    pub struct Null;
     /// A repeated field of codec `C`.
     pub struct Repeated<C>(PhantomData<C>);
     /// A map field with key codec `K` and value codec `V`.
@@ -703,6 +706,48 @@ pub mod codec {
         #[inline]
         fn is_default(v: &M) -> bool {
             *v == M::default()
+        }
+    }
+
+    impl Codec<i32> for Null {
+        #[inline]
+        fn serialize<S: Serializer>(_: &i32, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_unit()
+        }
+        fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = i32;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("null")
+                }
+                fn visit_unit<E: de::Error>(self) -> Result<i32, E> {
+                    Ok(0)
+                }
+                fn visit_str<E: de::Error>(self, v: &str) -> Result<i32, E> {
+                    match v {
+                        "NULL_VALUE" => Ok(0),
+                        _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+                    }
+                }
+                fn visit_u64<E: de::Error>(self, v: u64) -> Result<i32, E> {
+                    match v {
+                        0 => Ok(0),
+                        _ => Err(E::invalid_value(de::Unexpected::Unsigned(v), &self)),
+                    }
+                }
+                fn visit_i64<E: de::Error>(self, v: i64) -> Result<i32, E> {
+                    match v {
+                        0 => Ok(0),
+                        _ => Err(E::invalid_value(de::Unexpected::Signed(v), &self)),
+                    }
+                }
+            }
+            d.deserialize_any(V)
+        }
+        #[inline]
+        fn is_default(v: &i32) -> bool {
+            *v == 0
         }
     }
 
