@@ -180,11 +180,13 @@ publish = false
 # Not a member of any workspace above it.
 [workspace]
 
-# No tests of its own: the lib test target would only check the same code a second time
-# (twice the memory and time; the sample's lib alone takes about 6 GB).
+# No tests or benches of its own: their lib target (`--all-targets` checks it in test mode)
+# would only check the same code a second time
+# (twice the memory and time; the sample alone takes about 10 GB).
 [lib]
 test = false
 doctest = false
+bench = false
 
 [dependencies]
 prost = "0.14"

@@ -1071,6 +1071,20 @@ mod tests {
             .map_err(|e| e.to_string())
     }
 
+    /// A `google.protobuf.NullValue` field is JSON `null` (aiplatform's `PartialArg.null_value`
+    /// in a oneof): written as `null`, read from `null`, its name or 0, nothing else.
+    #[test]
+    fn null_value_fields_are_json_null() {
+        assert_eq!(out::<Null, i32>(0), "null");
+        for json in ["null", "\"NULL_VALUE\"", "0"] {
+            assert_eq!(inp::<Null, i32>(json), Ok(0), "{json}");
+        }
+        for json in ["1", "\"x\"", "{}", "false"] {
+            assert!(inp::<Null, i32>(json).is_err(), "{json}");
+        }
+        assert!(<Null as Codec<i32>>::is_default(&0));
+    }
+
     #[test]
     fn sixty_four_bit_integers_are_strings_out_and_either_in() {
         assert_eq!(out::<Int64, _>(i64::MIN), "\"-9223372036854775808\"");
