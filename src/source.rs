@@ -286,10 +286,7 @@ mod tests {
                 " Requires:\n\n   - `a` (only if\n   overwriting)\n   - `b`\n",
                 " Requires:\n\n   - `a` (only if\n     overwriting)\n   - `b`\n",
             ),
-            (
-                " - item\ncontinued\n",
-                " - item\n   continued\n",
-            ),
+            (" - item\ncontinued\n", " - item\n   continued\n"),
             (
                 " 1. Leaf fields\n     message) are\n     - nested\n    more\n",
                 " 1. Leaf fields\n    message) are\n     - nested\n       more\n",
@@ -311,8 +308,14 @@ mod tests {
             (" - a\n\n b\n", " - a\n\n b\n"),
             (" plain\n   indented\n", " plain\n   indented\n"),
             (" ```\n - a\n b\n ```\n", " ```\n - a\n b\n ```\n"),
-            (" - a\n # Heading\n ---\n | t |\n", " - a\n # Heading\n ---\n | t |\n"),
-            (" -not\n x\n 1.5 is\n y\n - \n z\n", " -not\n x\n 1.5 is\n y\n - \n z\n"),
+            (
+                " - a\n # Heading\n ---\n | t |\n",
+                " - a\n # Heading\n ---\n | t |\n",
+            ),
+            (
+                " -not\n x\n 1.5 is\n y\n - \n z\n",
+                " -not\n x\n 1.5 is\n y\n - \n z\n",
+            ),
             (" - a\n\tb\n", " - a\n\tb\n"),
         ] {
             assert_eq!(rustdoc_text(text), want, "{text:?}");

@@ -94,7 +94,7 @@ impl Ctx<'_> {
     fn value_codec(&self, ty: &FieldType) -> String {
         match ty {
             FieldType::Scalar(s) => scalar_codec(*s).to_owned(),
-            // Written as `null` (docs/reference.md section 4); the runtime's NullValue is no
+            // Written as `null` (docs/reference.md section 3); the runtime's NullValue is no
             // ProtoEnum.
             FieldType::Enum(e) if WellKnown::of(e) == Some(WellKnown::NullValue) => {
                 "c::Null".to_owned()

@@ -83,7 +83,11 @@ fn align_doc_blocks(code: &str) -> String {
                 _ => break,
             }
         }
-        let text: String = block.iter().filter_map(|l| doc_line(l)).map(|(_, t)| t).collect();
+        let text: String = block
+            .iter()
+            .filter_map(|l| doc_line(l))
+            .map(|(_, t)| t)
+            .collect();
         match crate::source::align_list_continuations(&text) {
             std::borrow::Cow::Borrowed(_) => block.iter().for_each(|l| out.push_str(l)),
             std::borrow::Cow::Owned(aligned) => {
