@@ -131,9 +131,11 @@ fn interrupts_paragraph(rest: &str) -> bool {
 /// `text` with every line that continues a list item's paragraph indented to the item's text
 /// (see [`rustdoc_text`]).
 pub fn align_list_continuations(text: &str) -> Cow<'_, str> {
-    // The text column of the list item whose paragraph the previous line belongs to.
+    // The text column of the list item the previous lines belong to; whether the previous
+    // line is a paragraph line of it (the next one continues that paragraph), or of an
+    // indented code block in it (left alone), or blank.
     let mut item: Option<usize> = None;
-    let mut fenced = false;
+    let (mut paragraph, mut code, mut fenced) = (false, false, false);
     let mut out: Option<String> = None;
     for (n, line) in text.split_inclusive('\n').enumerate() {
         let body = line.trim_end_matches(['\n', '\r']);
@@ -142,16 +144,29 @@ pub fn align_list_continuations(text: &str) -> Cow<'_, str> {
         let mut replacement = None;
         if rest.starts_with("```") || rest.starts_with("~~~") {
             fenced = !fenced;
-            item = None;
-        } else if fenced || rest.is_empty() || rest.starts_with('\t') {
-            item = None;
+            (item, paragraph, code) = (None, false, false);
+        } else if fenced {
+        } else if rest.is_empty() {
+            // A blank line ends the paragraph, not the item.
+            (paragraph, code) = (false, false);
+        } else if rest.starts_with('\t') {
+            (item, paragraph, code) = (None, false, false);
         } else if let Some(content) = list_item_content(body, indent) {
-            item = Some(content);
+            (item, paragraph, code) = (Some(content), true, false);
         } else if interrupts_paragraph(rest) {
-            item = None;
+            (item, paragraph, code) = (None, false, false);
         } else if let Some(content) = item {
-            if indent != content {
-                replacement = Some(format!("{}{}", " ".repeat(content), &line[indent..]));
+            if code {
+            } else if !paragraph && indent < content {
+                // After a blank line, less indentation than the item's text ends the list.
+                item = None;
+            } else if !paragraph && indent >= content + 4 {
+                code = true;
+            } else {
+                paragraph = true;
+                if indent != content {
+                    replacement = Some(format!("{}{}", " ".repeat(content), &line[indent..]));
+                }
             }
         }
         match (replacement, &mut out) {
@@ -306,6 +321,16 @@ mod tests {
             // that interrupts the paragraph, and things that only look like markers.
             (" - a\n   b\n", " - a\n   b\n"),
             (" - a\n\n b\n", " - a\n\n b\n"),
+            // bigquery v2: a paragraph of the item after a blank line, overindented, and its
+            // continuation; deeper is an indented code block of the item, left alone.
+            (
+                " * ARRAY:\n\n      {\n        \"a\"\n",
+                " * ARRAY:\n\n   {\n   \"a\"\n",
+            ),
+            (
+                " * code:\n\n        x = 1\n          y\n",
+                " * code:\n\n        x = 1\n          y\n",
+            ),
             (" plain\n   indented\n", " plain\n   indented\n"),
             (" ```\n - a\n b\n ```\n", " ```\n - a\n b\n ```\n"),
             (
