@@ -117,9 +117,9 @@ fn list_item_content(line: &str, indent: usize) -> Option<usize> {
 /// a setext underline or table row that realigning would turn into something else.
 fn interrupts_paragraph(rest: &str) -> bool {
     let rule = |c: char| rest.chars().all(|x| x == c || x == ' ');
-    // `<` is left out: an autolink (`<https://...>`) continues the paragraph, and the HTML
-    // blocks that could interrupt it do not occur in proto comments.
-    rest.starts_with(['#', '>', '|'])
+    // `<` and `|` are left out: an autolink (`<https://...>`) or a lone `|    |` continues the
+    // paragraph, and the HTML blocks that could interrupt it do not occur in proto comments.
+    rest.starts_with(['#', '>'])
         || rest.starts_with("```")
         || rest.starts_with("~~~")
         || rule('-')
@@ -151,7 +151,11 @@ pub fn align_list_continuations(text: &str) -> Cow<'_, str> {
             (paragraph, code) = (false, false);
         } else if rest.starts_with('\t') {
             (item, paragraph, code) = (None, false, false);
-        } else if let Some(content) = list_item_content(body, indent) {
+        } else if let Some(content) = list_item_content(body, indent)
+            // Four or more columns deeper than the item's text, a marker continues its
+            // paragraph (spanner's `* \`database:prod\`` then `       - The database's ...`).
+            .filter(|_| !(paragraph && item.is_some_and(|c| indent >= c + 4)))
+        {
             (item, paragraph, code) = (Some(content), true, false);
         } else if interrupts_paragraph(rest) {
             (item, paragraph, code) = (None, false, false);
@@ -333,9 +337,15 @@ mod tests {
             ),
             (" plain\n   indented\n", " plain\n   indented\n"),
             (" ```\n - a\n b\n ```\n", " ```\n - a\n b\n ```\n"),
+            (" - a\n # Heading\n ---\n", " - a\n # Heading\n ---\n"),
+            // vision v1's drawings and spanner's deep markers continue the item.
             (
-                " - a\n # Heading\n ---\n | t |\n",
-                " - a\n # Heading\n ---\n | t |\n",
+                "  * text:\n    0--1\n     |  |\n     3--2\n",
+                "  * text:\n    0--1\n    |  |\n    3--2\n",
+            ),
+            (
+                "  * `db`\n         - The name\n           of it\n  * `x`\n",
+                "  * `db`\n    - The name\n    of it\n  * `x`\n",
             ),
             (
                 " -not\n x\n 1.5 is\n y\n - \n z\n",

@@ -179,6 +179,9 @@ mod tests {
         assert_eq!(align_doc_blocks(prost), want);
         let clean = "/// - a\n///   b\nstruct S;\n";
         assert_eq!(align_doc_blocks(clean), clean);
-        assert_eq!(align_doc_blocks("    ///\n    ///  \n    pub struct S {}\n"), "    pub struct S {}\n");
+        assert_eq!(
+            align_doc_blocks("    ///\n    ///  \n    pub struct S {}\n"),
+            "    pub struct S {}\n"
+        );
     }
 }
