@@ -180,7 +180,7 @@ publish = false
 # Not a member of any workspace above it.
 [workspace]
 
-# No tests or benches of its own: their lib target (`--all-targets` checks it in test mode)
+# No tests or benches of its own: their lib target (checked in test mode by --all-targets)
 # would only check the same code a second time
 # (twice the memory and time; the sample alone takes about 10 GB).
 [lib]

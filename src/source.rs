@@ -151,11 +151,16 @@ pub fn align_list_continuations(text: &str) -> Cow<'_, str> {
             (paragraph, code) = (false, false);
         } else if rest.starts_with('\t') {
             (item, paragraph, code) = (None, false, false);
-        } else if let Some(content) = list_item_content(body, indent)
-            // Four or more columns deeper than the item's text, a marker continues its
-            // paragraph (spanner's `* \`database:prod\`` then `       - The database's ...`).
-            .filter(|_| !(paragraph && item.is_some_and(|c| indent >= c + 4)))
-        {
+        } else if let (Some(content), Some(parent)) = (
+            list_item_content(body, indent),
+            item.filter(|c| paragraph && indent >= c + 4),
+        ) {
+            // Four or more columns deeper than its item's text, a marker would continue the
+            // paragraph; it is meant as a sub-item (spanner's `* \`database:prod\`` then
+            // `       - The database's ...`), so it becomes one, at the item's text.
+            replacement = Some(format!("{}{}", " ".repeat(parent), &line[indent..]));
+            item = Some(parent + content - indent);
+        } else if let Some(content) = list_item_content(body, indent) {
             (item, paragraph, code) = (Some(content), true, false);
         } else if interrupts_paragraph(rest) {
             (item, paragraph, code) = (None, false, false);
@@ -345,7 +350,7 @@ mod tests {
             ),
             (
                 "  * `db`\n         - The name\n           of it\n  * `x`\n",
-                "  * `db`\n    - The name\n    of it\n  * `x`\n",
+                "  * `db`\n    - The name\n      of it\n  * `x`\n",
             ),
             (
                 " -not\n x\n 1.5 is\n y\n - \n z\n",
