@@ -20,12 +20,17 @@
 #   --opt K=V       a plugin parameter, for both modes (repeatable)
 #   --no-standalone / --no-protoc   skip one mode
 #   --keep DIR      write the generated files under DIR/<mode>/<api dir> (default: discarded)
+#   --validate-openapi   then run openapi-spec-validator and `redocly lint` on every OpenAPI
+#                   document the first mode wrote (standalone's are byte-identical); prints the
+#                   documents, errors and redocly's warnings by rule, and fails on any error
+#                   (tools from $RS_SVC_OPENAPI_SPEC_VALIDATOR / $RS_SVC_REDOCLY, else PATH)
 #
 # Install the corpus with:
 #   npm install --prefix DIR google-proto-files@6.0.1 --engine-strict=false
 # (then --corpus DIR/node_modules/google-proto-files).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/googleapis-common.sh
 
 # The slice CI runs: the APIs the issue names, large and varied (aiplatform and compute are the
 # largest; bigquery/storage and kms/inventory carry the rules googleapis ships beyond
@@ -51,6 +56,7 @@ all=0
 modes=(protoc standalone)
 opts=()
 keep=""
+validate=0
 dirs=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -60,41 +66,26 @@ while [ $# -gt 0 ]; do
     --protoc) protoc="$2"; shift ;;
     --opt) opts+=("$2"); shift ;;
     --keep) keep="$2"; shift ;;
+    --validate-openapi) validate=1 ;;
     --no-standalone) modes=("${modes[@]/standalone}") ;;
     --no-protoc) modes=("${modes[@]/protoc}") ;;
-    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
     *) dirs+=("${1#google/}") ;;
   esac
   shift
 done
 
-if [ -z "$corpus" ] || [ ! -d "$corpus/google/cloud" ]; then
-  echo "no google-proto-files tree: pass --corpus DIR or set RS_SVC_GOOGLE_PROTO_FILES" >&2
-  exit 2
-fi
-corpus=$(cd "$corpus" && pwd)
-
-if [ -z "$plugin" ]; then
-  cargo build --release --locked --quiet --bin protoc-gen-rs-svc
-  plugin="${CARGO_TARGET_DIR:-target}/release/protoc-gen-rs-svc"
-fi
-plugin=$(cd "$(dirname "$plugin")" && pwd)/$(basename "$plugin")
-
-if [ -z "$protoc" ]; then
-  # The protoc of the protoc-bin-vendored dev-dependency (cargo fetch puts it there).
-  registry="${CARGO_HOME:-$HOME/.cargo}/registry/src"
-  protoc=$(ls -d "$registry"/*/protoc-bin-vendored-linux-x86_64-3.*/bin/protoc 2>/dev/null | sort -V | tail -1 || true)
-  [ -n "$protoc" ] || protoc=$(command -v protoc36 || true)
-fi
+corpus=$(ga_corpus "$corpus")
+plugin=$(ga_plugin "$plugin")
+protoc=$(ga_protoc "$protoc")
 if [[ " ${modes[*]} " == *" protoc "* ]] && { [ -z "$protoc" ] || [ ! -x "$protoc" ]; }; then
   echo "no protoc: pass --protoc PATH or set RS_SVC_PROTOC" >&2
   exit 2
 fi
 
 if [ "$all" = 1 ]; then
-  mapfile -t dirs < <(cd "$corpus" && grep -rl --include='*.proto' '^service ' google/cloud |
-    xargs -n1 dirname | sort -u | sed 's|^google/||')
+  mapfile -t dirs < <(ga_all_dirs "$corpus")
 elif [ "${#dirs[@]}" = 0 ]; then
   dirs=("${SLICE[@]}")
 fi
@@ -102,6 +93,7 @@ fi
 param=$(IFS=,; echo "${opts[*]:-}")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+[ "$validate" = 0 ] || [ -n "$keep" ] || keep="$work/keep"
 status=0
 
 for mode in "${modes[@]}"; do
@@ -111,8 +103,7 @@ for mode in "${modes[@]}"; do
   start=$(date +%s%N)
   for dir in "${dirs[@]}"; do
     n=$((n + 1))
-    path="google/cloud/$dir"
-    [ -d "$corpus/$path" ] || path="google/$dir"
+    path=$(ga_api_path "$corpus" "$dir")
     mapfile -t protos < <(cd "$corpus" && ls "$path"/*.proto 2>/dev/null)
     if [ "${#protos[@]}" = 0 ]; then
       echo "FAIL $path: no .proto files"
@@ -149,4 +140,11 @@ for mode in "${modes[@]}"; do
   echo "summary $mode: directories=$n succeeded=$ok failed=$failed files=$files methods=$methods warnings=$warnings seconds=$seconds"
   [ "$failed" = 0 ] || status=1
 done
+if [ "$validate" = 1 ]; then
+  for mode in "${modes[@]}"; do
+    [ -n "$mode" ] || continue
+    ga_validate_openapi "$keep/$mode" || status=1
+    break
+  done
+fi
 exit "$status"

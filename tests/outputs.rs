@@ -88,3 +88,33 @@ fn leaving_an_output_out_changes_nothing_else() {
         assert!(all.contains(item), "changed by no_http,no_dial:\n{item}");
     }
 }
+
+/// A type that `extern_path` maps to an existing one while the rest of its package is
+/// generated (googleapis' google.rpc, generated for code.proto, with `.google.rpc.Status`
+/// mapped to the runtime's) gets no JSON or query impls and is not reached by query parameters:
+/// prost-build does not generate it, and impls of foreign traits on a foreign type do not
+/// compile.
+#[test]
+fn extern_mapped_types_of_generated_packages_get_no_impls() {
+    let output = common::generate(
+        &["prelude/v1/prelude.proto"],
+        "extern_path=.prelude.v1.Some=::other::Some",
+    )
+    .unwrap();
+    let code = &output
+        .files
+        .iter()
+        .find(|f| f.name == "prelude.v1.rs")
+        .expect("the package file")
+        .content;
+    // Nor is it reached by query parameters (`Holder.some` of `AsRef`'s request).
+    for mapped in [
+        "for ::other::Some",
+        "for Some {",
+        "for Some\n",
+        "<::other::Some as ::rs_svc::__codegen::query::QuerySchema>",
+    ] {
+        assert!(!code.contains(mapped), "an impl {mapped}:\n{code}");
+    }
+    assert!(code.contains("::serde::Serialize for Holder"), "{code}");
+}

@@ -311,6 +311,9 @@ pub mod codec {
     pub struct Message;
     /// `google.protobuf.Empty`, which prost-build stores as `()`: `{}`.
     pub struct Empty;
+    /// A `google.protobuf.NullValue` field (stored as `i32`, always 0): `null` out; `null`,
+    /// `"NULL_VALUE"` or `0` in.
+    pub struct Null;
     /// A repeated field of codec `C`.
     pub struct Repeated<C>(PhantomData<C>);
     /// A map field with key codec `K` and value codec `V`.
@@ -706,6 +709,48 @@ pub mod codec {
         }
     }
 
+    impl Codec<i32> for Null {
+        #[inline]
+        fn serialize<S: Serializer>(_: &i32, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_unit()
+        }
+        fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = i32;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("null")
+                }
+                fn visit_unit<E: de::Error>(self) -> Result<i32, E> {
+                    Ok(0)
+                }
+                fn visit_str<E: de::Error>(self, v: &str) -> Result<i32, E> {
+                    match v {
+                        "NULL_VALUE" => Ok(0),
+                        _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+                    }
+                }
+                fn visit_u64<E: de::Error>(self, v: u64) -> Result<i32, E> {
+                    match v {
+                        0 => Ok(0),
+                        _ => Err(E::invalid_value(de::Unexpected::Unsigned(v), &self)),
+                    }
+                }
+                fn visit_i64<E: de::Error>(self, v: i64) -> Result<i32, E> {
+                    match v {
+                        0 => Ok(0),
+                        _ => Err(E::invalid_value(de::Unexpected::Signed(v), &self)),
+                    }
+                }
+            }
+            d.deserialize_any(V)
+        }
+        #[inline]
+        fn is_default(v: &i32) -> bool {
+            *v == 0
+        }
+    }
+
     impl Codec<()> for Empty {
         #[inline]
         fn serialize<S: Serializer>(_: &(), s: S) -> Result<S::Ok, S::Error> {
@@ -1024,6 +1069,20 @@ mod tests {
         serde_json::from_str::<De<C, T>>(json)
             .map(|d| d.0)
             .map_err(|e| e.to_string())
+    }
+
+    /// A `google.protobuf.NullValue` field is JSON `null` (aiplatform's `PartialArg.null_value`
+    /// in a oneof): written as `null`, read from `null`, its name or 0, nothing else.
+    #[test]
+    fn null_value_fields_are_json_null() {
+        assert_eq!(out::<Null, i32>(0), "null");
+        for json in ["null", "\"NULL_VALUE\"", "0"] {
+            assert_eq!(inp::<Null, i32>(json), Ok(0), "{json}");
+        }
+        for json in ["1", "\"x\"", "{}", "false"] {
+            assert!(inp::<Null, i32>(json).is_err(), "{json}");
+        }
+        assert!(<Null as Codec<i32>>::is_default(&0));
     }
 
     #[test]

@@ -176,7 +176,14 @@ pub fn services(model: &Model, package: &str, params: &Params) -> Result<TokenSt
             })?);
         }
         if !params.no_server {
-            out.extend(one_allow(builder.generate_server(&grpc, "")));
+            // A service without methods gets a `match` of its one `_` arm from tonic-build
+            // (Cloud SQL's SqlAvailableDatabaseVersionsService).
+            let extra: &[&str] = if service.methods.is_empty() {
+                &["clippy::match_single_binding"]
+            } else {
+                &[]
+            };
+            out.extend(one_allow(builder.generate_server(&grpc, ""), extra));
             out.extend(api::api_module(service, &api_methods, !params.no_client));
         }
     }
@@ -184,8 +191,8 @@ pub fn services(model: &Model, package: &str, params: &Params) -> Result<TokenSt
 }
 
 /// tonic-build puts `#[allow(non_camel_case_types)]` on each method's `<Method>Svc` struct;
-/// this states it once, in the server module's own `#![allow(...)]` list.
-fn one_allow(server: TokenStream) -> TokenStream {
+/// this states it once, in the server module's own `#![allow(...)]` list, with `extra` lints.
+fn one_allow(server: TokenStream, extra: &[&str]) -> TokenStream {
     const LINT: &str = "non_camel_case_types";
     fn strip(tokens: TokenStream) -> TokenStream {
         let mut out = Vec::new();
@@ -209,7 +216,7 @@ fn one_allow(server: TokenStream) -> TokenStream {
         out.into_iter().collect()
     }
     // `#![allow(a, b,)]` at the start of the module body becomes `#![allow(a, b, LINT,)]`.
-    fn add_lint(body: TokenStream) -> TokenStream {
+    let add_lint = |body: TokenStream| -> TokenStream {
         let mut tokens: Vec<TokenTree> = body.into_iter().collect();
         if let Some(TokenTree::Group(attr)) = tokens.get(2) {
             let mut attr_tokens: Vec<TokenTree> = attr.stream().into_iter().collect();
@@ -221,6 +228,10 @@ fn one_allow(server: TokenStream) -> TokenStream {
                     }
                     lints.push(format_ident!("{LINT}").into());
                     lints.push(Punct::new(',', Spacing::Alone).into());
+                    for lint in extra {
+                        lints.extend(lint.parse::<TokenStream>().expect("a lint path"));
+                        lints.push(Punct::new(',', Spacing::Alone).into());
+                    }
                     attr_tokens[1] =
                         Group::new(Delimiter::Parenthesis, lints.into_iter().collect()).into();
                     tokens[2] =
@@ -229,7 +240,7 @@ fn one_allow(server: TokenStream) -> TokenStream {
             }
         }
         tokens.into_iter().collect()
-    }
+    };
     strip(server)
         .into_iter()
         .map(|token| match token {

@@ -49,7 +49,7 @@ pub fn query_schemas(
     let impls = reachable
         .iter()
         .filter_map(|name| model.messages.get(name))
-        .filter(|m| m.package == package)
+        .filter(|m| m.package == package && !paths::is_extern(model, &m.full_name))
         .map(|message| {
             let ty = path(model, package, &message.full_name, externs);
             let fields: Vec<_> = message
@@ -286,15 +286,18 @@ pub fn routers(model: &Model, package: &str, params: &Params) -> TokenStream {
             );
             serves.insert(serve.to_string());
             // prost maps a wrapper response to its bare value (`i64`); one response message is
-            // written in the wrapper's proto3 JSON form instead of serde's.
+            // written in the wrapper's proto3 JSON form instead of serde's. The trait is named,
+            // as tonic's server does: `s` is an `Arc<T>`, whose own methods (`clone`, `as_ref`,
+            // ...) would win over an rpc of the same name (Cloud SQL's `Clone`).
+            let call = quote!(<T as super::#server::#trait_name>::#rust_method(&s, r).await);
             let call = match super::json::wrapper_codec(&method.output) {
                 Some(codec) if !method.kind.server_streaming() => {
                     uses_wrapper = true;
                     quote! {
-                        s.#rust_method(r).await.map(|response| response.map(Owned::<codec::#codec, _>::new))
+                        #call.map(|response| response.map(Owned::<codec::#codec, _>::new))
                     }
                 }
-                _ => quote!(s.#rust_method(r).await),
+                _ => call,
             };
             let rpc = format!("{}/{}", service.full_name, method.name);
             routes.extend(quote! {

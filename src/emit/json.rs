@@ -94,6 +94,11 @@ impl Ctx<'_> {
     fn value_codec(&self, ty: &FieldType) -> String {
         match ty {
             FieldType::Scalar(s) => scalar_codec(*s).to_owned(),
+            // Written as `null` (docs/reference.md section 3); the runtime's NullValue is no
+            // ProtoEnum.
+            FieldType::Enum(e) if WellKnown::of(e) == Some(WellKnown::NullValue) => {
+                "c::Null".to_owned()
+            }
             FieldType::Enum(e) => {
                 let path = self.path(e);
                 let codec = match (
@@ -500,13 +505,13 @@ pub fn impls_share(
     let messages: Vec<_> = model
         .messages
         .values()
-        .filter(|m| m.package == package && !m.map_entry)
+        .filter(|m| m.package == package && !m.map_entry && !paths::is_extern(model, &m.full_name))
         .map(|m| (m, paths::rust_path(model, package, &m.full_name, &[])))
         .collect();
     let enums: Vec<_> = model
         .enums
         .values()
-        .filter(|e| e.package == package)
+        .filter(|e| e.package == package && !paths::is_extern(model, &e.full_name))
         .map(|e| paths::rust_path(model, package, &e.full_name, &[]))
         .collect();
     // The alias must not hide the module prost-build makes for a message `J`'s nested types

@@ -41,6 +41,18 @@ fn config(model: &Model, params: &Params) -> prost_build::Config {
     for (path, attr) in &params.field_attributes {
         config.field_attribute(path, attr);
     }
+    // A oneof's enum holds its fields by value, so one message field among small ones makes
+    // clippy's large_enum_variant fire (googleapis has hundreds); boxing them would change the
+    // types users write and match on, so the lint is allowed on oneofs (docs/reference.md
+    // section 1).
+    for message in model.messages.values() {
+        for oneof in &message.oneofs {
+            config.enum_attribute(
+                format!(".{}.{oneof}", message.full_name),
+                "#[allow(clippy::large_enum_variant)]",
+            );
+        }
+    }
     if params.retain_enum_prefix {
         config.retain_enum_prefix();
     }
@@ -49,6 +61,57 @@ fn config(model: &Model, params: &Params) -> prost_build::Config {
         config.type_name_domain(["."], "type.googleapis.com");
     }
     config
+}
+
+/// `code` with the list continuations of every `///` block aligned to their item's text
+/// ([`crate::source::align_list_continuations`]). Done on prost-build's output rather than on
+/// the comments it reads: it indents a comment line by one more space when the line starts
+/// with two or more, but not one, so a continuation aligned in the .proto file comes out one
+/// column deeper than its ` * item` (clippy's `doc_overindented_list_items`).
+fn align_doc_blocks(code: &str) -> String {
+    let mut out = String::with_capacity(code.len());
+    let mut lines = code.split_inclusive('\n').peekable();
+    while let Some(line) = lines.next() {
+        let Some((margin, _)) = doc_line(line) else {
+            out.push_str(line);
+            continue;
+        };
+        let mut block = vec![line];
+        while let Some(next) = lines.peek() {
+            match doc_line(next) {
+                Some((m, _)) if m == margin => block.push(lines.next().unwrap_or_default()),
+                _ => break,
+            }
+        }
+        let text: String = block
+            .iter()
+            .filter_map(|l| doc_line(l))
+            .map(|(_, t)| t)
+            .collect();
+        // An empty comment (`//` alone, as compute v1 has) would be an empty doc attribute,
+        // which clippy's `empty_docs` rejects: it is left out.
+        if text.trim().is_empty() {
+            continue;
+        }
+        match crate::source::align_list_continuations(&text) {
+            std::borrow::Cow::Borrowed(_) => block.iter().for_each(|l| out.push_str(l)),
+            std::borrow::Cow::Owned(aligned) => {
+                for line in aligned.split_inclusive('\n') {
+                    out.push_str(margin);
+                    out.push_str("///");
+                    out.push_str(line);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A `///` line's margin and its text after `///` (with the line end).
+fn doc_line(line: &str) -> Option<(&str, &str)> {
+    let margin = &line[..line.len() - line.trim_start().len()];
+    let text = line[margin.len()..].strip_prefix("///")?;
+    (!text.starts_with('/')).then_some((margin, text))
 }
 
 /// prost-build's code for each package with files to generate, by package name, unformatted.
@@ -93,8 +156,32 @@ pub fn messages(
                     Some(rest) => rest.to_owned(),
                     None => code,
                 })
+                .map(|code| align_doc_blocks(&code))
                 .unwrap_or_default();
             (package.name.clone(), code)
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::align_doc_blocks;
+
+    /// prost-build writes storage v2's `* The group ... would be\n  `group-...``
+    /// continuation one column deeper than the item's text; each `///` block is realigned,
+    /// other lines and `////` comments stay as they are.
+    #[test]
+    fn doc_blocks_get_list_continuations_aligned() {
+        let prost = "    /// Examples:\n    /// * The group would be\n    ///    `group-example`.\n    \
+                     /// * All\n    pub entity: String,\n/// - a\n///b\n//// - c\n////  d\nstruct S;\n";
+        let want = "    /// Examples:\n    /// * The group would be\n    ///   `group-example`.\n    \
+                    /// * All\n    pub entity: String,\n/// - a\n///   b\n//// - c\n////  d\nstruct S;\n";
+        assert_eq!(align_doc_blocks(prost), want);
+        let clean = "/// - a\n///   b\nstruct S;\n";
+        assert_eq!(align_doc_blocks(clean), clean);
+        assert_eq!(
+            align_doc_blocks("    ///\n    ///  \n    pub struct S {}\n"),
+            "    pub struct S {}\n"
+        );
+    }
 }

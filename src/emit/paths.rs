@@ -20,6 +20,19 @@ pub fn resolution_paths<'m>(model: &'m Model, _params: &Params) -> &'m [ExternPa
     model.externs.resolution()
 }
 
+/// Whether prost-build is told to use an existing type for `full_name` (no leading dot) rather
+/// than generate it: the user's `extern_path` (or the runtime's) covers it. Such a type gets no
+/// impls from us either, even when the rest of its package is generated (a request generating
+/// google/rpc/code.proto with `.google.rpc.Status` mapped to the runtime's).
+pub fn is_extern(model: &Model, full_name: &str) -> bool {
+    let dotted = format!(".{full_name}");
+    model
+        .externs
+        .given()
+        .iter()
+        .any(|(proto, _)| covers(proto, &dotted))
+}
+
 /// The Rust path of proto type `full_name` (no leading dot) from the top of `package`'s file.
 pub fn rust_path(
     model: &Model,

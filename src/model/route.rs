@@ -225,8 +225,16 @@ impl Model {
             let Some(message) = self.messages.get(name) else {
                 continue;
             };
-            let generated =
-                self.package(&message.package).is_some() && !wkt::in_protobuf_package(name);
+            // A type `extern_path` maps (`.google.rpc.Status` to the runtime's) is not
+            // generated even when its package is, so it has no query schema.
+            let dotted = format!(".{name}");
+            let generated = self.package(&message.package).is_some()
+                && !wkt::in_protobuf_package(name)
+                && !self
+                    .externs
+                    .given()
+                    .iter()
+                    .any(|(proto, _)| super::externs::covers(proto, &dotted));
             if !generated || !reached.insert(name.to_owned()) {
                 continue;
             }
