@@ -147,6 +147,7 @@ fn merged_document_holds_every_service() {
             "ValueService",
             "LibraryService",
             "OpsService",
+            "Copier",
             "KeyTracking",
             "BigQueryRead"
         ]
