@@ -66,52 +66,131 @@ impl Builder<'_> {
     }
 
     /// A query parameter for every field the route binds from the query string
-    /// ([`crate::model::Model::query_fields`]).
+    /// ([`crate::model::Model::query_fields`]), except the members of a oneof: the runtime
+    /// refuses two of one oneof (docs/reference.md section 4.2), which separate parameters
+    /// cannot say, so each oneof's are the properties of one object parameter named after the
+    /// oneof, `style: form` and `explode: true` (its properties are sent as they are named,
+    /// `picked.value=x`), whose schema allows at most one member.
     fn query(&mut self, method: &Method, binding: &Binding) -> Vec<Parameter> {
         let model = self.model;
-        model
-            .query_fields(method, binding)
-            .into_iter()
-            .map(|query| {
-                let field = query.field();
-                let name = query
-                    .path
-                    .iter()
-                    .map(|f| self.schemas.key(f))
-                    .collect::<Vec<_>>()
-                    .join(".");
-                let (style, explode, schema) = match query.kind {
-                    QueryKind::Value => (None, None, self.schemas.value(&field.ty)),
-                    QueryKind::List => (None, None, Schema::array(self.schemas.value(&field.ty))),
-                    QueryKind::Map => {
-                        let schema = self.schemas.field(field);
-                        // `field[KEY]=VALUE`: a key holding `[` or `]` cannot be written there.
-                        let property_names = schema.property_names.clone().or_else(|| {
-                            Some(Box::new(Schema::default().with_pattern("^[^\\[\\]]*$")))
-                        });
-                        let schema = Schema {
-                            description: None,
-                            deprecated: false,
-                            read_only: false,
-                            write_only: false,
-                            property_names,
-                            ..schema
-                        };
-                        (Some("deepObject"), Some(true), schema)
-                    }
-                };
-                Parameter {
-                    name,
-                    location: "query",
-                    description: clean_comment(&field.comments.doc()),
-                    required: query.path.len() == 1
-                        && field.behaviors.contains(&FieldBehavior::Required),
-                    deprecated: field.deprecated,
-                    style,
-                    explode,
-                    schema,
+        let mut parameters: Vec<Parameter> = Vec::new();
+        // Per oneof parameter (by its name): its index in `parameters` and its members'
+        // property names, in order.
+        let mut oneofs: Vec<(String, usize, Vec<(String, Vec<String>)>)> = Vec::new();
+        for query in model.query_fields(method, binding) {
+            let member = query.path.iter().position(|f| f.oneof.is_some());
+            let parameter = self.query_parameter(&query);
+            let Some(at) = member else {
+                parameters.push(parameter);
+                continue;
+            };
+            let prefix: Vec<String> = query.path[..at]
+                .iter()
+                .map(|f| self.schemas.key(f))
+                .collect();
+            let oneof = query.path[at].oneof.clone().expect("a oneof member");
+            let group = prefix
+                .iter()
+                .cloned()
+                .chain([oneof])
+                .collect::<Vec<_>>()
+                .join(".");
+            let member = self.schemas.key(query.path[at]);
+            let index = match oneofs.iter().position(|(name, ..)| *name == group) {
+                Some(found) => found,
+                None => {
+                    parameters.push(Parameter {
+                        name: group.clone(),
+                        location: "query",
+                        description: Some(format!(
+                            "At most one member of the oneof `{group}`, each property a query \
+                             parameter of its own."
+                        )),
+                        required: false,
+                        deprecated: false,
+                        style: Some("form"),
+                        explode: Some(true),
+                        // Only its members' parameters: any other name is a parameter of
+                        // its own, not one of this object's.
+                        schema: Schema {
+                            closed: true,
+                            ..Schema::of_type("object")
+                        },
+                    });
+                    oneofs.push((group, parameters.len() - 1, Vec::new()));
+                    oneofs.len() - 1
                 }
-            })
-            .collect()
+            };
+            let (_, position, members) = &mut oneofs[index];
+            let schema = &mut parameters[*position].schema;
+            let Parameter {
+                name,
+                description,
+                deprecated,
+                schema: property,
+                ..
+            } = parameter;
+            schema.properties.0.push((
+                name.clone(),
+                Schema {
+                    description: property.description.or(description),
+                    deprecated: property.deprecated || deprecated,
+                    ..property
+                },
+            ));
+            match members.iter_mut().find(|(m, _)| *m == member) {
+                Some((_, properties)) => properties.push(name),
+                None => members.push((member, vec![name])),
+            }
+        }
+        for (_, position, members) in oneofs {
+            let members: Vec<Vec<String>> = members.into_iter().map(|(_, p)| p).collect();
+            if let Some(at_most_one) = super::schema::at_most_one(&members) {
+                parameters[position].schema.one_of = at_most_one.one_of;
+            }
+        }
+        parameters
+    }
+
+    /// The query parameter of one field the route binds from the query string.
+    fn query_parameter(&mut self, query: &crate::model::QueryField<'_>) -> Parameter {
+        let field = query.field();
+        let name = query
+            .path
+            .iter()
+            .map(|f| self.schemas.key(f))
+            .collect::<Vec<_>>()
+            .join(".");
+        let (style, explode, schema) = match query.kind {
+            QueryKind::Value => (None, None, self.schemas.value(&field.ty)),
+            QueryKind::List => (None, None, Schema::array(self.schemas.value(&field.ty))),
+            QueryKind::Map => {
+                let schema = self.schemas.field(field);
+                // `field[KEY]=VALUE`: a key holding `[` or `]` cannot be written there.
+                let property_names = schema
+                    .property_names
+                    .clone()
+                    .or_else(|| Some(Box::new(Schema::default().with_pattern("^[^\\[\\]]*$"))));
+                let schema = Schema {
+                    description: None,
+                    deprecated: false,
+                    read_only: false,
+                    write_only: false,
+                    property_names,
+                    ..schema
+                };
+                (Some("deepObject"), Some(true), schema)
+            }
+        };
+        Parameter {
+            name,
+            location: "query",
+            description: clean_comment(&field.comments.doc()),
+            required: query.path.len() == 1 && field.behaviors.contains(&FieldBehavior::Required),
+            deprecated: field.deprecated,
+            style,
+            explode,
+            schema,
+        }
     }
 }

@@ -177,10 +177,10 @@ impl<'a> Schemas<'a> {
             .oneofs
             .iter()
             .filter_map(|oneof| {
-                let members: Vec<String> = kept
+                let members: Vec<Vec<String>> = kept
                     .iter()
                     .filter(|f| f.oneof.as_deref() == Some(oneof))
-                    .map(|f| self.key(f))
+                    .map(|f| vec![self.key(f)])
                     .collect();
                 at_most_one(&members)
             })
@@ -402,19 +402,39 @@ impl<'a> Schemas<'a> {
 }
 
 /// `oneOf` that holds when at most one of `members` is present.
-fn at_most_one(members: &[String]) -> Option<Schema> {
+pub(super) fn at_most_one(members: &[Vec<String>]) -> Option<Schema> {
     if members.len() < 2 {
         return None;
     }
+    // A member is present when any of its properties is (several for a message member whose
+    // fields are query parameters: `picked.a`, `picked.b`).
     let each: Vec<Schema> = members
         .iter()
-        .map(|m| Schema {
-            required: vec![m.clone()],
-            ..Schema::default()
+        .map(|properties| match properties.as_slice() {
+            [one] => Schema {
+                required: vec![one.clone()],
+                ..Schema::default()
+            },
+            _ => Schema {
+                any_of: properties
+                    .iter()
+                    .map(|p| Schema {
+                        required: vec![p.clone()],
+                        ..Schema::default()
+                    })
+                    .collect(),
+                ..Schema::default()
+            },
         })
         .collect();
     let none = Schema {
-        absent: Ordered(members.iter().map(|m| (m.clone(), false)).collect()),
+        absent: Ordered(
+            members
+                .iter()
+                .flatten()
+                .map(|m| (m.clone(), false))
+                .collect(),
+        ),
         ..Schema::default()
     };
     let mut one_of = each;

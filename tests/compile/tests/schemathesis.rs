@@ -27,6 +27,7 @@ macro_rules! stubs {
             use generated::acronyms::v1 as acronyms;
             use generated::interop::v1 as interop;
             use generated::library::v1 as library;
+            use generated::prelude::v1 as prelude;
             use generated::shapes::v1 as shapes;
             use rs_svc::google::api::HttpBody;
             use tonic::codegen::BoxStream;
@@ -245,6 +246,22 @@ macro_rules! stubs {
             }
 
             #[tonic::async_trait]
+            impl prelude::copier_server::Copier for Stub {
+                async fn clone(
+                    &self,
+                    _: Request<prelude::Some>,
+                ) -> Result<Response<prelude::Some>, Status> {
+                    ok()
+                }
+                async fn as_ref(
+                    &self,
+                    _: Request<prelude::Holder>,
+                ) -> Result<Response<prelude::Some>, Status> {
+                    ok()
+                }
+            }
+
+            #[tonic::async_trait]
             impl acronyms::h_t_t_p_proxy_server::HTTPProxy for Stub {
                 async fn get_proxy(
                     &self,
@@ -383,6 +400,10 @@ macro_rules! stubs {
                             ))
                             .merge(interop::value_service_http::routes(stub.clone(), options()))
                             .into_router(),
+                    ),
+                    (
+                        "prelude/v1/prelude.openapi.yaml",
+                        prelude::copier_http::router(stub.clone()),
                     ),
                     (
                         "shapes/v1/shapes.openapi.yaml",
