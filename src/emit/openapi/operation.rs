@@ -5,6 +5,10 @@ use super::text::summary_and_description;
 use super::{clean_comment, Builder};
 use crate::model::{Binding, FieldBehavior, Method, QueryKind, RequestBody, ResponseBody};
 
+/// A oneof's query parameter being built: its name, its index in the operation's parameters, and
+/// each member with the names of its properties, in order.
+type OneofParameter = (String, usize, Vec<(String, Vec<String>)>);
+
 impl Builder<'_> {
     pub(super) fn operation(
         &mut self,
@@ -74,9 +78,7 @@ impl Builder<'_> {
     fn query(&mut self, method: &Method, binding: &Binding) -> Vec<Parameter> {
         let model = self.model;
         let mut parameters: Vec<Parameter> = Vec::new();
-        // Per oneof parameter (by its name): its index in `parameters` and its members'
-        // property names, in order.
-        let mut oneofs: Vec<(String, usize, Vec<(String, Vec<String>)>)> = Vec::new();
+        let mut oneofs: Vec<OneofParameter> = Vec::new();
         for query in model.query_fields(method, binding) {
             let member = query.path.iter().position(|f| f.oneof.is_some());
             let parameter = self.query_parameter(&query);
