@@ -319,31 +319,11 @@ async fn cors_answers_preflights_first_and_exposes_the_grpc_status_headers() {
     assert_eq!(answer.get("access-control-allow-origin"), Some("*"));
 }
 
-/// The page: an HTTP/JSON call and gRPC-Web calls (binary with `@connectrpc/connect-web`, text
-/// with `grpc-web`) to the API at `?api=`, from its own origin; what each got is reported to
-/// the page's origin as JSON (`browser::page_outcome`).
-const PAGE: &str = r#"<!doctype html>
-<html><head><meta charset="utf-8"><title>gRPC-Web from a page</title>
-<script type="importmap">
-{"imports": {
-  "@bufbuild/protobuf": "/m/@bufbuild/protobuf/dist/esm/index.js",
-  "@bufbuild/protobuf/codegenv2": "/m/@bufbuild/protobuf/dist/esm/codegenv2/index.js",
-  "@bufbuild/protobuf/reflect": "/m/@bufbuild/protobuf/dist/esm/reflect/index.js",
-  "@bufbuild/protobuf/wire": "/m/@bufbuild/protobuf/dist/esm/wire/index.js",
-  "@bufbuild/protobuf/wkt": "/m/@bufbuild/protobuf/dist/esm/wkt/index.js",
-  "@connectrpc/connect": "/m/@connectrpc/connect/dist/esm/index.js",
-  "@connectrpc/connect/protocol": "/m/@connectrpc/connect/dist/esm/protocol/index.js",
-  "@connectrpc/connect/protocol-connect": "/m/@connectrpc/connect/dist/esm/protocol-connect/index.js",
-  "@connectrpc/connect/protocol-grpc-web": "/m/@connectrpc/connect/dist/esm/protocol-grpc-web/index.js",
-  "@connectrpc/connect-web": "/m/@connectrpc/connect-web/dist/esm/index.js",
-  "grpc-web": "/m/grpc-web/index.esm.js"
-}}
-</script></head>
-<body>
-<script type="module">
-const out = {};
-const show = () => fetch("/report", { method: "POST", body: JSON.stringify(out) });
-try {
+/// The page's module script (after the page server's import map): an HTTP/JSON call and
+/// gRPC-Web calls (binary with `@connectrpc/connect-web`, text with `grpc-web`) to the API at
+/// `?api=`, from its own origin; what each got is reported to the page's origin as JSON
+/// (`browser::page_outcome`).
+const PAGE_SCRIPT: &str = r#"try {
   const { createClient, ConnectError } = await import("@connectrpc/connect");
   const { createGrpcWebTransport } = await import("@connectrpc/connect-web");
   const { fromBinary, toBinary, create, createFileRegistry } = await import("@bufbuild/protobuf");
@@ -407,7 +387,6 @@ try {
   out.page = String(e.stack ?? e);
 }
 show();
-</script></body></html>
 "#;
 
 /// What the page reported when calling a fresh example server that allows `origins` (see
@@ -433,7 +412,7 @@ async fn a_page_of_another_origin_calls_http_json_and_grpc_web_given_cors() {
     else {
         return;
     };
-    let (page, mut reports) = browser::page_server(packages, PAGE).await;
+    let (page, mut reports) = browser::page_server(packages, PAGE_SCRIPT).await;
     let page_origin = format!("http://{page}");
 
     let outcome = page_outcome(&chromium, &page_origin, &mut reports, &[&page_origin]).await;

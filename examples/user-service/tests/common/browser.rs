@@ -147,17 +147,46 @@ pub async fn page_report(chromium: &Path, url: &str, reports: &mut Reports) -> S
         .expect("the report route is served")
 }
 
-/// Serves `page` at `/page.html`, the example's descriptor set at `/descriptors.pb`, the npm
-/// packages (under `/m/`) and a [`report_route`] from one origin, until the test ends; its
-/// address and the page's reports.
-pub async fn page_server(packages: PathBuf, page: &'static str) -> (SocketAddr, Reports) {
+/// What every test page's module script begins with: an import map of the npm packages under
+/// `/m/`, and `out`, which the script fills and `show()` reports (see [`page_outcome`]).
+const PAGE_HEAD: &str = r#"<!doctype html>
+<html><head><meta charset="utf-8"><title>rs-svc from a page</title>
+<script type="importmap">
+{"imports": {
+  "@bufbuild/protobuf": "/m/@bufbuild/protobuf/dist/esm/index.js",
+  "@bufbuild/protobuf/codegenv2": "/m/@bufbuild/protobuf/dist/esm/codegenv2/index.js",
+  "@bufbuild/protobuf/reflect": "/m/@bufbuild/protobuf/dist/esm/reflect/index.js",
+  "@bufbuild/protobuf/wire": "/m/@bufbuild/protobuf/dist/esm/wire/index.js",
+  "@bufbuild/protobuf/wkt": "/m/@bufbuild/protobuf/dist/esm/wkt/index.js",
+  "@connectrpc/connect": "/m/@connectrpc/connect/dist/esm/index.js",
+  "@connectrpc/connect/protocol": "/m/@connectrpc/connect/dist/esm/protocol/index.js",
+  "@connectrpc/connect/protocol-connect": "/m/@connectrpc/connect/dist/esm/protocol-connect/index.js",
+  "@connectrpc/connect/protocol-grpc-web": "/m/@connectrpc/connect/dist/esm/protocol-grpc-web/index.js",
+  "@connectrpc/connect-web": "/m/@connectrpc/connect-web/dist/esm/index.js",
+  "grpc-web": "/m/grpc-web/index.esm.js"
+}}
+</script></head>
+<body>
+<script type="module">
+const out = {};
+const show = () => fetch("/report", { method: "POST", body: JSON.stringify(out) });
+"#;
+
+/// Serves a page at `/page.html` whose module script is `script` after [`PAGE_HEAD`], the
+/// example's descriptor set at `/descriptors.pb`, the npm packages (under `/m/`) and a
+/// [`report_route`] from one origin, until the test ends; its address and the page's reports.
+pub async fn page_server(packages: PathBuf, script: &'static str) -> (SocketAddr, Reports) {
     use axum::extract::Path as UrlPath;
     use axum::response::IntoResponse;
+    let page = format!("{PAGE_HEAD}{script}</script></body></html>\n");
     let packages = Arc::new(packages);
     let files = Router::new()
         .route(
             "/page.html",
-            get(move || async move { ([("content-type", "text/html; charset=utf-8")], page) }),
+            get(move || {
+                let page = page.clone();
+                async move { ([("content-type", "text/html; charset=utf-8")], page) }
+            }),
         )
         .route(
             "/descriptors.pb",
