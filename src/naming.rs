@@ -30,7 +30,12 @@ pub fn ident(sanitized: &str) -> Ident {
 
 /// Module name for one part of a proto package: `acme.Shop.v1` -> `acme`, `shop`, `v1`.
 pub fn package_module(part: &str) -> String {
-    sanitize(&part.to_snake_case())
+    match part.to_snake_case() {
+        // A part with no letter or digit, which protoc refuses but a raw request may carry
+        // (the fuzzer sent a package named "\n"): a module name all the same, never a panic.
+        snake if snake.is_empty() => "_x".to_owned(),
+        snake => sanitize(&snake),
+    }
 }
 
 /// The module path of a proto package, outermost first.
@@ -106,6 +111,14 @@ pub fn address_env_var(service: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_package_part_without_letters_still_names_a_module() {
+        for part in ["\n", " ", "-"] {
+            assert_eq!(package_module(part), "_x", "{part:?}");
+            let _ = ident(&package_module(part));
+        }
+    }
 
     #[test]
     fn names_follow_prost_and_tonic_conventions() {
