@@ -83,14 +83,7 @@ async fn npm_grpc_web_clients_call_unary_streaming_and_errors_on_both_ports() {
         } else {
             example.grpc
         };
-        let mut command = Command::new(&node);
-        command
-            .arg(&script)
-            .arg(format!("http://{addr}"))
-            .arg(&descriptors)
-            .env("NODE_PATH", &packages);
-        let output = common::run(command).await;
-        let got: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let got = browser::node_client(&node, &script, addr, &descriptors, &packages).await;
         let expected = json!({
             "connectBinary": {
                 "created": grace,

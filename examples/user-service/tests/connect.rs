@@ -107,14 +107,7 @@ async fn npm_connect_client_calls_binary_and_json_unary_streams_errors_and_deadl
         } else {
             example.grpc
         };
-        let mut command = Command::new(&node);
-        command
-            .arg(&script)
-            .arg(format!("http://{addr}"))
-            .arg(&descriptors)
-            .env("NODE_PATH", &packages);
-        let output = common::run(command).await;
-        let got: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let got = browser::node_client(&node, &script, addr, &descriptors, &packages).await;
         let expected = json!({
             "binary": {
                 "created": user("bin"),

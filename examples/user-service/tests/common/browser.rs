@@ -74,6 +74,32 @@ pub fn grpc_web_packages() -> Option<PathBuf> {
     )
 }
 
+/// What a node client script (`grpc_web_client.cjs`, `connect_client.cjs`) printed, as JSON,
+/// after calling the server at `addr` with the descriptor set in `descriptors` and the npm
+/// `packages` on its module path.
+pub async fn node_client(
+    node: &Path,
+    script: &Path,
+    addr: SocketAddr,
+    descriptors: &Path,
+    packages: &Path,
+) -> Value {
+    let mut command = Command::new(node);
+    command
+        .arg(script)
+        .arg(format!("http://{addr}"))
+        .arg(descriptors)
+        .env("NODE_PATH", packages);
+    let output = super::run(command).await;
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{} printed no JSON ({e}): {}",
+            script.display(),
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
 /// How the tests run Chromium: headless, quiet, on a profile of its own.
 const HEADLESS: [&str; 9] = [
     "--headless",
