@@ -19,45 +19,19 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 
 use common::browser::{self, Reports};
+use common::Example;
 use prost::Message as _;
-use rs_svc::metrics::Metrics;
 use serde_json::{json, Value};
 use user_service_example::user::v1::GetUserRequest;
-use user_service_example::{Users, FILE_DESCRIPTOR_SET};
+use user_service_example::FILE_DESCRIPTOR_SET;
 
-/// The example's ports, serving until the test ends, and its metrics.
-struct Example {
-    grpc: SocketAddr,
-    http: SocketAddr,
-    metrics: Metrics,
-}
-
-/// Serves the example as its binary does (gRPC-Web on both ports), with CORS for `origins`
-/// unless there are none.
+/// Serves the example as its binary does, with CORS for `origins` unless there are none.
 async fn serve_example(origins: &[&str]) -> Example {
-    let jwt = user_service_example::token_verifier(&[7; 32]).unwrap();
-    let metrics = Metrics::new();
-    let mut builder =
-        user_service_example::server(Arc::new(Users::default()), &jwt, metrics.clone())
-            .grpc_addr(([127, 0, 0, 1], 0))
-            .http_addr(([127, 0, 0, 1], 0));
-    if !origins.is_empty() {
-        builder = builder.cors(user_service_example::cors(origins.iter().copied()));
-    }
-    let server = builder.build().unwrap().bind().await.unwrap();
-    let (grpc, http) = (server.grpc_addr(), server.http_addr().unwrap());
-    tokio::spawn(server.serve_with_shutdown(std::future::pending()));
-    Example {
-        grpc,
-        http,
-        metrics,
-    }
+    common::serve_example(&[7; 32], |builder| common::with_cors(builder, origins)).await
 }
 
 fn descriptor_file(dir: &Path) -> PathBuf {
@@ -160,23 +134,11 @@ async fn curl(args: &[&str]) -> Answer {
     Answer { status, headers }
 }
 
-fn curl_found() -> bool {
-    let found = Command::new("curl").arg("--version").output().is_ok();
-    if !found {
-        assert!(
-            std::env::var("RS_SVC_REQUIRE_FOREIGN").as_deref() != Ok("1"),
-            "curl not found; .ci/run installs it"
-        );
-        eprintln!("skipping: curl not found");
-    }
-    found
-}
-
 const APP: &str = "http://app.example";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cors_answers_preflights_first_and_exposes_the_grpc_status_headers() {
-    if !curl_found() {
+    if !common::curl_found() {
         return;
     }
     let example = serve_example(&[APP]).await;

@@ -42,32 +42,26 @@ struct Example {
 /// Serves the example as its binary does, with a layer recording the calls and CORS for
 /// `origins` unless there are none.
 async fn serve_example(origins: &[&str]) -> Example {
-    let jwt = user_service_example::token_verifier(&[7; 32]).unwrap();
-    let metrics = Metrics::new();
     let seen = Seen::default();
     let record = seen.clone();
-    let mut builder =
-        user_service_example::server(Arc::new(Users::default()), &jwt, metrics.clone())
-            .layer(rs_svc::serve::interceptor(
-                move |request: tonic::Request<()>| {
-                    if let Some(call) = request.extensions().get::<CallInfo>() {
-                        record.lock().unwrap().push((
-                            call.method_name().to_owned(),
-                            call.is_connect(),
-                            call.deadline().is_some(),
-                        ));
-                    }
-                    std::future::ready(Ok(request))
-                },
-            ))
-            .grpc_addr(([127, 0, 0, 1], 0))
-            .http_addr(([127, 0, 0, 1], 0));
-    if !origins.is_empty() {
-        builder = builder.cors(user_service_example::cors(origins.iter().copied()));
-    }
-    let server = builder.build().unwrap().bind().await.unwrap();
-    let (grpc, http) = (server.grpc_addr(), server.http_addr().unwrap());
-    tokio::spawn(server.serve_with_shutdown(std::future::pending()));
+    let layer = rs_svc::serve::interceptor(move |request: tonic::Request<()>| {
+        if let Some(call) = request.extensions().get::<CallInfo>() {
+            record.lock().unwrap().push((
+                call.method_name().to_owned(),
+                call.is_connect(),
+                call.deadline().is_some(),
+            ));
+        }
+        std::future::ready(Ok(request))
+    });
+    let common::Example {
+        grpc,
+        http,
+        metrics,
+    } = common::serve_example(&[7; 32], |builder| {
+        common::with_cors(builder.layer(layer), origins)
+    })
+    .await;
     Example {
         grpc,
         http,
@@ -177,18 +171,6 @@ async fn curl(args: &[String]) -> Answer {
     }
 }
 
-fn curl_found() -> bool {
-    let found = Command::new("curl").arg("--version").output().is_ok();
-    if !found {
-        assert!(
-            std::env::var("RS_SVC_REQUIRE_FOREIGN").as_deref() != Ok("1"),
-            "curl not found; .ci/run installs it"
-        );
-        eprintln!("skipping: curl not found");
-    }
-    found
-}
-
 /// An envelope: flags, the length, the message.
 fn envelope(flags: u8, message: &[u8]) -> Vec<u8> {
     let mut envelope = vec![flags];
@@ -199,7 +181,7 @@ fn envelope(flags: u8, message: &[u8]) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connect_calls_by_hand_and_malformed_ones_answer_connect_errors_with_4xx() {
-    if !curl_found() {
+    if !common::curl_found() {
         return;
     }
     let example = serve_example(&[]).await;
@@ -382,7 +364,7 @@ async fn connect_calls_by_hand_and_malformed_ones_answer_connect_errors_with_4xx
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connect_body_over_the_receive_limit_is_resource_exhausted() {
-    if !curl_found() {
+    if !common::curl_found() {
         return;
     }
     let jwt = user_service_example::token_verifier(&[7; 32]).unwrap();
@@ -522,7 +504,7 @@ impl std::io::Write for Captured {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_access_log_marks_connect_calls() {
-    if !curl_found() {
+    if !common::curl_found() {
         return;
     }
     // The only test of this file that installs a subscriber.

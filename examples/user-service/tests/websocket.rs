@@ -18,7 +18,6 @@ mod common;
 
 use std::net::SocketAddr;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::browser;
@@ -27,28 +26,19 @@ use rs_svc::http::axum::{routing::get, Router};
 use rs_svc::metrics::Metrics;
 use rs_svc::serve::Limits;
 use serde_json::{json, Value};
-use user_service_example::Users;
 
 const SECRET: &[u8] = b"the example's test secret, 32 bytes or more";
 
 /// The example's HTTP port with `extra` routes beside its own, a request message limit of
 /// 1 KiB (so that one frame can be over it), and its metrics.
 async fn serve_example(extra: Router) -> (SocketAddr, Metrics) {
-    let jwt = user_service_example::token_verifier(SECRET).unwrap();
-    let metrics = Metrics::new();
-    let server = user_service_example::server(Arc::new(Users::default()), &jwt, metrics.clone())
-        .http(extra)
-        .limits(Limits::default().max_receive_message_bytes(1024))
-        .grpc_addr(([127, 0, 0, 1], 0))
-        .http_addr(([127, 0, 0, 1], 0))
-        .build()
-        .unwrap()
-        .bind()
-        .await
-        .unwrap();
-    let addr = server.http_addr().unwrap();
-    tokio::spawn(server.serve_with_shutdown(std::future::pending()));
-    (addr, metrics)
+    let example = common::serve_example(SECRET, |builder| {
+        builder
+            .http(extra)
+            .limits(Limits::default().max_receive_message_bytes(1024))
+    })
+    .await;
+    (example.http, example.metrics)
 }
 
 /// An HS256 token for `subject`, valid for a minute.

@@ -9,6 +9,8 @@ use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 
 use rs_svc::http::axum::Router;
+use rs_svc::metrics::Metrics;
+use rs_svc::serve::Builder;
 use tonic::metadata::MetadataValue;
 use user_service_example::user::v1::user_service_http;
 use user_service_example::user::v1::user_service_server::UserServiceServer;
@@ -68,6 +70,55 @@ pub async fn start_http(extra: Router) -> SocketAddr {
     let addr = server.http_addr().unwrap();
     tokio::spawn(server.serve_with_shutdown(std::future::pending()));
     addr
+}
+
+/// The example's ports, serving until the test ends, and its metrics.
+pub struct Example {
+    pub grpc: SocketAddr,
+    pub http: SocketAddr,
+    pub metrics: Metrics,
+}
+
+/// Serves the example as its binary builds it (`user_service_example::server`: gRPC-Web,
+/// Connect and WebSocket on both ports, the JWT guard with `secret`), plus what `configure`
+/// adds, on free ports of 127.0.0.1 in the background.
+pub async fn serve_example(secret: &[u8], configure: impl FnOnce(Builder) -> Builder) -> Example {
+    let jwt = user_service_example::token_verifier(secret).unwrap();
+    let metrics = Metrics::new();
+    let builder = user_service_example::server(Arc::new(Users::default()), &jwt, metrics.clone())
+        .grpc_addr(([127, 0, 0, 1], 0))
+        .http_addr(([127, 0, 0, 1], 0));
+    let server = configure(builder).build().unwrap().bind().await.unwrap();
+    let (grpc, http) = (server.grpc_addr(), server.http_addr().unwrap());
+    tokio::spawn(server.serve_with_shutdown(std::future::pending()));
+    Example {
+        grpc,
+        http,
+        metrics,
+    }
+}
+
+/// `builder` with the example's CORS for `origins`, or as it is when there are none.
+pub fn with_cors(builder: Builder, origins: &[&str]) -> Builder {
+    if origins.is_empty() {
+        builder
+    } else {
+        builder.cors(user_service_example::cors(origins.iter().copied()))
+    }
+}
+
+/// Whether curl is on the path; when it is not, the test skips, unless
+/// `RS_SVC_REQUIRE_FOREIGN=1` (as CI sets it) makes that a failure.
+pub fn curl_found() -> bool {
+    let found = Command::new("curl").arg("--version").output().is_ok();
+    if !found {
+        assert!(
+            std::env::var("RS_SVC_REQUIRE_FOREIGN").as_deref() != Ok("1"),
+            "curl not found; .ci/run installs it"
+        );
+        eprintln!("skipping: curl not found");
+    }
+    found
 }
 
 /// Runs a tool off the async runtime, so the in-process server keeps serving; its output, or a
