@@ -15,6 +15,8 @@
 # METHODS="post" runs one workload only. TOGETHER=1 serves both targets at once, each on its own
 # port at RATE (pinned: both servers on CPU 0, both oha on CPU 1) and loads them side by side,
 # so whatever else disturbs the machine during a round disturbs both alike.
+# CONTROL=1 serves the hand-written handler under both names: an A/A run whose ratios show the
+# method's own noise (with TOGETHER=1, pooled p99 1.00-1.01, intervals 0.99-1.03).
 # Needs oha: `cargo install --locked oha@1.16.0` (about 10 minutes on 2 cores); OHA=path.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -34,10 +36,13 @@ load() { # port method csv: a 2 s warm-up, then the measured 10 s
   $pin_c "$OHA" --no-tui -q "${RATE:-2000}" -z 10s -c 32 "${args[@]}" --output-format csv "$url" > "$3"
 }
 run() { # method mode...: serves each mode on its own port and loads them all at once
-  local method=$1 port=18080 servers=() loads=() mode
+  local method=$1 port=18080 servers=() loads=() mode serve
   shift
   for mode in "$@"; do
-    $pin_s "$B" serve "$mode" 127.0.0.1:0 127.0.0.1:$port 2>>"$fx/servers.log" & servers+=($!)
+    # CONTROL=1: the hand-written server under both names, to see what the method reads
+    # when there is no difference.
+    if [ "${CONTROL:-0}" = 1 ]; then serve=axum; else serve=$mode; fi
+    $pin_s "$B" serve "$serve" 127.0.0.1:0 127.0.0.1:$port 2>>"$fx/servers.log" & servers+=($!)
     port=$((port + 1))
   done
   sleep 0.5
