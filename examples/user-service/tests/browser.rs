@@ -78,14 +78,7 @@ async fn npm_grpc_web_clients_call_unary_streaming_and_errors_on_both_ports() {
         assert_eq!(got, expected, "on the {port} port");
 
         // gRPC-Web calls are gRPC calls to the stack: the metrics count them so.
-        let exposition = example.metrics.encode();
-        for (code, calls) in [("OK", 2), ("NOT_FOUND", 2)] {
-            let line = format!(
-                r#"rpc_server_calls_total{{rpc_method="user.v1.UserService/GetUser",rpc_grpc_status_code="{code}",transport="grpc"}} {calls}"#
-            );
-            assert!(exposition.contains(&line), "{line} in:\n{exposition}");
-        }
-        assert!(!exposition.contains(r#"transport="http""#), "{exposition}");
+        common::assert_get_user_counted_as_grpc(&example.metrics, 2, 2);
     }
 }
 

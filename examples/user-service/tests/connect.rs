@@ -25,7 +25,7 @@ use common::browser;
 use rs_svc::metrics::Metrics;
 use rs_svc::serve::CallInfo;
 use serde_json::{json, Value};
-use user_service_example::{Users, FILE_DESCRIPTOR_SET};
+use user_service_example::FILE_DESCRIPTOR_SET;
 
 /// What the stack saw of a call: its method, whether it came as Connect, whether it had a
 /// deadline.
@@ -126,14 +126,7 @@ async fn npm_connect_client_calls_binary_and_json_unary_streams_errors_and_deadl
 
         // Connect calls are gRPC calls to the stack: the metrics count them so, and the stack
         // sees them as Connect calls with the deadline the client gave.
-        let exposition = example.metrics.encode();
-        for (code, calls) in [("OK", 3), ("NOT_FOUND", 2)] {
-            let line = format!(
-                r#"rpc_server_calls_total{{rpc_method="user.v1.UserService/GetUser",rpc_grpc_status_code="{code}",transport="grpc"}} {calls}"#
-            );
-            assert!(exposition.contains(&line), "{line} in:\n{exposition}");
-        }
-        assert!(!exposition.contains(r#"transport="http""#), "{exposition}");
+        common::assert_get_user_counted_as_grpc(&example.metrics, 3, 2);
         let seen = example.seen.lock().unwrap().clone();
         assert!(
             seen.iter().all(|(_, connect, _)| *connect),
@@ -367,18 +360,11 @@ async fn a_connect_body_over_the_receive_limit_is_resource_exhausted() {
     if !common::curl_found() {
         return;
     }
-    let jwt = user_service_example::token_verifier(&[7; 32]).unwrap();
-    let server = user_service_example::server(Arc::new(Users::default()), &jwt, Metrics::new())
-        .limits(rs_svc::serve::Limits::new().max_receive_message_bytes(64))
-        .grpc_addr(([127, 0, 0, 1], 0))
-        .http_addr(([127, 0, 0, 1], 0))
-        .build()
-        .unwrap()
-        .bind()
-        .await
-        .unwrap();
-    let http = server.http_addr().unwrap();
-    tokio::spawn(server.serve_with_shutdown(std::future::pending()));
+    let http = common::serve_example(&[7; 32], |builder| {
+        builder.limits(rs_svc::serve::Limits::new().max_receive_message_bytes(64))
+    })
+    .await
+    .http;
     let name = "n".repeat(100);
     for (kind, body) in [
         ("application/json", format!(r#"{{"name": "{name}"}}"#)),

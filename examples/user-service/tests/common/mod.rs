@@ -98,6 +98,20 @@ pub async fn serve_example(secret: &[u8], configure: impl FnOnce(Builder) -> Bui
     }
 }
 
+/// Asserts that `metrics` counted the `GetUser` calls as gRPC calls (as gRPC-Web and Connect
+/// calls are: `transport="grpc"`, and nothing counted over HTTP): `ok` answered OK and
+/// `not_found` NOT_FOUND.
+pub fn assert_get_user_counted_as_grpc(metrics: &Metrics, ok: u32, not_found: u32) {
+    let exposition = metrics.encode();
+    for (code, calls) in [("OK", ok), ("NOT_FOUND", not_found)] {
+        let line = format!(
+            r#"rpc_server_calls_total{{rpc_method="user.v1.UserService/GetUser",rpc_grpc_status_code="{code}",transport="grpc"}} {calls}"#
+        );
+        assert!(exposition.contains(&line), "{line} in:\n{exposition}");
+    }
+    assert!(!exposition.contains(r#"transport="http""#), "{exposition}");
+}
+
 /// `builder` with the example's CORS for `origins`, or as it is when there are none.
 pub fn with_cors(builder: Builder, origins: &[&str]) -> Builder {
     if origins.is_empty() {
