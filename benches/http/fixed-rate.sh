@@ -16,7 +16,7 @@
 # port at RATE (pinned: both servers on CPU 0, both oha on CPU 1) and loads them side by side,
 # so whatever else disturbs the machine during a round disturbs both alike.
 # CONTROL=1 serves the hand-written handler under both names: an A/A run whose ratios show the
-# method's own noise (with TOGETHER=1, pooled p99 1.00-1.01, intervals 0.99-1.03).
+# method's own noise (figures in README, "HTTP/JSON transcoding").
 # Needs oha: `cargo install --locked oha@1.16.0` (about 10 minutes on 2 cores); OHA=path.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -39,8 +39,6 @@ run() { # method mode...: serves each mode on its own port and loads them all at
   local method=$1 port=18080 servers=() loads=() mode serve
   shift
   for mode in "$@"; do
-    # CONTROL=1: the hand-written server under both names, to see what the method reads
-    # when there is no difference.
     if [ "${CONTROL:-0}" = 1 ]; then serve=axum; else serve=$mode; fi
     $pin_s "$B" serve "$serve" 127.0.0.1:0 127.0.0.1:$port 2>>"$fx/servers.log" & servers+=($!)
     port=$((port + 1))
